@@ -1,0 +1,20 @@
+//! Kopilka's vocabulary and rules. Nothing here knows about HTTP or SQL: values are
+//! validated once at the edge into these types, and the rules take only these types.
+
+pub mod card;
+pub mod clock;
+pub mod error;
+pub mod ledger;
+pub mod member;
+pub mod money;
+pub mod otp;
+pub mod password;
+pub mod phone;
+pub mod staff;
+
+pub use card::{CardKind, CardNumber, CardStatus};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{DomainError, FieldError, Validation};
+pub use money::{Kopecks, Points};
+pub use otp::OtpCode;
+pub use phone::Phone;

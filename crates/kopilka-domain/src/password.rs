@@ -1,0 +1,124 @@
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::OnceLock;
+
+/// A new password that passed the policy. Debug never shows it.
+#[derive(Clone)]
+pub struct NewPassword(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WeakPassword {
+    #[error("Пароль должен быть не короче {0} символов")]
+    TooShort(usize),
+    #[error("Пароль слишком длинный")]
+    TooLong,
+    #[error("Этот пароль слишком распространён, придумайте другой")]
+    Common,
+    #[error("Пароль не должен совпадать с номером телефона или карты")]
+    SameAsLogin,
+}
+
+/// Longer passwords only cost hashing time and add nothing (argon2 takes any length).
+const MAX_CHARS: usize = 128;
+
+static COMMON: OnceLock<HashSet<&'static str>> = OnceLock::new();
+
+fn common_passwords() -> &'static HashSet<&'static str> {
+    COMMON.get_or_init(|| {
+        include_str!("common-passwords.txt")
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .collect()
+    })
+}
+
+impl NewPassword {
+    /// NIST SP 800-63B: a minimum length, no composition rules, refuse known-common passwords
+    /// and the user's own identifiers (`logins`: their phone digits, card numbers).
+    pub fn parse(input: &str, min_chars: usize, logins: &[&str]) -> Result<Self, WeakPassword> {
+        let chars = input.chars().count();
+        if chars < min_chars {
+            return Err(WeakPassword::TooShort(min_chars));
+        }
+        if chars > MAX_CHARS {
+            return Err(WeakPassword::TooLong);
+        }
+        let lower = input.to_lowercase();
+        if common_passwords().contains(lower.as_str())
+            || lower.chars().all(|c| Some(c) == lower.chars().next())
+        {
+            return Err(WeakPassword::Common);
+        }
+        let digits: String = input.chars().filter(char::is_ascii_digit).collect();
+        if logins.iter().any(|login| {
+            let login_digits: String = login.chars().filter(char::is_ascii_digit).collect();
+            !login_digits.is_empty()
+                && (digits == login_digits
+                    || login_digits.ends_with(&digits) && digits.len() == chars && chars >= 10)
+        }) {
+            return Err(WeakPassword::SameAsLogin);
+        }
+        Ok(Self(input.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NewPassword(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn length_is_counted_in_characters_not_bytes() {
+        assert!(NewPassword::parse("ёжик-в", 6, &[]).is_ok());
+        assert_eq!(
+            NewPassword::parse("ёжик", 6, &[]).unwrap_err(),
+            WeakPassword::TooShort(6)
+        );
+    }
+
+    #[test]
+    fn common_passwords_are_refused_whatever_the_case() {
+        for p in [
+            "123456",
+            "password",
+            "Qwerty123",
+            "йцукен",
+            "1q2w3e4r",
+            "aaaaaaaa",
+        ] {
+            assert_eq!(
+                NewPassword::parse(p, 6, &[]).unwrap_err(),
+                WeakPassword::Common,
+                "{p}"
+            );
+        }
+        assert!(NewPassword::parse("Ветер-в-поле-2026", 6, &[]).is_ok());
+    }
+
+    #[test]
+    fn the_login_itself_is_refused() {
+        let logins = ["+79991234567", "2612345678906"];
+        assert_eq!(
+            NewPassword::parse("79991234567", 6, &logins).unwrap_err(),
+            WeakPassword::SameAsLogin
+        );
+        assert_eq!(
+            NewPassword::parse("9991234567", 6, &logins).unwrap_err(),
+            WeakPassword::SameAsLogin
+        );
+        assert_eq!(
+            NewPassword::parse("2612345678906", 6, &logins).unwrap_err(),
+            WeakPassword::SameAsLogin
+        );
+        assert!(NewPassword::parse("tiger-7-lily", 6, &logins).is_ok());
+    }
+}

@@ -1,0 +1,348 @@
+//! Customer sign-in: SMS codes (SPEC §1.1, §1.4), passwords (§1.2), recovery (§1.5), sessions.
+
+use crate::crypto::{self, hashes_equal};
+use crate::{Kopilka, ServiceResult};
+use chrono::{DateTime, Duration, Utc};
+use kopilka_domain::member::{Member, MemberId};
+use kopilka_domain::password::NewPassword;
+use kopilka_domain::{CardNumber, CardStatus, DomainError, OtpCode, Phone};
+use kopilka_store::{NewOtp, NewSession, OtpPurpose, TokenKind};
+use rand::rngs::OsRng;
+
+/// What the client may show after a code was sent.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeSent {
+    pub resend_after_s: u64,
+    pub expires_in_s: u64,
+}
+
+#[derive(Debug)]
+pub enum CodeVerified {
+    SignedIn { token: String, member: Member },
+    /// A new phone: it is verified, and the token carries it into the registration form.
+    RegistrationRequired { registration_token: String },
+}
+
+/// A password login: a phone or a card number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Login {
+    Phone(Phone),
+    Card(CardNumber),
+}
+
+impl Login {
+    /// Thirteen digits are a card; anything else must be a phone.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let digits = input.chars().filter(|c| !c.is_whitespace()).count();
+        if digits == 13 && input.chars().all(|c| c.is_ascii_digit() || c.is_whitespace()) {
+            CardNumber::parse(input).map(Login::Card).map_err(|e| e.to_string())
+        } else {
+            Phone::parse(input)
+                .map(Login::Phone)
+                .map_err(|_| "Введите номер телефона или 13 цифр номера карты".to_owned())
+        }
+    }
+
+    fn key(&self) -> &str {
+        match self {
+            Login::Phone(p) => p.as_str(),
+            Login::Card(c) => c.as_str(),
+        }
+    }
+}
+
+pub(crate) fn window_start(now: DateTime<Utc>, window: Duration) -> DateTime<Utc> {
+    let secs = window.num_seconds().max(1);
+    let start = now.timestamp().div_euclid(secs) * secs;
+    DateTime::from_timestamp(start, 0).unwrap_or(now)
+}
+
+fn seconds_until(now: DateTime<Utc>, until: DateTime<Utc>) -> u64 {
+    let ms = (until - now).num_milliseconds().max(0);
+    // Round up: a client that waits exactly this long must find the limit lifted.
+    (ms as u64).div_ceil(1000).max(1)
+}
+
+impl Kopilka {
+    /// Sends a sign-in code (SPEC §1.1). The answer is the same for known and unknown phones.
+    pub async fn request_sign_in_code(&self, phone: &Phone, ip: &str) -> ServiceResult<CodeSent> {
+        self.cooldown(&format!("otp:{}:{}", OtpPurpose::SignIn.as_str(), phone), self.rules().otp_resend_cooldown)
+            .await?;
+        self.count_sms(phone, ip).await?;
+        self.send_code(phone, OtpPurpose::SignIn).await
+    }
+
+    /// Checks a sign-in code: signs a known customer in, or lets a new one register.
+    pub async fn verify_sign_in_code(&self, phone: &Phone, code: &OtpCode) -> ServiceResult<CodeVerified> {
+        self.check_code(phone, OtpPurpose::SignIn, code).await?;
+        match self.store().member_by_phone(phone).await? {
+            Some(member) => {
+                let token = self.open_session(TokenKind::Customer, member.id, None).await?;
+                tracing::info!(member_id = member.id, "signed in by SMS code");
+                Ok(CodeVerified::SignedIn { token, member })
+            }
+            None => {
+                let registration_token = self
+                    .open_session(TokenKind::Registration, 0, Some(phone.clone()))
+                    .await?;
+                Ok(CodeVerified::RegistrationRequired { registration_token })
+            }
+        }
+    }
+
+    /// Phone or card number and password (SPEC §1.2). Repeated failures on one login are
+    /// refused for a while, whether or not the password would have been right.
+    pub async fn sign_in_with_password(&self, login: &Login, password: String) -> ServiceResult<(String, Member)> {
+        let rules = self.rules();
+        let key = format!("login_fail:{}", login.key());
+        let window = window_start(self.now(), rules.login_failure_window);
+        if self.store().peek(&key, window).await? >= rules.login_max_failures {
+            let retry = seconds_until(self.now(), window + rules.login_failure_window);
+            return Err(DomainError::RateLimited { retry_after_s: retry }.into());
+        }
+        let member = self.member_by_login(login).await?;
+        let stored = match &member {
+            Some(m) => self.store().password_hash(m.id).await?,
+            None => None,
+        };
+        let ok = crypto::verify_password(password, stored).await?;
+        match member {
+            Some(member) if ok => {
+                let token = self.open_session(TokenKind::Customer, member.id, None).await?;
+                tracing::info!(member_id = member.id, "signed in by password");
+                Ok((token, member))
+            }
+            _ => {
+                self.store().hit(&key, window).await?;
+                Err(DomainError::InvalidCredentials.into())
+            }
+        }
+    }
+
+    /// Sends a recovery code to the phone on file (SPEC §1.5). Unknown logins get the same
+    /// answer, after the same checks, and no SMS.
+    pub async fn request_password_reset(&self, login: &Login, ip: &str) -> ServiceResult<CodeSent> {
+        self.cooldown(&format!("reset:{}", login.key()), self.rules().otp_resend_cooldown).await?;
+        match self.member_by_login(login).await? {
+            Some(member) => {
+                self.count_sms(&member.phone, ip).await?;
+                self.send_code(&member.phone, OtpPurpose::PasswordReset).await
+            }
+            None => {
+                self.count_ip(ip).await?;
+                Ok(self.code_sent())
+            }
+        }
+    }
+
+    /// Sets a new password with the recovery code, signs out every other session, and signs in.
+    pub async fn confirm_password_reset(
+        &self,
+        login: &Login,
+        code: &OtpCode,
+        password: &NewPassword,
+    ) -> ServiceResult<(String, Member)> {
+        let Some(member) = self.member_by_login(login).await? else {
+            return Err(DomainError::OtpInvalid.into());
+        };
+        self.check_code(&member.phone, OtpPurpose::PasswordReset, code).await?;
+        let hash = crypto::hash_password(password.expose().to_owned()).await?;
+        self.store().set_password(member.id, &hash).await?;
+        self.store()
+            .revoke_sessions_of(TokenKind::Customer, member.id, self.now())
+            .await?;
+        let token = self.open_session(TokenKind::Customer, member.id, None).await?;
+        tracing::info!(member_id = member.id, "password reset");
+        Ok((token, member))
+    }
+
+    /// The member a customer token stands for.
+    pub async fn authenticate_customer(&self, token: &str) -> ServiceResult<Member> {
+        let session = self
+            .store()
+            .session(TokenKind::Customer, &crypto::token_hash(token), self.now())
+            .await?
+            .ok_or(DomainError::Unauthorized)?;
+        self.store()
+            .member(session.subject)
+            .await?
+            .ok_or_else(|| DomainError::Unauthorized.into())
+    }
+
+    /// The verified phone a registration token stands for.
+    pub(crate) async fn registration_phone(&self, token: &str) -> ServiceResult<Phone> {
+        self.store()
+            .session(TokenKind::Registration, &crypto::token_hash(token), self.now())
+            .await?
+            .and_then(|s| s.phone)
+            .ok_or_else(|| DomainError::Unauthorized.into())
+    }
+
+    pub async fn sign_out(&self, kind: TokenKind, token: &str) -> ServiceResult<()> {
+        self.store()
+            .revoke_session(kind, &crypto::token_hash(token), self.now())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn sign_out_everywhere(&self, member: MemberId) -> ServiceResult<u64> {
+        Ok(self
+            .store()
+            .revoke_sessions_of(TokenKind::Customer, member, self.now())
+            .await?)
+    }
+
+    pub(crate) async fn open_session(&self, kind: TokenKind, subject: i64, phone: Option<Phone>) -> ServiceResult<String> {
+        let (prefix, ttl) = match kind {
+            TokenKind::Customer => ("kpc", self.rules().customer_session_ttl),
+            TokenKind::Staff => ("kps", self.rules().staff_session_ttl),
+            TokenKind::Employee => ("kpe", self.rules().customer_session_ttl),
+            TokenKind::Registration => ("kpr", self.rules().registration_ttl),
+        };
+        let token = crypto::new_token(prefix);
+        let now = self.now();
+        self.store()
+            .create_session(NewSession {
+                kind,
+                subject,
+                phone,
+                token_hash: crypto::token_hash(&token),
+                created_at: now,
+                expires_at: now + ttl,
+            })
+            .await?;
+        Ok(token)
+    }
+
+    async fn member_by_login(&self, login: &Login) -> ServiceResult<Option<Member>> {
+        Ok(match login {
+            Login::Phone(phone) => self.store().member_by_phone(phone).await?,
+            // A blocked card is a lost one: it no longer opens the account.
+            Login::Card(card) => self
+                .store()
+                .member_by_card(card)
+                .await?
+                .filter(|(_, c)| c.status == CardStatus::Active)
+                .map(|(m, _)| m),
+        })
+    }
+
+    async fn cooldown(&self, key: &str, length: Duration) -> ServiceResult<()> {
+        let now = self.now();
+        match self.store().start_cooldown(key, now, now + length).await? {
+            None => Ok(()),
+            Some(until) => Err(DomainError::RateLimited {
+                retry_after_s: seconds_until(now, until),
+            }
+            .into()),
+        }
+    }
+
+    /// Limits against SMS pumping: codes per phone a day, messages per IP address an hour.
+    async fn count_sms(&self, phone: &Phone, ip: &str) -> ServiceResult<()> {
+        let rules = self.rules();
+        let now = self.now();
+        let day = window_start(now, Duration::days(1));
+        if self.store().hit(&format!("sms:phone:{phone}"), day).await? > rules.otp_per_phone_daily {
+            return Err(DomainError::RateLimited {
+                retry_after_s: seconds_until(now, day + Duration::days(1)),
+            }
+            .into());
+        }
+        self.count_ip(ip).await
+    }
+
+    async fn count_ip(&self, ip: &str) -> ServiceResult<()> {
+        let now = self.now();
+        let hour = window_start(now, Duration::hours(1));
+        if self.store().hit(&format!("sms:ip:{ip}"), hour).await? > self.rules().sms_per_ip_hourly {
+            return Err(DomainError::RateLimited {
+                retry_after_s: seconds_until(now, hour + Duration::hours(1)),
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    fn code_sent(&self) -> CodeSent {
+        let rules = self.rules();
+        CodeSent {
+            resend_after_s: rules.otp_resend_cooldown.num_seconds().max(0) as u64,
+            expires_in_s: rules.otp_ttl.num_seconds().max(0) as u64,
+        }
+    }
+
+    async fn send_code(&self, phone: &Phone, purpose: OtpPurpose) -> ServiceResult<CodeSent> {
+        let code = OtpCode::generate(&mut OsRng);
+        let now = self.now();
+        self.store()
+            .create_otp(NewOtp {
+                phone: phone.clone(),
+                purpose,
+                code_hash: self.inner.secret.code_hash(&[purpose.as_str(), phone.as_str(), code.expose()]),
+                created_at: now,
+                expires_at: now + self.rules().otp_ttl,
+            })
+            .await?;
+        let text = match purpose {
+            OtpPurpose::SignIn => format!("Копилка: код для входа {}. Никому его не сообщайте.", code.expose()),
+            OtpPurpose::PasswordReset => format!(
+                "Копилка: код для смены пароля {}. Если вы его не запрашивали, ничего не делайте.",
+                code.expose()
+            ),
+        };
+        self.inner.sms.send(phone, &text).await?;
+        tracing::info!(phone = %phone.masked(), purpose = purpose.as_str(), "code sent");
+        Ok(self.code_sent())
+    }
+
+    /// Accepts the newest code for the phone once. Wrong codes count; the last allowed wrong
+    /// try kills the code.
+    async fn check_code(&self, phone: &Phone, purpose: OtpPurpose, code: &OtpCode) -> ServiceResult<()> {
+        let max = self.rules().otp_max_attempts;
+        let Some(challenge) = self.store().latest_otp(phone, purpose).await? else {
+            return Err(DomainError::OtpInvalid.into());
+        };
+        if challenge.failed_attempts >= max {
+            return Err(DomainError::OtpAttemptsExceeded.into());
+        }
+        if challenge.expires_at <= self.now() {
+            return Err(DomainError::OtpExpired.into());
+        }
+        let given = self.inner.secret.code_hash(&[purpose.as_str(), phone.as_str(), code.expose()]);
+        if !hashes_equal(&given, &challenge.code_hash) {
+            let failures = self.store().record_otp_failure(challenge.id).await?;
+            return Err(if failures >= max {
+                DomainError::OtpAttemptsExceeded
+            } else {
+                DomainError::OtpInvalid
+            }
+            .into());
+        }
+        if !self.store().consume_otp(challenge.id, self.now()).await? {
+            return Err(DomainError::OtpInvalid.into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logins_are_cards_or_phones() {
+        assert!(matches!(Login::parse("4006381333931"), Ok(Login::Card(_))));
+        assert!(matches!(Login::parse("+7 999 123-45-67"), Ok(Login::Phone(_))));
+        assert!(Login::parse("4006381333932").is_err());
+        assert!(Login::parse("ivan").is_err());
+    }
+
+    #[test]
+    fn windows_are_aligned_and_waits_round_up() {
+        let now = DateTime::parse_from_rfc3339("2026-11-25T10:17:42Z").unwrap().with_timezone(&Utc);
+        assert_eq!(window_start(now, Duration::hours(1)).to_rfc3339(), "2026-11-25T10:00:00+00:00");
+        assert_eq!(seconds_until(now, now + Duration::milliseconds(59_001)), 60);
+        assert_eq!(seconds_until(now, now), 1);
+    }
+}

@@ -1,0 +1,73 @@
+//! Kopilka's use cases: what a customer, a till or a staff member can do, as async functions
+//! over the storage traits, an SMS sender and a clock. No HTTP here and no SQL: the server
+//! crate turns requests into these calls, the store crates keep the data.
+
+pub mod auth;
+pub mod crypto;
+mod error;
+pub mod profile;
+pub mod registration;
+pub mod rules;
+pub mod sms;
+pub mod staff;
+
+pub use error::ServiceError;
+pub use rules::Rules;
+
+use kopilka_domain::Clock;
+use kopilka_store::Store;
+use std::sync::Arc;
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// The application core, cheap to clone: every handler holds one.
+#[derive(Clone)]
+pub struct Kopilka {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    sms: Arc<dyn sms::SmsSender>,
+    rules: Rules,
+    /// Key for hashing one-time codes; shared by every node through the store.
+    secret: crypto::SecretKey,
+}
+
+impl Kopilka {
+    pub async fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        sms: Arc<dyn sms::SmsSender>,
+        rules: Rules,
+    ) -> ServiceResult<Self> {
+        let secret = crypto::SecretKey::load_or_create(store.as_ref()).await?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                sms,
+                rules,
+                secret,
+            }),
+        })
+    }
+
+    pub fn rules(&self) -> &Rules {
+        &self.inner.rules
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.inner.store.as_ref()
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.inner.clock.now()
+    }
+
+    /// Today's date in the chain's time zone.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.now().with_timezone(&self.inner.rules.timezone).date_naive()
+    }
+}

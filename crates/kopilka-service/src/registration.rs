@@ -1,0 +1,102 @@
+//! Registration with a virtual card (SPEC §1.4).
+
+use crate::{crypto, Kopilka, ServiceError, ServiceResult};
+use kopilka_domain::card::CardRange;
+use kopilka_domain::ledger::{welcome_lot, Balance, Credit, MovementKind, SystemAccount};
+use kopilka_domain::member::{Consents, Member, Profile};
+use kopilka_domain::password::NewPassword;
+use kopilka_domain::{CardKind, CardNumber, DomainError, Points, Validation};
+use kopilka_store::{Card, Registration, StoreError, TokenKind};
+use rand::rngs::OsRng;
+
+/// The registration form, its fields already valid one by one.
+#[derive(Debug)]
+pub struct RegistrationForm {
+    pub profile: Profile,
+    pub newsletters: bool,
+    pub password: NewPassword,
+}
+
+#[derive(Debug)]
+pub struct Registered {
+    pub token: String,
+    pub member: Member,
+    pub card: Card,
+    pub balance: Balance,
+}
+
+/// Random numbers collide rarely; a handful of tries makes a failure practically impossible.
+const CARD_NUMBER_TRIES: usize = 8;
+
+impl Kopilka {
+    pub async fn register(&self, registration_token: &str, form: RegistrationForm) -> ServiceResult<Registered> {
+        let phone = self.registration_phone(registration_token).await?;
+        let mut v = Validation::default();
+        match form.profile.favourite_category_id {
+            Some(id) if self.store().category_exists(id).await? => {}
+            _ => v.add("favourite_category_id", "Такой категории нет"),
+        }
+        if let Some(id) = form.profile.favourite_store_id {
+            if !self.store().store_exists(id).await? {
+                v.add("favourite_store_id", "Такого магазина нет");
+            }
+        }
+        if let Err(e) = NewPassword::parse(
+            form.password.expose(),
+            self.rules().password_min_chars,
+            &[phone.as_str()],
+        ) {
+            v.add("password", e.to_string());
+        }
+        v.finish()?;
+        if self.store().member_by_phone(&phone).await?.is_some() {
+            return Err(DomainError::PhoneTaken.into());
+        }
+
+        let now = self.now();
+        let password_hash = crypto::hash_password(form.password.expose().to_owned()).await?;
+        let rules = self.rules();
+        let registration = Registration {
+            phone,
+            registration_token_hash: crypto::token_hash(registration_token),
+            profile: form.profile,
+            consents: Consents {
+                personal_data: true,
+                newsletters: form.newsletters,
+                version: rules.consent_version.clone(),
+                recorded_at: now,
+            },
+            password_hash,
+            card: CardNumber::generate(CardRange::Virtual, &mut OsRng),
+            card_kind: CardKind::Virtual,
+            welcome: Credit {
+                from: SystemAccount::Welcome,
+                kind: MovementKind::Welcome,
+                lot: welcome_lot(Points::new(rules.welcome_points), rules.welcome_lifetime_days, now),
+                description: "Приветственные баллы за регистрацию".to_owned(),
+            },
+            at: now,
+        };
+        let (member, card) = self.insert_registration(registration).await?;
+        let token = self.open_session(TokenKind::Customer, member.id, None).await?;
+        let balance = self.balance(member.id).await?;
+        tracing::info!(member_id = member.id, card = card.number.last4(), "registered");
+        Ok(Registered { token, member, card, balance })
+    }
+
+    async fn insert_registration(&self, mut registration: Registration) -> ServiceResult<(Member, Card)> {
+        for _ in 0..CARD_NUMBER_TRIES {
+            match self.store().register(registration.clone()).await {
+                Ok(done) => return Ok(done),
+                Err(StoreError::Conflict("card_number")) => {
+                    registration.card = CardNumber::generate(CardRange::Virtual, &mut OsRng);
+                }
+                Err(StoreError::Conflict("phone")) => return Err(DomainError::PhoneTaken.into()),
+                // The token was used by a concurrent request, or expired meanwhile.
+                Err(StoreError::NotFound) => return Err(DomainError::Unauthorized.into()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::Internal("no free virtual card number".into()))
+    }
+}

@@ -1,0 +1,53 @@
+use chrono::Duration;
+use chrono_tz::Tz;
+
+/// The business settings the use cases follow. Built from the server's settings; the defaults
+/// are the spec's.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    /// The chain's time zone: calendar months and days are counted in it (SPEC §1.6).
+    pub timezone: Tz,
+    pub welcome_points: i64,
+    pub welcome_lifetime_days: u32,
+    pub otp_ttl: Duration,
+    pub otp_max_attempts: u32,
+    pub otp_resend_cooldown: Duration,
+    pub otp_per_phone_daily: u32,
+    pub sms_per_ip_hourly: u32,
+    pub password_min_chars: usize,
+    pub login_max_failures: u32,
+    pub login_failure_window: Duration,
+    pub customer_session_ttl: Duration,
+    pub staff_session_ttl: Duration,
+    pub registration_ttl: Duration,
+    pub consent_version: String,
+    /// The balance lists points that expire within this many days.
+    pub expiring_window_days: u32,
+    pub min_age_years: u32,
+    pub history_page_max: u32,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Self {
+            timezone: chrono_tz::Europe::Moscow,
+            welcome_points: 300,
+            welcome_lifetime_days: 90,
+            otp_ttl: Duration::minutes(5),
+            otp_max_attempts: 5,
+            otp_resend_cooldown: Duration::seconds(60),
+            otp_per_phone_daily: 10,
+            sms_per_ip_hourly: 60,
+            password_min_chars: 6,
+            login_max_failures: 5,
+            login_failure_window: Duration::minutes(15),
+            customer_session_ttl: Duration::days(30),
+            staff_session_ttl: Duration::hours(12),
+            registration_ttl: Duration::minutes(30),
+            consent_version: "2026-11".to_owned(),
+            expiring_window_days: 90,
+            min_age_years: 14,
+            history_page_max: 100,
+        }
+    }
+}

@@ -1,0 +1,218 @@
+use crate::{backend, micros, optional, time, SqliteStore};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use kopilka_domain::member::{CategoryId, StoreId};
+use kopilka_domain::staff::Role;
+use kopilka_store::{
+    convert, AuditEntry, Catalog, Category, Meta, NewAuditEntry, Staff, StaffMember, StoreLocation, StoreResult,
+};
+use rusqlite::params;
+
+#[async_trait]
+impl Catalog for SqliteStore {
+    async fn upsert_categories(&self, categories: &[Category]) -> StoreResult<()> {
+        let categories = categories.to_vec();
+        self.write(move |tx| {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO categories (id, name, parent_id) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, parent_id = excluded.parent_id",
+                )
+                .map_err(backend)?;
+            for c in &categories {
+                stmt.execute(params![c.id, c.name, c.parent_id]).map_err(backend)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn categories(&self) -> StoreResult<Vec<Category>> {
+        self.read(|c| {
+            let mut stmt = c
+                .prepare_cached("SELECT id, name, parent_id FROM categories ORDER BY id")
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(Category {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        parent_id: r.get(2)?,
+                    })
+                })
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn category_exists(&self, id: CategoryId) -> StoreResult<bool> {
+        self.read(move |c| {
+            Ok(optional(
+                c.prepare_cached("SELECT 1 FROM categories WHERE id = ?1")
+                    .and_then(|mut s| s.query_row([id], |r| r.get::<_, i64>(0))),
+            )?
+            .is_some())
+        })
+        .await
+    }
+
+    async fn upsert_stores(&self, stores: &[StoreLocation]) -> StoreResult<()> {
+        let stores = stores.to_vec();
+        self.write(move |tx| {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO stores (id, name, city, address, lat, lon, hours) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, city = excluded.city, address = excluded.address, \
+                     lat = excluded.lat, lon = excluded.lon, hours = excluded.hours",
+                )
+                .map_err(backend)?;
+            for s in &stores {
+                stmt.execute(params![s.id, s.name, s.city, s.address, s.lat, s.lon, s.hours])
+                    .map_err(backend)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn stores(&self) -> StoreResult<Vec<StoreLocation>> {
+        self.read(|c| {
+            let mut stmt = c
+                .prepare_cached("SELECT id, name, city, address, lat, lon, hours FROM stores ORDER BY id")
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(StoreLocation {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        city: r.get(2)?,
+                        address: r.get(3)?,
+                        lat: r.get(4)?,
+                        lon: r.get(5)?,
+                        hours: r.get(6)?,
+                    })
+                })
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn store_exists(&self, id: StoreId) -> StoreResult<bool> {
+        self.read(move |c| {
+            Ok(optional(
+                c.prepare_cached("SELECT 1 FROM stores WHERE id = ?1")
+                    .and_then(|mut s| s.query_row([id], |r| r.get::<_, i64>(0))),
+            )?
+            .is_some())
+        })
+        .await
+    }
+}
+
+fn staff_from_row(r: &rusqlite::Row) -> rusqlite::Result<(i64, String, String, i64)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+}
+
+fn staff_member((id, login, roles, created_at): (i64, String, String, i64)) -> StoreResult<StaffMember> {
+    Ok(StaffMember {
+        id,
+        login,
+        roles: convert::roles(&roles)?,
+        created_at: time(created_at),
+    })
+}
+
+#[async_trait]
+impl Staff for SqliteStore {
+    async fn create_staff(&self, login: &str, password_hash: &str, roles: &[Role], at: DateTime<Utc>) -> StoreResult<StaffMember> {
+        let (login, hash, roles) = (login.to_owned(), password_hash.to_owned(), convert::roles_to_db(roles));
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO staff (login, password_hash, roles, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![login, hash, roles, micros(at)],
+            )
+            .map_err(backend)?;
+            staff_member((tx.last_insert_rowid(), login, roles, micros(at)))
+        })
+        .await
+    }
+
+    async fn staff_by_login(&self, login: &str) -> StoreResult<Option<(StaffMember, String)>> {
+        let login = login.to_owned();
+        self.read(move |c| {
+            let row = optional(c.query_row(
+                "SELECT id, login, roles, created_at, password_hash FROM staff WHERE login = ?1",
+                [login],
+                |r| Ok((staff_from_row(r)?, r.get::<_, String>(4)?)),
+            ))?;
+            row.map(|(s, hash)| Ok((staff_member(s)?, hash))).transpose()
+        })
+        .await
+    }
+
+    async fn staff_member(&self, id: i64) -> StoreResult<Option<StaffMember>> {
+        self.read(move |c| {
+            optional(c.query_row("SELECT id, login, roles, created_at FROM staff WHERE id = ?1", [id], staff_from_row))?
+                .map(staff_member)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn record_audit(&self, e: NewAuditEntry) -> StoreResult<()> {
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO audit_log (actor, action, subject, details, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![e.actor, e.action, e.subject, e.details, micros(e.at)],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached("SELECT id, actor, action, subject, details, at FROM audit_log ORDER BY id DESC LIMIT ?1")
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([limit], |r| {
+                    Ok(AuditEntry {
+                        id: r.get(0)?,
+                        actor: r.get(1)?,
+                        action: r.get(2)?,
+                        subject: r.get(3)?,
+                        details: r.get(4)?,
+                        at: time(r.get(5)?),
+                    })
+                })
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Meta for SqliteStore {
+    async fn server_secret(&self, candidate: &str) -> StoreResult<String> {
+        let candidate = candidate.to_owned();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('server_secret', ?1) ON CONFLICT (key) DO NOTHING",
+                [candidate],
+            )
+            .map_err(backend)?;
+            tx.query_row("SELECT value FROM meta WHERE key = 'server_secret'", [], |r| r.get(0))
+                .map_err(backend)
+        })
+        .await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(backend)).await
+    }
+}

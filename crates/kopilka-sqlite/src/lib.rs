@@ -1,0 +1,198 @@
+//! The embedded store: one SQLite file in WAL mode. All writes go through one thread that owns
+//! the only writing connection (SQLite admits one writer at a time anyway, and a queue is
+//! cheaper than lock retries); reads go to a few reader threads with their own connections.
+//! Jobs run on those threads, not on the async workers, and a client that disconnects cannot
+//! cancel a transaction half-way: the job runs to its end whatever happens to the caller.
+
+mod auth;
+mod catalog;
+mod ledger;
+mod members;
+
+use chrono::{DateTime, Utc};
+use kopilka_store::{StoreError, StoreResult};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite_migration::{Migrations, M};
+use std::path::{Path, PathBuf};
+use std::thread;
+use tokio::sync::oneshot;
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// `PRAGMA synchronous`: `full` survives power loss, `normal` only a crash of the process.
+    pub synchronous: String,
+    pub readers: usize,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            synchronous: "full".to_owned(),
+            readers: 4,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: crossbeam_channel::Sender<Job>,
+    readers: crossbeam_channel::Sender<Job>,
+}
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!("../migrations/0001_identity.sql"))])
+}
+
+/// `sqlite://kopilka.db`, `sqlite:kopilka.db` or `sqlite:///var/lib/kopilka.db` to a path.
+pub fn path_from_url(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
+fn open_connection(path: &Path, options: &SqliteOptions, write: bool) -> rusqlite::Result<Connection> {
+    let flags = if write {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    if write {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", &options.synchronous)?;
+    }
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(conn)
+}
+
+fn spawn_worker(name: String, mut conn: Connection, jobs: crossbeam_channel::Receiver<Job>) -> StoreResult<()> {
+    thread::Builder::new()
+        .name(name)
+        .spawn(move || {
+            for job in jobs {
+                job(&mut conn);
+            }
+        })
+        .map(|_| ())
+        .map_err(|e| StoreError::Unavailable(format!("cannot start a database thread: {e}")))
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &Path, options: &SqliteOptions) -> StoreResult<Self> {
+        let mut writer_conn = open_connection(path, options, true).map_err(unavailable)?;
+        migrations()
+            .to_latest(&mut writer_conn)
+            .map_err(|e| StoreError::Unavailable(format!("migrating {}: {e}", path.display())))?;
+        let (writer, writer_jobs) = crossbeam_channel::unbounded::<Job>();
+        spawn_worker("sqlite-writer".into(), writer_conn, writer_jobs)?;
+        let (readers, reader_jobs) = crossbeam_channel::unbounded::<Job>();
+        for i in 0..options.readers.max(1) {
+            let conn = open_connection(path, options, false).map_err(unavailable)?;
+            spawn_worker(format!("sqlite-reader-{i}"), conn, reader_jobs.clone())?;
+        }
+        Ok(Self { writer, readers })
+    }
+
+    async fn run<R: Send + 'static>(
+        queue: &crossbeam_channel::Sender<Job>,
+        f: impl FnOnce(&mut Connection) -> StoreResult<R> + Send + 'static,
+    ) -> StoreResult<R> {
+        let (reply, answer) = oneshot::channel();
+        queue
+            .send(Box::new(move |conn| {
+                let _ = reply.send(f(conn));
+            }))
+            .map_err(|_| StoreError::Unavailable("database thread stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("database thread stopped".into()))?
+    }
+
+    /// Runs `f` in one write transaction; commits if it returns `Ok`, rolls back otherwise.
+    pub(crate) async fn write<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Transaction) -> StoreResult<R> + Send + 'static,
+    ) -> StoreResult<R> {
+        Self::run(&self.writer, move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            let result = f(&tx)?;
+            tx.commit().map_err(backend)?;
+            Ok(result)
+        })
+        .await
+    }
+
+    /// Runs `f` on a reader connection (a consistent snapshot for the statement).
+    pub(crate) async fn read<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+    ) -> StoreResult<R> {
+        Self::run(&self.readers, move |conn| f(conn)).await
+    }
+}
+
+pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(err, Some(msg)) = &e {
+        if err.code == rusqlite::ErrorCode::ConstraintViolation && msg.starts_with("UNIQUE") {
+            return StoreError::Conflict(unique_name(msg));
+        }
+    }
+    StoreError::Backend(e.to_string())
+}
+
+fn unavailable(e: rusqlite::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+/// Maps SQLite's "UNIQUE constraint failed: table.column" to the names the service knows.
+fn unique_name(msg: &str) -> &'static str {
+    match msg.rsplit(": ").next().unwrap_or("") {
+        "members.phone" => "phone",
+        "cards.number" => "card_number",
+        "staff.login" => "login",
+        "sessions.token_hash" => "token",
+        _ => "unique",
+    }
+}
+
+pub(crate) fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+pub(crate) fn time(micros: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(micros).unwrap_or_default()
+}
+
+/// `query_row` that treats "no rows" as `None`.
+pub(crate) fn optional<T>(r: rusqlite::Result<T>) -> StoreResult<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+        Err(e) => Err(backend(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(path_from_url("sqlite://kopilka.db"), Some(PathBuf::from("kopilka.db")));
+        assert_eq!(path_from_url("sqlite:///tmp/k.db?mode=rwc"), Some(PathBuf::from("/tmp/k.db")));
+        assert_eq!(path_from_url("sqlite::memory:"), None);
+        assert_eq!(path_from_url("postgres://x"), None);
+    }
+
+    #[test]
+    fn migrations_are_valid() {
+        migrations().validate().unwrap();
+    }
+}

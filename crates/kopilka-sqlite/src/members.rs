@@ -1,0 +1,280 @@
+use crate::{backend, micros, optional, time, SqliteStore};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use kopilka_domain::ledger::{Credit, SystemAccount};
+use kopilka_domain::member::{CategoryId, Consents, Gender, Member, MemberId, Profile};
+use kopilka_domain::{CardNumber, CardStatus, Phone};
+use kopilka_store::{convert, Card, Members, Registration, StoreError, StoreResult};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+pub(crate) const MEMBER_COLUMNS: &str = "m.id, m.phone, m.last_name, m.first_name, m.gender, m.birth_date, m.city, \
+     m.email, m.favourite_store_id, m.favourite_category_id, m.favourite_category_set_at, \
+     m.consent_personal_data, m.consent_newsletters, m.consent_version, m.consent_at, m.created_at";
+
+fn member_from_row(row: &Row) -> rusqlite::Result<StoreResult<Member>> {
+    let phone: String = row.get(1)?;
+    let gender: Option<String> = row.get(4)?;
+    let birth_date: Option<String> = row.get(5)?;
+    let build = || -> StoreResult<Member> {
+        Ok(Member {
+            id: row.get(0).map_err(backend)?,
+            phone: convert::phone(&phone)?,
+            profile: Profile {
+                last_name: row.get(2).map_err(backend)?,
+                first_name: row.get(3).map_err(backend)?,
+                gender: gender.as_deref().and_then(|g| Gender::parse(g).ok()),
+                birth_date: birth_date.as_deref().map(convert::date).transpose()?,
+                city: row.get(6).map_err(backend)?,
+                email: row.get(7).map_err(backend)?,
+                favourite_store_id: row.get(8).map_err(backend)?,
+                favourite_category_id: row.get(9).map_err(backend)?,
+            },
+            favourite_category_set_at: row.get::<_, Option<i64>>(10).map_err(backend)?.map(time),
+            consents: Consents {
+                personal_data: row.get(11).map_err(backend)?,
+                newsletters: row.get(12).map_err(backend)?,
+                version: row.get(13).map_err(backend)?,
+                recorded_at: time(row.get(14).map_err(backend)?),
+            },
+            created_at: time(row.get(15).map_err(backend)?),
+        })
+    };
+    Ok(build())
+}
+
+fn card_from_row(row: &Row, offset: usize) -> rusqlite::Result<StoreResult<Card>> {
+    let number: String = row.get(offset)?;
+    let kind: String = row.get(offset + 1)?;
+    let status: String = row.get(offset + 2)?;
+    let member_id: Option<i64> = row.get(offset + 3)?;
+    Ok((|| {
+        Ok(Card {
+            number: convert::card_number(&number)?,
+            kind: convert::card_kind(&kind)?,
+            status: convert::card_status(&status)?,
+            member_id,
+        })
+    })())
+}
+
+pub(crate) fn member_where(conn: &Connection, clause: &str, param: &dyn rusqlite::ToSql) -> StoreResult<Option<Member>> {
+    let sql = format!("SELECT {MEMBER_COLUMNS} FROM members m WHERE {clause}");
+    let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+    optional(stmt.query_row([param], member_from_row))?.transpose()
+}
+
+pub(crate) fn system_account(conn: &Connection, account: SystemAccount) -> StoreResult<i64> {
+    conn.prepare_cached("SELECT id FROM accounts WHERE code = ?1")
+        .and_then(|mut s| s.query_row([account.code()], |r| r.get(0)))
+        .map_err(backend)
+}
+
+/// Posts a credit from a system account to a member's account, with its lot.
+pub(crate) fn post_credit(conn: &Connection, member: MemberId, account: i64, credit: &Credit, store_id: Option<i64>, receipt_id: Option<&str>, at: DateTime<Utc>) -> StoreResult<i64> {
+    let from = system_account(conn, credit.from)?;
+    let amount = credit.lot.points.get();
+    conn.prepare_cached(
+        "INSERT INTO transfers (debit_account_id, credit_account_id, amount, kind, member_id, store_id, receipt_id, description, at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .and_then(|mut s| s.execute(params![from, account, amount, credit.kind.as_str(), member, store_id, receipt_id, credit.description, micros(at)]))
+    .map_err(backend)?;
+    let transfer = conn.last_insert_rowid();
+    conn.prepare_cached("UPDATE accounts SET debits_posted = debits_posted + ?2 WHERE id = ?1")
+        .and_then(|mut s| s.execute(params![from, amount]))
+        .map_err(backend)?;
+    conn.prepare_cached("UPDATE accounts SET credits_posted = credits_posted + ?2 WHERE id = ?1")
+        .and_then(|mut s| s.execute(params![account, amount]))
+        .map_err(backend)?;
+    conn.prepare_cached(
+        "INSERT INTO lots (member_id, transfer_id, points, remaining, earned_at, expires_at) VALUES (?1, ?2, ?3, ?3, ?4, ?5)",
+    )
+    .and_then(|mut s| s.execute(params![member, transfer, amount, micros(credit.lot.earned_at), micros(credit.lot.expires_at)]))
+    .map_err(backend)?;
+    Ok(transfer)
+}
+
+#[async_trait]
+impl Members for SqliteStore {
+    async fn register(&self, r: Registration) -> StoreResult<(Member, Card)> {
+        self.write(move |tx| {
+            let at = micros(r.at);
+            let consumed = tx
+                .prepare_cached(
+                    "UPDATE sessions SET revoked_at = ?2 WHERE token_hash = ?1 AND kind = 'registration' \
+                     AND revoked_at IS NULL AND expires_at > ?2 AND phone = ?3",
+                )
+                .and_then(|mut s| s.execute(params![r.registration_token_hash, at, r.phone.as_str()]))
+                .map_err(backend)?;
+            if consumed != 1 {
+                return Err(StoreError::NotFound);
+            }
+            let p = &r.profile;
+            tx.prepare_cached(
+                "INSERT INTO members (phone, password_hash, last_name, first_name, gender, birth_date, city, email, \
+                 favourite_store_id, favourite_category_id, favourite_category_set_at, consent_personal_data, \
+                 consent_newsletters, consent_version, consent_at, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?11)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    r.phone.as_str(),
+                    r.password_hash,
+                    p.last_name,
+                    p.first_name,
+                    p.gender.map(Gender::as_str),
+                    p.birth_date.map(|d| d.to_string()),
+                    p.city,
+                    p.email,
+                    p.favourite_store_id,
+                    p.favourite_category_id,
+                    at,
+                    r.consents.personal_data,
+                    r.consents.newsletters,
+                    r.consents.version,
+                    micros(r.consents.recorded_at),
+                ])
+            })
+            .map_err(backend)?;
+            let member = tx.last_insert_rowid();
+            log_consents(tx, member, &r.consents)?;
+            tx.prepare_cached(
+                "INSERT INTO cards (number, kind, status, member_id, created_at, bound_at) VALUES (?1, ?2, 'active', ?3, ?4, ?4)",
+            )
+            .and_then(|mut s| s.execute(params![r.card.as_str(), r.card_kind.as_str(), member, at]))
+            .map_err(backend)?;
+            tx.prepare_cached("INSERT INTO accounts (member_id, created_at) VALUES (?1, ?2)")
+                .and_then(|mut s| s.execute(params![member, at]))
+                .map_err(backend)?;
+            let account = tx.last_insert_rowid();
+            post_credit(tx, member, account, &r.welcome, None, None, r.at)?;
+            let member = member_where(tx, "m.id = ?1", &member)?.ok_or(StoreError::NotFound)?;
+            let card = Card {
+                number: r.card,
+                kind: r.card_kind,
+                status: CardStatus::Active,
+                member_id: Some(member.id),
+            };
+            Ok((member, card))
+        })
+        .await
+    }
+
+    async fn member(&self, id: MemberId) -> StoreResult<Option<Member>> {
+        self.read(move |c| member_where(c, "m.id = ?1", &id)).await
+    }
+
+    async fn member_by_phone(&self, phone: &Phone) -> StoreResult<Option<Member>> {
+        let phone = phone.as_str().to_owned();
+        self.read(move |c| member_where(c, "m.phone = ?1", &phone)).await
+    }
+
+    async fn member_by_card(&self, number: &CardNumber) -> StoreResult<Option<(Member, Card)>> {
+        let number = number.as_str().to_owned();
+        self.read(move |c| {
+            let card = c
+                .prepare_cached("SELECT number, kind, status, member_id FROM cards WHERE number = ?1")
+                .and_then(|mut s| s.query_row([&number], |r| card_from_row(r, 0)).optional())
+                .map_err(backend)?
+                .transpose()?;
+            let Some(card) = card else { return Ok(None) };
+            let Some(member_id) = card.member_id else { return Ok(None) };
+            Ok(member_where(c, "m.id = ?1", &member_id)?.map(|m| (m, card)))
+        })
+        .await
+    }
+
+    async fn password_hash(&self, id: MemberId) -> StoreResult<Option<String>> {
+        self.read(move |c| {
+            Ok(optional(
+                c.prepare_cached("SELECT password_hash FROM members WHERE id = ?1")
+                    .and_then(|mut s| s.query_row([id], |r| r.get::<_, Option<String>>(0))),
+            )?
+            .flatten())
+        })
+        .await
+    }
+
+    async fn set_password(&self, id: MemberId, password_hash: &str) -> StoreResult<()> {
+        let hash = password_hash.to_owned();
+        self.write(move |tx| {
+            let n = tx
+                .execute("UPDATE members SET password_hash = ?2 WHERE id = ?1", params![id, hash])
+                .map_err(backend)?;
+            if n == 1 { Ok(()) } else { Err(StoreError::NotFound) }
+        })
+        .await
+    }
+
+    async fn update_profile(&self, id: MemberId, p: &Profile, consents: &Consents) -> StoreResult<Member> {
+        let p = p.clone();
+        let consents = consents.clone();
+        self.write(move |tx| {
+            let before = member_where(tx, "m.id = ?1", &id)?.ok_or(StoreError::NotFound)?;
+            tx.execute(
+                "UPDATE members SET last_name = ?2, first_name = ?3, gender = ?4, birth_date = ?5, city = ?6, email = ?7, \
+                 favourite_store_id = ?8, consent_personal_data = ?9, consent_newsletters = ?10, consent_version = ?11, \
+                 consent_at = ?12 WHERE id = ?1",
+                params![
+                    id,
+                    p.last_name,
+                    p.first_name,
+                    p.gender.map(Gender::as_str),
+                    p.birth_date.map(|d| d.to_string()),
+                    p.city,
+                    p.email,
+                    p.favourite_store_id,
+                    consents.personal_data,
+                    consents.newsletters,
+                    consents.version,
+                    micros(consents.recorded_at),
+                ],
+            )
+            .map_err(backend)?;
+            if before.consents != consents {
+                log_consents(tx, id, &consents)?;
+            }
+            member_where(tx, "m.id = ?1", &id)?.ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn set_favourite_category(&self, id: MemberId, category: CategoryId, at: DateTime<Utc>, locked_since: DateTime<Utc>) -> StoreResult<bool> {
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE members SET favourite_category_id = ?2, favourite_category_set_at = ?3 \
+                     WHERE id = ?1 AND (favourite_category_set_at IS NULL OR favourite_category_set_at < ?4)",
+                    params![id, category, micros(at), micros(locked_since)],
+                )
+                .map_err(backend)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn cards(&self, member: MemberId) -> StoreResult<Vec<Card>> {
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT number, kind, status, member_id FROM cards WHERE member_id = ?1 \
+                     ORDER BY status = 'active' DESC, bound_at DESC",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([member], |r| card_from_row(r, 0))
+                .map_err(backend)?;
+            rows.map(|r| r.map_err(backend)?).collect()
+        })
+        .await
+    }
+}
+
+fn log_consents(tx: &Connection, member: MemberId, c: &Consents) -> StoreResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO consent_log (member_id, personal_data, newsletters, version, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut s| s.execute(params![member, c.personal_data, c.newsletters, c.version, micros(c.recorded_at)]))
+    .map_err(backend)?;
+    Ok(())
+}

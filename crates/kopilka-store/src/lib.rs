@@ -1,0 +1,209 @@
+//! The storage seam. The service layer speaks only these traits; `kopilka-sqlite` and
+//! `kopilka-postgres` implement all of them, and the integration suite runs every story on
+//! both. Each method is one atomic unit: an implementation commits all of it or none of it.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use kopilka_domain::ledger::{Balance, HistoryEntry, LedgerTotals, TransferId};
+use kopilka_domain::member::{CategoryId, Consents, Member, MemberId, Profile, StoreId};
+use kopilka_domain::staff::Role;
+use kopilka_domain::{CardKind, CardNumber, CardStatus, Phone};
+
+mod records;
+pub use records::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule refused the write; the name says which (`phone`, `card_number`, …).
+    #[error("conflict on {0}")]
+    Conflict(&'static str),
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("store failure: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait Members: Send + Sync {
+    /// Creates the member, their card, their consents and ledger account, and credits the
+    /// welcome lot, consuming the registration token. `NotFound` if the token is no longer
+    /// valid; `Conflict("phone")` or `Conflict("card_number")` on a taken phone or number.
+    async fn register(&self, registration: Registration) -> StoreResult<(Member, Card)>;
+    async fn member(&self, id: MemberId) -> StoreResult<Option<Member>>;
+    async fn member_by_phone(&self, phone: &Phone) -> StoreResult<Option<Member>>;
+    /// The member a card belongs to, whatever the card's status.
+    async fn member_by_card(&self, number: &CardNumber) -> StoreResult<Option<(Member, Card)>>;
+    async fn password_hash(&self, id: MemberId) -> StoreResult<Option<String>>;
+    async fn set_password(&self, id: MemberId, password_hash: &str) -> StoreResult<()>;
+    /// Replaces the profile fields other than the favourite category, and the consents.
+    async fn update_profile(
+        &self,
+        id: MemberId,
+        profile: &Profile,
+        consents: &Consents,
+    ) -> StoreResult<Member>;
+    /// Sets the favourite category unless it was already set at or after `locked_since`;
+    /// returns whether it was set. Check and write are one step, so two requests in the same
+    /// month cannot both win.
+    async fn set_favourite_category(
+        &self,
+        id: MemberId,
+        category: CategoryId,
+        at: DateTime<Utc>,
+        locked_since: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    async fn cards(&self, member: MemberId) -> StoreResult<Vec<Card>>;
+}
+
+#[async_trait]
+pub trait Sessions: Send + Sync {
+    async fn create_session(&self, session: NewSession) -> StoreResult<()>;
+    /// The session with this token hash if it is of `kind`, not revoked and not expired.
+    async fn session(
+        &self,
+        kind: TokenKind,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Session>>;
+    async fn revoke_session(
+        &self,
+        kind: TokenKind,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    async fn revoke_sessions_of(
+        &self,
+        kind: TokenKind,
+        subject: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+}
+
+#[async_trait]
+pub trait Otps: Send + Sync {
+    /// Stores a new challenge and retires every earlier live one for the same phone and
+    /// purpose, so only the newest code works.
+    async fn create_otp(&self, otp: NewOtp) -> StoreResult<i64>;
+    /// The newest challenge for the phone and purpose that was not used up.
+    async fn latest_otp(&self, phone: &Phone, purpose: OtpPurpose)
+        -> StoreResult<Option<OtpChallenge>>;
+    /// Counts a wrong try and returns the number of wrong tries so far.
+    async fn record_otp_failure(&self, id: i64) -> StoreResult<u32>;
+    /// Marks the challenge used; false if it already was (a concurrent verify won).
+    async fn consume_otp(&self, id: i64, at: DateTime<Utc>) -> StoreResult<bool>;
+}
+
+/// Counters for rate limits and cooldowns, kept in the store so that several app nodes
+/// share them.
+#[async_trait]
+pub trait Limits: Send + Sync {
+    /// Counts one event under `key` in the window that starts at `window_start`; returns the
+    /// count including this one.
+    async fn hit(&self, key: &str, window_start: DateTime<Utc>) -> StoreResult<u32>;
+    /// The count under `key` in the window that starts at `window_start`, without adding.
+    async fn peek(&self, key: &str, window_start: DateTime<Utc>) -> StoreResult<u32>;
+    /// Starts a cooldown that lasts until `until`, unless one is running: then returns the
+    /// running one's end and starts nothing.
+    async fn start_cooldown(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Option<DateTime<Utc>>>;
+    /// Forgets counters and cooldowns that ended before `before`.
+    async fn purge_limits(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+}
+
+#[async_trait]
+pub trait Ledger: Send + Sync {
+    /// Available and pending points, and the lots that expire before `expiring_before`
+    /// grouped by expiry instant, soonest first.
+    async fn ledger_balance(
+        &self,
+        member: MemberId,
+        expiring_before: DateTime<Utc>,
+    ) -> StoreResult<Balance>;
+    /// Newest first; `before` is the id of the last item of the previous page.
+    async fn history(
+        &self,
+        member: MemberId,
+        limit: u32,
+        before: Option<TransferId>,
+    ) -> StoreResult<Vec<HistoryEntry>>;
+    async fn totals(&self) -> StoreResult<LedgerTotals>;
+}
+
+#[async_trait]
+pub trait Catalog: Send + Sync {
+    /// Inserts or updates by id; used by the demo seed and catalogue imports.
+    async fn upsert_categories(&self, categories: &[Category]) -> StoreResult<()>;
+    async fn categories(&self) -> StoreResult<Vec<Category>>;
+    async fn category_exists(&self, id: CategoryId) -> StoreResult<bool>;
+    async fn upsert_stores(&self, stores: &[StoreLocation]) -> StoreResult<()>;
+    async fn stores(&self) -> StoreResult<Vec<StoreLocation>>;
+    async fn store_exists(&self, id: StoreId) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait Staff: Send + Sync {
+    /// `Conflict("login")` if the login is taken.
+    async fn create_staff(
+        &self,
+        login: &str,
+        password_hash: &str,
+        roles: &[Role],
+        at: DateTime<Utc>,
+    ) -> StoreResult<StaffMember>;
+    async fn staff_by_login(&self, login: &str) -> StoreResult<Option<(StaffMember, String)>>;
+    async fn staff_member(&self, id: i64) -> StoreResult<Option<StaffMember>>;
+    async fn record_audit(&self, entry: NewAuditEntry) -> StoreResult<()>;
+    async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+}
+
+#[async_trait]
+pub trait Meta: Send + Sync {
+    /// The store's secret for keyed hashes, created from `candidate` on first use, so that
+    /// every app node over the same database agrees on it.
+    async fn server_secret(&self, candidate: &str) -> StoreResult<String>;
+    /// A cheap round trip, for `/readyz`.
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// Everything the service needs from storage.
+pub trait Store: Members + Sessions + Otps + Limits + Ledger + Catalog + Staff + Meta {}
+impl<T: Members + Sessions + Otps + Limits + Ledger + Catalog + Staff + Meta> Store for T {}
+
+/// Helpers both implementations use to keep their answers identical.
+pub mod convert {
+    use super::*;
+
+    pub fn card_kind(s: &str) -> StoreResult<CardKind> {
+        CardKind::from_db(s).ok_or_else(|| StoreError::Backend(format!("bad card kind {s:?}")))
+    }
+    pub fn card_status(s: &str) -> StoreResult<CardStatus> {
+        CardStatus::from_db(s).ok_or_else(|| StoreError::Backend(format!("bad card status {s:?}")))
+    }
+    pub fn phone(s: &str) -> StoreResult<Phone> {
+        Phone::parse(s).map_err(|_| StoreError::Backend(format!("bad stored phone {s:?}")))
+    }
+    pub fn card_number(s: &str) -> StoreResult<CardNumber> {
+        CardNumber::parse(s).map_err(|_| StoreError::Backend(format!("bad stored card {s:?}")))
+    }
+    pub fn date(s: &str) -> StoreResult<NaiveDate> {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map_err(|_| StoreError::Backend(format!("bad stored date {s:?}")))
+    }
+    pub fn roles(s: &str) -> StoreResult<Vec<Role>> {
+        s.split(',')
+            .filter(|r| !r.is_empty())
+            .map(|r| r.parse().map_err(|e| StoreError::Backend(format!("{e}"))))
+            .collect()
+    }
+    pub fn roles_to_db(roles: &[Role]) -> String {
+        roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
+    }
+}

@@ -1,0 +1,152 @@
+//! Plain records that cross the storage seam.
+
+use chrono::{DateTime, Utc};
+use kopilka_domain::ledger::Credit;
+use kopilka_domain::member::{CategoryId, Consents, MemberId, Profile, StoreId};
+use kopilka_domain::staff::Role;
+use kopilka_domain::{CardKind, CardNumber, CardStatus, Phone};
+
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub phone: Phone,
+    pub registration_token_hash: String,
+    pub profile: Profile,
+    pub consents: Consents,
+    pub password_hash: String,
+    pub card: CardNumber,
+    pub card_kind: CardKind,
+    pub welcome: Credit,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Card {
+    pub number: CardNumber,
+    pub kind: CardKind,
+    pub status: CardStatus,
+    pub member_id: Option<MemberId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Customer,
+    Staff,
+    Employee,
+    /// Proves a verified phone between the SMS code and the registration form.
+    Registration,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Customer => "customer",
+            TokenKind::Staff => "staff",
+            TokenKind::Employee => "employee",
+            TokenKind::Registration => "registration",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub kind: TokenKind,
+    /// Member, staff or employee id; 0 for a registration token.
+    pub subject: i64,
+    /// The verified phone a registration token stands for.
+    pub phone: Option<Phone>,
+    pub token_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: i64,
+    pub kind: TokenKind,
+    pub subject: i64,
+    pub phone: Option<Phone>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtpPurpose {
+    SignIn,
+    PasswordReset,
+}
+
+impl OtpPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OtpPurpose::SignIn => "sign_in",
+            OtpPurpose::PasswordReset => "password_reset",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewOtp {
+    pub phone: Phone,
+    pub purpose: OtpPurpose,
+    pub code_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OtpChallenge {
+    pub id: i64,
+    pub code_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub failed_attempts: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Category {
+    pub id: CategoryId,
+    pub name: String,
+    pub parent_id: Option<CategoryId>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreLocation {
+    pub id: StoreId,
+    pub name: String,
+    pub city: String,
+    pub address: String,
+    /// Degrees, WGS 84.
+    pub lat: f64,
+    pub lon: f64,
+    pub hours: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffMember {
+    pub id: i64,
+    pub login: String,
+    pub roles: Vec<Role>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAuditEntry {
+    /// `staff:<id>`, `cli` or `system`.
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    /// A JSON object, as text.
+    pub details: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    /// A JSON object, as text.
+    pub details: String,
+    pub at: DateTime<Utc>,
+}
