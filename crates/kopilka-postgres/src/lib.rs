@@ -1,1 +1,65 @@
+//! The production store: PostgreSQL through sqlx. Write transactions run in their own task,
+//! so a client that disconnects cannot drop one half-way and return its connection to the
+//! pool inside an open transaction.
 
+mod auth;
+mod catalog;
+mod ledger;
+mod members;
+
+use kopilka_store::{StoreError, StoreResult};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+use std::future::Future;
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects and migrates.
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))?
+            .application_name("kopilka");
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("migrating: {e}")))?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// Runs a write to its end in its own task, whatever happens to the request that asked.
+pub(crate) async fn detached<R: Send + 'static>(work: impl Future<Output = StoreResult<R>> + Send + 'static) -> StoreResult<R> {
+    tokio::spawn(work)
+        .await
+        .map_err(|e| StoreError::Backend(format!("write task failed: {e}")))?
+}
+
+pub(crate) fn db(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(match d.constraint() {
+            Some("members_phone_key") => "phone",
+            Some("cards_number_key") => "card_number",
+            Some("staff_login_key") => "login",
+            Some("sessions_token_hash_key") => "token",
+            _ => "unique",
+        }),
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => StoreError::Unavailable(e.to_string()),
+        _ => StoreError::Backend(e.to_string()),
+    }
+}

@@ -194,19 +194,20 @@ impl Limits for SqliteStore {
     async fn start_cooldown(&self, key: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
         let key = key.to_owned();
         self.write(move |tx| {
-            let running: Option<i64> = optional(
-                tx.prepare_cached("SELECT until FROM cooldowns WHERE key = ?1 AND until > ?2")
-                    .and_then(|mut s| s.query_row(params![key, micros(now)], |r| r.get(0))),
+            // One statement: the upsert only replaces a cooldown that has ended.
+            let started = optional(
+                tx.prepare_cached(
+                    "INSERT INTO cooldowns (key, until) VALUES (?1, ?3) \
+                     ON CONFLICT (key) DO UPDATE SET until = excluded.until WHERE cooldowns.until <= ?2 RETURNING until",
+                )
+                .and_then(|mut s| s.query_row(params![key, micros(now), micros(until)], |r| r.get::<_, i64>(0))),
             )?;
-            if let Some(until) = running {
-                return Ok(Some(time(until)));
+            if started.is_some() {
+                return Ok(None);
             }
-            tx.prepare_cached(
-                "INSERT INTO cooldowns (key, until) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET until = excluded.until",
-            )
-            .and_then(|mut s| s.execute(params![key, micros(until)]))
-            .map_err(backend)?;
-            Ok(None)
+            tx.query_row("SELECT until FROM cooldowns WHERE key = ?1", [key], |r| r.get::<_, i64>(0))
+                .map(|until| Some(time(until)))
+                .map_err(backend)
         })
         .await
     }

@@ -1,0 +1,208 @@
+use crate::{db, PostgresStore};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use kopilka_domain::Phone;
+use kopilka_store::{
+    convert, Limits, NewOtp, NewSession, OtpChallenge, OtpPurpose, Otps, Session, Sessions, StoreResult, TokenKind,
+};
+use sqlx::Row;
+
+#[async_trait]
+impl Sessions for PostgresStore {
+    async fn create_session(&self, s: NewSession) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, kind, subject, phone, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&s.token_hash)
+        .bind(s.kind.as_str())
+        .bind(s.subject)
+        .bind(s.phone.as_ref().map(Phone::as_str))
+        .bind(s.created_at)
+        .bind(s.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn session(&self, kind: TokenKind, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Session>> {
+        let row = sqlx::query(
+            "SELECT id, subject, phone, created_at, expires_at FROM sessions \
+             WHERE token_hash = $1 AND kind = $2 AND revoked_at IS NULL AND expires_at > $3",
+        )
+        .bind(token_hash)
+        .bind(kind.as_str())
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(|r| {
+            let phone: Option<String> = r.try_get(2).map_err(db)?;
+            Ok(Session {
+                id: r.try_get(0).map_err(db)?,
+                kind,
+                subject: r.try_get(1).map_err(db)?,
+                phone: phone.as_deref().map(convert::phone).transpose()?,
+                created_at: r.try_get(3).map_err(db)?,
+                expires_at: r.try_get(4).map_err(db)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn revoke_session(&self, kind: TokenKind, token_hash: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "UPDATE sessions SET revoked_at = $3 WHERE token_hash = $1 AND kind = $2 AND revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .bind(kind.as_str())
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn revoke_sessions_of(&self, kind: TokenKind, subject: i64, now: DateTime<Utc>) -> StoreResult<u64> {
+        Ok(sqlx::query("UPDATE sessions SET revoked_at = $3 WHERE kind = $1 AND subject = $2 AND revoked_at IS NULL")
+            .bind(kind.as_str())
+            .bind(subject)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?
+            .rows_affected())
+    }
+}
+
+#[async_trait]
+impl Otps for PostgresStore {
+    async fn create_otp(&self, otp: NewOtp) -> StoreResult<i64> {
+        // One statement, so no transaction can be left open: retire the old codes, add the new.
+        sqlx::query_scalar(
+            "WITH retired AS (UPDATE otp_challenges SET retired_at = $4 \
+                 WHERE phone = $1 AND purpose = $2 AND retired_at IS NULL) \
+             INSERT INTO otp_challenges (phone, purpose, code_hash, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(otp.phone.as_str())
+        .bind(otp.purpose.as_str())
+        .bind(&otp.code_hash)
+        .bind(otp.created_at)
+        .bind(otp.expires_at)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)
+    }
+
+    async fn latest_otp(&self, phone: &Phone, purpose: OtpPurpose) -> StoreResult<Option<OtpChallenge>> {
+        let row = sqlx::query(
+            "SELECT id, code_hash, created_at, expires_at, failed_attempts FROM otp_challenges \
+             WHERE phone = $1 AND purpose = $2 AND retired_at IS NULL ORDER BY id DESC LIMIT 1",
+        )
+        .bind(phone.as_str())
+        .bind(purpose.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(|r| {
+            Ok(OtpChallenge {
+                id: r.try_get(0).map_err(db)?,
+                code_hash: r.try_get(1).map_err(db)?,
+                created_at: r.try_get(2).map_err(db)?,
+                expires_at: r.try_get(3).map_err(db)?,
+                failed_attempts: r.try_get::<i32, _>(4).map_err(db)?.max(0) as u32,
+            })
+        })
+        .transpose()
+    }
+
+    async fn record_otp_failure(&self, id: i64) -> StoreResult<u32> {
+        let n: i32 = sqlx::query_scalar(
+            "UPDATE otp_challenges SET failed_attempts = failed_attempts + 1 WHERE id = $1 RETURNING failed_attempts",
+        )
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(n.max(0) as u32)
+    }
+
+    async fn consume_otp(&self, id: i64, at: DateTime<Utc>) -> StoreResult<bool> {
+        let n = sqlx::query("UPDATE otp_challenges SET retired_at = $2 WHERE id = $1 AND retired_at IS NULL")
+            .bind(id)
+            .bind(at)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        Ok(n == 1)
+    }
+}
+
+#[async_trait]
+impl Limits for PostgresStore {
+    async fn hit(&self, key: &str, window_start: DateTime<Utc>) -> StoreResult<u32> {
+        let n: i32 = sqlx::query_scalar(
+            "INSERT INTO rate_counters (key, window_start, count) VALUES ($1, $2, 1) \
+             ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counters.count + 1 RETURNING count",
+        )
+        .bind(key)
+        .bind(window_start)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(n.max(0) as u32)
+    }
+
+    async fn peek(&self, key: &str, window_start: DateTime<Utc>) -> StoreResult<u32> {
+        let n: Option<i32> = sqlx::query_scalar("SELECT count FROM rate_counters WHERE key = $1 AND window_start = $2")
+            .bind(key)
+            .bind(window_start)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(n.unwrap_or(0).max(0) as u32)
+    }
+
+    async fn start_cooldown(&self, key: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
+        // The upsert only replaces a cooldown that has ended; a concurrent request waits for
+        // the row lock and then sees the new cooldown.
+        let started: Option<DateTime<Utc>> = sqlx::query_scalar(
+            "INSERT INTO cooldowns (key, until) VALUES ($1, $3) \
+             ON CONFLICT (key) DO UPDATE SET until = excluded.until WHERE cooldowns.until <= $2 RETURNING until",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(until)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        if started.is_some() {
+            return Ok(None);
+        }
+        let running: DateTime<Utc> = sqlx::query_scalar("SELECT until FROM cooldowns WHERE key = $1")
+            .bind(key)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(Some(running))
+    }
+
+    async fn purge_limits(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let a = sqlx::query("DELETE FROM rate_counters WHERE window_start < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        let b = sqlx::query("DELETE FROM cooldowns WHERE until < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        Ok(a + b)
+    }
+}

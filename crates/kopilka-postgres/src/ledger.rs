@@ -1,0 +1,90 @@
+use crate::{db, PostgresStore};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use kopilka_domain::ledger::{Balance, Expiring, HistoryEntry, LedgerTotals, MovementKind, TransferId};
+use kopilka_domain::member::MemberId;
+use kopilka_domain::Points;
+use kopilka_store::{Ledger, StoreError, StoreResult};
+use sqlx::Row;
+
+#[async_trait]
+impl Ledger for PostgresStore {
+    async fn ledger_balance(&self, member: MemberId, expiring_before: DateTime<Utc>) -> StoreResult<Balance> {
+        let row = sqlx::query(
+            "SELECT credits_posted - debits_posted, credits_pending - debits_pending FROM accounts WHERE member_id = $1",
+        )
+        .bind(member)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::NotFound)?;
+        let expiring = sqlx::query(
+            "SELECT SUM(remaining)::BIGINT, expires_at FROM lots WHERE member_id = $1 AND remaining > 0 AND expires_at < $2 \
+             GROUP BY expires_at ORDER BY expires_at",
+        )
+        .bind(member)
+        .bind(expiring_before)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(|r| {
+            Ok(Expiring {
+                points: Points::new(r.try_get(0).map_err(db)?),
+                expires_at: r.try_get(1).map_err(db)?,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Balance {
+            available: Points::new(row.try_get(0).map_err(db)?),
+            pending: Points::new(row.try_get(1).map_err(db)?),
+            expiring,
+        })
+    }
+
+    async fn history(&self, member: MemberId, limit: u32, before: Option<TransferId>) -> StoreResult<Vec<HistoryEntry>> {
+        sqlx::query(
+            "SELECT t.id, t.kind, CASE WHEN t.credit_account_id = a.id THEN t.amount ELSE -t.amount END AS points, \
+             t.at, t.store_id, t.receipt_id, t.description \
+             FROM transfers t JOIN accounts a ON a.member_id = t.member_id \
+             WHERE t.member_id = $1 AND t.id < $2 ORDER BY t.id DESC LIMIT $3",
+        )
+        .bind(member)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(|r| {
+            let kind: String = r.try_get(1).map_err(db)?;
+            Ok(HistoryEntry {
+                id: r.try_get(0).map_err(db)?,
+                kind: MovementKind::from_db(&kind)
+                    .ok_or_else(|| StoreError::Backend(format!("bad transfer kind {kind:?}")))?,
+                points: Points::new(r.try_get(2).map_err(db)?),
+                at: r.try_get(3).map_err(db)?,
+                store_id: r.try_get(4).map_err(db)?,
+                receipt_id: r.try_get(5).map_err(db)?,
+                description: r.try_get(6).map_err(db)?,
+            })
+        })
+        .collect()
+    }
+
+    async fn totals(&self) -> StoreResult<LedgerTotals> {
+        let r = sqlx::query(
+            "SELECT (SELECT COALESCE(SUM(debits_posted), 0)::BIGINT FROM accounts), \
+             (SELECT COALESCE(SUM(credits_posted), 0)::BIGINT FROM accounts), \
+             (SELECT COALESCE(SUM(amount), 0)::BIGINT FROM transfers)",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(LedgerTotals {
+            debits: r.try_get(0).map_err(db)?,
+            credits: r.try_get(1).map_err(db)?,
+            transfers: r.try_get(2).map_err(db)?,
+        })
+    }
+}

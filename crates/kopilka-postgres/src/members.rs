@@ -1,0 +1,331 @@
+use crate::{db, detached, PostgresStore};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use kopilka_domain::ledger::{Credit, SystemAccount};
+use kopilka_domain::member::{CategoryId, Consents, Gender, Member, MemberId, Profile};
+use kopilka_domain::{CardNumber, CardStatus, Phone};
+use kopilka_store::{convert, Card, Members, Registration, StoreError, StoreResult};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
+
+pub(crate) const MEMBER_COLUMNS: &str = "m.id, m.phone, m.last_name, m.first_name, m.gender, m.birth_date, m.city, \
+     m.email, m.favourite_store_id, m.favourite_category_id, m.favourite_category_set_at, \
+     m.consent_personal_data, m.consent_newsletters, m.consent_version, m.consent_at, m.created_at";
+
+fn member_from_row(row: &PgRow) -> StoreResult<Member> {
+    let phone: String = row.try_get(1).map_err(db)?;
+    let gender: Option<String> = row.try_get(4).map_err(db)?;
+    Ok(Member {
+        id: row.try_get(0).map_err(db)?,
+        phone: convert::phone(&phone)?,
+        profile: Profile {
+            last_name: row.try_get(2).map_err(db)?,
+            first_name: row.try_get(3).map_err(db)?,
+            gender: gender.as_deref().and_then(|g| Gender::parse(g).ok()),
+            birth_date: row.try_get::<Option<NaiveDate>, _>(5).map_err(db)?,
+            city: row.try_get(6).map_err(db)?,
+            email: row.try_get(7).map_err(db)?,
+            favourite_store_id: row.try_get(8).map_err(db)?,
+            favourite_category_id: row.try_get(9).map_err(db)?,
+        },
+        favourite_category_set_at: row.try_get(10).map_err(db)?,
+        consents: Consents {
+            personal_data: row.try_get(11).map_err(db)?,
+            newsletters: row.try_get(12).map_err(db)?,
+            version: row.try_get(13).map_err(db)?,
+            recorded_at: row.try_get(14).map_err(db)?,
+        },
+        created_at: row.try_get(15).map_err(db)?,
+    })
+}
+
+pub(crate) fn card_from_row(row: &PgRow) -> StoreResult<Card> {
+    let number: String = row.try_get("number").map_err(db)?;
+    let kind: String = row.try_get("kind").map_err(db)?;
+    let status: String = row.try_get("status").map_err(db)?;
+    Ok(Card {
+        number: convert::card_number(&number)?,
+        kind: convert::card_kind(&kind)?,
+        status: convert::card_status(&status)?,
+        member_id: row.try_get("member_id").map_err(db)?,
+    })
+}
+
+pub(crate) async fn member_by_id(conn: &mut PgConnection, id: MemberId) -> StoreResult<Option<Member>> {
+    let sql = format!("SELECT {MEMBER_COLUMNS} FROM members m WHERE m.id = $1");
+    sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db)?
+        .map(|r| member_from_row(&r))
+        .transpose()
+}
+
+pub(crate) async fn system_account(conn: &mut PgConnection, account: SystemAccount) -> StoreResult<i64> {
+    sqlx::query_scalar("SELECT id FROM accounts WHERE code = $1")
+        .bind(account.code())
+        .fetch_one(conn)
+        .await
+        .map_err(db)
+}
+
+/// Posts a credit from a system account to a member's account, with its lot.
+pub(crate) async fn post_credit(
+    conn: &mut PgConnection,
+    member: MemberId,
+    account: i64,
+    credit: &Credit,
+    store_id: Option<i64>,
+    receipt_id: Option<&str>,
+    at: DateTime<Utc>,
+) -> StoreResult<i64> {
+    let from = system_account(conn, credit.from).await?;
+    let amount = credit.lot.points.get();
+    let transfer: i64 = sqlx::query_scalar(
+        "INSERT INTO transfers (debit_account_id, credit_account_id, amount, kind, member_id, store_id, receipt_id, description, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(from)
+    .bind(account)
+    .bind(amount)
+    .bind(credit.kind.as_str())
+    .bind(member)
+    .bind(store_id)
+    .bind(receipt_id)
+    .bind(&credit.description)
+    .bind(at)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db)?;
+    sqlx::query("UPDATE accounts SET debits_posted = debits_posted + $2 WHERE id = $1")
+        .bind(from)
+        .bind(amount)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    sqlx::query("UPDATE accounts SET credits_posted = credits_posted + $2 WHERE id = $1")
+        .bind(account)
+        .bind(amount)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    sqlx::query(
+        "INSERT INTO lots (member_id, transfer_id, points, remaining, earned_at, expires_at) VALUES ($1, $2, $3, $3, $4, $5)",
+    )
+    .bind(member)
+    .bind(transfer)
+    .bind(amount)
+    .bind(credit.lot.earned_at)
+    .bind(credit.lot.expires_at)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(transfer)
+}
+
+async fn log_consents(conn: &mut PgConnection, member: MemberId, c: &Consents) -> StoreResult<()> {
+    sqlx::query("INSERT INTO consent_log (member_id, personal_data, newsletters, version, at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(member)
+        .bind(c.personal_data)
+        .bind(c.newsletters)
+        .bind(&c.version)
+        .bind(c.recorded_at)
+        .execute(conn)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
+#[async_trait]
+impl Members for PostgresStore {
+    async fn register(&self, r: Registration) -> StoreResult<(Member, Card)> {
+        let pool = self.pool.clone();
+        detached(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            let consumed = sqlx::query(
+                "UPDATE sessions SET revoked_at = $2 WHERE token_hash = $1 AND kind = 'registration' \
+                 AND revoked_at IS NULL AND expires_at > $2 AND phone = $3",
+            )
+            .bind(&r.registration_token_hash)
+            .bind(r.at)
+            .bind(r.phone.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+            if consumed != 1 {
+                return Err(StoreError::NotFound);
+            }
+            let p = &r.profile;
+            let member: i64 = sqlx::query_scalar(
+                "INSERT INTO members (phone, password_hash, last_name, first_name, gender, birth_date, city, email, \
+                 favourite_store_id, favourite_category_id, favourite_category_set_at, consent_personal_data, \
+                 consent_newsletters, consent_version, consent_at, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $11) RETURNING id",
+            )
+            .bind(r.phone.as_str())
+            .bind(&r.password_hash)
+            .bind(&p.last_name)
+            .bind(&p.first_name)
+            .bind(p.gender.map(Gender::as_str))
+            .bind(p.birth_date)
+            .bind(&p.city)
+            .bind(&p.email)
+            .bind(p.favourite_store_id)
+            .bind(p.favourite_category_id)
+            .bind(r.at)
+            .bind(r.consents.personal_data)
+            .bind(r.consents.newsletters)
+            .bind(&r.consents.version)
+            .bind(r.consents.recorded_at)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+            log_consents(&mut tx, member, &r.consents).await?;
+            sqlx::query(
+                "INSERT INTO cards (number, kind, status, member_id, created_at, bound_at) VALUES ($1, $2, 'active', $3, $4, $4)",
+            )
+            .bind(r.card.as_str())
+            .bind(r.card_kind.as_str())
+            .bind(member)
+            .bind(r.at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            let account: i64 = sqlx::query_scalar("INSERT INTO accounts (member_id, created_at) VALUES ($1, $2) RETURNING id")
+                .bind(member)
+                .bind(r.at)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+            post_credit(&mut tx, member, account, &r.welcome, None, None, r.at).await?;
+            let member = member_by_id(&mut tx, member).await?.ok_or(StoreError::NotFound)?;
+            tx.commit().await.map_err(db)?;
+            let card = Card {
+                number: r.card,
+                kind: r.card_kind,
+                status: CardStatus::Active,
+                member_id: Some(member.id),
+            };
+            Ok((member, card))
+        })
+        .await
+    }
+
+    async fn member(&self, id: MemberId) -> StoreResult<Option<Member>> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        member_by_id(&mut conn, id).await
+    }
+
+    async fn member_by_phone(&self, phone: &Phone) -> StoreResult<Option<Member>> {
+        let sql = format!("SELECT {MEMBER_COLUMNS} FROM members m WHERE m.phone = $1");
+        sqlx::query(&sql)
+            .bind(phone.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .map(|r| member_from_row(&r))
+            .transpose()
+    }
+
+    async fn member_by_card(&self, number: &CardNumber) -> StoreResult<Option<(Member, Card)>> {
+        let Some(row) = sqlx::query("SELECT number, kind, status, member_id FROM cards WHERE number = $1")
+            .bind(number.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+        else {
+            return Ok(None);
+        };
+        let card = card_from_row(&row)?;
+        let Some(member_id) = card.member_id else { return Ok(None) };
+        Ok(self.member(member_id).await?.map(|m| (m, card)))
+    }
+
+    async fn password_hash(&self, id: MemberId) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar::<_, Option<String>>("SELECT password_hash FROM members WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .flatten())
+    }
+
+    async fn set_password(&self, id: MemberId, password_hash: &str) -> StoreResult<()> {
+        let n = sqlx::query("UPDATE members SET password_hash = $2 WHERE id = $1")
+            .bind(id)
+            .bind(password_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        if n == 1 { Ok(()) } else { Err(StoreError::NotFound) }
+    }
+
+    async fn update_profile(&self, id: MemberId, p: &Profile, consents: &Consents) -> StoreResult<Member> {
+        let pool = self.pool.clone();
+        let (p, consents) = (p.clone(), consents.clone());
+        detached(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            let before = member_by_id(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+            sqlx::query(
+                "UPDATE members SET last_name = $2, first_name = $3, gender = $4, birth_date = $5, city = $6, email = $7, \
+                 favourite_store_id = $8, consent_personal_data = $9, consent_newsletters = $10, consent_version = $11, \
+                 consent_at = $12 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(&p.last_name)
+            .bind(&p.first_name)
+            .bind(p.gender.map(Gender::as_str))
+            .bind(p.birth_date)
+            .bind(&p.city)
+            .bind(&p.email)
+            .bind(p.favourite_store_id)
+            .bind(consents.personal_data)
+            .bind(consents.newsletters)
+            .bind(&consents.version)
+            .bind(consents.recorded_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            if before.consents != consents {
+                log_consents(&mut tx, id, &consents).await?;
+            }
+            let member = member_by_id(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+            tx.commit().await.map_err(db)?;
+            Ok(member)
+        })
+        .await
+    }
+
+    async fn set_favourite_category(&self, id: MemberId, category: CategoryId, at: DateTime<Utc>, locked_since: DateTime<Utc>) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "UPDATE members SET favourite_category_id = $2, favourite_category_set_at = $3 \
+             WHERE id = $1 AND (favourite_category_set_at IS NULL OR favourite_category_set_at < $4)",
+        )
+        .bind(id)
+        .bind(category)
+        .bind(at)
+        .bind(locked_since)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn cards(&self, member: MemberId) -> StoreResult<Vec<Card>> {
+        sqlx::query(
+            "SELECT number, kind, status, member_id FROM cards WHERE member_id = $1 \
+             ORDER BY status = 'active' DESC, bound_at DESC",
+        )
+        .bind(member)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(card_from_row)
+        .collect()
+    }
+}
