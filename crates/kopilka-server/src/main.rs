@@ -1,1 +1,115 @@
-fn main() {}
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use kopilka_domain::password::NewPassword;
+use kopilka_domain::staff::{parse_login, Role};
+use kopilka_server::settings::{Settings, SettingsArgs};
+use kopilka_server::{Application, Dependencies};
+use std::io::BufRead;
+use std::path::PathBuf;
+use tracing_subscriber::EnvFilter;
+
+/// Kopilka: the loyalty programme of a hypermarket chain.
+#[derive(Parser)]
+#[command(name = "kopilka", version)]
+struct Cli {
+    /// Settings file (default: ./kopilka.toml if it exists).
+    #[arg(long, env = "KOPILKA_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    settings: SettingsArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API.
+    Serve,
+    /// Create and migrate the store, then exit.
+    Migrate,
+    /// Load data.
+    Seed {
+        /// The demo chain: categories and stores.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Back-office accounts.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Create a staff account; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        login: String,
+        /// admin, marketing, support, store_manager, hr or accounting; repeat for several.
+        #[arg(long = "role", required = true)]
+        roles: Vec<Role>,
+    },
+}
+
+fn init_tracing(format: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Settings::load(cli.settings, cli.config.as_deref()).context("loading settings")?;
+    init_tracing(&settings.log_format);
+    match cli.command {
+        Command::Serve => {
+            let app = Application::build(&settings, Dependencies::default()).await?;
+            tracing::info!(port = app.port(), database = %redact_url(&settings.database_url), "listening on {}", settings.listen);
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            kopilka_server::open_store(&settings).await?;
+            println!("migrated {}", redact_url(&settings.database_url));
+        }
+        Command::Seed { demo } => {
+            if !demo {
+                bail!("nothing to seed: pass --demo");
+            }
+            let store = kopilka_server::open_store(&settings).await?;
+            let report = kopilka_server::seed::demo(store.as_ref()).await?;
+            println!("demo data: {} categories, {} stores", report.categories, report.stores);
+        }
+        Command::Staff { command: StaffCommand::Create { login, roles } } => {
+            let login = parse_login(&login).map_err(anyhow::Error::msg)?;
+            let mut password = String::new();
+            std::io::stdin().lock().read_line(&mut password).context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\n', '\r']);
+            let password = NewPassword::parse(password, settings.password_min_chars, &[&login]).map_err(|e| anyhow::anyhow!("password: {e}"))?;
+            let kopilka = kopilka_server::kopilka(&settings, Dependencies::default()).await?;
+            let staff = kopilka.create_staff(&login, &password, &roles).await?;
+            let roles: Vec<&str> = staff.roles.iter().map(|r| r.as_str()).collect();
+            println!("staff {} created (id {}) with roles {}", staff.login, staff.id, roles.join(", "));
+        }
+    }
+    Ok(())
+}
+
+/// A database URL fit for a log line: no password.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -96,6 +96,11 @@ impl Kopilka {
         Ok(())
     }
 
+    /// The member as stored now, after a change.
+    pub async fn member(&self, id: MemberId) -> ServiceResult<Member> {
+        self.store().member(id).await?.ok_or_else(|| DomainError::Unauthorized.into())
+    }
+
     pub async fn balance(&self, member: MemberId) -> ServiceResult<Balance> {
         let horizon = self.expiring_horizon();
         Ok(self.store().ledger_balance(member, horizon).await?)

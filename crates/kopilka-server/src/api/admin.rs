@@ -1,0 +1,97 @@
+//! `/admin/*`: the back office's calls (staff tokens only).
+
+use crate::error::{ApiResult, Problem};
+use crate::extract::{ApiJson, StaffAuth};
+use crate::AppState;
+use axum::extract::{Query, State};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use kopilka_domain::staff::Role;
+use kopilka_domain::{DomainError, Validation};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(login)).routes(routes!(audit))
+}
+
+/// Demands one of `roles`: admins may do everything.
+pub fn require(auth: &StaffAuth, roles: &[Role]) -> Result<(), DomainError> {
+    let staff = &auth.staff;
+    if staff.roles.contains(&Role::Admin) || roles.iter().any(|r| staff.roles.contains(r)) {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden)
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StaffLoginBody {
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StaffSignedIn {
+    token: String,
+    #[schema(value_type = Vec<String>)]
+    roles: Vec<Role>,
+}
+
+/// Staff sign-in.
+#[utoipa::path(post, path = "/admin/auth/login", tag = "admin", request_body = StaffLoginBody,
+    responses((status = 200, body = StaffSignedIn), (status = 401, body = Problem, description = "invalid_credentials")))]
+async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<StaffLoginBody>) -> ApiResult<Json<StaffSignedIn>> {
+    let mut v = Validation::default();
+    let login = v.check("login", kopilka_domain::staff::parse_login(&body.login));
+    if body.password.is_empty() {
+        v.add("password", "Поле не заполнено");
+    }
+    let (Some(login), true) = (login, v.is_ok()) else {
+        return Err(v.into_error().into());
+    };
+    let (token, staff) = state.kopilka.staff_sign_in(&login, body.password).await?;
+    Ok(Json(StaffSignedIn { token, roles: staff.roles }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AuditQuery {
+    /// 1 to 1000, default 100.
+    limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditView {
+    id: i64,
+    /// `staff:<id>`, `cli` or `system`.
+    actor: String,
+    action: String,
+    subject: String,
+    details: serde_json::Value,
+    at: DateTime<Utc>,
+}
+
+/// The audit log, newest first (administrators).
+#[utoipa::path(get, path = "/admin/audit", tag = "admin", params(AuditQuery), security(("staff" = [])),
+    responses((status = 200, body = [AuditView]), (status = 403, body = Problem)))]
+async fn audit(State(state): State<AppState>, auth: StaffAuth, Query(query): Query<AuditQuery>) -> ApiResult<Json<Vec<AuditView>>> {
+    require(&auth, &[])?;
+    let entries = state.kopilka.audit_log(query.limit.unwrap_or(100)).await?;
+    Ok(Json(
+        entries
+            .into_iter()
+            .map(|e| AuditView {
+                id: e.id,
+                actor: e.actor,
+                action: e.action,
+                subject: e.subject,
+                details: serde_json::from_str(&e.details).unwrap_or(serde_json::Value::String(e.details)),
+                at: e.at,
+            })
+            .collect(),
+    ))
+}

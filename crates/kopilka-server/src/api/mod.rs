@@ -1,0 +1,49 @@
+//! The HTTP API under `/api/v1`. Handlers only extract, parse, call the service and answer.
+
+pub mod admin;
+pub mod auth;
+pub mod me;
+pub mod public;
+pub mod views;
+
+use crate::AppState;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Kopilka API", description = "Loyalty programme of a hypermarket chain: customers, points, tills, staff."),
+    modifiers(&BearerSchemes),
+    tags(
+        (name = "auth", description = "Customer sign-in, registration and recovery"),
+        (name = "me", description = "The signed-in customer"),
+        (name = "public", description = "Reference data, no credentials"),
+        (name = "admin", description = "Back office (staff tokens)"),
+        (name = "ops", description = "Health and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerSchemes;
+
+impl Modify for BearerSchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (name, what) in [("customer", "customer token"), ("staff", "staff token"), ("till", "till key"), ("employee", "employee token")] {
+            components.add_security_scheme(
+                name,
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some(what)).build()),
+            );
+        }
+    }
+}
+
+/// Every `/api/v1` route, with the OpenAPI document they describe.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::router())
+        .merge(me::router())
+        .merge(public::router())
+        .merge(admin::router())
+}

@@ -1,0 +1,251 @@
+//! The `kopilka` server: settings, the HTTP API, SMS senders and the commands, over the
+//! service crate.
+
+pub mod api;
+pub mod docs;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod seed;
+pub mod settings;
+pub mod sms;
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use kopilka_domain::Clock;
+use kopilka_service::sms::SmsSender;
+use kopilka_service::{Kopilka, ServiceError};
+use kopilka_store::{Store, StoreError};
+use settings::{Settings, SettingsError};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub kopilka: Kopilka,
+    pub trust_forwarded_for: bool,
+    pub metrics: Arc<metrics::Metrics>,
+    pub openapi: Arc<utoipa::openapi::OpenApi>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("settings: {0}")]
+    Settings(#[from] SettingsError),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Service(#[from] ServiceError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
+    DatabaseUrl(String),
+}
+
+/// What tests replace: the clock and the SMS sender.
+pub struct Dependencies {
+    pub clock: Arc<dyn Clock>,
+    pub sms: Option<Arc<dyn SmsSender>>,
+}
+
+impl Default for Dependencies {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(kopilka_domain::SystemClock),
+            sms: None,
+        }
+    }
+}
+
+/// Opens the store the URL names, creating and migrating it.
+pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, AppError> {
+    let url = settings.database_url.as_str();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = kopilka_postgres::PostgresStore::connect(url, settings.pg_max_connections).await?;
+        Ok(Arc::new(store))
+    } else if let Some(path) = kopilka_sqlite::path_from_url(url) {
+        let options = kopilka_sqlite::SqliteOptions {
+            synchronous: settings.sqlite_synchronous.clone(),
+            readers: settings.sqlite_readers,
+        };
+        let store = tokio::task::spawn_blocking(move || kopilka_sqlite::SqliteStore::open(&path, &options))
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))??;
+        Ok(Arc::new(store))
+    } else {
+        Err(AppError::DatabaseUrl(url.to_owned()))
+    }
+}
+
+/// The outbox if one is set, else the webhook if one is set, else the log.
+pub fn sms_sender(settings: &Settings) -> Result<Arc<dyn SmsSender>, AppError> {
+    if let Some(path) = &settings.sms_outbox {
+        return Ok(Arc::new(sms::OutboxSms::new(path.clone())));
+    }
+    if let Some(url) = &settings.sms_webhook_url {
+        let token = settings.sms_webhook_token.as_ref().map(|t| t.expose().to_owned());
+        return Ok(Arc::new(sms::WebhookSms::new(url.clone(), token).map_err(ServiceError::from)?));
+    }
+    Ok(Arc::new(sms::LogSms))
+}
+
+/// The service core over the configured store.
+pub async fn kopilka(settings: &Settings, deps: Dependencies) -> Result<Kopilka, AppError> {
+    let store = open_store(settings).await?;
+    let sms = match deps.sms {
+        Some(sms) => sms,
+        None => sms_sender(settings)?,
+    };
+    Ok(Kopilka::new(store, deps.clock, sms, settings.rules()?).await?)
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    kopilka: Kopilka,
+}
+
+impl Application {
+    /// Opens the store and binds the listener (port 0 picks a free port).
+    pub async fn build(settings: &Settings, deps: Dependencies) -> Result<Self, AppError> {
+        let kopilka = kopilka(settings, deps).await?;
+        let listener = TcpListener::bind(settings.listen).await?;
+        let router = router(kopilka.clone(), settings);
+        Ok(Self { listener, router, kopilka })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn kopilka(&self) -> &Kopilka {
+        &self.kopilka
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        tokio::spawn(housekeeping(self.kopilka.clone()));
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down");
+}
+
+/// Periodic clean-up: forgets rate-limit counters that can no longer matter.
+async fn housekeeping(kopilka: Kopilka) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        let before = kopilka.now() - chrono::Duration::days(2);
+        if let Err(e) = kopilka.store().purge_limits(before).await {
+            tracing::warn!(error = %e, "purging rate limits failed");
+        }
+    }
+}
+
+/// The whole HTTP surface with its middleware.
+pub fn router(kopilka: Kopilka, settings: &Settings) -> Router {
+    let (api, openapi) = api::router().split_for_parts();
+    let metrics = metrics::Metrics::new();
+    let state = AppState {
+        kopilka,
+        trust_forwarded_for: settings.trust_forwarded_for,
+        metrics: metrics.clone(),
+        openapi: Arc::new(openapi),
+    };
+    let request_id = header::HeaderName::from_static("x-request-id");
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/api/v1/openapi.json", get(docs::openapi_json))
+        .route("/api/docs", get(docs::page))
+        .route("/static/kopilka.css", get(docs::stylesheet))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|req: &Request<_>| {
+                            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+                            // The path only: query strings are not logged.
+                            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id, member_id = tracing::field::Empty)
+                        })
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(CatchPanicLayer::custom(|_| {
+                    error::ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "Something went wrong on our side.").into_response()
+                }))
+                .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+                .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(settings.request_timeout_s)))
+                .layer(axum::extract::DefaultBodyLimit::max(settings.body_limit_bytes)),
+        )
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    error::ApiError::not_found().into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    error::ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed", "This path does not take this method.").into_response()
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.kopilka.store().ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "store not reachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "store not reachable").into_response()
+        }
+    }
+}
+
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        state.metrics.render(),
+    )
+        .into_response()
+}

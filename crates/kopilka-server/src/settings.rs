@@ -1,0 +1,250 @@
+//! One typed settings struct. Each setting is a flag, an environment variable and a key in
+//! `kopilka.toml`; flags win over the environment, which wins over the file, which wins over
+//! the defaults (the spec's).
+
+use kopilka_service::Rules;
+use serde::Deserialize;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// A secret setting: never printed, not even by `Debug`.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+macro_rules! settings {
+    (
+        values { $( #[doc = $doc:literal] $name:ident : $ty:ty = $default:expr, $env:literal; )* }
+        optional { $( #[doc = $odoc:literal] $oname:ident : $oty:ty, $oenv:literal; )* }
+    ) => {
+        #[derive(Debug, Clone)]
+        pub struct Settings {
+            $( #[doc = $doc] pub $name: $ty, )*
+            $( #[doc = $odoc] pub $oname: Option<$oty>, )*
+        }
+
+        impl Default for Settings {
+            fn default() -> Self {
+                Self { $( $name: $default, )* $( $oname: None, )* }
+            }
+        }
+
+        /// The settings as flags (and their environment variables).
+        #[derive(Debug, Clone, Default, clap::Args)]
+        pub struct SettingsArgs {
+            $( #[doc = $doc] #[arg(long, env = $env, global = true)] pub $name: Option<$ty>, )*
+            $( #[doc = $odoc] #[arg(long, env = $oenv, global = true, hide_env_values = true)] pub $oname: Option<$oty>, )*
+        }
+
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct FileSettings {
+            $( $name: Option<$ty>, )*
+            $( $oname: Option<$oty>, )*
+        }
+
+        impl Settings {
+            fn merge(args: SettingsArgs, file: FileSettings) -> Self {
+                let defaults = Settings::default();
+                Self {
+                    $( $name: args.$name.or(file.$name).unwrap_or(defaults.$name), )*
+                    $( $oname: args.$oname.or(file.$oname), )*
+                }
+            }
+        }
+    };
+}
+
+settings! {
+    values {
+        /// Address to listen on.
+        listen: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 8080)), "KOPILKA_LISTEN";
+        /// `sqlite://PATH` (created and migrated on start) or `postgres://…`.
+        database_url: String = "sqlite://kopilka.db".to_owned(), "KOPILKA_DATABASE_URL";
+        /// PostgreSQL pool size.
+        pg_max_connections: u32 = 16, "KOPILKA_PG_MAX_CONNECTIONS";
+        /// SQLite `synchronous` pragma: `full` survives power loss, `normal` only a process crash.
+        sqlite_synchronous: String = "full".to_owned(), "KOPILKA_SQLITE_SYNCHRONOUS";
+        /// SQLite reader threads.
+        sqlite_readers: usize = 4, "KOPILKA_SQLITE_READERS";
+        /// Log format: `text` or `json`.
+        log_format: String = "text".to_owned(), "KOPILKA_LOG_FORMAT";
+        /// The chain's time zone (IANA name): calendar months and days are counted in it.
+        timezone: String = "Europe/Moscow".to_owned(), "KOPILKA_TIMEZONE";
+        /// Points credited at registration.
+        welcome_points: i64 = 300, "KOPILKA_WELCOME_POINTS";
+        /// Days until welcome points expire.
+        welcome_lifetime_days: u32 = 90, "KOPILKA_WELCOME_LIFETIME_DAYS";
+        /// Seconds an SMS code stays valid.
+        otp_ttl_s: u64 = 300, "KOPILKA_OTP_TTL_S";
+        /// Wrong tries that kill an SMS code.
+        otp_max_attempts: u32 = 5, "KOPILKA_OTP_MAX_ATTEMPTS";
+        /// Seconds before another code may be sent to the same phone.
+        otp_resend_cooldown_s: u64 = 60, "KOPILKA_OTP_RESEND_COOLDOWN_S";
+        /// Codes one phone may receive per day.
+        otp_per_phone_daily: u32 = 10, "KOPILKA_OTP_PER_PHONE_DAILY";
+        /// SMS-sending requests one IP address may make per hour.
+        sms_per_ip_hourly: u32 = 60, "KOPILKA_SMS_PER_IP_HOURLY";
+        /// Shortest password accepted.
+        password_min_chars: usize = 6, "KOPILKA_PASSWORD_MIN_CHARS";
+        /// Failed password logins on one login before it is paused.
+        login_max_failures: u32 = 5, "KOPILKA_LOGIN_MAX_FAILURES";
+        /// Seconds a window of failed logins lasts.
+        login_failure_window_s: u64 = 900, "KOPILKA_LOGIN_FAILURE_WINDOW_S";
+        /// Days a customer's session lasts.
+        customer_session_days: u32 = 30, "KOPILKA_CUSTOMER_SESSION_DAYS";
+        /// Hours a staff session lasts.
+        staff_session_hours: u32 = 12, "KOPILKA_STAFF_SESSION_HOURS";
+        /// Seconds between a verified phone and the end of its registration form.
+        registration_ttl_s: u64 = 1800, "KOPILKA_REGISTRATION_TTL_S";
+        /// Version of the consent texts customers agree to.
+        consent_version: String = "2026-11".to_owned(), "KOPILKA_CONSENT_VERSION";
+        /// The balance lists points that expire within this many days.
+        expiring_window_days: u32 = 90, "KOPILKA_EXPIRING_WINDOW_DAYS";
+        /// Youngest age at which one may join.
+        min_age_years: u32 = 14, "KOPILKA_MIN_AGE_YEARS";
+        /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+        trust_forwarded_for: bool = false, "KOPILKA_TRUST_FORWARDED_FOR";
+        /// Largest request body accepted, in bytes.
+        body_limit_bytes: usize = 64 * 1024, "KOPILKA_BODY_LIMIT_BYTES";
+        /// Seconds a request may take before it is answered 503.
+        request_timeout_s: u64 = 30, "KOPILKA_REQUEST_TIMEOUT_S";
+    }
+    optional {
+        /// Append every SMS to this file as a JSON line instead of sending it.
+        sms_outbox: PathBuf, "KOPILKA_SMS_OUTBOX";
+        /// Send SMS by POSTing `{phone, text}` as JSON to this URL.
+        sms_webhook_url: String, "KOPILKA_SMS_WEBHOOK_URL";
+        /// Bearer token for the SMS webhook.
+        sms_webhook_token: Secret, "KOPILKA_SMS_WEBHOOK_TOKEN";
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("reading {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {source}")]
+    Parse { path: PathBuf, source: toml::de::Error },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Merges flags and environment (`args`) over the file at `config` (or `kopilka.toml`
+    /// if it exists) over the defaults.
+    pub fn load(args: SettingsArgs, config: Option<&Path>) -> Result<Self, SettingsError> {
+        let default_path = Path::new("kopilka.toml");
+        let path = match config {
+            Some(p) => Some(p),
+            None => default_path.exists().then_some(default_path),
+        };
+        let file = match path {
+            None => FileSettings::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|source| SettingsError::Parse {
+                    path: path.to_owned(),
+                    source,
+                })?
+            }
+        };
+        let settings = Self::merge(args, file);
+        settings.rules()?;
+        Ok(settings)
+    }
+
+    /// The business rules these settings describe.
+    pub fn rules(&self) -> Result<Rules, SettingsError> {
+        let timezone = self
+            .timezone
+            .parse()
+            .map_err(|_| SettingsError::Invalid(format!("unknown time zone {:?}", self.timezone)))?;
+        let seconds = |s: u64| chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1000));
+        Ok(Rules {
+            timezone,
+            welcome_points: self.welcome_points,
+            welcome_lifetime_days: self.welcome_lifetime_days,
+            otp_ttl: seconds(self.otp_ttl_s),
+            otp_max_attempts: self.otp_max_attempts.max(1),
+            otp_resend_cooldown: seconds(self.otp_resend_cooldown_s),
+            otp_per_phone_daily: self.otp_per_phone_daily,
+            sms_per_ip_hourly: self.sms_per_ip_hourly,
+            password_min_chars: self.password_min_chars,
+            login_max_failures: self.login_max_failures.max(1),
+            login_failure_window: seconds(self.login_failure_window_s),
+            customer_session_ttl: chrono::Duration::days(i64::from(self.customer_session_days)),
+            staff_session_ttl: chrono::Duration::hours(i64::from(self.staff_session_hours)),
+            registration_ttl: seconds(self.registration_ttl_s),
+            consent_version: self.consent_version.clone(),
+            expiring_window_days: self.expiring_window_days,
+            min_age_years: self.min_age_years,
+            ..Rules::default()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_file_beats_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.toml");
+        std::fs::write(&path, "welcome_points = 500\notp_ttl_s = 120\nsms_outbox = \"/tmp/o.jsonl\"\n").unwrap();
+        let args = SettingsArgs {
+            otp_ttl_s: Some(60),
+            ..Default::default()
+        };
+        let s = Settings::load(args, Some(&path)).unwrap();
+        assert_eq!(s.welcome_points, 500);
+        assert_eq!(s.otp_ttl_s, 60);
+        assert_eq!(s.otp_max_attempts, 5);
+        assert_eq!(s.sms_outbox, Some(PathBuf::from("/tmp/o.jsonl")));
+        assert_eq!(s.database_url, "sqlite://kopilka.db");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_zones_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.toml");
+        std::fs::write(&path, "welcome_pionts = 500\n").unwrap();
+        assert!(Settings::load(SettingsArgs::default(), Some(&path)).is_err());
+        let args = SettingsArgs {
+            timezone: Some("Mars/Olympus".into()),
+            ..Default::default()
+        };
+        assert!(Settings::load(args, None).is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s: Secret = "hunter2".parse().unwrap();
+        assert_eq!(format!("{s:?}"), "Secret(***)");
+    }
+}
