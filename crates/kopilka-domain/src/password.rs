@@ -45,17 +45,24 @@ impl NewPassword {
         }
         let lower = input.to_lowercase();
         if common_passwords().contains(lower.as_str())
-            || lower.chars().all(|c| Some(c) == lower.chars().next())
+            || lower.chars().all(|c| lower.starts_with(c))
         {
             return Err(WeakPassword::Common);
         }
+        // A number typed as the password: compare the last ten digits, which is the national
+        // phone number whichever way it was written (+7…, 8…, 7…), and enough for a card too.
+        let number_like = input
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-()".contains(c));
         let digits: String = input.chars().filter(char::is_ascii_digit).collect();
-        if logins.iter().any(|login| {
-            let login_digits: String = login.chars().filter(char::is_ascii_digit).collect();
-            !login_digits.is_empty()
-                && (digits == login_digits
-                    || login_digits.ends_with(&digits) && digits.len() == chars && chars >= 10)
-        }) {
+        if number_like
+            && digits.len() >= 10
+            && logins.iter().any(|login| {
+                let login_digits: String = login.chars().filter(char::is_ascii_digit).collect();
+                login_digits.len() >= 10
+                    && login_digits[login_digits.len() - 10..] == digits[digits.len() - 10..]
+            })
+        {
             return Err(WeakPassword::SameAsLogin);
         }
         Ok(Self(input.to_owned()))
@@ -117,6 +124,10 @@ mod tests {
         );
         assert_eq!(
             NewPassword::parse("2612345678906", 6, &logins).unwrap_err(),
+            WeakPassword::SameAsLogin
+        );
+        assert_eq!(
+            NewPassword::parse("8 (999) 123-45-67", 6, &logins).unwrap_err(),
             WeakPassword::SameAsLogin
         );
         assert!(NewPassword::parse("tiger-7-lily", 6, &logins).is_ok());

@@ -3,7 +3,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kopilka_domain::Phone;
 use kopilka_store::{
-    convert, Limits, NewOtp, NewSession, OtpChallenge, OtpPurpose, Otps, Session, Sessions, StoreResult, TokenKind,
+    convert, Limits, NewOtp, NewSession, OtpChallenge, OtpPurpose, Otps, Session, Sessions,
+    StoreResult, TokenKind,
 };
 use sqlx::Row;
 
@@ -25,7 +26,12 @@ impl Sessions for PostgresStore {
         Ok(())
     }
 
-    async fn session(&self, kind: TokenKind, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Session>> {
+    async fn session(
+        &self,
+        kind: TokenKind,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Session>> {
         let row = sqlx::query(
             "SELECT id, subject, phone, created_at, expires_at FROM sessions \
              WHERE token_hash = $1 AND kind = $2 AND revoked_at IS NULL AND expires_at > $3",
@@ -50,7 +56,12 @@ impl Sessions for PostgresStore {
         .transpose()
     }
 
-    async fn revoke_session(&self, kind: TokenKind, token_hash: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+    async fn revoke_session(
+        &self,
+        kind: TokenKind,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         let n = sqlx::query(
             "UPDATE sessions SET revoked_at = $3 WHERE token_hash = $1 AND kind = $2 AND revoked_at IS NULL",
         )
@@ -64,7 +75,12 @@ impl Sessions for PostgresStore {
         Ok(n == 1)
     }
 
-    async fn revoke_sessions_of(&self, kind: TokenKind, subject: i64, now: DateTime<Utc>) -> StoreResult<u64> {
+    async fn revoke_sessions_of(
+        &self,
+        kind: TokenKind,
+        subject: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
         Ok(sqlx::query("UPDATE sessions SET revoked_at = $3 WHERE kind = $1 AND subject = $2 AND revoked_at IS NULL")
             .bind(kind.as_str())
             .bind(subject)
@@ -96,7 +112,11 @@ impl Otps for PostgresStore {
         .map_err(db)
     }
 
-    async fn latest_otp(&self, phone: &Phone, purpose: OtpPurpose) -> StoreResult<Option<OtpChallenge>> {
+    async fn latest_otp(
+        &self,
+        phone: &Phone,
+        purpose: OtpPurpose,
+    ) -> StoreResult<Option<OtpChallenge>> {
         let row = sqlx::query(
             "SELECT id, code_hash, created_at, expires_at, failed_attempts FROM otp_challenges \
              WHERE phone = $1 AND purpose = $2 AND retired_at IS NULL ORDER BY id DESC LIMIT 1",
@@ -130,13 +150,15 @@ impl Otps for PostgresStore {
     }
 
     async fn consume_otp(&self, id: i64, at: DateTime<Utc>) -> StoreResult<bool> {
-        let n = sqlx::query("UPDATE otp_challenges SET retired_at = $2 WHERE id = $1 AND retired_at IS NULL")
-            .bind(id)
-            .bind(at)
-            .execute(&self.pool)
-            .await
-            .map_err(db)?
-            .rows_affected();
+        let n = sqlx::query(
+            "UPDATE otp_challenges SET retired_at = $2 WHERE id = $1 AND retired_at IS NULL",
+        )
+        .bind(id)
+        .bind(at)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?
+        .rows_affected();
         Ok(n == 1)
     }
 }
@@ -157,16 +179,23 @@ impl Limits for PostgresStore {
     }
 
     async fn peek(&self, key: &str, window_start: DateTime<Utc>) -> StoreResult<u32> {
-        let n: Option<i32> = sqlx::query_scalar("SELECT count FROM rate_counters WHERE key = $1 AND window_start = $2")
-            .bind(key)
-            .bind(window_start)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
+        let n: Option<i32> = sqlx::query_scalar(
+            "SELECT count FROM rate_counters WHERE key = $1 AND window_start = $2",
+        )
+        .bind(key)
+        .bind(window_start)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
         Ok(n.unwrap_or(0).max(0) as u32)
     }
 
-    async fn start_cooldown(&self, key: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
+    async fn start_cooldown(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
         // The upsert only replaces a cooldown that has ended; a concurrent request waits for
         // the row lock and then sees the new cooldown.
         let started: Option<DateTime<Utc>> = sqlx::query_scalar(
@@ -182,11 +211,12 @@ impl Limits for PostgresStore {
         if started.is_some() {
             return Ok(None);
         }
-        let running: DateTime<Utc> = sqlx::query_scalar("SELECT until FROM cooldowns WHERE key = $1")
-            .bind(key)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db)?;
+        let running: DateTime<Utc> =
+            sqlx::query_scalar("SELECT until FROM cooldowns WHERE key = $1")
+                .bind(key)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db)?;
         Ok(Some(running))
     }
 

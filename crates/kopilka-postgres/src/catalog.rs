@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use kopilka_domain::member::{CategoryId, StoreId};
 use kopilka_domain::staff::Role;
 use kopilka_store::{
-    convert, AuditEntry, Catalog, Category, Meta, NewAuditEntry, Staff, StaffMember, StoreLocation, StoreResult,
+    convert, AuditEntry, Catalog, Category, Meta, NewAuditEntry, Staff, StaffMember, StoreLocation,
+    StoreResult,
 };
 use sqlx::postgres::PgRow;
 use sqlx::Row;
@@ -125,7 +126,13 @@ fn staff_member(r: &PgRow) -> StoreResult<StaffMember> {
 
 #[async_trait]
 impl Staff for PostgresStore {
-    async fn create_staff(&self, login: &str, password_hash: &str, roles: &[Role], at: DateTime<Utc>) -> StoreResult<StaffMember> {
+    async fn create_staff(
+        &self,
+        login: &str,
+        password_hash: &str,
+        roles: &[Role],
+        at: DateTime<Utc>,
+    ) -> StoreResult<StaffMember> {
         let row = sqlx::query(
             "INSERT INTO staff (login, password_hash, roles, created_at) VALUES ($1, $2, $3, $4) \
              RETURNING id, login, roles, created_at",
@@ -141,13 +148,15 @@ impl Staff for PostgresStore {
     }
 
     async fn staff_by_login(&self, login: &str) -> StoreResult<Option<(StaffMember, String)>> {
-        sqlx::query("SELECT id, login, roles, created_at, password_hash FROM staff WHERE login = $1")
-            .bind(login)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?
-            .map(|r| Ok((staff_member(&r)?, r.try_get("password_hash").map_err(db)?)))
-            .transpose()
+        sqlx::query(
+            "SELECT id, login, roles, created_at, password_hash FROM staff WHERE login = $1",
+        )
+        .bind(login)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        .map(|r| Ok((staff_member(&r)?, r.try_get("password_hash").map_err(db)?)))
+        .transpose()
     }
 
     async fn staff_member(&self, id: i64) -> StoreResult<Option<StaffMember>> {
@@ -208,7 +217,10 @@ impl Meta for PostgresStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db)?;
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
         Ok(())
     }
 }

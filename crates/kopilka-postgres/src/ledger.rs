@@ -1,7 +1,9 @@
 use crate::{db, PostgresStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kopilka_domain::ledger::{Balance, Expiring, HistoryEntry, LedgerTotals, MovementKind, TransferId};
+use kopilka_domain::ledger::{
+    Balance, Expiring, HistoryEntry, LedgerTotals, MovementKind, TransferId,
+};
 use kopilka_domain::member::MemberId;
 use kopilka_domain::Points;
 use kopilka_store::{Ledger, StoreError, StoreResult};
@@ -9,7 +11,11 @@ use sqlx::Row;
 
 #[async_trait]
 impl Ledger for PostgresStore {
-    async fn ledger_balance(&self, member: MemberId, expiring_before: DateTime<Utc>) -> StoreResult<Balance> {
+    async fn ledger_balance(
+        &self,
+        member: MemberId,
+        expiring_before: DateTime<Utc>,
+    ) -> StoreResult<Balance> {
         let row = sqlx::query(
             "SELECT credits_posted - debits_posted, credits_pending - debits_pending FROM accounts WHERE member_id = $1",
         )
@@ -19,7 +25,7 @@ impl Ledger for PostgresStore {
         .map_err(db)?
         .ok_or(StoreError::NotFound)?;
         let expiring = sqlx::query(
-            "SELECT SUM(remaining)::BIGINT, expires_at FROM lots WHERE member_id = $1 AND remaining > 0 AND expires_at < $2 \
+            "SELECT SUM(remaining)::BIGINT, expires_at FROM lots WHERE member_id = $1 AND remaining > 0 AND expires_at <= $2 \
              GROUP BY expires_at ORDER BY expires_at",
         )
         .bind(member)
@@ -42,7 +48,12 @@ impl Ledger for PostgresStore {
         })
     }
 
-    async fn history(&self, member: MemberId, limit: u32, before: Option<TransferId>) -> StoreResult<Vec<HistoryEntry>> {
+    async fn history(
+        &self,
+        member: MemberId,
+        limit: u32,
+        before: Option<TransferId>,
+    ) -> StoreResult<Vec<HistoryEntry>> {
         sqlx::query(
             "SELECT t.id, t.kind, CASE WHEN t.credit_account_id = a.id THEN t.amount ELSE -t.amount END AS points, \
              t.at, t.store_id, t.receipt_id, t.description \

@@ -44,7 +44,9 @@ impl PostgresStore {
 }
 
 /// Runs a write to its end in its own task, whatever happens to the request that asked.
-pub(crate) async fn detached<R: Send + 'static>(work: impl Future<Output = StoreResult<R>> + Send + 'static) -> StoreResult<R> {
+pub(crate) async fn detached<R: Send + 'static>(
+    work: impl Future<Output = StoreResult<R>> + Send + 'static,
+) -> StoreResult<R> {
     tokio::spawn(work)
         .await
         .map_err(|e| StoreError::Backend(format!("write task failed: {e}")))?
@@ -52,14 +54,18 @@ pub(crate) async fn detached<R: Send + 'static>(work: impl Future<Output = Store
 
 pub(crate) fn db(e: sqlx::Error) -> StoreError {
     match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(match d.constraint() {
-            Some("members_phone_key") => "phone",
-            Some("cards_number_key") => "card_number",
-            Some("staff_login_key") => "login",
-            Some("sessions_token_hash_key") => "token",
-            _ => "unique",
-        }),
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => StoreError::Unavailable(e.to_string()),
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict(match d.constraint() {
+                Some("members_phone_key") => "phone",
+                Some("cards_number_key") => "card_number",
+                Some("staff_login_key") => "login",
+                Some("sessions_token_hash_key") => "token",
+                _ => "unique",
+            })
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+            StoreError::Unavailable(e.to_string())
+        }
         _ => StoreError::Backend(e.to_string()),
     }
 }

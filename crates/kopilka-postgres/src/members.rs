@@ -8,7 +8,8 @@ use kopilka_store::{convert, Card, Members, Registration, StoreError, StoreResul
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
-pub(crate) const MEMBER_COLUMNS: &str = "m.id, m.phone, m.last_name, m.first_name, m.gender, m.birth_date, m.city, \
+pub(crate) const MEMBER_COLUMNS: &str =
+    "m.id, m.phone, m.last_name, m.first_name, m.gender, m.birth_date, m.city, \
      m.email, m.favourite_store_id, m.favourite_category_id, m.favourite_category_set_at, \
      m.consent_personal_data, m.consent_newsletters, m.consent_version, m.consent_at, m.created_at";
 
@@ -51,7 +52,10 @@ pub(crate) fn card_from_row(row: &PgRow) -> StoreResult<Card> {
     })
 }
 
-pub(crate) async fn member_by_id(conn: &mut PgConnection, id: MemberId) -> StoreResult<Option<Member>> {
+pub(crate) async fn member_by_id(
+    conn: &mut PgConnection,
+    id: MemberId,
+) -> StoreResult<Option<Member>> {
     let sql = format!("SELECT {MEMBER_COLUMNS} FROM members m WHERE m.id = $1");
     sqlx::query(&sql)
         .bind(id)
@@ -62,7 +66,10 @@ pub(crate) async fn member_by_id(conn: &mut PgConnection, id: MemberId) -> Store
         .transpose()
 }
 
-pub(crate) async fn system_account(conn: &mut PgConnection, account: SystemAccount) -> StoreResult<i64> {
+pub(crate) async fn system_account(
+    conn: &mut PgConnection,
+    account: SystemAccount,
+) -> StoreResult<i64> {
     sqlx::query_scalar("SELECT id FROM accounts WHERE code = $1")
         .bind(account.code())
         .fetch_one(conn)
@@ -230,26 +237,31 @@ impl Members for PostgresStore {
     }
 
     async fn member_by_card(&self, number: &CardNumber) -> StoreResult<Option<(Member, Card)>> {
-        let Some(row) = sqlx::query("SELECT number, kind, status, member_id FROM cards WHERE number = $1")
-            .bind(number.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?
+        let Some(row) =
+            sqlx::query("SELECT number, kind, status, member_id FROM cards WHERE number = $1")
+                .bind(number.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db)?
         else {
             return Ok(None);
         };
         let card = card_from_row(&row)?;
-        let Some(member_id) = card.member_id else { return Ok(None) };
+        let Some(member_id) = card.member_id else {
+            return Ok(None);
+        };
         Ok(self.member(member_id).await?.map(|m| (m, card)))
     }
 
     async fn password_hash(&self, id: MemberId) -> StoreResult<Option<String>> {
-        Ok(sqlx::query_scalar::<_, Option<String>>("SELECT password_hash FROM members WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?
-            .flatten())
+        Ok(sqlx::query_scalar::<_, Option<String>>(
+            "SELECT password_hash FROM members WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        .flatten())
     }
 
     async fn set_password(&self, id: MemberId, password_hash: &str) -> StoreResult<()> {
@@ -260,10 +272,19 @@ impl Members for PostgresStore {
             .await
             .map_err(db)?
             .rows_affected();
-        if n == 1 { Ok(()) } else { Err(StoreError::NotFound) }
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound)
+        }
     }
 
-    async fn update_profile(&self, id: MemberId, p: &Profile, consents: &Consents) -> StoreResult<Member> {
+    async fn update_profile(
+        &self,
+        id: MemberId,
+        p: &Profile,
+        consents: &Consents,
+    ) -> StoreResult<Member> {
         let pool = self.pool.clone();
         let (p, consents) = (p.clone(), consents.clone());
         detached(async move {
@@ -299,7 +320,13 @@ impl Members for PostgresStore {
         .await
     }
 
-    async fn set_favourite_category(&self, id: MemberId, category: CategoryId, at: DateTime<Utc>, locked_since: DateTime<Utc>) -> StoreResult<bool> {
+    async fn set_favourite_category(
+        &self,
+        id: MemberId,
+        category: CategoryId,
+        at: DateTime<Utc>,
+        locked_since: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         let n = sqlx::query(
             "UPDATE members SET favourite_category_id = $2, favourite_category_set_at = $3 \
              WHERE id = $1 AND (favourite_category_set_at IS NULL OR favourite_category_set_at < $4)",

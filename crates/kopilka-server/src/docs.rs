@@ -11,7 +11,8 @@ use utoipa::openapi::path::Operation;
 use utoipa::openapi::RefOr;
 
 /// Pages may load only from this host, run no inline script and never sit in a frame.
-pub const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+pub const PAGE_CSP: &str =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 pub async fn openapi_json(State(state): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
@@ -46,27 +47,75 @@ struct DocsPage {
 
 /// Every problem code the API answers with, for the page's reference section.
 const PROBLEMS: &[(&str, u16, &str)] = &[
-    ("validation_failed", 422, "Some fields are invalid; `errors` lists them (400 when the body cannot be read at all)."),
-    ("unauthorized", 401, "No valid token of the kind this call needs."),
+    (
+        "validation_failed",
+        422,
+        "Some fields are invalid; `errors` lists them (400 when the body cannot be read at all).",
+    ),
+    (
+        "unauthorized",
+        401,
+        "No valid token of the kind this call needs.",
+    ),
     ("invalid_credentials", 401, "Wrong login or password."),
     ("forbidden", 403, "The token is valid but may not do this."),
-    ("profile_incomplete", 403, "Fill in the required profile fields first; `missing_fields` lists them."),
+    (
+        "profile_incomplete",
+        403,
+        "Fill in the required profile fields first; `missing_fields` lists them.",
+    ),
     ("not_found", 404, "Nothing is here."),
-    ("method_not_allowed", 405, "This path does not take this method."),
+    (
+        "method_not_allowed",
+        405,
+        "This path does not take this method.",
+    ),
     ("otp_invalid", 400, "The code is wrong."),
-    ("otp_expired", 400, "The code has expired; request a new one."),
-    ("otp_attempts_exceeded", 400, "Too many wrong codes; request a new one."),
-    ("rate_limited", 429, "Too many requests; wait `Retry-After` seconds."),
-    ("favourite_category_locked", 409, "Already changed this calendar month; `next_change_at` says when it may change."),
+    (
+        "otp_expired",
+        400,
+        "The code has expired; request a new one.",
+    ),
+    (
+        "otp_attempts_exceeded",
+        400,
+        "Too many wrong codes; request a new one.",
+    ),
+    (
+        "rate_limited",
+        429,
+        "Too many requests; wait `Retry-After` seconds.",
+    ),
+    (
+        "favourite_category_locked",
+        409,
+        "Already changed this calendar month; `next_change_at` says when it may change.",
+    ),
     ("insufficient_points", 409, "Not enough points."),
-    ("idempotency_conflict", 409, "This id was already used with a different body."),
+    (
+        "idempotency_conflict",
+        409,
+        "This id was already used with a different body.",
+    ),
     ("card_blocked", 409, "The card is blocked."),
     ("card_already_bound", 409, "The card belongs to someone."),
     ("phone_taken", 409, "This phone is already registered."),
     ("payload_too_large", 413, "The request body is too large."),
-    ("sms_unavailable", 503, "The SMS could not be sent; try again shortly."),
-    ("service_unavailable", 503, "The store is not reachable; try again shortly."),
-    ("internal", 500, "Something went wrong on our side; the request id is in the logs."),
+    (
+        "sms_unavailable",
+        503,
+        "The SMS could not be sent; try again shortly.",
+    ),
+    (
+        "service_unavailable",
+        503,
+        "The store is not reachable; try again shortly.",
+    ),
+    (
+        "internal",
+        500,
+        "Something went wrong on our side; the request id is in the logs.",
+    ),
 ];
 
 fn operation_view(method: &'static str, path: &str, op: &Operation) -> OperationView {
@@ -136,12 +185,21 @@ pub async fn page(State(state): State<AppState>) -> Response {
         ];
         for (method, op) in ops {
             let Some(op) = op else { continue };
-            let tag = op.tags.as_ref().and_then(|t| t.first()).cloned().unwrap_or_default();
+            let tag = op
+                .tags
+                .as_ref()
+                .and_then(|t| t.first())
+                .cloned()
+                .unwrap_or_default();
             let full = format!("/api/v1{path}");
             let view = operation_view(method, &full, op);
             match tags.iter_mut().find(|t| t.name == tag) {
                 Some(t) => t.operations.push(view),
-                None => tags.push(TagView { name: tag, description: String::new(), operations: vec![view] }),
+                None => tags.push(TagView {
+                    name: tag,
+                    description: String::new(),
+                    operations: vec![view],
+                }),
             }
         }
     }
@@ -163,7 +221,10 @@ pub async fn page(State(state): State<AppState>) -> Response {
 
 pub async fn stylesheet() -> Response {
     (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
         include_str!("../static/kopilka.css"),
     )
         .into_response()

@@ -44,7 +44,12 @@ pub struct ProblemField {
 pub struct ApiError(Box<Problem>);
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, title: &str, detail: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        title: &str,
+        detail: impl Into<String>,
+    ) -> Self {
         Self(Box::new(Problem {
             kind: format!("/api/docs#problem-{code}"),
             title: title.to_owned(),
@@ -60,13 +65,23 @@ impl ApiError {
 
     /// Input that could not be read at all (not JSON, wrong types): 400.
     pub fn malformed(field: String, message: String) -> Self {
-        let mut e = Self::new(StatusCode::BAD_REQUEST, "validation_failed", "Invalid request", "The request body could not be read.");
+        let mut e = Self::new(
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+            "Invalid request",
+            "The request body could not be read.",
+        );
         e.0.errors.push(ProblemField { field, message });
         e
     }
 
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "Not found", "Nothing is here.")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Not found",
+            "Nothing is here.",
+        )
     }
 
     pub fn unauthorized() -> Self {
@@ -74,7 +89,12 @@ impl ApiError {
     }
 
     pub fn payload_too_large() -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large", "The request body is too large.")
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "Payload too large",
+            "The request body is too large.",
+        )
     }
 
     pub fn problem(&self) -> &Problem {
@@ -87,22 +107,62 @@ impl From<DomainError> for ApiError {
         use DomainError as D;
         let detail = e.to_string();
         let (status, code, title) = match &e {
-            D::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "Invalid request"),
+            D::Validation(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "Invalid request",
+            ),
             D::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
-            D::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials", "Invalid credentials"),
+            D::InvalidCredentials => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "Invalid credentials",
+            ),
             D::Forbidden => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
-            D::ProfileIncomplete { .. } => (StatusCode::FORBIDDEN, "profile_incomplete", "Profile incomplete"),
+            D::ProfileIncomplete { .. } => (
+                StatusCode::FORBIDDEN,
+                "profile_incomplete",
+                "Profile incomplete",
+            ),
             D::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", "Not found"),
             D::OtpInvalid => (StatusCode::BAD_REQUEST, "otp_invalid", "Wrong code"),
             D::OtpExpired => (StatusCode::BAD_REQUEST, "otp_expired", "Code expired"),
-            D::OtpAttemptsExceeded => (StatusCode::BAD_REQUEST, "otp_attempts_exceeded", "Too many wrong codes"),
-            D::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests"),
-            D::FavouriteCategoryLocked { .. } => (StatusCode::CONFLICT, "favourite_category_locked", "Favourite category locked"),
-            D::InsufficientPoints => (StatusCode::CONFLICT, "insufficient_points", "Not enough points"),
-            D::IdempotencyConflict => (StatusCode::CONFLICT, "idempotency_conflict", "Idempotency conflict"),
+            D::OtpAttemptsExceeded => (
+                StatusCode::BAD_REQUEST,
+                "otp_attempts_exceeded",
+                "Too many wrong codes",
+            ),
+            D::RateLimited { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many requests",
+            ),
+            D::FavouriteCategoryLocked { .. } => (
+                StatusCode::CONFLICT,
+                "favourite_category_locked",
+                "Favourite category locked",
+            ),
+            D::InsufficientPoints => (
+                StatusCode::CONFLICT,
+                "insufficient_points",
+                "Not enough points",
+            ),
+            D::IdempotencyConflict => (
+                StatusCode::CONFLICT,
+                "idempotency_conflict",
+                "Idempotency conflict",
+            ),
             D::CardBlocked => (StatusCode::CONFLICT, "card_blocked", "Card blocked"),
-            D::CardAlreadyBound => (StatusCode::CONFLICT, "card_already_bound", "Card already bound"),
-            D::PhoneTaken => (StatusCode::CONFLICT, "phone_taken", "Phone already registered"),
+            D::CardAlreadyBound => (
+                StatusCode::CONFLICT,
+                "card_already_bound",
+                "Card already bound",
+            ),
+            D::PhoneTaken => (
+                StatusCode::CONFLICT,
+                "phone_taken",
+                "Phone already registered",
+            ),
         };
         let mut api = ApiError::new(status, code, title, detail);
         match e {
@@ -114,7 +174,9 @@ impl From<DomainError> for ApiError {
             }
             D::RateLimited { retry_after_s } => api.0.retry_after_s = Some(retry_after_s),
             D::ProfileIncomplete { missing } => api.0.missing_fields = Some(missing),
-            D::FavouriteCategoryLocked { next_change_at } => api.0.next_change_at = Some(next_change_at),
+            D::FavouriteCategoryLocked { next_change_at } => {
+                api.0.next_change_at = Some(next_change_at)
+            }
             _ => {}
         }
         api
@@ -127,15 +189,30 @@ impl From<ServiceError> for ApiError {
             ServiceError::Domain(d) => d.into(),
             ServiceError::Store(StoreError::Unavailable(msg)) => {
                 tracing::error!(error = %msg, "store unavailable");
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", "Service unavailable", "Please try again shortly.")
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "service_unavailable",
+                    "Service unavailable",
+                    "Please try again shortly.",
+                )
             }
             ServiceError::Sms(err) => {
                 tracing::error!(error = %err, "SMS not sent");
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "sms_unavailable", "SMS unavailable", "The message could not be sent; please try again shortly.")
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "sms_unavailable",
+                    "SMS unavailable",
+                    "The message could not be sent; please try again shortly.",
+                )
             }
             other => {
                 tracing::error!(error = %other, "internal error");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "Something went wrong on our side.")
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                    "Something went wrong on our side.",
+                )
             }
         }
     }
@@ -143,12 +220,16 @@ impl From<ServiceError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let retry_after = self.0.retry_after_s;
         let unauthorized = status == StatusCode::UNAUTHORIZED && self.0.code == "unauthorized";
         let mut response = (status, axum::Json(&*self.0)).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if let Some(s) = retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(s));
         }

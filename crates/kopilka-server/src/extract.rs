@@ -29,11 +29,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         })?;
         let body: &[u8] = if bytes.is_empty() { b"{}" } else { &bytes };
         let de = &mut serde_json::Deserializer::from_slice(body);
-        serde_path_to_error::deserialize(de).map(ApiJson).map_err(|e| {
-            let field = e.path().to_string();
-            let field = if field == "." { String::new() } else { field };
-            ApiError::malformed(field, e.inner().to_string())
-        })
+        serde_path_to_error::deserialize(de)
+            .map(ApiJson)
+            .map_err(|e| {
+                let field = e.path().to_string();
+                let field = if field == "." { String::new() } else { field };
+                ApiError::malformed(field, e.inner().to_string())
+            })
     }
 }
 
@@ -43,13 +45,16 @@ pub struct BearerToken(pub String);
 fn bearer(parts: &Parts) -> Option<String> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim().to_owned())
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
+        .then(|| token.trim().to_owned())
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        bearer(parts).map(BearerToken).ok_or_else(ApiError::unauthorized)
+        bearer(parts)
+            .map(BearerToken)
+            .ok_or_else(ApiError::unauthorized)
     }
 }
 
@@ -58,7 +63,10 @@ pub struct Customer(pub Member);
 
 impl FromRequestParts<AppState> for Customer {
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or_else(ApiError::unauthorized)?;
         let member = state.kopilka.authenticate_customer(&token).await?;
         tracing::Span::current().record("member_id", member.id);
@@ -74,7 +82,10 @@ pub struct StaffAuth {
 
 impl FromRequestParts<AppState> for StaffAuth {
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or_else(ApiError::unauthorized)?;
         let staff = state.kopilka.authenticate_staff(&token, &[]).await?;
         Ok(StaffAuth { staff, token })
@@ -87,7 +98,10 @@ pub struct ClientIp(pub String);
 
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if state.trust_forwarded_for {
             if let Some(ip) = parts
                 .headers

@@ -74,16 +74,18 @@ impl Default for Dependencies {
 pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, AppError> {
     let url = settings.database_url.as_str();
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let store = kopilka_postgres::PostgresStore::connect(url, settings.pg_max_connections).await?;
+        let store =
+            kopilka_postgres::PostgresStore::connect(url, settings.pg_max_connections).await?;
         Ok(Arc::new(store))
     } else if let Some(path) = kopilka_sqlite::path_from_url(url) {
         let options = kopilka_sqlite::SqliteOptions {
             synchronous: settings.sqlite_synchronous.clone(),
             readers: settings.sqlite_readers,
         };
-        let store = tokio::task::spawn_blocking(move || kopilka_sqlite::SqliteStore::open(&path, &options))
-            .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))??;
+        let store =
+            tokio::task::spawn_blocking(move || kopilka_sqlite::SqliteStore::open(&path, &options))
+                .await
+                .map_err(|e| StoreError::Unavailable(e.to_string()))??;
         Ok(Arc::new(store))
     } else {
         Err(AppError::DatabaseUrl(url.to_owned()))
@@ -96,8 +98,13 @@ pub fn sms_sender(settings: &Settings) -> Result<Arc<dyn SmsSender>, AppError> {
         return Ok(Arc::new(sms::OutboxSms::new(path.clone())));
     }
     if let Some(url) = &settings.sms_webhook_url {
-        let token = settings.sms_webhook_token.as_ref().map(|t| t.expose().to_owned());
-        return Ok(Arc::new(sms::WebhookSms::new(url.clone(), token).map_err(ServiceError::from)?));
+        let token = settings
+            .sms_webhook_token
+            .as_ref()
+            .map(|t| t.expose().to_owned());
+        return Ok(Arc::new(
+            sms::WebhookSms::new(url.clone(), token).map_err(ServiceError::from)?,
+        ));
     }
     Ok(Arc::new(sms::LogSms))
 }
@@ -124,7 +131,11 @@ impl Application {
         let kopilka = kopilka(settings, deps).await?;
         let listener = TcpListener::bind(settings.listen).await?;
         let router = router(kopilka.clone(), settings);
-        Ok(Self { listener, router, kopilka })
+        Ok(Self {
+            listener,
+            router,
+            kopilka,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -138,9 +149,13 @@ impl Application {
     /// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         tokio::spawn(housekeeping(self.kopilka.clone()));
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown_signal())
-            .await
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
     }
 }
 
@@ -225,7 +240,13 @@ async fn not_found() -> Response {
 }
 
 async fn method_not_allowed() -> Response {
-    error::ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed", "This path does not take this method.").into_response()
+    error::ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "Method not allowed",
+        "This path does not take this method.",
+    )
+    .into_response()
 }
 
 async fn healthz() -> &'static str {
@@ -244,7 +265,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 async fn metrics_text(State(state): State<AppState>) -> Response {
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         state.metrics.render(),
     )
         .into_response()

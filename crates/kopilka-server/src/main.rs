@@ -53,8 +53,11 @@ enum StaffCommand {
 }
 
 fn init_tracing(format: &str) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {
@@ -65,7 +68,8 @@ fn init_tracing(format: &str) {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let settings = Settings::load(cli.settings, cli.config.as_deref()).context("loading settings")?;
+    let settings =
+        Settings::load(cli.settings, cli.config.as_deref()).context("loading settings")?;
     init_tracing(&settings.log_format);
     match cli.command {
         Command::Serve => {
@@ -83,18 +87,32 @@ async fn main() -> anyhow::Result<()> {
             }
             let store = kopilka_server::open_store(&settings).await?;
             let report = kopilka_server::seed::demo(store.as_ref()).await?;
-            println!("demo data: {} categories, {} stores", report.categories, report.stores);
+            println!(
+                "demo data: {} categories, {} stores",
+                report.categories, report.stores
+            );
         }
-        Command::Staff { command: StaffCommand::Create { login, roles } } => {
+        Command::Staff {
+            command: StaffCommand::Create { login, roles },
+        } => {
             let login = parse_login(&login).map_err(anyhow::Error::msg)?;
             let mut password = String::new();
-            std::io::stdin().lock().read_line(&mut password).context("reading the password from standard input")?;
+            std::io::stdin()
+                .lock()
+                .read_line(&mut password)
+                .context("reading the password from standard input")?;
             let password = password.trim_end_matches(['\n', '\r']);
-            let password = NewPassword::parse(password, settings.password_min_chars, &[&login]).map_err(|e| anyhow::anyhow!("password: {e}"))?;
+            let password = NewPassword::parse(password, settings.password_min_chars, &[&login])
+                .map_err(|e| anyhow::anyhow!("password: {e}"))?;
             let kopilka = kopilka_server::kopilka(&settings, Dependencies::default()).await?;
             let staff = kopilka.create_staff(&login, &password, &roles).await?;
             let roles: Vec<&str> = staff.roles.iter().map(|r| r.as_str()).collect();
-            println!("staff {} created (id {}) with roles {}", staff.login, staff.id, roles.join(", "));
+            println!(
+                "staff {} created (id {}) with roles {}",
+                staff.login,
+                staff.id,
+                roles.join(", ")
+            );
         }
     }
     Ok(())

@@ -38,8 +38,16 @@ impl Metrics {
             Histogram::new(exponential_buckets(0.0005, 2.0, 16))
         });
         registry.register("http_requests", "HTTP requests answered", requests.clone());
-        registry.register("http_request_duration_seconds", "Time to answer an HTTP request", seconds.clone());
-        Arc::new(Self { registry, requests, seconds })
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            seconds.clone(),
+        );
+        Arc::new(Self {
+            registry,
+            requests,
+            seconds,
+        })
     }
 
     pub fn render(&self) -> String {
@@ -64,11 +72,18 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
     let response = next.run(request).await;
     metrics
         .seconds
-        .get_or_create(&RouteLabels { method: method.clone(), route: route.clone() })
+        .get_or_create(&RouteLabels {
+            method: method.clone(),
+            route: route.clone(),
+        })
         .observe(started.elapsed().as_secs_f64());
     metrics
         .requests
-        .get_or_create(&RequestLabels { method, route, status: response.status().as_u16() })
+        .get_or_create(&RequestLabels {
+            method,
+            route,
+            status: response.status().as_u16(),
+        })
         .inc();
     response
 }

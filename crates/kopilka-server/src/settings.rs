@@ -144,9 +144,15 @@ settings! {
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     #[error("reading {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {source}")]
-    Parse { path: PathBuf, source: toml::de::Error },
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
     #[error("{0}")]
     Invalid(String),
 }
@@ -180,11 +186,11 @@ impl Settings {
 
     /// The business rules these settings describe.
     pub fn rules(&self) -> Result<Rules, SettingsError> {
-        let timezone = self
-            .timezone
-            .parse()
-            .map_err(|_| SettingsError::Invalid(format!("unknown time zone {:?}", self.timezone)))?;
-        let seconds = |s: u64| chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1000));
+        let timezone = self.timezone.parse().map_err(|_| {
+            SettingsError::Invalid(format!("unknown time zone {:?}", self.timezone))
+        })?;
+        let seconds =
+            |s: u64| chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1000));
         Ok(Rules {
             timezone,
             welcome_points: self.welcome_points,
@@ -216,7 +222,11 @@ mod tests {
     fn flags_beat_file_beats_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k.toml");
-        std::fs::write(&path, "welcome_points = 500\notp_ttl_s = 120\nsms_outbox = \"/tmp/o.jsonl\"\n").unwrap();
+        std::fs::write(
+            &path,
+            "welcome_points = 500\notp_ttl_s = 120\nsms_outbox = \"/tmp/o.jsonl\"\n",
+        )
+        .unwrap();
         let args = SettingsArgs {
             otp_ttl_s: Some(60),
             ..Default::default()

@@ -19,14 +19,19 @@ pub struct OutboxSms {
 
 impl OutboxSms {
     pub fn new(path: PathBuf) -> Self {
-        Self { path, lock: Mutex::new(()) }
+        Self {
+            path,
+            lock: Mutex::new(()),
+        }
     }
 }
 
 #[async_trait]
 impl SmsSender for OutboxSms {
     async fn send(&self, phone: &Phone, text: &str) -> Result<(), SmsError> {
-        let mut line = serde_json::json!({ "phone": phone.as_str(), "text": text, "at": Utc::now() }).to_string();
+        let mut line =
+            serde_json::json!({ "phone": phone.as_str(), "text": text, "at": Utc::now() })
+                .to_string();
         line.push('\n');
         let _guard = self.lock.lock().await;
         let mut file = tokio::fs::OpenOptions::new()
@@ -35,7 +40,11 @@ impl SmsSender for OutboxSms {
             .open(&self.path)
             .await
             .map_err(|e| SmsError(format!("outbox {}: {e}", self.path.display())))?;
+        // tokio's File hands writes to a blocking thread; flush waits for this one to land.
         file.write_all(line.as_bytes())
+            .await
+            .map_err(|e| SmsError(format!("outbox {}: {e}", self.path.display())))?;
+        file.flush()
             .await
             .map_err(|e| SmsError(format!("outbox {}: {e}", self.path.display())))?;
         Ok(())
@@ -49,7 +58,10 @@ pub struct LogSms;
 #[async_trait]
 impl SmsSender for LogSms {
     async fn send(&self, phone: &Phone, text: &str) -> Result<(), SmsError> {
-        let redacted: String = text.chars().map(|c| if c.is_ascii_digit() { '•' } else { c }).collect();
+        let redacted: String = text
+            .chars()
+            .map(|c| if c.is_ascii_digit() { '•' } else { c })
+            .collect();
         tracing::warn!(phone = %phone.masked(), text = %redacted, "SMS not sent: no provider configured (set KOPILKA_SMS_OUTBOX or KOPILKA_SMS_WEBHOOK_URL)");
         Ok(())
     }
@@ -84,7 +96,10 @@ impl SmsSender for WebhookSms {
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
-        let response = request.send().await.map_err(|e| SmsError(format!("SMS webhook: {}", e.without_url())))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| SmsError(format!("SMS webhook: {}", e.without_url())))?;
         let status = response.status();
         if status.is_success() {
             Ok(())
@@ -107,7 +122,10 @@ mod tests {
         outbox.send(&phone, "код 123456").await.unwrap();
         outbox.send(&phone, "код 654321").await.unwrap();
         let text = std::fs::read_to_string(path).unwrap();
-        let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0]["phone"], "+79991234567");
         assert_eq!(lines[1]["text"], "код 654321");

@@ -18,9 +18,14 @@ pub struct CodeSent {
 
 #[derive(Debug)]
 pub enum CodeVerified {
-    SignedIn { token: String, member: Member },
+    SignedIn {
+        token: String,
+        member: Box<Member>,
+    },
     /// A new phone: it is verified, and the token carries it into the registration form.
-    RegistrationRequired { registration_token: String },
+    RegistrationRequired {
+        registration_token: String,
+    },
 }
 
 /// A password login: a phone or a card number.
@@ -34,8 +39,14 @@ impl Login {
     /// Thirteen digits are a card; anything else must be a phone.
     pub fn parse(input: &str) -> Result<Self, String> {
         let digits = input.chars().filter(|c| !c.is_whitespace()).count();
-        if digits == 13 && input.chars().all(|c| c.is_ascii_digit() || c.is_whitespace()) {
-            CardNumber::parse(input).map(Login::Card).map_err(|e| e.to_string())
+        if digits == 13
+            && input
+                .chars()
+                .all(|c| c.is_ascii_digit() || c.is_whitespace())
+        {
+            CardNumber::parse(input)
+                .map(Login::Card)
+                .map_err(|e| e.to_string())
         } else {
             Phone::parse(input)
                 .map(Login::Phone)
@@ -66,20 +77,32 @@ fn seconds_until(now: DateTime<Utc>, until: DateTime<Utc>) -> u64 {
 impl Kopilka {
     /// Sends a sign-in code (SPEC §1.1). The answer is the same for known and unknown phones.
     pub async fn request_sign_in_code(&self, phone: &Phone, ip: &str) -> ServiceResult<CodeSent> {
-        self.cooldown(&format!("otp:{}:{}", OtpPurpose::SignIn.as_str(), phone), self.rules().otp_resend_cooldown)
-            .await?;
+        self.cooldown(
+            &format!("otp:{}:{}", OtpPurpose::SignIn.as_str(), phone),
+            self.rules().otp_resend_cooldown,
+        )
+        .await?;
         self.count_sms(phone, ip).await?;
         self.send_code(phone, OtpPurpose::SignIn).await
     }
 
     /// Checks a sign-in code: signs a known customer in, or lets a new one register.
-    pub async fn verify_sign_in_code(&self, phone: &Phone, code: &OtpCode) -> ServiceResult<CodeVerified> {
+    pub async fn verify_sign_in_code(
+        &self,
+        phone: &Phone,
+        code: &OtpCode,
+    ) -> ServiceResult<CodeVerified> {
         self.check_code(phone, OtpPurpose::SignIn, code).await?;
         match self.store().member_by_phone(phone).await? {
             Some(member) => {
-                let token = self.open_session(TokenKind::Customer, member.id, None).await?;
+                let token = self
+                    .open_session(TokenKind::Customer, member.id, None)
+                    .await?;
                 tracing::info!(member_id = member.id, "signed in by SMS code");
-                Ok(CodeVerified::SignedIn { token, member })
+                Ok(CodeVerified::SignedIn {
+                    token,
+                    member: Box::new(member),
+                })
             }
             None => {
                 let registration_token = self
@@ -92,13 +115,20 @@ impl Kopilka {
 
     /// Phone or card number and password (SPEC §1.2). Repeated failures on one login are
     /// refused for a while, whether or not the password would have been right.
-    pub async fn sign_in_with_password(&self, login: &Login, password: String) -> ServiceResult<(String, Member)> {
+    pub async fn sign_in_with_password(
+        &self,
+        login: &Login,
+        password: String,
+    ) -> ServiceResult<(String, Member)> {
         let rules = self.rules();
         let key = format!("login_fail:{}", login.key());
         let window = window_start(self.now(), rules.login_failure_window);
         if self.store().peek(&key, window).await? >= rules.login_max_failures {
             let retry = seconds_until(self.now(), window + rules.login_failure_window);
-            return Err(DomainError::RateLimited { retry_after_s: retry }.into());
+            return Err(DomainError::RateLimited {
+                retry_after_s: retry,
+            }
+            .into());
         }
         let member = self.member_by_login(login).await?;
         let stored = match &member {
@@ -108,7 +138,9 @@ impl Kopilka {
         let ok = crypto::verify_password(password, stored).await?;
         match member {
             Some(member) if ok => {
-                let token = self.open_session(TokenKind::Customer, member.id, None).await?;
+                let token = self
+                    .open_session(TokenKind::Customer, member.id, None)
+                    .await?;
                 tracing::info!(member_id = member.id, "signed in by password");
                 Ok((token, member))
             }
@@ -122,11 +154,16 @@ impl Kopilka {
     /// Sends a recovery code to the phone on file (SPEC §1.5). Unknown logins get the same
     /// answer, after the same checks, and no SMS.
     pub async fn request_password_reset(&self, login: &Login, ip: &str) -> ServiceResult<CodeSent> {
-        self.cooldown(&format!("reset:{}", login.key()), self.rules().otp_resend_cooldown).await?;
+        self.cooldown(
+            &format!("reset:{}", login.key()),
+            self.rules().otp_resend_cooldown,
+        )
+        .await?;
         match self.member_by_login(login).await? {
             Some(member) => {
                 self.count_sms(&member.phone, ip).await?;
-                self.send_code(&member.phone, OtpPurpose::PasswordReset).await
+                self.send_code(&member.phone, OtpPurpose::PasswordReset)
+                    .await
             }
             None => {
                 self.count_ip(ip).await?;
@@ -145,13 +182,16 @@ impl Kopilka {
         let Some(member) = self.member_by_login(login).await? else {
             return Err(DomainError::OtpInvalid.into());
         };
-        self.check_code(&member.phone, OtpPurpose::PasswordReset, code).await?;
+        self.check_code(&member.phone, OtpPurpose::PasswordReset, code)
+            .await?;
         let hash = crypto::hash_password(password.expose().to_owned()).await?;
         self.store().set_password(member.id, &hash).await?;
         self.store()
             .revoke_sessions_of(TokenKind::Customer, member.id, self.now())
             .await?;
-        let token = self.open_session(TokenKind::Customer, member.id, None).await?;
+        let token = self
+            .open_session(TokenKind::Customer, member.id, None)
+            .await?;
         tracing::info!(member_id = member.id, "password reset");
         Ok((token, member))
     }
@@ -172,7 +212,11 @@ impl Kopilka {
     /// The verified phone a registration token stands for.
     pub(crate) async fn registration_phone(&self, token: &str) -> ServiceResult<Phone> {
         self.store()
-            .session(TokenKind::Registration, &crypto::token_hash(token), self.now())
+            .session(
+                TokenKind::Registration,
+                &crypto::token_hash(token),
+                self.now(),
+            )
             .await?
             .and_then(|s| s.phone)
             .ok_or_else(|| DomainError::Unauthorized.into())
@@ -192,7 +236,12 @@ impl Kopilka {
             .await?)
     }
 
-    pub(crate) async fn open_session(&self, kind: TokenKind, subject: i64, phone: Option<Phone>) -> ServiceResult<String> {
+    pub(crate) async fn open_session(
+        &self,
+        kind: TokenKind,
+        subject: i64,
+        phone: Option<Phone>,
+    ) -> ServiceResult<String> {
         let (prefix, ttl) = match kind {
             TokenKind::Customer => ("kpc", self.rules().customer_session_ttl),
             TokenKind::Staff => ("kps", self.rules().staff_session_ttl),
@@ -279,13 +328,20 @@ impl Kopilka {
             .create_otp(NewOtp {
                 phone: phone.clone(),
                 purpose,
-                code_hash: self.inner.secret.code_hash(&[purpose.as_str(), phone.as_str(), code.expose()]),
+                code_hash: self.inner.secret.code_hash(&[
+                    purpose.as_str(),
+                    phone.as_str(),
+                    code.expose(),
+                ]),
                 created_at: now,
                 expires_at: now + self.rules().otp_ttl,
             })
             .await?;
         let text = match purpose {
-            OtpPurpose::SignIn => format!("Копилка: код для входа {}. Никому его не сообщайте.", code.expose()),
+            OtpPurpose::SignIn => format!(
+                "Копилка: код для входа {}. Никому его не сообщайте.",
+                code.expose()
+            ),
             OtpPurpose::PasswordReset => format!(
                 "Копилка: код для смены пароля {}. Если вы его не запрашивали, ничего не делайте.",
                 code.expose()
@@ -298,7 +354,12 @@ impl Kopilka {
 
     /// Accepts the newest code for the phone once. Wrong codes count; the last allowed wrong
     /// try kills the code.
-    async fn check_code(&self, phone: &Phone, purpose: OtpPurpose, code: &OtpCode) -> ServiceResult<()> {
+    async fn check_code(
+        &self,
+        phone: &Phone,
+        purpose: OtpPurpose,
+        code: &OtpCode,
+    ) -> ServiceResult<()> {
         let max = self.rules().otp_max_attempts;
         let Some(challenge) = self.store().latest_otp(phone, purpose).await? else {
             return Err(DomainError::OtpInvalid.into());
@@ -309,7 +370,10 @@ impl Kopilka {
         if challenge.expires_at <= self.now() {
             return Err(DomainError::OtpExpired.into());
         }
-        let given = self.inner.secret.code_hash(&[purpose.as_str(), phone.as_str(), code.expose()]);
+        let given = self
+            .inner
+            .secret
+            .code_hash(&[purpose.as_str(), phone.as_str(), code.expose()]);
         if !hashes_equal(&given, &challenge.code_hash) {
             let failures = self.store().record_otp_failure(challenge.id).await?;
             return Err(if failures >= max {
@@ -333,15 +397,23 @@ mod tests {
     #[test]
     fn logins_are_cards_or_phones() {
         assert!(matches!(Login::parse("4006381333931"), Ok(Login::Card(_))));
-        assert!(matches!(Login::parse("+7 999 123-45-67"), Ok(Login::Phone(_))));
+        assert!(matches!(
+            Login::parse("+7 999 123-45-67"),
+            Ok(Login::Phone(_))
+        ));
         assert!(Login::parse("4006381333932").is_err());
         assert!(Login::parse("ivan").is_err());
     }
 
     #[test]
     fn windows_are_aligned_and_waits_round_up() {
-        let now = DateTime::parse_from_rfc3339("2026-11-25T10:17:42Z").unwrap().with_timezone(&Utc);
-        assert_eq!(window_start(now, Duration::hours(1)).to_rfc3339(), "2026-11-25T10:00:00+00:00");
+        let now = DateTime::parse_from_rfc3339("2026-11-25T10:17:42Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            window_start(now, Duration::hours(1)).to_rfc3339(),
+            "2026-11-25T10:00:00+00:00"
+        );
         assert_eq!(seconds_until(now, now + Duration::milliseconds(59_001)), 60);
         assert_eq!(seconds_until(now, now), 1);
     }

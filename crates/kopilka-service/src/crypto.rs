@@ -1,7 +1,9 @@
 //! Secrets: tokens, keyed code hashes, password hashes. Nothing here is ever logged.
 
 use crate::{ServiceError, ServiceResult};
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -28,10 +30,12 @@ pub fn token_hash(token: &str) -> String {
 
 fn hex(bytes: &[u8]) -> String {
     use fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// The key one-time codes are hashed with, so a copy of the database alone cannot reverse a
@@ -49,7 +53,8 @@ impl SecretKey {
 
     /// HMAC-SHA256 over the parts, separated so that no two inputs collide.
     pub fn code_hash(&self, parts: &[&str]) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         for part in parts {
             mac.update(part.as_bytes());
             mac.update(&[0x1f]);
@@ -131,8 +136,14 @@ mod tests {
     fn code_hashes_depend_on_key_and_every_part() {
         let k1 = SecretKey(b"one".to_vec());
         let k2 = SecretKey(b"two".to_vec());
-        assert_ne!(k1.code_hash(&["a", "123456"]), k2.code_hash(&["a", "123456"]));
-        assert_ne!(k1.code_hash(&["a1", "23456"]), k1.code_hash(&["a", "123456"]));
+        assert_ne!(
+            k1.code_hash(&["a", "123456"]),
+            k2.code_hash(&["a", "123456"])
+        );
+        assert_ne!(
+            k1.code_hash(&["a1", "23456"]),
+            k1.code_hash(&["a", "123456"])
+        );
         assert!(hashes_equal(&k1.code_hash(&["x"]), &k1.code_hash(&["x"])));
     }
 
@@ -140,8 +151,14 @@ mod tests {
     async fn passwords_round_trip() {
         let h = hash_password("correct horse".into()).await.unwrap();
         assert!(h.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse".into(), Some(h.clone())).await.unwrap());
-        assert!(!verify_password("wrong horse".into(), Some(h)).await.unwrap());
-        assert!(!verify_password("decoy password".into(), None).await.unwrap());
+        assert!(verify_password("correct horse".into(), Some(h.clone()))
+            .await
+            .unwrap());
+        assert!(!verify_password("wrong horse".into(), Some(h))
+            .await
+            .unwrap());
+        assert!(!verify_password("decoy password".into(), None)
+            .await
+            .unwrap());
     }
 }

@@ -68,6 +68,8 @@ impl Kopilka {
 
     /// Today's date in the chain's time zone.
     pub fn today(&self) -> chrono::NaiveDate {
-        self.now().with_timezone(&self.inner.rules.timezone).date_naive()
+        self.now()
+            .with_timezone(&self.inner.rules.timezone)
+            .date_naive()
     }
 }

@@ -29,7 +29,11 @@ pub struct HistoryPage {
 }
 
 impl Kopilka {
-    pub async fn update_profile(&self, member: &Member, patch: ProfilePatch) -> ServiceResult<Member> {
+    pub async fn update_profile(
+        &self,
+        member: &Member,
+        patch: ProfilePatch,
+    ) -> ServiceResult<Member> {
         let mut profile = member.profile.clone();
         let mut consents = member.consents.clone();
         let mut v = Validation::default();
@@ -65,20 +69,33 @@ impl Kopilka {
             }
         }
         // The favourite category has its own once-a-month rule above; keep what it wrote.
-        let current = self.store().member(member.id).await?.ok_or(DomainError::Unauthorized)?;
+        let current = self
+            .store()
+            .member(member.id)
+            .await?
+            .ok_or(DomainError::Unauthorized)?;
         profile.favourite_category_id = current.profile.favourite_category_id;
-        Ok(self.store().update_profile(member.id, &profile, &consents).await?)
+        Ok(self
+            .store()
+            .update_profile(member.id, &profile, &consents)
+            .await?)
     }
 
     /// SPEC §1.6: once per calendar month in the chain's time zone; the choice at
     /// registration counts.
-    pub async fn change_favourite_category(&self, member: &Member, category: i64) -> ServiceResult<()> {
+    pub async fn change_favourite_category(
+        &self,
+        member: &Member,
+        category: i64,
+    ) -> ServiceResult<()> {
         if !self.store().category_exists(category).await? {
             return Err(DomainError::field("category_id", "Такой категории нет").into());
         }
         let now = self.now();
         let tz = self.rules().timezone;
-        if let Err(next_change_at) = member::favourite_category_change_allowed(member.favourite_category_set_at, now, tz) {
+        if let Err(next_change_at) =
+            member::favourite_category_change_allowed(member.favourite_category_set_at, now, tz)
+        {
             return Err(DomainError::FavouriteCategoryLocked { next_change_at }.into());
         }
         let month_start = member::month_start(now, tz);
@@ -92,13 +109,20 @@ impl Kopilka {
             }
             .into());
         }
-        tracing::info!(member_id = member.id, category, "favourite category changed");
+        tracing::info!(
+            member_id = member.id,
+            category,
+            "favourite category changed"
+        );
         Ok(())
     }
 
     /// The member as stored now, after a change.
     pub async fn member(&self, id: MemberId) -> ServiceResult<Member> {
-        self.store().member(id).await?.ok_or_else(|| DomainError::Unauthorized.into())
+        self.store()
+            .member(id)
+            .await?
+            .ok_or_else(|| DomainError::Unauthorized.into())
     }
 
     pub async fn balance(&self, member: MemberId) -> ServiceResult<Balance> {
@@ -110,7 +134,12 @@ impl Kopilka {
         self.now() + Duration::days(i64::from(self.rules().expiring_window_days))
     }
 
-    pub async fn history(&self, member: MemberId, limit: Option<u32>, cursor: Option<&str>) -> ServiceResult<HistoryPage> {
+    pub async fn history(
+        &self,
+        member: MemberId,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> ServiceResult<HistoryPage> {
         let limit = limit.unwrap_or(20);
         let max = self.rules().history_page_max;
         if limit == 0 || limit > max {

@@ -29,7 +29,11 @@ pub struct Registered {
 const CARD_NUMBER_TRIES: usize = 8;
 
 impl Kopilka {
-    pub async fn register(&self, registration_token: &str, form: RegistrationForm) -> ServiceResult<Registered> {
+    pub async fn register(
+        &self,
+        registration_token: &str,
+        form: RegistrationForm,
+    ) -> ServiceResult<Registered> {
         let phone = self.registration_phone(registration_token).await?;
         let mut v = Validation::default();
         match form.profile.favourite_category_id {
@@ -72,19 +76,37 @@ impl Kopilka {
             welcome: Credit {
                 from: SystemAccount::Welcome,
                 kind: MovementKind::Welcome,
-                lot: welcome_lot(Points::new(rules.welcome_points), rules.welcome_lifetime_days, now),
+                lot: welcome_lot(
+                    Points::new(rules.welcome_points),
+                    rules.welcome_lifetime_days,
+                    now,
+                ),
                 description: "Приветственные баллы за регистрацию".to_owned(),
             },
             at: now,
         };
         let (member, card) = self.insert_registration(registration).await?;
-        let token = self.open_session(TokenKind::Customer, member.id, None).await?;
+        let token = self
+            .open_session(TokenKind::Customer, member.id, None)
+            .await?;
         let balance = self.balance(member.id).await?;
-        tracing::info!(member_id = member.id, card = card.number.last4(), "registered");
-        Ok(Registered { token, member, card, balance })
+        tracing::info!(
+            member_id = member.id,
+            card = card.number.last4(),
+            "registered"
+        );
+        Ok(Registered {
+            token,
+            member,
+            card,
+            balance,
+        })
     }
 
-    async fn insert_registration(&self, mut registration: Registration) -> ServiceResult<(Member, Card)> {
+    async fn insert_registration(
+        &self,
+        mut registration: Registration,
+    ) -> ServiceResult<(Member, Card)> {
         for _ in 0..CARD_NUMBER_TRIES {
             match self.store().register(registration.clone()).await {
                 Ok(done) => return Ok(done),

@@ -26,9 +26,21 @@ impl Actor {
 
 impl Kopilka {
     /// `kopilka staff create`.
-    pub async fn create_staff(&self, login: &str, password: &NewPassword, roles: &[Role]) -> ServiceResult<StaffMember> {
+    pub async fn create_staff(
+        &self,
+        login: &str,
+        password: &NewPassword,
+        roles: &[Role],
+    ) -> ServiceResult<StaffMember> {
+        let mut roles = roles.to_vec();
+        roles.sort();
+        roles.dedup();
         let hash = crypto::hash_password(password.expose().to_owned()).await?;
-        let staff = match self.store().create_staff(login, &hash, roles, self.now()).await {
+        let staff = match self
+            .store()
+            .create_staff(login, &hash, &roles, self.now())
+            .await
+        {
             Err(StoreError::Conflict(_)) => {
                 return Err(DomainError::field("login", "Такой логин уже есть").into())
             }
@@ -38,13 +50,17 @@ impl Kopilka {
             Actor::Cli,
             "staff.create",
             &format!("staff:{}", staff.id),
-            serde_json::json!({ "login": login, "roles": roles }).to_string(),
+            serde_json::json!({ "login": login, "roles": &roles }).to_string(),
         )
         .await?;
         Ok(staff)
     }
 
-    pub async fn staff_sign_in(&self, login: &str, password: String) -> ServiceResult<(String, StaffMember)> {
+    pub async fn staff_sign_in(
+        &self,
+        login: &str,
+        password: String,
+    ) -> ServiceResult<(String, StaffMember)> {
         let found = self.store().staff_by_login(login).await?;
         let (staff, hash) = match found {
             Some((s, h)) => (Some(s), Some(h)),
@@ -63,7 +79,11 @@ impl Kopilka {
 
     /// The staff member a staff token stands for, if they hold one of `roles` (or any role
     /// when `roles` is empty).
-    pub async fn authenticate_staff(&self, token: &str, roles: &[Role]) -> ServiceResult<StaffMember> {
+    pub async fn authenticate_staff(
+        &self,
+        token: &str,
+        roles: &[Role],
+    ) -> ServiceResult<StaffMember> {
         let session = self
             .store()
             .session(TokenKind::Staff, &crypto::token_hash(token), self.now())
@@ -81,7 +101,13 @@ impl Kopilka {
         }
     }
 
-    pub async fn audit(&self, actor: Actor, action: &str, subject: &str, details: String) -> ServiceResult<()> {
+    pub async fn audit(
+        &self,
+        actor: Actor,
+        action: &str,
+        subject: &str,
+        details: String,
+    ) -> ServiceResult<()> {
         self.store()
             .record_audit(NewAuditEntry {
                 actor: actor.label(),

@@ -3,7 +3,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kopilka_domain::Phone;
 use kopilka_store::{
-    convert, Limits, NewOtp, NewSession, OtpChallenge, OtpPurpose, Otps, Session, Sessions, StoreResult, TokenKind,
+    convert, Limits, NewOtp, NewSession, OtpChallenge, OtpPurpose, Otps, Session, Sessions,
+    StoreResult, TokenKind,
 };
 use rusqlite::params;
 
@@ -30,7 +31,12 @@ impl Sessions for SqliteStore {
         .await
     }
 
-    async fn session(&self, kind: TokenKind, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Session>> {
+    async fn session(
+        &self,
+        kind: TokenKind,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Session>> {
         let hash = token_hash.to_owned();
         self.read(move |c| {
             let row = optional(
@@ -59,7 +65,12 @@ impl Sessions for SqliteStore {
         .await
     }
 
-    async fn revoke_session(&self, kind: TokenKind, token_hash: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+    async fn revoke_session(
+        &self,
+        kind: TokenKind,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         let hash = token_hash.to_owned();
         self.write(move |tx| {
             let n = tx
@@ -73,7 +84,12 @@ impl Sessions for SqliteStore {
         .await
     }
 
-    async fn revoke_sessions_of(&self, kind: TokenKind, subject: i64, now: DateTime<Utc>) -> StoreResult<u64> {
+    async fn revoke_sessions_of(
+        &self,
+        kind: TokenKind,
+        subject: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
         self.write(move |tx| {
             let n = tx
                 .execute(
@@ -114,7 +130,11 @@ impl Otps for SqliteStore {
         .await
     }
 
-    async fn latest_otp(&self, phone: &Phone, purpose: OtpPurpose) -> StoreResult<Option<OtpChallenge>> {
+    async fn latest_otp(
+        &self,
+        phone: &Phone,
+        purpose: OtpPurpose,
+    ) -> StoreResult<Option<OtpChallenge>> {
         let phone = phone.as_str().to_owned();
         self.read(move |c| {
             optional(
@@ -183,15 +203,22 @@ impl Limits for SqliteStore {
         let key = key.to_owned();
         self.read(move |c| {
             Ok(optional(
-                c.prepare_cached("SELECT count FROM rate_counters WHERE key = ?1 AND window_start = ?2")
-                    .and_then(|mut s| s.query_row(params![key, micros(window_start)], |r| r.get(0))),
+                c.prepare_cached(
+                    "SELECT count FROM rate_counters WHERE key = ?1 AND window_start = ?2",
+                )
+                .and_then(|mut s| s.query_row(params![key, micros(window_start)], |r| r.get(0))),
             )?
             .unwrap_or(0))
         })
         .await
     }
 
-    async fn start_cooldown(&self, key: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
+    async fn start_cooldown(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
         let key = key.to_owned();
         self.write(move |tx| {
             // One statement: the upsert only replaces a cooldown that has ended.
@@ -215,7 +242,10 @@ impl Limits for SqliteStore {
     async fn purge_limits(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         self.write(move |tx| {
             let a = tx
-                .execute("DELETE FROM rate_counters WHERE window_start < ?1", [micros(before)])
+                .execute(
+                    "DELETE FROM rate_counters WHERE window_start < ?1",
+                    [micros(before)],
+                )
                 .map_err(backend)?;
             let b = tx
                 .execute("DELETE FROM cooldowns WHERE until < ?1", [micros(before)])

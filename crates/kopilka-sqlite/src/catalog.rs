@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use kopilka_domain::member::{CategoryId, StoreId};
 use kopilka_domain::staff::Role;
 use kopilka_store::{
-    convert, AuditEntry, Catalog, Category, Meta, NewAuditEntry, Staff, StaffMember, StoreLocation, StoreResult,
+    convert, AuditEntry, Catalog, Category, Meta, NewAuditEntry, Staff, StaffMember, StoreLocation,
+    StoreResult,
 };
 use rusqlite::params;
 
@@ -79,7 +80,9 @@ impl Catalog for SqliteStore {
     async fn stores(&self) -> StoreResult<Vec<StoreLocation>> {
         self.read(|c| {
             let mut stmt = c
-                .prepare_cached("SELECT id, name, city, address, lat, lon, hours FROM stores ORDER BY id")
+                .prepare_cached(
+                    "SELECT id, name, city, address, lat, lon, hours FROM stores ORDER BY id",
+                )
                 .map_err(backend)?;
             let rows = stmt
                 .query_map([], |r| {
@@ -115,7 +118,9 @@ fn staff_from_row(r: &rusqlite::Row) -> rusqlite::Result<(i64, String, String, i
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
 }
 
-fn staff_member((id, login, roles, created_at): (i64, String, String, i64)) -> StoreResult<StaffMember> {
+fn staff_member(
+    (id, login, roles, created_at): (i64, String, String, i64),
+) -> StoreResult<StaffMember> {
     Ok(StaffMember {
         id,
         login,
@@ -126,8 +131,18 @@ fn staff_member((id, login, roles, created_at): (i64, String, String, i64)) -> S
 
 #[async_trait]
 impl Staff for SqliteStore {
-    async fn create_staff(&self, login: &str, password_hash: &str, roles: &[Role], at: DateTime<Utc>) -> StoreResult<StaffMember> {
-        let (login, hash, roles) = (login.to_owned(), password_hash.to_owned(), convert::roles_to_db(roles));
+    async fn create_staff(
+        &self,
+        login: &str,
+        password_hash: &str,
+        roles: &[Role],
+        at: DateTime<Utc>,
+    ) -> StoreResult<StaffMember> {
+        let (login, hash, roles) = (
+            login.to_owned(),
+            password_hash.to_owned(),
+            convert::roles_to_db(roles),
+        );
         self.write(move |tx| {
             tx.execute(
                 "INSERT INTO staff (login, password_hash, roles, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -147,16 +162,21 @@ impl Staff for SqliteStore {
                 [login],
                 |r| Ok((staff_from_row(r)?, r.get::<_, String>(4)?)),
             ))?;
-            row.map(|(s, hash)| Ok((staff_member(s)?, hash))).transpose()
+            row.map(|(s, hash)| Ok((staff_member(s)?, hash)))
+                .transpose()
         })
         .await
     }
 
     async fn staff_member(&self, id: i64) -> StoreResult<Option<StaffMember>> {
         self.read(move |c| {
-            optional(c.query_row("SELECT id, login, roles, created_at FROM staff WHERE id = ?1", [id], staff_from_row))?
-                .map(staff_member)
-                .transpose()
+            optional(c.query_row(
+                "SELECT id, login, roles, created_at FROM staff WHERE id = ?1",
+                [id],
+                staff_from_row,
+            ))?
+            .map(staff_member)
+            .transpose()
         })
         .await
     }
@@ -213,6 +233,7 @@ impl Meta for SqliteStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(backend)).await
+        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))
+            .await
     }
 }

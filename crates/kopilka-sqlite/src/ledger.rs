@@ -1,7 +1,9 @@
 use crate::{backend, micros, time, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kopilka_domain::ledger::{Balance, Expiring, HistoryEntry, LedgerTotals, MovementKind, TransferId};
+use kopilka_domain::ledger::{
+    Balance, Expiring, HistoryEntry, LedgerTotals, MovementKind, TransferId,
+};
 use kopilka_domain::member::MemberId;
 use kopilka_domain::Points;
 use kopilka_store::{Ledger, StoreError, StoreResult};
@@ -9,7 +11,11 @@ use rusqlite::params;
 
 #[async_trait]
 impl Ledger for SqliteStore {
-    async fn ledger_balance(&self, member: MemberId, expiring_before: DateTime<Utc>) -> StoreResult<Balance> {
+    async fn ledger_balance(
+        &self,
+        member: MemberId,
+        expiring_before: DateTime<Utc>,
+    ) -> StoreResult<Balance> {
         self.read(move |c| {
             let (available, pending): (i64, i64) = c
                 .prepare_cached(
@@ -22,7 +28,7 @@ impl Ledger for SqliteStore {
                 })?;
             let mut stmt = c
                 .prepare_cached(
-                    "SELECT SUM(remaining), expires_at FROM lots WHERE member_id = ?1 AND remaining > 0 AND expires_at < ?2 \
+                    "SELECT SUM(remaining), expires_at FROM lots WHERE member_id = ?1 AND remaining > 0 AND expires_at <= ?2 \
                      GROUP BY expires_at ORDER BY expires_at",
                 )
                 .map_err(backend)?;
@@ -45,7 +51,12 @@ impl Ledger for SqliteStore {
         .await
     }
 
-    async fn history(&self, member: MemberId, limit: u32, before: Option<TransferId>) -> StoreResult<Vec<HistoryEntry>> {
+    async fn history(
+        &self,
+        member: MemberId,
+        limit: u32,
+        before: Option<TransferId>,
+    ) -> StoreResult<Vec<HistoryEntry>> {
         self.read(move |c| {
             let mut stmt = c
                 .prepare_cached(

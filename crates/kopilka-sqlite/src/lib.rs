@@ -47,14 +47,22 @@ fn migrations() -> Migrations<'static> {
 
 /// `sqlite://kopilka.db`, `sqlite:kopilka.db` or `sqlite:///var/lib/kopilka.db` to a path.
 pub fn path_from_url(url: &str) -> Option<PathBuf> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
 
-fn open_connection(path: &Path, options: &SqliteOptions, write: bool) -> rusqlite::Result<Connection> {
+fn open_connection(
+    path: &Path,
+    options: &SqliteOptions,
+    write: bool,
+) -> rusqlite::Result<Connection> {
     let flags = if write {
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
@@ -69,7 +77,11 @@ fn open_connection(path: &Path, options: &SqliteOptions, write: bool) -> rusqlit
     Ok(conn)
 }
 
-fn spawn_worker(name: String, mut conn: Connection, jobs: crossbeam_channel::Receiver<Job>) -> StoreResult<()> {
+fn spawn_worker(
+    name: String,
+    mut conn: Connection,
+    jobs: crossbeam_channel::Receiver<Job>,
+) -> StoreResult<()> {
     thread::Builder::new()
         .name(name)
         .spawn(move || {
@@ -185,8 +197,14 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(path_from_url("sqlite://kopilka.db"), Some(PathBuf::from("kopilka.db")));
-        assert_eq!(path_from_url("sqlite:///tmp/k.db?mode=rwc"), Some(PathBuf::from("/tmp/k.db")));
+        assert_eq!(
+            path_from_url("sqlite://kopilka.db"),
+            Some(PathBuf::from("kopilka.db"))
+        );
+        assert_eq!(
+            path_from_url("sqlite:///tmp/k.db?mode=rwc"),
+            Some(PathBuf::from("/tmp/k.db"))
+        );
         assert_eq!(path_from_url("sqlite::memory:"), None);
         assert_eq!(path_from_url("postgres://x"), None);
     }

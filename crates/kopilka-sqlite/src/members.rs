@@ -7,7 +7,8 @@ use kopilka_domain::{CardNumber, CardStatus, Phone};
 use kopilka_store::{convert, Card, Members, Registration, StoreError, StoreResult};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-pub(crate) const MEMBER_COLUMNS: &str = "m.id, m.phone, m.last_name, m.first_name, m.gender, m.birth_date, m.city, \
+pub(crate) const MEMBER_COLUMNS: &str =
+    "m.id, m.phone, m.last_name, m.first_name, m.gender, m.birth_date, m.city, \
      m.email, m.favourite_store_id, m.favourite_category_id, m.favourite_category_set_at, \
      m.consent_personal_data, m.consent_newsletters, m.consent_version, m.consent_at, m.created_at";
 
@@ -57,7 +58,11 @@ fn card_from_row(row: &Row, offset: usize) -> rusqlite::Result<StoreResult<Card>
     })())
 }
 
-pub(crate) fn member_where(conn: &Connection, clause: &str, param: &dyn rusqlite::ToSql) -> StoreResult<Option<Member>> {
+pub(crate) fn member_where(
+    conn: &Connection,
+    clause: &str,
+    param: &dyn rusqlite::ToSql,
+) -> StoreResult<Option<Member>> {
     let sql = format!("SELECT {MEMBER_COLUMNS} FROM members m WHERE {clause}");
     let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
     optional(stmt.query_row([param], member_from_row))?.transpose()
@@ -70,7 +75,15 @@ pub(crate) fn system_account(conn: &Connection, account: SystemAccount) -> Store
 }
 
 /// Posts a credit from a system account to a member's account, with its lot.
-pub(crate) fn post_credit(conn: &Connection, member: MemberId, account: i64, credit: &Credit, store_id: Option<i64>, receipt_id: Option<&str>, at: DateTime<Utc>) -> StoreResult<i64> {
+pub(crate) fn post_credit(
+    conn: &Connection,
+    member: MemberId,
+    account: i64,
+    credit: &Credit,
+    store_id: Option<i64>,
+    receipt_id: Option<&str>,
+    at: DateTime<Utc>,
+) -> StoreResult<i64> {
     let from = system_account(conn, credit.from)?;
     let amount = credit.lot.points.get();
     conn.prepare_cached(
@@ -166,19 +179,24 @@ impl Members for SqliteStore {
 
     async fn member_by_phone(&self, phone: &Phone) -> StoreResult<Option<Member>> {
         let phone = phone.as_str().to_owned();
-        self.read(move |c| member_where(c, "m.phone = ?1", &phone)).await
+        self.read(move |c| member_where(c, "m.phone = ?1", &phone))
+            .await
     }
 
     async fn member_by_card(&self, number: &CardNumber) -> StoreResult<Option<(Member, Card)>> {
         let number = number.as_str().to_owned();
         self.read(move |c| {
             let card = c
-                .prepare_cached("SELECT number, kind, status, member_id FROM cards WHERE number = ?1")
+                .prepare_cached(
+                    "SELECT number, kind, status, member_id FROM cards WHERE number = ?1",
+                )
                 .and_then(|mut s| s.query_row([&number], |r| card_from_row(r, 0)).optional())
                 .map_err(backend)?
                 .transpose()?;
             let Some(card) = card else { return Ok(None) };
-            let Some(member_id) = card.member_id else { return Ok(None) };
+            let Some(member_id) = card.member_id else {
+                return Ok(None);
+            };
             Ok(member_where(c, "m.id = ?1", &member_id)?.map(|m| (m, card)))
         })
         .await
@@ -199,14 +217,26 @@ impl Members for SqliteStore {
         let hash = password_hash.to_owned();
         self.write(move |tx| {
             let n = tx
-                .execute("UPDATE members SET password_hash = ?2 WHERE id = ?1", params![id, hash])
+                .execute(
+                    "UPDATE members SET password_hash = ?2 WHERE id = ?1",
+                    params![id, hash],
+                )
                 .map_err(backend)?;
-            if n == 1 { Ok(()) } else { Err(StoreError::NotFound) }
+            if n == 1 {
+                Ok(())
+            } else {
+                Err(StoreError::NotFound)
+            }
         })
         .await
     }
 
-    async fn update_profile(&self, id: MemberId, p: &Profile, consents: &Consents) -> StoreResult<Member> {
+    async fn update_profile(
+        &self,
+        id: MemberId,
+        p: &Profile,
+        consents: &Consents,
+    ) -> StoreResult<Member> {
         let p = p.clone();
         let consents = consents.clone();
         self.write(move |tx| {
@@ -239,7 +269,13 @@ impl Members for SqliteStore {
         .await
     }
 
-    async fn set_favourite_category(&self, id: MemberId, category: CategoryId, at: DateTime<Utc>, locked_since: DateTime<Utc>) -> StoreResult<bool> {
+    async fn set_favourite_category(
+        &self,
+        id: MemberId,
+        category: CategoryId,
+        at: DateTime<Utc>,
+        locked_since: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         self.write(move |tx| {
             let n = tx
                 .execute(

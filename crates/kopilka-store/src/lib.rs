@@ -89,8 +89,11 @@ pub trait Otps: Send + Sync {
     /// purpose, so only the newest code works.
     async fn create_otp(&self, otp: NewOtp) -> StoreResult<i64>;
     /// The newest challenge for the phone and purpose that was not used up.
-    async fn latest_otp(&self, phone: &Phone, purpose: OtpPurpose)
-        -> StoreResult<Option<OtpChallenge>>;
+    async fn latest_otp(
+        &self,
+        phone: &Phone,
+        purpose: OtpPurpose,
+    ) -> StoreResult<Option<OtpChallenge>>;
     /// Counts a wrong try and returns the number of wrong tries so far.
     async fn record_otp_failure(&self, id: i64) -> StoreResult<u32>;
     /// Marks the challenge used; false if it already was (a concurrent verify won).
@@ -120,7 +123,7 @@ pub trait Limits: Send + Sync {
 
 #[async_trait]
 pub trait Ledger: Send + Sync {
-    /// Available and pending points, and the lots that expire before `expiring_before`
+    /// Available and pending points, and the lots that expire by `expiring_before`
     /// grouped by expiry instant, soonest first.
     async fn ledger_balance(
         &self,
@@ -204,6 +207,10 @@ pub mod convert {
             .collect()
     }
     pub fn roles_to_db(roles: &[Role]) -> String {
-        roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
+        roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
     }
 }

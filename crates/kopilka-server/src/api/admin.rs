@@ -14,7 +14,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(login)).routes(routes!(audit))
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(audit))
 }
 
 /// Demands one of `roles`: admins may do everything.
@@ -45,7 +47,10 @@ pub struct StaffSignedIn {
 /// Staff sign-in.
 #[utoipa::path(post, path = "/admin/auth/login", tag = "admin", request_body = StaffLoginBody,
     responses((status = 200, body = StaffSignedIn), (status = 401, body = Problem, description = "invalid_credentials")))]
-async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<StaffLoginBody>) -> ApiResult<Json<StaffSignedIn>> {
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<StaffLoginBody>,
+) -> ApiResult<Json<StaffSignedIn>> {
     let mut v = Validation::default();
     let login = v.check("login", kopilka_domain::staff::parse_login(&body.login));
     if body.password.is_empty() {
@@ -55,7 +60,10 @@ async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<StaffLoginB
         return Err(v.into_error().into());
     };
     let (token, staff) = state.kopilka.staff_sign_in(&login, body.password).await?;
-    Ok(Json(StaffSignedIn { token, roles: staff.roles }))
+    Ok(Json(StaffSignedIn {
+        token,
+        roles: staff.roles,
+    }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -78,7 +86,11 @@ pub struct AuditView {
 /// The audit log, newest first (administrators).
 #[utoipa::path(get, path = "/admin/audit", tag = "admin", params(AuditQuery), security(("staff" = [])),
     responses((status = 200, body = [AuditView]), (status = 403, body = Problem)))]
-async fn audit(State(state): State<AppState>, auth: StaffAuth, Query(query): Query<AuditQuery>) -> ApiResult<Json<Vec<AuditView>>> {
+async fn audit(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+    Query(query): Query<AuditQuery>,
+) -> ApiResult<Json<Vec<AuditView>>> {
     require(&auth, &[])?;
     let entries = state.kopilka.audit_log(query.limit.unwrap_or(100)).await?;
     Ok(Json(
@@ -89,7 +101,8 @@ async fn audit(State(state): State<AppState>, auth: StaffAuth, Query(query): Que
                 actor: e.actor,
                 action: e.action,
                 subject: e.subject,
-                details: serde_json::from_str(&e.details).unwrap_or(serde_json::Value::String(e.details)),
+                details: serde_json::from_str(&e.details)
+                    .unwrap_or(serde_json::Value::String(e.details)),
                 at: e.at,
             })
             .collect(),

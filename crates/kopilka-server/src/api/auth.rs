@@ -42,7 +42,11 @@ pub struct PhoneBody {
     responses((status = 202, body = CodeSentView),
               (status = 422, body = Problem, description = "validation_failed"),
               (status = 429, body = Problem, description = "rate_limited, with Retry-After")))]
-async fn request_code(State(state): State<AppState>, ClientIp(ip): ClientIp, ApiJson(body): ApiJson<PhoneBody>) -> ApiResult<(StatusCode, Json<CodeSentView>)> {
+async fn request_code(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(body): ApiJson<PhoneBody>,
+) -> ApiResult<(StatusCode, Json<CodeSentView>)> {
     let mut v = Validation::default();
     let Some(phone) = v.check("phone", Phone::parse(&body.phone)) else {
         return Err(v.into_error().into());
@@ -66,27 +70,32 @@ pub struct VerifyBody {
     responses((status = 200, body = CodeVerifiedView),
               (status = 400, body = Problem, description = "otp_invalid, otp_expired or otp_attempts_exceeded"),
               (status = 422, body = Problem, description = "validation_failed")))]
-async fn verify_code(State(state): State<AppState>, ApiJson(body): ApiJson<VerifyBody>) -> ApiResult<Json<CodeVerifiedView>> {
+async fn verify_code(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<VerifyBody>,
+) -> ApiResult<Json<CodeVerifiedView>> {
     let mut v = Validation::default();
     let phone = v.check("phone", Phone::parse(&body.phone));
     let code = v.check("code", OtpCode::parse(&body.code));
     let (Some(phone), Some(code)) = (phone, code) else {
         return Err(v.into_error().into());
     };
-    Ok(Json(match state.kopilka.verify_sign_in_code(&phone, &code).await? {
-        CodeVerified::SignedIn { token, member } => CodeVerifiedView {
-            status: "signed_in",
-            token: Some(token),
-            member: Some((&member).into()),
-            registration_token: None,
+    Ok(Json(
+        match state.kopilka.verify_sign_in_code(&phone, &code).await? {
+            CodeVerified::SignedIn { token, member } => CodeVerifiedView {
+                status: "signed_in",
+                token: Some(token),
+                member: Some(member.as_ref().into()),
+                registration_token: None,
+            },
+            CodeVerified::RegistrationRequired { registration_token } => CodeVerifiedView {
+                status: "registration_required",
+                token: None,
+                member: None,
+                registration_token: Some(registration_token),
+            },
         },
-        CodeVerified::RegistrationRequired { registration_token } => CodeVerifiedView {
-            status: "registration_required",
-            token: None,
-            member: None,
-            registration_token: Some(registration_token),
-        },
-    }))
+    ))
 }
 
 #[derive(Debug, Default, Deserialize, serde::Serialize, ToSchema)]
@@ -129,23 +138,64 @@ impl RegisterBody {
         let rules = state.kopilka.rules();
         let today = state.kopilka.today();
         let mut v = Validation::default();
-        let last_name = required(&mut v, "last_name", self.last_name).and_then(|s| v.check("last_name", member::parse_name(&s)));
-        let first_name = v.check_opt("first_name", self.first_name.filter(|s| !s.trim().is_empty()).map(|s| member::parse_name(&s)));
-        let gender = required(&mut v, "gender", self.gender).and_then(|s| v.check("gender", Gender::parse(&s)));
-        let birth_date = required(&mut v, "birth_date", self.birth_date)
-            .and_then(|s| v.check("birth_date", member::parse_birth_date(&s, today, rules.min_age_years)));
-        let city = required(&mut v, "city", self.city).and_then(|s| v.check("city", member::parse_city(&s)));
-        let email = v.check_opt("email", self.email.filter(|s| !s.trim().is_empty()).map(|s| member::parse_email(&s)));
-        let favourite_category_id = required(&mut v, "favourite_category_id", self.favourite_category_id);
+        let last_name = required(&mut v, "last_name", self.last_name)
+            .and_then(|s| v.check("last_name", member::parse_name(&s)));
+        let first_name = v.check_opt(
+            "first_name",
+            self.first_name
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| member::parse_name(&s)),
+        );
+        let gender = required(&mut v, "gender", self.gender)
+            .and_then(|s| v.check("gender", Gender::parse(&s)));
+        let birth_date = required(&mut v, "birth_date", self.birth_date).and_then(|s| {
+            v.check(
+                "birth_date",
+                member::parse_birth_date(&s, today, rules.min_age_years),
+            )
+        });
+        let city = required(&mut v, "city", self.city)
+            .and_then(|s| v.check("city", member::parse_city(&s)));
+        let email = v.check_opt(
+            "email",
+            self.email
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| member::parse_email(&s)),
+        );
+        let favourite_category_id =
+            required(&mut v, "favourite_category_id", self.favourite_category_id);
         if !self.consents.personal_data {
-            v.add("consents.personal_data", "Без согласия на обработку персональных данных регистрация невозможна");
+            v.add(
+                "consents.personal_data",
+                "Без согласия на обработку персональных данных регистрация невозможна",
+            );
         }
-        let password = v.check("password", NewPassword::parse(&self.password, rules.password_min_chars, &[]));
+        let password = v.check(
+            "password",
+            NewPassword::parse(&self.password, rules.password_min_chars, &[]),
+        );
         if self.registration_token.is_empty() {
             v.add("registration_token", "Поле не заполнено");
         }
-        let (Some(last_name), Some(first_name), Some(gender), Some(birth_date), Some(city), Some(email), Some(password), true) =
-            (last_name, first_name, gender, birth_date, city, email, password, v.is_ok())
+        let (
+            Some(last_name),
+            Some(first_name),
+            Some(gender),
+            Some(birth_date),
+            Some(city),
+            Some(email),
+            Some(password),
+            true,
+        ) = (
+            last_name,
+            first_name,
+            gender,
+            birth_date,
+            city,
+            email,
+            password,
+            v.is_ok(),
+        )
         else {
             return Err(v.into_error());
         };
@@ -173,7 +223,10 @@ impl RegisterBody {
               (status = 401, body = Problem, description = "unauthorized: the registration token is unknown, used or expired"),
               (status = 409, body = Problem, description = "phone_taken"),
               (status = 422, body = Problem, description = "validation_failed")))]
-async fn register(State(state): State<AppState>, ApiJson(body): ApiJson<RegisterBody>) -> ApiResult<(StatusCode, Json<RegisteredView>)> {
+async fn register(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RegisterBody>,
+) -> ApiResult<(StatusCode, Json<RegisteredView>)> {
     let token = body.registration_token.clone();
     let form = body.parse(&state)?;
     let done = state.kopilka.register(&token, form).await?;
@@ -206,7 +259,10 @@ fn parse_login(v: &mut Validation, input: &str) -> Option<Login> {
     responses((status = 200, body = SignedInView),
               (status = 401, body = Problem, description = "invalid_credentials"),
               (status = 429, body = Problem, description = "rate_limited after repeated failures")))]
-async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginBody>) -> ApiResult<Json<SignedInView>> {
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> ApiResult<Json<SignedInView>> {
     let mut v = Validation::default();
     let login = parse_login(&mut v, &body.login);
     if body.password.is_empty() {
@@ -215,7 +271,10 @@ async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginBody>)
     let (Some(login), true) = (login, v.is_ok()) else {
         return Err(v.into_error().into());
     };
-    let (token, member) = state.kopilka.sign_in_with_password(&login, body.password).await?;
+    let (token, member) = state
+        .kopilka
+        .sign_in_with_password(&login, body.password)
+        .await?;
     Ok(Json(SignedInView {
         token,
         member: (&member).into(),
@@ -233,7 +292,11 @@ pub struct ResetBody {
 #[utoipa::path(post, path = "/auth/password-reset", tag = "auth", request_body = ResetBody,
     responses((status = 202, body = CodeSentView),
               (status = 429, body = Problem, description = "rate_limited")))]
-async fn password_reset(State(state): State<AppState>, ClientIp(ip): ClientIp, ApiJson(body): ApiJson<ResetBody>) -> ApiResult<(StatusCode, Json<CodeSentView>)> {
+async fn password_reset(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(body): ApiJson<ResetBody>,
+) -> ApiResult<(StatusCode, Json<CodeSentView>)> {
     let mut v = Validation::default();
     let Some(login) = parse_login(&mut v, &body.login) else {
         return Err(v.into_error().into());
@@ -257,20 +320,32 @@ pub struct ResetConfirmBody {
     responses((status = 200, body = SignedInView),
               (status = 400, body = Problem, description = "otp_invalid, otp_expired or otp_attempts_exceeded"),
               (status = 422, body = Problem, description = "validation_failed")))]
-async fn password_reset_confirm(State(state): State<AppState>, ApiJson(body): ApiJson<ResetConfirmBody>) -> ApiResult<Json<SignedInView>> {
+async fn password_reset_confirm(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<ResetConfirmBody>,
+) -> ApiResult<Json<SignedInView>> {
     let rules = state.kopilka.rules();
     let mut v = Validation::default();
     let login = parse_login(&mut v, &body.login);
     let code = v.check("code", OtpCode::parse(&body.code));
-    let logins: Vec<&str> = login.iter().map(|l| match l {
-        Login::Phone(p) => p.as_str(),
-        Login::Card(c) => c.as_str(),
-    }).collect();
-    let password = v.check("password", NewPassword::parse(&body.password, rules.password_min_chars, &logins));
+    let logins: Vec<&str> = login
+        .iter()
+        .map(|l| match l {
+            Login::Phone(p) => p.as_str(),
+            Login::Card(c) => c.as_str(),
+        })
+        .collect();
+    let password = v.check(
+        "password",
+        NewPassword::parse(&body.password, rules.password_min_chars, &logins),
+    );
     let (Some(login), Some(code), Some(password)) = (login, code, password) else {
         return Err(v.into_error().into());
     };
-    let (token, member) = state.kopilka.confirm_password_reset(&login, &code, &password).await?;
+    let (token, member) = state
+        .kopilka
+        .confirm_password_reset(&login, &code, &password)
+        .await?;
     Ok(Json(SignedInView {
         token,
         member: (&member).into(),
@@ -280,7 +355,10 @@ async fn password_reset_confirm(State(state): State<AppState>, ApiJson(body): Ap
 /// Sign out: the token stops working.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("customer" = [])),
     responses((status = 204), (status = 401, body = Problem)))]
-async fn logout(State(state): State<AppState>, BearerToken(token): BearerToken) -> ApiResult<StatusCode> {
+async fn logout(
+    State(state): State<AppState>,
+    BearerToken(token): BearerToken,
+) -> ApiResult<StatusCode> {
     state.kopilka.authenticate_customer(&token).await?;
     state.kopilka.sign_out(TokenKind::Customer, &token).await?;
     Ok(StatusCode::NO_CONTENT)

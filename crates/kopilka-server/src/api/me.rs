@@ -31,7 +31,9 @@ async fn me(Customer(member): Customer) -> Json<MemberView> {
 }
 
 /// Absent: unchanged; `null`: cleared (optional fields only).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -75,7 +77,12 @@ pub struct PatchMeBody {
 }
 
 /// A required field may be changed but not cleared.
-fn required_change<T>(v: &mut Validation, field: &str, value: Option<Option<String>>, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
+fn required_change<T>(
+    v: &mut Validation,
+    field: &str,
+    value: Option<Option<String>>,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Option<T> {
     match value {
         None => None,
         Some(None) => {
@@ -92,17 +99,29 @@ impl PatchMeBody {
         let today = state.kopilka.today();
         let mut v = Validation::default();
         let patch = ProfilePatch {
-            last_name: required_change(&mut v, "last_name", self.last_name, |s| member::parse_name(s).map_err(String::from)),
-            gender: required_change(&mut v, "gender", self.gender, |s| Gender::parse(s).map_err(String::from)),
-            birth_date: required_change(&mut v, "birth_date", self.birth_date, |s| member::parse_birth_date(s, today, rules.min_age_years)),
-            city: required_change(&mut v, "city", self.city, |s| member::parse_city(s).map_err(String::from)),
+            last_name: required_change(&mut v, "last_name", self.last_name, |s| {
+                member::parse_name(s).map_err(String::from)
+            }),
+            gender: required_change(&mut v, "gender", self.gender, |s| {
+                Gender::parse(s).map_err(String::from)
+            }),
+            birth_date: required_change(&mut v, "birth_date", self.birth_date, |s| {
+                member::parse_birth_date(s, today, rules.min_age_years)
+            }),
+            city: required_change(&mut v, "city", self.city, |s| {
+                member::parse_city(s).map_err(String::from)
+            }),
             first_name: match self.first_name {
-                Some(Some(s)) if !s.trim().is_empty() => v.check("first_name", member::parse_name(&s)).map(Some),
+                Some(Some(s)) if !s.trim().is_empty() => {
+                    v.check("first_name", member::parse_name(&s)).map(Some)
+                }
                 Some(_) => Some(None),
                 None => None,
             },
             email: match self.email {
-                Some(Some(s)) if !s.trim().is_empty() => v.check("email", member::parse_email(&s)).map(Some),
+                Some(Some(s)) if !s.trim().is_empty() => {
+                    v.check("email", member::parse_email(&s)).map(Some)
+                }
                 Some(_) => Some(None),
                 None => None,
             },
@@ -118,7 +137,10 @@ impl PatchMeBody {
             newsletters: self.consents.newsletters,
         };
         if self.consents.personal_data == Some(false) {
-            v.add("consents.personal_data", "Чтобы отозвать согласие, удалите учётную запись");
+            v.add(
+                "consents.personal_data",
+                "Чтобы отозвать согласие, удалите учётную запись",
+            );
         }
         v.finish()?;
         Ok(patch)
@@ -130,7 +152,11 @@ impl PatchMeBody {
     responses((status = 200, body = MemberView),
               (status = 409, body = Problem, description = "favourite_category_locked"),
               (status = 422, body = Problem, description = "validation_failed")))]
-async fn patch_me(State(state): State<AppState>, Customer(member): Customer, ApiJson(body): ApiJson<PatchMeBody>) -> ApiResult<Json<MemberView>> {
+async fn patch_me(
+    State(state): State<AppState>,
+    Customer(member): Customer,
+    ApiJson(body): ApiJson<PatchMeBody>,
+) -> ApiResult<Json<MemberView>> {
     let patch = body.parse(&state)?;
     let updated = state.kopilka.update_profile(&member, patch).await?;
     Ok(Json((&updated).into()))
@@ -146,11 +172,18 @@ pub struct FavouriteBody {
     responses((status = 200, body = MemberView),
               (status = 409, body = Problem, description = "favourite_category_locked, with next_change_at"),
               (status = 422, body = Problem, description = "validation_failed")))]
-async fn favourite_category(State(state): State<AppState>, Customer(member): Customer, ApiJson(body): ApiJson<FavouriteBody>) -> ApiResult<Json<MemberView>> {
+async fn favourite_category(
+    State(state): State<AppState>,
+    Customer(member): Customer,
+    ApiJson(body): ApiJson<FavouriteBody>,
+) -> ApiResult<Json<MemberView>> {
     let Some(category) = body.category_id else {
         return Err(kopilka_domain::DomainError::field("category_id", "Поле не заполнено").into());
     };
-    state.kopilka.change_favourite_category(&member, category).await?;
+    state
+        .kopilka
+        .change_favourite_category(&member, category)
+        .await?;
     let member = state.kopilka.member(member.id).await?;
     Ok(Json((&member).into()))
 }
@@ -158,7 +191,10 @@ async fn favourite_category(State(state): State<AppState>, Customer(member): Cus
 /// Available, pending and soon-expiring points.
 #[utoipa::path(get, path = "/me/balance", tag = "me", security(("customer" = [])),
     responses((status = 200, body = BalanceView), (status = 401, body = Problem)))]
-async fn balance(State(state): State<AppState>, Customer(member): Customer) -> ApiResult<Json<BalanceView>> {
+async fn balance(
+    State(state): State<AppState>,
+    Customer(member): Customer,
+) -> ApiResult<Json<BalanceView>> {
     let balance = state.kopilka.balance(member.id).await?;
     Ok(Json((&balance).into()))
 }
@@ -174,9 +210,17 @@ pub struct HistoryQuery {
 /// Every movement of points, newest first.
 #[utoipa::path(get, path = "/me/history", tag = "me", security(("customer" = [])), params(HistoryQuery),
     responses((status = 200, body = HistoryPageView), (status = 422, body = Problem)))]
-async fn history(State(state): State<AppState>, Customer(member): Customer, query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<HistoryPageView>> {
-    let Query(query) = query.map_err(|e| crate::error::ApiError::malformed("limit".into(), e.body_text()))?;
-    let page = state.kopilka.history(member.id, query.limit, query.cursor.as_deref()).await?;
+async fn history(
+    State(state): State<AppState>,
+    Customer(member): Customer,
+    query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<HistoryPageView>> {
+    let Query(query) =
+        query.map_err(|e| crate::error::ApiError::malformed("limit".into(), e.body_text()))?;
+    let page = state
+        .kopilka
+        .history(member.id, query.limit, query.cursor.as_deref())
+        .await?;
     Ok(Json(HistoryPageView {
         items: page.items.iter().map(Into::into).collect(),
         next_cursor: page.next_cursor,
@@ -186,7 +230,10 @@ async fn history(State(state): State<AppState>, Customer(member): Customer, quer
 /// The customer's cards, the active one first.
 #[utoipa::path(get, path = "/me/cards", tag = "me", security(("customer" = [])),
     responses((status = 200, body = [CardView])))]
-async fn cards(State(state): State<AppState>, Customer(member): Customer) -> ApiResult<Json<Vec<CardView>>> {
+async fn cards(
+    State(state): State<AppState>,
+    Customer(member): Customer,
+) -> ApiResult<Json<Vec<CardView>>> {
     let cards = state.kopilka.cards(member.id).await?;
     Ok(Json(cards.iter().map(Into::into).collect()))
 }

@@ -30,10 +30,20 @@ struct BearerSchemes;
 impl Modify for BearerSchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        for (name, what) in [("customer", "customer token"), ("staff", "staff token"), ("till", "till key"), ("employee", "employee token")] {
+        for (name, what) in [
+            ("customer", "customer token"),
+            ("staff", "staff token"),
+            ("till", "till key"),
+            ("employee", "employee token"),
+        ] {
             components.add_security_scheme(
                 name,
-                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some(what)).build()),
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some(what))
+                        .build(),
+                ),
             );
         }
     }

@@ -10,7 +10,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(categories)).routes(routes!(stores))
+    OpenApiRouter::new()
+        .routes(routes!(categories))
+        .routes(routes!(stores))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -23,7 +25,12 @@ pub struct CategoryView {
 /// The product category tree, as a flat list with parents.
 #[utoipa::path(get, path = "/categories", tag = "public", responses((status = 200, body = [CategoryView])))]
 async fn categories(State(state): State<AppState>) -> ApiResult<Json<Vec<CategoryView>>> {
-    let all = state.kopilka.store().categories().await.map_err(kopilka_service::ServiceError::from)?;
+    let all = state
+        .kopilka
+        .store()
+        .categories()
+        .await
+        .map_err(kopilka_service::ServiceError::from)?;
     Ok(Json(
         all.into_iter()
             .map(|c| CategoryView {
@@ -54,8 +61,16 @@ pub struct StoresQuery {
 
 /// The chain's stores.
 #[utoipa::path(get, path = "/stores", tag = "public", params(StoresQuery), responses((status = 200, body = [StoreView])))]
-async fn stores(State(state): State<AppState>, Query(query): Query<StoresQuery>) -> ApiResult<Json<Vec<StoreView>>> {
-    let all = state.kopilka.store().stores().await.map_err(kopilka_service::ServiceError::from)?;
+async fn stores(
+    State(state): State<AppState>,
+    Query(query): Query<StoresQuery>,
+) -> ApiResult<Json<Vec<StoreView>>> {
+    let all = state
+        .kopilka
+        .store()
+        .stores()
+        .await
+        .map_err(kopilka_service::ServiceError::from)?;
     let city = query.city.map(|c| c.trim().to_lowercase());
     Ok(Json(
         all.into_iter()

@@ -1,0 +1,327 @@
+//! Starts the real application on a random port over a fresh SQLite file or a fresh
+//! PostgreSQL database, and talks to it over HTTP like a client.
+
+use chrono::{DateTime, Utc};
+use kopilka_domain::ManualClock;
+use kopilka_server::settings::Settings;
+use kopilka_server::{Application, Dependencies};
+use kopilka_service::sms::RecordingSms;
+use kopilka_service::Kopilka;
+use reqwest::header::HeaderMap;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named story once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($story:ident),* $(,)?) => {
+        $(
+            mod $story {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$story($crate::helpers::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$story($crate::helpers::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+/// A fresh database that is dropped with the test.
+enum Database {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Database::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs inside the test's runtime; do the async clean-up on a thread of its own.
+            let _ = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(async {
+                    use sqlx::Connection;
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&mut conn)
+                                .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("KOPILKA_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+async fn fresh_database(backend: Backend) -> (String, Database) {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}", dir.path().join("kopilka.db").display());
+            (url, Database::Sqlite(dir))
+        }
+        Backend::Postgres => {
+            use sqlx::Connection;
+            let admin_url = postgres_admin_url();
+            let name = format!("kopilka_test_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = sqlx::PgConnection::connect(&admin_url)
+                .await
+                .expect("PostgreSQL must be running for the tests (see README)");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("create test database");
+            let base = admin_url
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_owned())
+                .unwrap_or(admin_url.clone());
+            (
+                format!("{base}/{name}"),
+                Database::Postgres { admin_url, name },
+            )
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub sms: Arc<RecordingSms>,
+    pub kopilka: Kopilka,
+    _database: Database,
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected answer: {}",
+            self.body
+        );
+        self.body
+    }
+    #[track_caller]
+    pub fn expect_problem(&self, status: u16, code: &str) {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected answer: {}",
+            self.body
+        );
+        assert_eq!(self.code(), code, "unexpected answer: {}", self.body);
+        assert_eq!(self.headers["content-type"], "application/problem+json");
+        for key in ["type", "title", "status", "detail"] {
+            assert!(
+                self.body.get(key).is_some(),
+                "problem without {key}: {}",
+                self.body
+            );
+        }
+    }
+    /// The fields a validation problem names.
+    pub fn fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e["field"].as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+pub const PASSWORD: &str = "Ветер-в-поле-2026";
+
+pub fn start_time() -> DateTime<Utc> {
+    // Mid-month in Moscow, so one-a-month rules have room on both sides.
+    DateTime::parse_from_rfc3339("2026-11-15T09:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> Self {
+        let (database_url, database) = fresh_database(backend).await;
+        let mut settings = Settings {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database_url,
+            pg_max_connections: 4,
+            sqlite_synchronous: "normal".into(),
+            sqlite_readers: 2,
+            ..Settings::default()
+        };
+        configure(&mut settings);
+        let clock = Arc::new(ManualClock::new(start_time()));
+        let sms = Arc::new(RecordingSms::default());
+        let app = Application::build(
+            &settings,
+            Dependencies {
+                clock: clock.clone(),
+                sms: Some(sms.clone()),
+            },
+        )
+        .await
+        .expect("build app");
+        kopilka_server::seed::demo(app.kopilka().store())
+            .await
+            .expect("seed");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let kopilka = app.kopilka().clone();
+        tokio::spawn(app.run_until_stopped());
+        Self {
+            base,
+            client: reqwest::Client::new(),
+            clock,
+            sms,
+            kopilka,
+            _database: database,
+        }
+    }
+
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let url = format!("{}{path}", self.base);
+        let mut req = self.client.request(method.parse().unwrap(), url);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        self.request("POST", &format!("/api/v1{path}"), None, Some(body))
+            .await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Answer {
+        self.request("GET", &format!("/api/v1{path}"), Some(token), None)
+            .await
+    }
+
+    /// The six digits of the newest SMS sent to `phone`.
+    pub fn last_code(&self, phone: &str) -> String {
+        let phone = kopilka_domain::Phone::parse(phone).expect("a valid phone");
+        let sent = self.sms.sent();
+        let (_, text) = sent
+            .iter()
+            .rev()
+            .find(|(p, _)| *p == phone)
+            .expect("an SMS to that phone");
+        text.split(|c: char| !c.is_ascii_digit())
+            .find(|w| w.len() == 6)
+            .expect("a code in the SMS")
+            .to_owned()
+    }
+
+    pub fn sms_count(&self, phone: &str) -> usize {
+        let phone = kopilka_domain::Phone::parse(phone).expect("a valid phone");
+        self.sms.sent().iter().filter(|(p, _)| *p == phone).count()
+    }
+
+    /// Phone → code → registration token.
+    pub async fn registration_token(&self, phone: &str) -> String {
+        self.post("/auth/otp", json!({ "phone": phone }))
+            .await
+            .expect(202);
+        let code = self.last_code(phone);
+        let body = self
+            .post("/auth/otp/verify", json!({ "phone": phone, "code": code }))
+            .await
+            .expect(200);
+        assert_eq!(body["status"], "registration_required");
+        body["registration_token"].as_str().unwrap().to_owned()
+    }
+
+    pub fn registration_form(token: &str) -> Value {
+        json!({
+            "registration_token": token,
+            "last_name": "Иванова",
+            "first_name": "Мария",
+            "gender": "female",
+            "birth_date": "1990-05-17",
+            "city": "Москва",
+            "email": "maria@example.ru",
+            "favourite_store_id": 1,
+            "favourite_category_id": 10,
+            "consents": { "personal_data": true, "newsletters": false },
+            "password": PASSWORD,
+        })
+    }
+
+    /// A registered customer: (token, card number, member id).
+    pub async fn register(&self, phone: &str) -> (String, String, i64) {
+        let token = self.registration_token(phone).await;
+        let body = self
+            .post("/auth/register", Self::registration_form(&token))
+            .await
+            .expect(201);
+        (
+            body["token"].as_str().unwrap().to_owned(),
+            body["card"]["number"].as_str().unwrap().to_owned(),
+            body["member"]["id"].as_i64().unwrap(),
+        )
+    }
+
+    /// Every account's debits equal every account's credits, and both equal the transfers.
+    pub async fn assert_ledger_balanced(&self) {
+        let t = self.kopilka.store().totals().await.unwrap();
+        assert_eq!(t.debits, t.credits, "{t:?}");
+        assert_eq!(t.debits, t.transfers, "{t:?}");
+    }
+}

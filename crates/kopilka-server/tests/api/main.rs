@@ -1,0 +1,11 @@
+//! One integration-test binary: every story runs against the real server, on SQLite and on
+//! PostgreSQL.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+mod helpers;
+mod ops;
+mod profile;
+mod registration;
+mod sign_in;
+mod sms_webhook;
+mod staff;

@@ -1,0 +1,124 @@
+use crate::helpers::{Backend, TestApp};
+use crate::on_both_stores;
+use serde_json::json;
+
+on_both_stores!(health_metrics_and_docs, bad_requests_are_problems);
+
+async fn health_metrics_and_docs(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    assert_eq!(
+        app.request("GET", "/healthz", None, None).await.expect(200),
+        "ok"
+    );
+    assert_eq!(
+        app.request("GET", "/readyz", None, None).await.expect(200),
+        "ready"
+    );
+    app.post("/auth/otp", json!({ "phone": "89995550001" }))
+        .await
+        .expect(202);
+
+    let metrics = app.request("GET", "/metrics", None, None).await.expect(200);
+    let metrics = metrics.as_str().unwrap();
+    assert!(
+        metrics.contains(
+            r#"kopilka_http_requests_total{method="POST",route="/api/v1/auth/otp",status="202"} 1"#
+        ),
+        "{metrics}"
+    );
+    assert!(metrics.contains("kopilka_http_request_duration_seconds_bucket"));
+
+    let answer = app.request("GET", "/healthz", None, None).await;
+    assert!(answer.headers.contains_key("x-request-id"));
+
+    let spec = app
+        .request("GET", "/api/v1/openapi.json", None, None)
+        .await
+        .expect(200);
+    assert_eq!(spec["openapi"], "3.1.0");
+    for path in [
+        "/auth/otp",
+        "/auth/otp/verify",
+        "/auth/register",
+        "/auth/login",
+        "/auth/password-reset",
+        "/auth/password-reset/confirm",
+        "/auth/logout",
+        "/me",
+        "/me/favourite-category",
+        "/me/balance",
+        "/me/history",
+        "/me/cards",
+        "/categories",
+        "/admin/auth/login",
+        "/admin/audit",
+    ] {
+        assert!(
+            spec["paths"].get(path).is_some(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    assert!(spec["components"]["schemas"].get("Problem").is_some());
+
+    let page = app
+        .client
+        .get(format!("{}/api/docs", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("/api/v1/auth/otp/verify") && html.contains("problem-otp_attempts_exceeded")
+    );
+
+    let categories = app
+        .request("GET", "/api/v1/categories", None, None)
+        .await
+        .expect(200);
+    assert!(categories
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["name"] == "Молочные продукты" && c["parent_id"] == 1));
+    let stores = app
+        .request("GET", "/api/v1/stores?city=Казань", None, None)
+        .await
+        .expect(200);
+    assert_eq!(stores.as_array().unwrap().len(), 2);
+}
+
+async fn bad_requests_are_problems(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.request("GET", "/api/v1/nowhere", None, None)
+        .await
+        .expect_problem(404, "not_found");
+    app.request("DELETE", "/api/v1/auth/otp", None, None)
+        .await
+        .expect_problem(405, "method_not_allowed");
+
+    let raw = app
+        .client
+        .post(format!("{}/api/v1/auth/otp", app.base))
+        .header("content-type", "application/json")
+        .body("{\"phone\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 400);
+    assert_eq!(raw.headers()["content-type"], "application/problem+json");
+
+    let big = "9".repeat(100 * 1024);
+    let answer = app.post("/auth/otp", json!({ "phone": big })).await;
+    answer.expect_problem(413, "payload_too_large");
+    let answer = app
+        .post("/auth/otp", json!({ "phone": 79991234567u64 }))
+        .await;
+    answer.expect_problem(400, "validation_failed");
+    assert_eq!(answer.fields(), ["phone"]);
+}
