@@ -24,7 +24,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API.
-    Serve,
+    Serve {
+        /// Load the demo data first (idempotent).
+        #[arg(long)]
+        demo: bool,
+    },
     /// Create and migrate the store, then exit.
     Migrate,
     /// Load data.
@@ -72,8 +76,16 @@ async fn main() -> anyhow::Result<()> {
         Settings::load(cli.settings, cli.config.as_deref()).context("loading settings")?;
     init_tracing(&settings.log_format);
     match cli.command {
-        Command::Serve => {
+        Command::Serve { demo } => {
             let app = Application::build(&settings, Dependencies::default()).await?;
+            if demo {
+                let report = kopilka_server::seed::demo(app.kopilka().store()).await?;
+                tracing::info!(
+                    categories = report.categories,
+                    stores = report.stores,
+                    "demo data loaded"
+                );
+            }
             tracing::info!(port = app.port(), database = %redact_url(&settings.database_url), "listening on {}", settings.listen);
             app.run_until_stopped().await?;
         }

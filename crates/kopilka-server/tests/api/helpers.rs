@@ -180,6 +180,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> Self {
+        crate::logs::capture();
         let (database_url, database) = fresh_database(backend).await;
         let mut settings = Settings {
             listen: "127.0.0.1:0".parse().unwrap(),
