@@ -100,6 +100,12 @@ pub struct NewLot {
     pub expires_at: DateTime<Utc>,
 }
 
+/// The part of a credit to a balance of `balance_before` that becomes a spendable lot: a debt
+/// left by a refund is paid first (SPEC §3.5), so lots always add up to the positive balance.
+pub fn lot_after_debt(balance_before: i64, credit: i64) -> i64 {
+    (balance_before + credit).max(0) - balance_before.max(0)
+}
+
 /// The 300 points of SPEC §1.4, expiring after the welcome lifetime (SPEC §3.6).
 pub fn welcome_lot(points: Points, lifetime_days: u32, now: DateTime<Utc>) -> NewLot {
     NewLot {

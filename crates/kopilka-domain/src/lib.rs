@@ -3,6 +3,7 @@
 
 pub mod card;
 pub mod clock;
+pub mod earning;
 pub mod error;
 pub mod ledger;
 pub mod member;

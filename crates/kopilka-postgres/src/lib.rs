@@ -6,6 +6,8 @@ mod auth;
 mod catalog;
 mod ledger;
 mod members;
+mod pos;
+mod posting;
 
 use kopilka_store::{StoreError, StoreResult};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -1,7 +1,8 @@
+use crate::posting::{add_lot, post, system_account, Movement};
 use crate::{db, detached, PostgresStore};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use kopilka_domain::ledger::{Credit, SystemAccount};
+use kopilka_domain::ledger::Credit;
 use kopilka_domain::member::{CategoryId, Consents, Gender, Member, MemberId, Profile};
 use kopilka_domain::{CardNumber, CardStatus, Phone};
 use kopilka_store::{convert, Card, Members, Registration, StoreError, StoreResult};
@@ -49,6 +50,7 @@ pub(crate) fn card_from_row(row: &PgRow) -> StoreResult<Card> {
         kind: convert::card_kind(&kind)?,
         status: convert::card_status(&status)?,
         member_id: row.try_get("member_id").map_err(db)?,
+        bound_at: row.try_get("bound_at").map_err(db)?,
     })
 }
 
@@ -66,68 +68,41 @@ pub(crate) async fn member_by_id(
         .transpose()
 }
 
-pub(crate) async fn system_account(
-    conn: &mut PgConnection,
-    account: SystemAccount,
-) -> StoreResult<i64> {
-    sqlx::query_scalar("SELECT id FROM accounts WHERE code = $1")
-        .bind(account.code())
-        .fetch_one(conn)
-        .await
-        .map_err(db)
-}
-
 /// Posts a credit from a system account to a member's account, with its lot.
 pub(crate) async fn post_credit(
     conn: &mut PgConnection,
     member: MemberId,
     account: i64,
     credit: &Credit,
-    store_id: Option<i64>,
-    receipt_id: Option<&str>,
     at: DateTime<Utc>,
 ) -> StoreResult<i64> {
-    let from = system_account(conn, credit.from).await?;
     let amount = credit.lot.points.get();
-    let transfer: i64 = sqlx::query_scalar(
-        "INSERT INTO transfers (debit_account_id, credit_account_id, amount, kind, member_id, store_id, receipt_id, description, at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+    let debit = system_account(conn, credit.from).await?;
+    let transfer = post(
+        conn,
+        &Movement {
+            debit,
+            credit: account,
+            amount,
+            kind: credit.kind,
+            member,
+            store_id: None,
+            receipt_id: None,
+            lot_id: None,
+            description: &credit.description,
+            at,
+        },
     )
-    .bind(from)
-    .bind(account)
-    .bind(amount)
-    .bind(credit.kind.as_str())
-    .bind(member)
-    .bind(store_id)
-    .bind(receipt_id)
-    .bind(&credit.description)
-    .bind(at)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db)?;
-    sqlx::query("UPDATE accounts SET debits_posted = debits_posted + $2 WHERE id = $1")
-        .bind(from)
-        .bind(amount)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-    sqlx::query("UPDATE accounts SET credits_posted = credits_posted + $2 WHERE id = $1")
-        .bind(account)
-        .bind(amount)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-    sqlx::query(
-        "INSERT INTO lots (member_id, transfer_id, points, remaining, earned_at, expires_at) VALUES ($1, $2, $3, $3, $4, $5)",
+    .await?;
+    add_lot(
+        conn,
+        member,
+        transfer,
+        amount,
+        credit.lot.earned_at,
+        credit.lot.expires_at,
     )
-    .bind(member)
-    .bind(transfer)
-    .bind(amount)
-    .bind(credit.lot.earned_at)
-    .bind(credit.lot.expires_at)
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok(transfer)
 }
 
@@ -206,7 +181,7 @@ impl Members for PostgresStore {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(db)?;
-            post_credit(&mut tx, member, account, &r.welcome, None, None, r.at).await?;
+            post_credit(&mut tx, member, account, &r.welcome, r.at).await?;
             let member = member_by_id(&mut tx, member).await?.ok_or(StoreError::NotFound)?;
             tx.commit().await.map_err(db)?;
             let card = Card {
@@ -214,6 +189,7 @@ impl Members for PostgresStore {
                 kind: r.card_kind,
                 status: CardStatus::Active,
                 member_id: Some(member.id),
+                bound_at: Some(r.at),
             };
             Ok((member, card))
         })
@@ -237,12 +213,13 @@ impl Members for PostgresStore {
     }
 
     async fn member_by_card(&self, number: &CardNumber) -> StoreResult<Option<(Member, Card)>> {
-        let Some(row) =
-            sqlx::query("SELECT number, kind, status, member_id FROM cards WHERE number = $1")
-                .bind(number.as_str())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db)?
+        let Some(row) = sqlx::query(
+            "SELECT number, kind, status, member_id, bound_at FROM cards WHERE number = $1",
+        )
+        .bind(number.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
         else {
             return Ok(None);
         };
@@ -344,7 +321,7 @@ impl Members for PostgresStore {
 
     async fn cards(&self, member: MemberId) -> StoreResult<Vec<Card>> {
         sqlx::query(
-            "SELECT number, kind, status, member_id FROM cards WHERE member_id = $1 \
+            "SELECT number, kind, status, member_id, bound_at FROM cards WHERE member_id = $1 \
              ORDER BY status = 'active' DESC, bound_at DESC",
         )
         .bind(member)

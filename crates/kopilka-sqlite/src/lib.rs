@@ -8,6 +8,8 @@ mod auth;
 mod catalog;
 mod ledger;
 mod members;
+mod pos;
+mod posting;
 
 use chrono::{DateTime, Utc};
 use kopilka_store::{StoreError, StoreResult};
@@ -42,7 +44,10 @@ pub struct SqliteStore {
 }
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("../migrations/0001_identity.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("../migrations/0001_identity.sql")),
+        M::up(include_str!("../migrations/0002_pos.sql")),
+    ])
 }
 
 /// `sqlite://kopilka.db`, `sqlite:kopilka.db` or `sqlite:///var/lib/kopilka.db` to a path.

@@ -1,7 +1,8 @@
+use crate::posting::{add_lot, post, system_account, Movement};
 use crate::{backend, micros, optional, time, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kopilka_domain::ledger::{Credit, SystemAccount};
+use kopilka_domain::ledger::Credit;
 use kopilka_domain::member::{CategoryId, Consents, Gender, Member, MemberId, Profile};
 use kopilka_domain::{CardNumber, CardStatus, Phone};
 use kopilka_store::{convert, Card, Members, Registration, StoreError, StoreResult};
@@ -43,17 +44,20 @@ fn member_from_row(row: &Row) -> rusqlite::Result<StoreResult<Member>> {
     Ok(build())
 }
 
-fn card_from_row(row: &Row, offset: usize) -> rusqlite::Result<StoreResult<Card>> {
+/// A card from `number, kind, status, member_id, bound_at` starting at `offset`.
+pub(crate) fn card_from_row(row: &Row, offset: usize) -> rusqlite::Result<StoreResult<Card>> {
     let number: String = row.get(offset)?;
     let kind: String = row.get(offset + 1)?;
     let status: String = row.get(offset + 2)?;
     let member_id: Option<i64> = row.get(offset + 3)?;
+    let bound_at: Option<i64> = row.get(offset + 4)?;
     Ok((|| {
         Ok(Card {
             number: convert::card_number(&number)?,
             kind: convert::card_kind(&kind)?,
             status: convert::card_status(&status)?,
             member_id,
+            bound_at: bound_at.map(time),
         })
     })())
 }
@@ -68,42 +72,38 @@ pub(crate) fn member_where(
     optional(stmt.query_row([param], member_from_row))?.transpose()
 }
 
-pub(crate) fn system_account(conn: &Connection, account: SystemAccount) -> StoreResult<i64> {
-    conn.prepare_cached("SELECT id FROM accounts WHERE code = ?1")
-        .and_then(|mut s| s.query_row([account.code()], |r| r.get(0)))
-        .map_err(backend)
-}
-
 /// Posts a credit from a system account to a member's account, with its lot.
 pub(crate) fn post_credit(
     conn: &Connection,
     member: MemberId,
     account: i64,
     credit: &Credit,
-    store_id: Option<i64>,
-    receipt_id: Option<&str>,
     at: DateTime<Utc>,
 ) -> StoreResult<i64> {
-    let from = system_account(conn, credit.from)?;
     let amount = credit.lot.points.get();
-    conn.prepare_cached(
-        "INSERT INTO transfers (debit_account_id, credit_account_id, amount, kind, member_id, store_id, receipt_id, description, at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )
-    .and_then(|mut s| s.execute(params![from, account, amount, credit.kind.as_str(), member, store_id, receipt_id, credit.description, micros(at)]))
-    .map_err(backend)?;
-    let transfer = conn.last_insert_rowid();
-    conn.prepare_cached("UPDATE accounts SET debits_posted = debits_posted + ?2 WHERE id = ?1")
-        .and_then(|mut s| s.execute(params![from, amount]))
-        .map_err(backend)?;
-    conn.prepare_cached("UPDATE accounts SET credits_posted = credits_posted + ?2 WHERE id = ?1")
-        .and_then(|mut s| s.execute(params![account, amount]))
-        .map_err(backend)?;
-    conn.prepare_cached(
-        "INSERT INTO lots (member_id, transfer_id, points, remaining, earned_at, expires_at) VALUES (?1, ?2, ?3, ?3, ?4, ?5)",
-    )
-    .and_then(|mut s| s.execute(params![member, transfer, amount, micros(credit.lot.earned_at), micros(credit.lot.expires_at)]))
-    .map_err(backend)?;
+    let transfer = post(
+        conn,
+        &Movement {
+            debit: system_account(conn, credit.from)?,
+            credit: account,
+            amount,
+            kind: credit.kind,
+            member,
+            store_id: None,
+            receipt_id: None,
+            lot_id: None,
+            description: &credit.description,
+            at,
+        },
+    )?;
+    add_lot(
+        conn,
+        member,
+        transfer,
+        amount,
+        credit.lot.earned_at,
+        credit.lot.expires_at,
+    )?;
     Ok(transfer)
 }
 
@@ -160,13 +160,14 @@ impl Members for SqliteStore {
                 .and_then(|mut s| s.execute(params![member, at]))
                 .map_err(backend)?;
             let account = tx.last_insert_rowid();
-            post_credit(tx, member, account, &r.welcome, None, None, r.at)?;
+            post_credit(tx, member, account, &r.welcome, r.at)?;
             let member = member_where(tx, "m.id = ?1", &member)?.ok_or(StoreError::NotFound)?;
             let card = Card {
                 number: r.card,
                 kind: r.card_kind,
                 status: CardStatus::Active,
                 member_id: Some(member.id),
+                bound_at: Some(r.at),
             };
             Ok((member, card))
         })
@@ -188,7 +189,7 @@ impl Members for SqliteStore {
         self.read(move |c| {
             let card = c
                 .prepare_cached(
-                    "SELECT number, kind, status, member_id FROM cards WHERE number = ?1",
+                    "SELECT number, kind, status, member_id, bound_at FROM cards WHERE number = ?1",
                 )
                 .and_then(|mut s| s.query_row([&number], |r| card_from_row(r, 0)).optional())
                 .map_err(backend)?
@@ -293,7 +294,7 @@ impl Members for SqliteStore {
         self.read(move |c| {
             let mut stmt = c
                 .prepare_cached(
-                    "SELECT number, kind, status, member_id FROM cards WHERE member_id = ?1 \
+                    "SELECT number, kind, status, member_id, bound_at FROM cards WHERE member_id = ?1 \
                      ORDER BY status = 'active' DESC, bound_at DESC",
                 )
                 .map_err(backend)?;

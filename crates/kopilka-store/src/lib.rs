@@ -9,7 +9,9 @@ use kopilka_domain::member::{CategoryId, Consents, Member, MemberId, Profile, St
 use kopilka_domain::staff::Role;
 use kopilka_domain::{CardKind, CardNumber, CardStatus, Phone};
 
+mod pos;
 mod records;
+pub use pos::*;
 pub use records::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +25,9 @@ pub enum StoreError {
     Unavailable(String),
     #[error("store failure: {0}")]
     Backend(String),
+    /// A rule checked inside the transaction refused the write.
+    #[error(transparent)]
+    Rule(#[from] kopilka_domain::DomainError),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -177,8 +182,11 @@ pub trait Meta: Send + Sync {
 }
 
 /// Everything the service needs from storage.
-pub trait Store: Members + Sessions + Otps + Limits + Ledger + Catalog + Staff + Meta {}
-impl<T: Members + Sessions + Otps + Limits + Ledger + Catalog + Staff + Meta> Store for T {}
+pub trait Store:
+    Members + Sessions + Otps + Limits + Ledger + Catalog + Staff + Meta + Pos
+{
+}
+impl<T: Members + Sessions + Otps + Limits + Ledger + Catalog + Staff + Meta + Pos> Store for T {}
 
 /// Helpers both implementations use to keep their answers identical.
 pub mod convert {

@@ -25,6 +25,8 @@ pub struct Card {
     pub kind: CardKind,
     pub status: CardStatus,
     pub member_id: Option<MemberId>,
+    /// When it became the member's card: spending may be locked for its first days.
+    pub bound_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,731 @@
+use crate::members::{card_from_row, member_by_id};
+use crate::posting::{
+    add_lot, draw_lots, lock_member_account, post, restore_lots, system_account, Movement,
+};
+use crate::{db, detached, PostgresStore};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use kopilka_domain::earning::{plan_refund, RefundableLine, TillKind};
+use kopilka_domain::ledger::{lot_after_debt, MovementKind, SystemAccount};
+use kopilka_domain::member::{Member, MemberId, StoreId};
+use kopilka_domain::{CardNumber, CardStatus, DomainError, Kopecks, Points};
+use kopilka_store::{
+    Adjustment, Card, Pos, Pricer, PurchaseOutcome, PurchaseRequest, PurchaseState, RefundOutcome,
+    RefundRequest, StoreError, StoreResult, Till,
+};
+use sqlx::{PgConnection, Row};
+
+fn till_kind(s: &str) -> StoreResult<TillKind> {
+    TillKind::parse(s).map_err(|_| StoreError::Backend(format!("bad till kind {s:?}")))
+}
+
+async fn card_row(conn: &mut PgConnection, number: &str, lock: bool) -> StoreResult<Option<Card>> {
+    let sql = if lock {
+        "SELECT number, kind, status, member_id, bound_at FROM cards WHERE number = $1 FOR UPDATE"
+    } else {
+        "SELECT number, kind, status, member_id, bound_at FROM cards WHERE number = $1"
+    };
+    sqlx::query(sql)
+        .bind(number)
+        .fetch_optional(conn)
+        .await
+        .map_err(db)?
+        .map(|r| card_from_row(&r))
+        .transpose()
+}
+
+/// Makes `number` the member's only active card.
+async fn make_active(
+    conn: &mut PgConnection,
+    member: MemberId,
+    number: &str,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE cards SET status = 'blocked', blocked_at = $3 WHERE member_id = $1 AND status = 'active' AND number <> $2")
+        .bind(member)
+        .bind(number)
+        .bind(at)
+        .execute(conn)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
+type StoredPurchase = (i64, String, i64, i64, i64, i64, i64);
+
+async fn stored_purchase(
+    conn: &mut PgConnection,
+    store: StoreId,
+    receipt: &str,
+) -> StoreResult<Option<StoredPurchase>> {
+    sqlx::query_as(
+        "SELECT id, request_hash, earned, redeemed, discount_kop, payable_kop, balance_after FROM purchases \
+         WHERE store_id = $1 AND receipt_id = $2",
+    )
+    .bind(store)
+    .bind(receipt)
+    .fetch_optional(conn)
+    .await
+    .map_err(db)
+}
+
+fn replay(req: &PurchaseRequest, stored: StoredPurchase) -> StoreResult<PurchaseOutcome> {
+    let (id, hash, earned, redeemed, discount, payable, balance) = stored;
+    if hash != req.request_hash {
+        return Err(DomainError::IdempotencyConflict.into());
+    }
+    Ok(PurchaseOutcome {
+        purchase_id: id,
+        receipt_id: req.receipt_id.clone(),
+        earned: Points::new(earned),
+        redeemed: Points::new(redeemed),
+        discount: Kopecks::new(discount),
+        payable: Kopecks::new(payable),
+        balance: Points::new(balance),
+        replayed: true,
+    })
+}
+
+async fn purchase_tx(
+    conn: &mut PgConnection,
+    req: PurchaseRequest,
+    price: Pricer,
+) -> StoreResult<PurchaseOutcome> {
+    // Claim the receipt id first: a concurrent identical request waits here for this one to
+    // commit, then finds the row and replays it.
+    let claimed: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO purchases (store_id, till_id, receipt_id, request_hash, member_id, card_number, total_kop, discount_kop, \
+         payable_kop, earned, redeemed, balance_after, purchased_at, committed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 0, 0, 0, 0, 0, 0, $7, $8) ON CONFLICT (store_id, receipt_id) DO NOTHING RETURNING id",
+    )
+    .bind(req.store_id)
+    .bind(req.till_id)
+    .bind(&req.receipt_id)
+    .bind(&req.request_hash)
+    .bind(req.member_id)
+    .bind(req.card_number.as_str())
+    .bind(req.purchased_at)
+    .bind(req.committed_at)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?;
+    let Some(purchase) = claimed else {
+        let stored = stored_purchase(conn, req.store_id, &req.receipt_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        return replay(&req, stored);
+    };
+    if let Some(code) = &req.card_token {
+        let spent = sqlx::query("UPDATE card_tokens SET used_at = $2 WHERE code = $1 AND used_at IS NULL AND expires_at > $2")
+            .bind(code)
+            .bind(req.committed_at)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        if spent != 1 {
+            return Err(DomainError::NotFound("card").into());
+        }
+    }
+    let (account, balance) = lock_member_account(conn, req.member_id).await?;
+    let earning_receipts_today: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM purchases WHERE member_id = $1 AND earned > 0 AND purchased_at >= $2 AND purchased_at < $3",
+    )
+    .bind(req.member_id)
+    .bind(req.day_start)
+    .bind(req.day_end)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db)?;
+    let priced = price(&PurchaseState {
+        available: Points::new(balance),
+        earning_receipts_today: u32::try_from(earning_receipts_today).unwrap_or(u32::MAX),
+    })?;
+    let (earn, redeem) = (priced.earn.get(), priced.redeem.get());
+    let balance_after = balance - redeem + earn;
+    sqlx::query(
+        "UPDATE purchases SET total_kop = $2, discount_kop = $3, payable_kop = $4, earned = $5, redeemed = $6, balance_after = $7 WHERE id = $1",
+    )
+    .bind(purchase)
+    .bind((priced.payable + priced.discount).get())
+    .bind(priced.discount.get())
+    .bind(priced.payable.get())
+    .bind(earn)
+    .bind(redeem)
+    .bind(balance_after)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    let mut numbers = Vec::new();
+    let (
+        mut ids,
+        mut skus,
+        mut categories,
+        mut amounts,
+        mut discounts,
+        mut earned,
+        mut redeemed,
+        mut rules,
+    ) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
+    for (no, l) in priced.lines.iter().enumerate() {
+        numbers.push(no as i32);
+        ids.push(l.line_id.clone());
+        skus.push(l.sku.clone());
+        categories.push(l.category_id);
+        amounts.push(l.amount.get());
+        discounts.push(l.discount.get());
+        earned.push(l.earned.get());
+        redeemed.push(l.redeemed.get());
+        rules.push(l.rule.as_str());
+    }
+    sqlx::query(
+        "INSERT INTO purchase_lines (purchase_id, line_no, line_id, sku, category_id, amount_kop, discount_kop, earned, redeemed, rule) \
+         SELECT $1, * FROM UNNEST($2::int[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[])",
+    )
+    .bind(purchase)
+    .bind(&numbers)
+    .bind(&ids)
+    .bind(&skus)
+    .bind(&categories)
+    .bind(&amounts)
+    .bind(&discounts)
+    .bind(&earned)
+    .bind(&redeemed)
+    .bind(&rules)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    if redeem > 0 {
+        let credit = system_account(conn, SystemAccount::Redemption).await?;
+        let transfer = post(
+            conn,
+            &Movement {
+                debit: account,
+                credit,
+                amount: redeem,
+                kind: MovementKind::Redemption,
+                member: req.member_id,
+                store_id: Some(req.store_id),
+                receipt_id: Some(&req.receipt_id),
+                lot_id: None,
+                description: &req.redemption_description,
+                at: req.committed_at,
+            },
+        )
+        .await?;
+        draw_lots(conn, req.member_id, redeem, transfer, Some(purchase)).await?;
+    }
+    if earn > 0 {
+        let debit = system_account(conn, SystemAccount::Accrual).await?;
+        let transfer = post(
+            conn,
+            &Movement {
+                debit,
+                credit: account,
+                amount: earn,
+                kind: MovementKind::Accrual,
+                member: req.member_id,
+                store_id: Some(req.store_id),
+                receipt_id: Some(&req.receipt_id),
+                lot_id: None,
+                description: &req.accrual_description,
+                at: req.committed_at,
+            },
+        )
+        .await?;
+        add_lot(
+            conn,
+            req.member_id,
+            transfer,
+            lot_after_debt(balance - redeem, earn),
+            req.purchased_at,
+            req.lot_expires_at,
+        )
+        .await?;
+    }
+    Ok(PurchaseOutcome {
+        purchase_id: purchase,
+        receipt_id: req.receipt_id,
+        earned: priced.earn,
+        redeemed: priced.redeem,
+        discount: priced.discount,
+        payable: priced.payable,
+        balance: Points::new(balance_after),
+        replayed: false,
+    })
+}
+
+async fn refund_tx(conn: &mut PgConnection, req: RefundRequest) -> StoreResult<RefundOutcome> {
+    let (purchase, member): (i64, MemberId) = sqlx::query_as(
+        "SELECT id, member_id FROM purchases WHERE store_id = $1 AND receipt_id = $2",
+    )
+    .bind(req.store_id)
+    .bind(&req.receipt_id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?
+    .ok_or(DomainError::NotFound("purchase"))?;
+    let claimed: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO refunds (store_id, refund_id, purchase_id, request_hash, taken_back, returned, balance_after, at) \
+         VALUES ($1, $2, $3, $4, 0, 0, 0, $5) ON CONFLICT (store_id, refund_id) DO NOTHING RETURNING id",
+    )
+    .bind(req.store_id)
+    .bind(&req.refund_id)
+    .bind(purchase)
+    .bind(&req.request_hash)
+    .bind(req.at)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?;
+    let Some(refund) = claimed else {
+        let (hash, taken_back, returned, balance): (String, i64, i64, i64) =
+            sqlx::query_as("SELECT request_hash, taken_back, returned, balance_after FROM refunds WHERE store_id = $1 AND refund_id = $2")
+                .bind(req.store_id)
+                .bind(&req.refund_id)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db)?;
+        if hash != req.request_hash {
+            return Err(DomainError::IdempotencyConflict.into());
+        }
+        return Ok(RefundOutcome {
+            refund_id: req.refund_id,
+            points_taken_back: Points::new(taken_back),
+            points_returned: Points::new(returned),
+            balance: Points::new(balance),
+            replayed: true,
+        });
+    };
+    // The account lock also orders refunds of one receipt: the lines are read after it.
+    let (account, balance) = lock_member_account(conn, member).await?;
+    let rows = sqlx::query(
+        "SELECT line_no, line_id, amount_kop, earned, redeemed, refunded_kop, taken_back, returned \
+         FROM purchase_lines WHERE purchase_id = $1 ORDER BY line_no",
+    )
+    .bind(purchase)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    let mut lines = Vec::with_capacity(rows.len());
+    for r in &rows {
+        lines.push((
+            r.try_get::<i32, _>(0).map_err(db)?,
+            RefundableLine {
+                line_id: r.try_get(1).map_err(db)?,
+                amount: Kopecks::new(r.try_get(2).map_err(db)?),
+                earned: Points::new(r.try_get(3).map_err(db)?),
+                redeemed: Points::new(r.try_get(4).map_err(db)?),
+                refunded: Kopecks::new(r.try_get(5).map_err(db)?),
+                taken_back: Points::new(r.try_get(6).map_err(db)?),
+                returned: Points::new(r.try_get(7).map_err(db)?),
+            },
+        ));
+    }
+    let state: Vec<RefundableLine> = lines.iter().map(|(_, l)| l.clone()).collect();
+    let plan = plan_refund(&state, req.lines.as_deref())?;
+    for step in &plan {
+        let line_no = lines
+            .iter()
+            .find(|(_, l)| l.line_id == step.line_id)
+            .map(|(no, _)| *no)
+            .unwrap_or(-1);
+        sqlx::query(
+            "UPDATE purchase_lines SET refunded_kop = refunded_kop + $3, taken_back = taken_back + $4, returned = returned + $5 \
+             WHERE purchase_id = $1 AND line_no = $2",
+        )
+        .bind(purchase)
+        .bind(line_no)
+        .bind(step.amount.get())
+        .bind(step.taken_back.get())
+        .bind(step.returned.get())
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    }
+    let taken_back: i64 = plan.iter().map(|s| s.taken_back.get()).sum();
+    let returned: i64 = plan.iter().map(|s| s.returned.get()).sum();
+    let movement = |debit, credit, amount| Movement {
+        debit,
+        credit,
+        amount,
+        kind: MovementKind::Refund,
+        member,
+        store_id: Some(req.store_id),
+        receipt_id: Some(&req.receipt_id),
+        lot_id: None,
+        description: &req.description,
+        at: req.at,
+    };
+    if returned > 0 {
+        let from = system_account(conn, SystemAccount::Redemption).await?;
+        post(conn, &movement(from, account, returned)).await?;
+        restore_lots(conn, purchase, lot_after_debt(balance, returned)).await?;
+    }
+    if taken_back > 0 {
+        let to = system_account(conn, SystemAccount::Accrual).await?;
+        let transfer = post(conn, &movement(account, to, taken_back)).await?;
+        draw_lots(conn, member, taken_back, transfer, None).await?;
+    }
+    let balance_after = balance + returned - taken_back;
+    sqlx::query(
+        "UPDATE refunds SET taken_back = $2, returned = $3, balance_after = $4 WHERE id = $1",
+    )
+    .bind(refund)
+    .bind(taken_back)
+    .bind(returned)
+    .bind(balance_after)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(RefundOutcome {
+        refund_id: req.refund_id,
+        points_taken_back: Points::new(taken_back),
+        points_returned: Points::new(returned),
+        balance: Points::new(balance_after),
+        replayed: false,
+    })
+}
+
+#[async_trait]
+impl Pos for PostgresStore {
+    async fn create_till(
+        &self,
+        store: StoreId,
+        kind: TillKind,
+        key_hash: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Till> {
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stores WHERE id = $1)")
+            .bind(store)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        if !exists {
+            return Err(StoreError::NotFound);
+        }
+        let id: i64 = sqlx::query_scalar("INSERT INTO tills (store_id, kind, key_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+            .bind(store)
+            .bind(kind.as_str())
+            .bind(key_hash)
+            .bind(at)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(Till {
+            id,
+            store_id: store,
+            kind,
+        })
+    }
+
+    async fn till_by_key(&self, key_hash: &str) -> StoreResult<Option<Till>> {
+        let row: Option<(i64, i64, String)> = sqlx::query_as(
+            "SELECT id, store_id, kind FROM tills WHERE key_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(key_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(|(id, store_id, kind)| {
+            Ok(Till {
+                id,
+                store_id,
+                kind: till_kind(&kind)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn commit_purchase(
+        &self,
+        req: PurchaseRequest,
+        price: Pricer,
+    ) -> StoreResult<PurchaseOutcome> {
+        let pool = self.pool.clone();
+        detached(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            let outcome = purchase_tx(&mut tx, req, price).await?;
+            if !outcome.replayed {
+                tx.commit().await.map_err(db)?;
+            }
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn refund_purchase(&self, req: RefundRequest) -> StoreResult<RefundOutcome> {
+        let pool = self.pool.clone();
+        detached(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            let outcome = refund_tx(&mut tx, req).await?;
+            if !outcome.replayed {
+                tx.commit().await.map_err(db)?;
+            }
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn expire_lots(
+        &self,
+        now: DateTime<Utc>,
+        batch: u32,
+        description: &str,
+    ) -> StoreResult<u64> {
+        let pool = self.pool.clone();
+        let description = description.to_owned();
+        detached(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            let expiry = system_account(&mut tx, SystemAccount::Expiry).await?;
+            // Set-based: one statement picks and zeroes the due lots (skipping lots a purchase
+            // holds right now), one writes their transfers, one moves the accounts.
+            let expired: Vec<(i64, i64, i64)> = sqlx::query_as(
+                "WITH due AS (SELECT id FROM lots WHERE remaining > 0 AND expires_at <= $1 ORDER BY expires_at, id LIMIT $2 FOR UPDATE SKIP LOCKED), \
+                 zeroed AS (UPDATE lots l SET remaining = 0 FROM due d, lots old WHERE l.id = d.id AND old.id = d.id \
+                            RETURNING l.id, l.member_id, old.remaining) \
+                 SELECT z.id, a.id, z.remaining FROM zeroed z JOIN accounts a ON a.member_id = z.member_id",
+            )
+            .bind(now)
+            .bind(i64::from(batch))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+            if expired.is_empty() {
+                return Ok(0);
+            }
+            let (lots, accounts, amounts): (Vec<i64>, Vec<i64>, Vec<i64>) =
+                expired.iter().fold((vec![], vec![], vec![]), |(mut l, mut a, mut m), (lot, acc, amt)| {
+                    l.push(*lot);
+                    a.push(*acc);
+                    m.push(*amt);
+                    (l, a, m)
+                });
+            sqlx::query(
+                "INSERT INTO transfers (debit_account_id, credit_account_id, amount, kind, member_id, lot_id, description, at) \
+                 SELECT x.account, $4, x.amount, 'expiry', a.member_id, x.lot, $5, $6 \
+                 FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[]) AS x(lot, account, amount) JOIN accounts a ON a.id = x.account",
+            )
+            .bind(&lots)
+            .bind(&accounts)
+            .bind(&amounts)
+            .bind(expiry)
+            .bind(&description)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            sqlx::query(
+                "UPDATE accounts a SET debits_posted = a.debits_posted + s.total \
+                 FROM (SELECT account, SUM(amount) AS total FROM UNNEST($1::bigint[], $2::bigint[]) AS x(account, amount) GROUP BY account) s \
+                 WHERE a.id = s.account",
+            )
+            .bind(&accounts)
+            .bind(&amounts)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            sqlx::query("UPDATE accounts SET credits_posted = credits_posted + $2 WHERE id = $1")
+                .bind(expiry)
+                .bind(amounts.iter().sum::<i64>())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            tx.commit().await.map_err(db)?;
+            Ok(expired.len() as u64)
+        })
+        .await
+    }
+
+    async fn adjust(&self, a: Adjustment) -> StoreResult<Points> {
+        let pool = self.pool.clone();
+        detached(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            let (account, balance) = lock_member_account(&mut tx, a.member_id).await?;
+            let system = system_account(&mut tx, SystemAccount::Adjustment).await?;
+            let points = a.points.get();
+            let movement = |debit, credit, amount| Movement {
+                debit,
+                credit,
+                amount,
+                kind: MovementKind::Adjustment,
+                member: a.member_id,
+                store_id: None,
+                receipt_id: None,
+                lot_id: None,
+                description: &a.description,
+                at: a.at,
+            };
+            if points > 0 {
+                let transfer = post(&mut tx, &movement(system, account, points)).await?;
+                add_lot(&mut tx, a.member_id, transfer, lot_after_debt(balance, points), a.at, a.lot_expires_at).await?;
+            } else if points < 0 {
+                if balance < -points {
+                    return Err(DomainError::InsufficientPoints.into());
+                }
+                let transfer = post(&mut tx, &movement(account, system, -points)).await?;
+                draw_lots(&mut tx, a.member_id, -points, transfer, None).await?;
+            }
+            sqlx::query("INSERT INTO audit_log (actor, action, subject, details, at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(&a.audit.actor)
+                .bind(&a.audit.action)
+                .bind(&a.audit.subject)
+                .bind(&a.audit.details)
+                .bind(a.audit.at)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            tx.commit().await.map_err(db)?;
+            Ok(Points::new(balance + points))
+        })
+        .await
+    }
+
+    async fn issue_cards(&self, numbers: &[CardNumber], at: DateTime<Utc>) -> StoreResult<u64> {
+        let numbers: Vec<String> = numbers.iter().map(|n| n.as_str().to_owned()).collect();
+        Ok(sqlx::query(
+            "INSERT INTO cards (number, kind, status, created_at) SELECT n, 'physical', 'unbound', $2 FROM UNNEST($1::text[]) AS n \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&numbers)
+        .bind(at)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?
+        .rows_affected())
+    }
+
+    async fn bind_card(
+        &self,
+        member: MemberId,
+        number: &CardNumber,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Card> {
+        let pool = self.pool.clone();
+        let number = number.as_str().to_owned();
+        detached(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            let card = card_row(&mut tx, &number, true).await?.ok_or(DomainError::NotFound("card"))?;
+            if card.status != CardStatus::Unbound || card.member_id.is_some() {
+                return Err(DomainError::CardAlreadyBound.into());
+            }
+            make_active(&mut tx, member, &number, at).await?;
+            sqlx::query("UPDATE cards SET status = 'active', member_id = $2, bound_at = $3 WHERE number = $1")
+                .bind(&number)
+                .bind(member)
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            let card = card_row(&mut tx, &number, false).await?.ok_or(StoreError::NotFound)?;
+            tx.commit().await.map_err(db)?;
+            Ok(card)
+        })
+        .await
+    }
+
+    async fn add_virtual_card(
+        &self,
+        member: MemberId,
+        number: &CardNumber,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Card> {
+        let pool = self.pool.clone();
+        let number = number.as_str().to_owned();
+        detached(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            sqlx::query("INSERT INTO cards (number, kind, status, member_id, created_at, bound_at) VALUES ($1, 'virtual', 'active', $2, $3, $3)")
+                .bind(&number)
+                .bind(member)
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            make_active(&mut tx, member, &number, at).await?;
+            let card = card_row(&mut tx, &number, false).await?.ok_or(StoreError::NotFound)?;
+            tx.commit().await.map_err(db)?;
+            Ok(card)
+        })
+        .await
+    }
+
+    async fn block_card(
+        &self,
+        member: MemberId,
+        number: &CardNumber,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Card> {
+        let number = number.as_str().to_owned();
+        sqlx::query("UPDATE cards SET status = 'blocked', blocked_at = $3 WHERE number = $1 AND member_id = $2 AND status = 'active'")
+            .bind(&number)
+            .bind(member)
+            .bind(at)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        card_row(&mut conn, &number, false)
+            .await?
+            .filter(|c| c.member_id == Some(member))
+            .ok_or_else(|| DomainError::NotFound("card").into())
+    }
+
+    async fn create_card_token(
+        &self,
+        card: &CardNumber,
+        code: &CardNumber,
+        created_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        // Spent and expired codes are kept for a day, for support, then forgotten.
+        sqlx::query("DELETE FROM card_tokens WHERE expires_at < $1")
+            .bind(created_at - Duration::days(1))
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        sqlx::query("INSERT INTO card_tokens (code, card_number, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(code.as_str())
+            .bind(card.as_str())
+            .bind(created_at)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| match db(e) {
+                StoreError::Conflict(_) => StoreError::Conflict("card_number"),
+                other => other,
+            })?;
+        Ok(())
+    }
+
+    async fn resolve_card_token(
+        &self,
+        code: &CardNumber,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<(Member, Card)>> {
+        let number: Option<String> = sqlx::query_scalar("SELECT card_number FROM card_tokens WHERE code = $1 AND used_at IS NULL AND expires_at > $2")
+            .bind(code.as_str())
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        let Some(number) = number else {
+            return Ok(None);
+        };
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        let Some(card) = card_row(&mut conn, &number, false).await? else {
+            return Ok(None);
+        };
+        let Some(member_id) = card.member_id else {
+            return Ok(None);
+        };
+        Ok(member_by_id(&mut conn, member_id).await?.map(|m| (m, card)))
+    }
+}

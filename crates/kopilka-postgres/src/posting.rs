@@ -1,0 +1,182 @@
+//! The double-entry primitives every write path shares: post a transfer, add a lot, draw
+//! lots down oldest first, give points back to the lots they came from.
+
+use crate::db;
+use chrono::{DateTime, Utc};
+use kopilka_domain::ledger::{MovementKind, SystemAccount};
+use kopilka_domain::member::MemberId;
+use kopilka_store::{StoreError, StoreResult};
+use sqlx::PgConnection;
+
+pub(crate) async fn system_account(
+    conn: &mut PgConnection,
+    account: SystemAccount,
+) -> StoreResult<i64> {
+    sqlx::query_scalar("SELECT id FROM accounts WHERE code = $1")
+        .bind(account.code())
+        .fetch_one(conn)
+        .await
+        .map_err(db)
+}
+
+/// The member's account and balance, locked until the transaction ends: concurrent spends of
+/// one balance queue here.
+pub(crate) async fn lock_member_account(
+    conn: &mut PgConnection,
+    member: MemberId,
+) -> StoreResult<(i64, i64)> {
+    sqlx::query_as(
+        "SELECT id, credits_posted - debits_posted FROM accounts WHERE member_id = $1 FOR UPDATE",
+    )
+    .bind(member)
+    .fetch_optional(conn)
+    .await
+    .map_err(db)?
+    .ok_or(StoreError::NotFound)
+}
+
+pub(crate) struct Movement<'a> {
+    pub debit: i64,
+    pub credit: i64,
+    pub amount: i64,
+    pub kind: MovementKind,
+    pub member: MemberId,
+    pub store_id: Option<i64>,
+    pub receipt_id: Option<&'a str>,
+    pub lot_id: Option<i64>,
+    pub description: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+/// Writes one transfer and moves both accounts by its amount.
+pub(crate) async fn post(conn: &mut PgConnection, m: &Movement<'_>) -> StoreResult<i64> {
+    let transfer: i64 = sqlx::query_scalar(
+        "INSERT INTO transfers (debit_account_id, credit_account_id, amount, kind, member_id, store_id, receipt_id, lot_id, description, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+    )
+    .bind(m.debit)
+    .bind(m.credit)
+    .bind(m.amount)
+    .bind(m.kind.as_str())
+    .bind(m.member)
+    .bind(m.store_id)
+    .bind(m.receipt_id)
+    .bind(m.lot_id)
+    .bind(m.description)
+    .bind(m.at)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db)?;
+    sqlx::query(
+        "UPDATE accounts SET debits_posted = debits_posted + CASE WHEN id = $1 THEN $3 ELSE 0 END, \
+         credits_posted = credits_posted + CASE WHEN id = $2 THEN $3 ELSE 0 END WHERE id IN ($1, $2)",
+    )
+    .bind(m.debit)
+    .bind(m.credit)
+    .bind(m.amount)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(transfer)
+}
+
+pub(crate) async fn add_lot(
+    conn: &mut PgConnection,
+    member: MemberId,
+    transfer: i64,
+    points: i64,
+    earned_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> StoreResult<()> {
+    if points <= 0 {
+        return Ok(());
+    }
+    sqlx::query("INSERT INTO lots (member_id, transfer_id, points, remaining, earned_at, expires_at) VALUES ($1, $2, $3, $3, $4, $5)")
+        .bind(member)
+        .bind(transfer)
+        .bind(points)
+        .bind(earned_at)
+        .bind(expires_at)
+        .execute(conn)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
+/// Draws up to `amount` from the member's live lots, soonest expiry first; records each draw
+/// against `transfer` (and `purchase`, so a return can give it back). Returns what it drew.
+pub(crate) async fn draw_lots(
+    conn: &mut PgConnection,
+    member: MemberId,
+    amount: i64,
+    transfer: i64,
+    purchase: Option<i64>,
+) -> StoreResult<i64> {
+    let lots: Vec<(i64, i64)> = sqlx::query_as("SELECT id, remaining FROM lots WHERE member_id = $1 AND remaining > 0 ORDER BY expires_at, id")
+        .bind(member)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+    let mut left = amount;
+    for (lot, remaining) in lots {
+        if left == 0 {
+            break;
+        }
+        let take = remaining.min(left);
+        sqlx::query("UPDATE lots SET remaining = remaining - $2 WHERE id = $1")
+            .bind(lot)
+            .bind(take)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+        if purchase.is_some() {
+            sqlx::query("INSERT INTO lot_usages (lot_id, transfer_id, purchase_id, points) VALUES ($1, $2, $3, $4)")
+                .bind(lot)
+                .bind(transfer)
+                .bind(purchase)
+                .bind(take)
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+        }
+        left -= take;
+    }
+    Ok(amount - left)
+}
+
+/// Gives up to `amount` back to the lots a purchase drew on, latest expiry first.
+pub(crate) async fn restore_lots(
+    conn: &mut PgConnection,
+    purchase: i64,
+    amount: i64,
+) -> StoreResult<()> {
+    let usages: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT u.id, u.lot_id, u.points - u.restored FROM lot_usages u JOIN lots l ON l.id = u.lot_id \
+         WHERE u.purchase_id = $1 AND u.points > u.restored ORDER BY l.expires_at DESC, u.id DESC",
+    )
+    .bind(purchase)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    let mut left = amount;
+    for (usage, lot, open) in usages {
+        if left == 0 {
+            break;
+        }
+        let give = open.min(left);
+        sqlx::query("UPDATE lot_usages SET restored = restored + $2 WHERE id = $1")
+            .bind(usage)
+            .bind(give)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+        sqlx::query("UPDATE lots SET remaining = remaining + $2 WHERE id = $1")
+            .bind(lot)
+            .bind(give)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+        left -= give;
+    }
+    Ok(())
+}

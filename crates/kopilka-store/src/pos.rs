@@ -1,0 +1,163 @@
+//! The till's side of storage: till keys, purchases, refunds, expiry, adjustments and the
+//! card lifecycle. Every method is one transaction.
+
+use crate::{Card, NewAuditEntry, StoreResult};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use kopilka_domain::earning::{Priced, TillKind};
+use kopilka_domain::member::{Member, MemberId, StoreId};
+use kopilka_domain::{CardNumber, DomainError, Kopecks, Points};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Till {
+    pub id: i64,
+    pub store_id: StoreId,
+    pub kind: TillKind,
+}
+
+/// What the pricing rules need that only the store knows, read inside the transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PurchaseState {
+    pub available: Points,
+    pub earning_receipts_today: u32,
+}
+
+/// Prices the purchase against the state read under lock; may refuse it.
+pub type Pricer = Box<dyn FnOnce(&PurchaseState) -> Result<Priced, DomainError> + Send>;
+
+#[derive(Debug, Clone)]
+pub struct PurchaseRequest {
+    pub store_id: StoreId,
+    pub till_id: i64,
+    pub receipt_id: String,
+    /// A digest of the request body: the same receipt id with another body is a conflict.
+    pub request_hash: String,
+    pub member_id: MemberId,
+    pub card_number: CardNumber,
+    /// A one-time code used in place of the card, spent by this purchase.
+    pub card_token: Option<String>,
+    /// The till's time of sale: earlier than `committed_at` for receipts uploaded later.
+    pub purchased_at: DateTime<Utc>,
+    pub committed_at: DateTime<Utc>,
+    /// The chain's calendar day of `purchased_at`, for the earning receipts per day.
+    pub day_start: DateTime<Utc>,
+    pub day_end: DateTime<Utc>,
+    pub lot_expires_at: DateTime<Utc>,
+    pub accrual_description: String,
+    pub redemption_description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PurchaseOutcome {
+    pub purchase_id: i64,
+    pub receipt_id: String,
+    pub earned: Points,
+    pub redeemed: Points,
+    pub discount: Kopecks,
+    pub payable: Kopecks,
+    pub balance: Points,
+    /// True when this is the stored answer to an earlier identical request.
+    pub replayed: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct RefundRequest {
+    pub store_id: StoreId,
+    pub receipt_id: String,
+    pub refund_id: String,
+    pub request_hash: String,
+    /// (line id, amount); `None` refunds whatever is left of the receipt.
+    pub lines: Option<Vec<(String, Kopecks)>>,
+    pub at: DateTime<Utc>,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundOutcome {
+    pub refund_id: String,
+    pub points_taken_back: Points,
+    pub points_returned: Points,
+    pub balance: Points,
+    pub replayed: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Adjustment {
+    pub member_id: MemberId,
+    /// Signed: positive credits, negative debits (never below zero).
+    pub points: Points,
+    pub description: String,
+    pub lot_expires_at: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+    pub audit: NewAuditEntry,
+}
+
+#[async_trait]
+pub trait Pos: Send + Sync {
+    async fn create_till(
+        &self,
+        store: StoreId,
+        kind: TillKind,
+        key_hash: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Till>;
+    async fn till_by_key(&self, key_hash: &str) -> StoreResult<Option<Till>>;
+
+    /// Records a purchase once per (store, receipt id): spends points FIFO from the lots,
+    /// credits what it earned as a new lot (paying any debt first). A repeat of the same
+    /// request returns the first outcome with `replayed`; another body is
+    /// `Rule(IdempotencyConflict)`.
+    async fn commit_purchase(
+        &self,
+        request: PurchaseRequest,
+        price: Pricer,
+    ) -> StoreResult<PurchaseOutcome>;
+    /// Returns goods of a purchase once per (store, refund id). `NotFound` without the purchase.
+    async fn refund_purchase(&self, request: RefundRequest) -> StoreResult<RefundOutcome>;
+    /// Expires up to `batch` lots whose time has come; returns how many it expired.
+    async fn expire_lots(
+        &self,
+        now: DateTime<Utc>,
+        batch: u32,
+        description: &str,
+    ) -> StoreResult<u64>;
+    /// A manual adjustment with its audit entry; the balance after it.
+    async fn adjust(&self, adjustment: Adjustment) -> StoreResult<Points>;
+
+    /// Adds unbound physical cards; returns how many were new.
+    async fn issue_cards(&self, numbers: &[CardNumber], at: DateTime<Utc>) -> StoreResult<u64>;
+    /// Binds an unbound card to the member as their active card, blocking the old one.
+    async fn bind_card(
+        &self,
+        member: MemberId,
+        number: &CardNumber,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Card>;
+    /// Gives the member a new virtual card as their active card, blocking the old one.
+    async fn add_virtual_card(
+        &self,
+        member: MemberId,
+        number: &CardNumber,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Card>;
+    /// Blocks one of the member's cards.
+    async fn block_card(
+        &self,
+        member: MemberId,
+        number: &CardNumber,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Card>;
+    async fn create_card_token(
+        &self,
+        card: &CardNumber,
+        code: &CardNumber,
+        created_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The member and card an unspent, unexpired one-time code stands for.
+    async fn resolve_card_token(
+        &self,
+        code: &CardNumber,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<(Member, Card)>>;
+}
