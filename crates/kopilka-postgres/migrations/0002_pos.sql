@@ -22,6 +22,8 @@ CREATE TABLE purchases (
     earned        BIGINT NOT NULL,
     redeemed      BIGINT NOT NULL,
     balance_after BIGINT NOT NULL,
+    -- The transfer that credited what the purchase earned: a return takes back from its lot first.
+    accrual_transfer_id BIGINT,
     purchased_at  TIMESTAMPTZ NOT NULL,
     committed_at  TIMESTAMPTZ NOT NULL,
     UNIQUE (store_id, receipt_id)

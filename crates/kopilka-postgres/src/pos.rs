@@ -222,7 +222,7 @@ async fn purchase_tx(
             },
         )
         .await?;
-        draw_lots(conn, req.member_id, redeem, transfer, Some(purchase)).await?;
+        draw_lots(conn, req.member_id, redeem, transfer, Some(purchase), None).await?;
     }
     if earn > 0 {
         let debit = system_account(conn, SystemAccount::Accrual).await?;
@@ -251,6 +251,12 @@ async fn purchase_tx(
             req.lot_expires_at,
         )
         .await?;
+        sqlx::query("UPDATE purchases SET accrual_transfer_id = $2 WHERE id = $1")
+            .bind(purchase)
+            .bind(transfer)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
     }
     Ok(PurchaseOutcome {
         purchase_id: purchase,
@@ -265,8 +271,8 @@ async fn purchase_tx(
 }
 
 async fn refund_tx(conn: &mut PgConnection, req: RefundRequest) -> StoreResult<RefundOutcome> {
-    let (purchase, member): (i64, MemberId) = sqlx::query_as(
-        "SELECT id, member_id FROM purchases WHERE store_id = $1 AND receipt_id = $2",
+    let (purchase, member, accrual): (i64, MemberId, Option<i64>) = sqlx::query_as(
+        "SELECT id, member_id, accrual_transfer_id FROM purchases WHERE store_id = $1 AND receipt_id = $2",
     )
     .bind(req.store_id)
     .bind(&req.receipt_id)
@@ -373,7 +379,7 @@ async fn refund_tx(conn: &mut PgConnection, req: RefundRequest) -> StoreResult<R
     if taken_back > 0 {
         let to = system_account(conn, SystemAccount::Accrual).await?;
         let transfer = post(conn, &movement(account, to, taken_back)).await?;
-        draw_lots(conn, member, taken_back, transfer, None).await?;
+        draw_lots(conn, member, taken_back, transfer, None, accrual).await?;
     }
     let balance_after = balance + returned - taken_back;
     sqlx::query(
@@ -572,7 +578,7 @@ impl Pos for PostgresStore {
                     return Err(DomainError::InsufficientPoints.into());
                 }
                 let transfer = post(&mut tx, &movement(account, system, -points)).await?;
-                draw_lots(&mut tx, a.member_id, -points, transfer, None).await?;
+                draw_lots(&mut tx, a.member_id, -points, transfer, None, None).await?;
             }
             sqlx::query("INSERT INTO audit_log (actor, action, subject, details, at) VALUES ($1, $2, $3, $4, $5)")
                 .bind(&a.audit.actor)
@@ -589,18 +595,25 @@ impl Pos for PostgresStore {
         .await
     }
 
-    async fn issue_cards(&self, numbers: &[CardNumber], at: DateTime<Utc>) -> StoreResult<u64> {
+    async fn issue_cards(
+        &self,
+        numbers: &[CardNumber],
+        at: DateTime<Utc>,
+    ) -> StoreResult<Vec<CardNumber>> {
         let numbers: Vec<String> = numbers.iter().map(|n| n.as_str().to_owned()).collect();
-        Ok(sqlx::query(
+        let added: Vec<String> = sqlx::query_scalar(
             "INSERT INTO cards (number, kind, status, created_at) SELECT n, 'physical', 'unbound', $2 FROM UNNEST($1::text[]) AS n \
-             ON CONFLICT DO NOTHING",
+             ON CONFLICT DO NOTHING RETURNING number",
         )
         .bind(&numbers)
         .bind(at)
-        .execute(&self.pool)
+        .fetch_all(&self.pool)
         .await
-        .map_err(db)?
-        .rows_affected())
+        .map_err(db)?;
+        added
+            .iter()
+            .map(|n| kopilka_store::convert::card_number(n))
+            .collect()
     }
 
     async fn bind_card(
@@ -708,10 +721,12 @@ impl Pos for PostgresStore {
     async fn resolve_card_token(
         &self,
         code: &CardNumber,
-        now: DateTime<Utc>,
+        now: Option<DateTime<Utc>>,
     ) -> StoreResult<Option<(Member, Card)>> {
-        let number: Option<String> = sqlx::query_scalar("SELECT card_number FROM card_tokens WHERE code = $1 AND used_at IS NULL AND expires_at > $2")
-            .bind(code.as_str())
+        let number: Option<String> = sqlx::query_scalar(
+            "SELECT card_number FROM card_tokens WHERE code = $1 AND ($2::timestamptz IS NULL OR (used_at IS NULL AND expires_at > $2))",
+        )
+        .bind(code.as_str())
             .bind(now)
             .fetch_optional(&self.pool)
             .await

@@ -103,20 +103,27 @@ pub(crate) async fn add_lot(
     Ok(())
 }
 
-/// Draws up to `amount` from the member's live lots, soonest expiry first; records each draw
-/// against `transfer` (and `purchase`, so a return can give it back). Returns what it drew.
+/// Draws up to `amount` from the member's live lots: first the lot that the transfer `prefer`
+/// credited (a return takes back the purchase's own points), then soonest expiry first.
+/// Records each draw against `transfer` (and `purchase`, so a return can give it back).
+/// Returns what it drew.
 pub(crate) async fn draw_lots(
     conn: &mut PgConnection,
     member: MemberId,
     amount: i64,
     transfer: i64,
     purchase: Option<i64>,
+    prefer: Option<i64>,
 ) -> StoreResult<i64> {
-    let lots: Vec<(i64, i64)> = sqlx::query_as("SELECT id, remaining FROM lots WHERE member_id = $1 AND remaining > 0 ORDER BY expires_at, id")
-        .bind(member)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?;
+    let lots: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT id, remaining FROM lots WHERE member_id = $1 AND remaining > 0 \
+         ORDER BY transfer_id IS NOT DISTINCT FROM $2 DESC, expires_at, id",
+    )
+    .bind(member)
+    .bind(prefer)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
     let mut left = amount;
     for (lot, remaining) in lots {
         if left == 0 {

@@ -2,6 +2,7 @@
 //! service crate.
 
 pub mod api;
+pub mod barcode;
 pub mod docs;
 pub mod error;
 pub mod extract;
@@ -123,6 +124,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     kopilka: Kopilka,
+    expiry_interval_s: u64,
 }
 
 impl Application {
@@ -135,6 +137,7 @@ impl Application {
             listener,
             router,
             kopilka,
+            expiry_interval_s: settings.expiry_interval_s,
         })
     }
 
@@ -149,6 +152,12 @@ impl Application {
     /// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         tokio::spawn(housekeeping(self.kopilka.clone()));
+        if self.expiry_interval_s > 0 {
+            tokio::spawn(expiry_job(
+                self.kopilka.clone(),
+                Duration::from_secs(self.expiry_interval_s),
+            ));
+        }
         axum::serve(
             self.listener,
             self.router
@@ -186,6 +195,18 @@ async fn housekeeping(kopilka: Kopilka) {
         let before = kopilka.now() - chrono::Duration::days(2);
         if let Err(e) = kopilka.store().purge_limits(before).await {
             tracing::warn!(error = %e, "purging rate limits failed");
+        }
+    }
+}
+
+/// The expiry job (SPEC §3.6): every node may run it; each lot expires once because the
+/// stores expire only lots that still have points, under lock.
+async fn expiry_job(kopilka: Kopilka, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        if let Err(e) = kopilka.expire_points().await {
+            tracing::warn!(error = %e, "expiry job failed");
         }
     }
 }

@@ -1,5 +1,6 @@
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
+use kopilka_domain::earning::TillKind;
 use kopilka_domain::password::NewPassword;
 use kopilka_domain::staff::{parse_login, Role};
 use kopilka_server::settings::{Settings, SettingsArgs};
@@ -41,6 +42,42 @@ enum Command {
     Staff {
         #[command(subcommand)]
         command: StaffCommand,
+    },
+    /// Till keys.
+    Till {
+        #[command(subcommand)]
+        command: TillCommand,
+    },
+    /// Physical card batches.
+    Cards {
+        #[command(subcommand)]
+        command: CardsCommand,
+    },
+    /// Run the expiry job once, now.
+    Expire,
+}
+
+#[derive(Subcommand)]
+enum TillCommand {
+    /// Create a till key for a store; the key is printed once, alone on the last line.
+    Create {
+        #[arg(long)]
+        store: i64,
+        /// staffed or self_checkout
+        #[arg(long)]
+        kind: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum CardsCommand {
+    /// Print a batch of new unbound physical card numbers (and store them).
+    Issue {
+        #[arg(long)]
+        count: usize,
+        /// Write the numbers to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -125,6 +162,44 @@ async fn main() -> anyhow::Result<()> {
                 staff.id,
                 roles.join(", ")
             );
+        }
+        Command::Till {
+            command: TillCommand::Create { store, kind },
+        } => {
+            let kind = TillKind::parse(&kind).map_err(anyhow::Error::msg)?;
+            let kopilka = kopilka_server::kopilka(&settings, Dependencies::default()).await?;
+            let (till, key) = kopilka.create_till(store, kind).await?;
+            println!(
+                "till {} of store {} ({}); its key, shown only now:",
+                till.id,
+                till.store_id,
+                till.kind.as_str()
+            );
+            println!("{key}");
+        }
+        Command::Cards {
+            command: CardsCommand::Issue { count, out },
+        } => {
+            let kopilka = kopilka_server::kopilka(&settings, Dependencies::default()).await?;
+            let numbers = kopilka.issue_cards(count).await?;
+            let text: String = numbers.iter().map(|n| format!("{n}\n")).collect();
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    println!(
+                        "{} cards issued, numbers in {}",
+                        numbers.len(),
+                        path.display()
+                    );
+                }
+                None => print!("{text}"),
+            }
+        }
+        Command::Expire => {
+            let kopilka = kopilka_server::kopilka(&settings, Dependencies::default()).await?;
+            let lots = kopilka.expire_points().await?;
+            println!("{lots} lots expired");
         }
     }
     Ok(())

@@ -130,6 +130,34 @@ settings! {
         body_limit_bytes: usize = 64 * 1024, "KOPILKA_BODY_LIMIT_BYTES";
         /// Seconds a request may take before it is answered 503.
         request_timeout_s: u64 = 30, "KOPILKA_REQUEST_TIMEOUT_S";
+        /// Kopecks paid in money per point earned (1000: 1 point per 10 roubles).
+        kopecks_per_point: i64 = 1000, "KOPILKA_KOPECKS_PER_POINT";
+        /// Earning multiplier in the customer's favourite category.
+        favourite_multiplier: i64 = 2, "KOPILKA_FAVOURITE_MULTIPLIER";
+        /// Kopecks one point pays (100: 1 point = 1 rouble).
+        kopecks_per_redeemed_point: i64 = 100, "KOPILKA_KOPECKS_PER_REDEEMED_POINT";
+        /// Share of a receipt points may pay, in percent.
+        max_redeem_percent: i64 = 99, "KOPILKA_MAX_REDEEM_PERCENT";
+        /// Receipts per card per day that earn points.
+        earning_receipts_per_day: u32 = 5, "KOPILKA_EARNING_RECEIPTS_PER_DAY";
+        /// Whether self-checkout tills earn points.
+        self_checkout_earns: bool = false, "KOPILKA_SELF_CHECKOUT_EARNS";
+        /// Whether points may be spent at self-checkout tills.
+        self_checkout_redeems: bool = true, "KOPILKA_SELF_CHECKOUT_REDEEMS";
+        /// Category ids (comma-separated) whose lines earn nothing, with their subcategories.
+        excluded_categories: String = "8".to_owned(), "KOPILKA_EXCLUDED_CATEGORIES";
+        /// Months until earned points expire.
+        points_lifetime_months: u32 = 12, "KOPILKA_POINTS_LIFETIME_MONTHS";
+        /// Days after a card is bound during which its points cannot be spent.
+        spend_lock_days: u32 = 0, "KOPILKA_SPEND_LOCK_DAYS";
+        /// Seconds a one-time card code works.
+        card_token_ttl_s: u64 = 120, "KOPILKA_CARD_TOKEN_TTL_S";
+        /// Days a till that was offline has to upload a receipt.
+        offline_receipt_max_age_days: u32 = 7, "KOPILKA_OFFLINE_RECEIPT_MAX_AGE_DAYS";
+        /// Seconds between runs of the expiry job in `serve` (0: never).
+        expiry_interval_s: u64 = 3600, "KOPILKA_EXPIRY_INTERVAL_S";
+        /// Lots expired per transaction.
+        expiry_batch: u32 = 5000, "KOPILKA_EXPIRY_BATCH";
     }
     optional {
         /// Append every SMS to this file as a JSON line instead of sending it.
@@ -209,8 +237,48 @@ impl Settings {
             consent_version: self.consent_version.clone(),
             expiring_window_days: self.expiring_window_days,
             min_age_years: self.min_age_years,
+            earning: kopilka_domain::earning::EarningRules {
+                kopecks_per_point: positive(self.kopecks_per_point, "kopecks_per_point")?,
+                favourite_multiplier: self.favourite_multiplier.max(1),
+                kopecks_per_redeemed_point: positive(
+                    self.kopecks_per_redeemed_point,
+                    "kopecks_per_redeemed_point",
+                )?,
+                max_redeem_percent: self.max_redeem_percent.clamp(0, 100),
+                earning_receipts_per_day: self.earning_receipts_per_day,
+                self_checkout_earns: self.self_checkout_earns,
+                self_checkout_redeems: self.self_checkout_redeems,
+            },
+            excluded_categories: self
+                .excluded_categories
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    s.parse().map_err(|_| {
+                        SettingsError::Invalid(format!(
+                            "excluded_categories: {s:?} is not a category id"
+                        ))
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            points_lifetime_months: self.points_lifetime_months,
+            spend_lock_days: self.spend_lock_days,
+            card_token_ttl: seconds(self.card_token_ttl_s),
+            offline_receipt_max_age: chrono::Duration::days(i64::from(
+                self.offline_receipt_max_age_days,
+            )),
+            expiry_batch: self.expiry_batch.max(1),
             ..Rules::default()
         })
+    }
+}
+
+fn positive(value: i64, name: &str) -> Result<i64, SettingsError> {
+    if value > 0 {
+        Ok(value)
+    } else {
+        Err(SettingsError::Invalid(format!("{name} must be positive")))
     }
 }
 

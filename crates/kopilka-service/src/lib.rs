@@ -3,8 +3,11 @@
 //! crate turns requests into these calls, the store crates keep the data.
 
 pub mod auth;
+pub mod cards;
+mod catalog_cache;
 pub mod crypto;
 mod error;
+pub mod pos;
 pub mod profile;
 pub mod registration;
 pub mod rules;
@@ -33,6 +36,7 @@ struct Inner {
     rules: Rules,
     /// Key for hashing one-time codes; shared by every node through the store.
     secret: crypto::SecretKey,
+    categories: catalog_cache::CategoryCache,
 }
 
 impl Kopilka {
@@ -50,6 +54,7 @@ impl Kopilka {
                 sms,
                 rules,
                 secret,
+                categories: catalog_cache::CategoryCache::default(),
             }),
         })
     }

@@ -25,6 +25,21 @@ pub struct Rules {
     pub expiring_window_days: u32,
     pub min_age_years: u32,
     pub history_page_max: u32,
+    pub earning: kopilka_domain::earning::EarningRules,
+    /// Categories whose lines earn nothing (with everything below them).
+    pub excluded_categories: Vec<i64>,
+    /// Months until earned points expire (SPEC §3.6).
+    pub points_lifetime_months: u32,
+    /// Spending is locked for this many days after a card is bound (SPEC §3.9).
+    pub spend_lock_days: u32,
+    /// How long a one-time card code works.
+    pub card_token_ttl: Duration,
+    /// How old a receipt uploaded by a till that was offline may be.
+    pub offline_receipt_max_age: Duration,
+    /// How far ahead of the server's clock a till's clock may run.
+    pub till_clock_skew: Duration,
+    /// Lots expired per transaction by the expiry job.
+    pub expiry_batch: u32,
 }
 
 impl Default for Rules {
@@ -48,6 +63,14 @@ impl Default for Rules {
             expiring_window_days: 90,
             min_age_years: 14,
             history_page_max: 100,
+            earning: kopilka_domain::earning::EarningRules::default(),
+            excluded_categories: vec![8],
+            points_lifetime_months: 12,
+            spend_lock_days: 0,
+            card_token_ttl: Duration::seconds(120),
+            offline_receipt_max_age: Duration::days(7),
+            till_clock_skew: Duration::minutes(5),
+            expiry_batch: 5000,
         }
     }
 }

@@ -22,6 +22,8 @@ CREATE TABLE purchases (
     earned        INTEGER NOT NULL,
     redeemed      INTEGER NOT NULL,
     balance_after INTEGER NOT NULL,
+    -- The transfer that credited what the purchase earned: a return takes back from its lot first.
+    accrual_transfer_id INTEGER,
     purchased_at  INTEGER NOT NULL,
     committed_at  INTEGER NOT NULL,
     UNIQUE (store_id, receipt_id)

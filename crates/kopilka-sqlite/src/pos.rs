@@ -207,7 +207,7 @@ impl Pos for SqliteStore {
                         at: req.committed_at,
                     },
                 )?;
-                draw_lots(tx, req.member_id, redeem, transfer, Some(purchase))?;
+                draw_lots(tx, req.member_id, redeem, transfer, Some(purchase), None)?;
             }
             if earn > 0 {
                 let transfer = post(
@@ -226,6 +226,9 @@ impl Pos for SqliteStore {
                     },
                 )?;
                 add_lot(tx, req.member_id, transfer, lot_after_debt(balance - redeem, earn), req.purchased_at, req.lot_expires_at)?;
+                tx.prepare_cached("UPDATE purchases SET accrual_transfer_id = ?2 WHERE id = ?1")
+                    .and_then(|mut s| s.execute(params![purchase, transfer]))
+                    .map_err(backend)?;
             }
             Ok(PurchaseOutcome {
                 purchase_id: purchase,
@@ -259,9 +262,9 @@ impl Pos for SqliteStore {
                     replayed: true,
                 });
             }
-            let (purchase, member): (i64, MemberId) = tx
-                .prepare_cached("SELECT id, member_id FROM purchases WHERE store_id = ?1 AND receipt_id = ?2")
-                .and_then(|mut s| s.query_row(params![req.store_id, req.receipt_id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+            let (purchase, member, accrual): (i64, MemberId, Option<i64>) = tx
+                .prepare_cached("SELECT id, member_id, accrual_transfer_id FROM purchases WHERE store_id = ?1 AND receipt_id = ?2")
+                .and_then(|mut s| s.query_row(params![req.store_id, req.receipt_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional())
                 .map_err(backend)?
                 .ok_or(DomainError::NotFound("purchase"))?;
             let lines: Vec<(i64, RefundableLine)> = tx
@@ -319,7 +322,7 @@ impl Pos for SqliteStore {
             }
             if taken_back > 0 {
                 let transfer = post(tx, &movement(account, system_account(tx, SystemAccount::Accrual)?, taken_back))?;
-                draw_lots(tx, member, taken_back, transfer, None)?;
+                draw_lots(tx, member, taken_back, transfer, None, accrual)?;
             }
             let balance_after = balance + returned - taken_back;
             tx.prepare_cached(
@@ -405,7 +408,7 @@ impl Pos for SqliteStore {
                     return Err(DomainError::InsufficientPoints.into());
                 }
                 let transfer = post(tx, &movement(account, system, -points))?;
-                draw_lots(tx, a.member_id, -points, transfer, None)?;
+                draw_lots(tx, a.member_id, -points, transfer, None, None)?;
             }
             tx.execute(
                 "INSERT INTO audit_log (actor, action, subject, details, at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -417,15 +420,21 @@ impl Pos for SqliteStore {
         .await
     }
 
-    async fn issue_cards(&self, numbers: &[CardNumber], at: DateTime<Utc>) -> StoreResult<u64> {
-        let numbers: Vec<String> = numbers.iter().map(|n| n.as_str().to_owned()).collect();
+    async fn issue_cards(
+        &self,
+        numbers: &[CardNumber],
+        at: DateTime<Utc>,
+    ) -> StoreResult<Vec<CardNumber>> {
+        let numbers = numbers.to_vec();
         self.write(move |tx| {
             let mut stmt = tx
                 .prepare_cached("INSERT INTO cards (number, kind, status, created_at) VALUES (?1, 'physical', 'unbound', ?2) ON CONFLICT DO NOTHING")
                 .map_err(backend)?;
-            let mut added = 0;
-            for n in &numbers {
-                added += stmt.execute(params![n, micros(at)]).map_err(backend)? as u64;
+            let mut added = Vec::with_capacity(numbers.len());
+            for n in numbers {
+                if stmt.execute(params![n.as_str(), micros(at)]).map_err(backend)? == 1 {
+                    added.push(n);
+                }
             }
             Ok(added)
         })
@@ -524,13 +533,15 @@ impl Pos for SqliteStore {
     async fn resolve_card_token(
         &self,
         code: &CardNumber,
-        now: DateTime<Utc>,
+        now: Option<DateTime<Utc>>,
     ) -> StoreResult<Option<(Member, Card)>> {
         let code = code.as_str().to_owned();
         self.read(move |c| {
             let number: Option<String> = optional(
-                c.prepare_cached("SELECT card_number FROM card_tokens WHERE code = ?1 AND used_at IS NULL AND expires_at > ?2")
-                    .and_then(|mut s| s.query_row(params![code, micros(now)], |r| r.get(0))),
+                c.prepare_cached(
+                    "SELECT card_number FROM card_tokens WHERE code = ?1 AND (?2 IS NULL OR (used_at IS NULL AND expires_at > ?2))",
+                )
+                .and_then(|mut s| s.query_row(params![code, now.map(micros)], |r| r.get(0))),
             )?;
             let Some(number) = number else { return Ok(None) };
             let Some(card) = card_row(c, &number)? else { return Ok(None) };

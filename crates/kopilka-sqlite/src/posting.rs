@@ -82,20 +82,27 @@ pub(crate) fn add_lot(
     Ok(())
 }
 
-/// Draws up to `amount` from the member's live lots, soonest expiry first; records each draw
-/// against `transfer` (and `purchase`, so a return can give it back). Returns what it drew.
+/// Draws up to `amount` from the member's live lots: first the lot that the transfer `prefer`
+/// credited (a return takes back the purchase's own points), then soonest expiry first.
+/// Records each draw against `transfer` (and `purchase`, so a return can give it back).
+/// Returns what it drew.
 pub(crate) fn draw_lots(
     conn: &Connection,
     member: MemberId,
     amount: i64,
     transfer: i64,
     purchase: Option<i64>,
+    prefer: Option<i64>,
 ) -> StoreResult<i64> {
     let lots: Vec<(i64, i64)> = conn
         .prepare_cached(
-            "SELECT id, remaining FROM lots WHERE member_id = ?1 AND remaining > 0 ORDER BY expires_at, id",
+            "SELECT id, remaining FROM lots WHERE member_id = ?1 AND remaining > 0 \
+             ORDER BY transfer_id IS ?2 DESC, expires_at, id",
         )
-        .and_then(|mut s| s.query_map([member], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+        .and_then(|mut s| {
+            s.query_map(params![member, prefer], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        })
         .map_err(backend)?;
     let mut left = amount;
     for (lot, remaining) in lots {

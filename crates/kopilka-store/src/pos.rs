@@ -124,8 +124,12 @@ pub trait Pos: Send + Sync {
     /// A manual adjustment with its audit entry; the balance after it.
     async fn adjust(&self, adjustment: Adjustment) -> StoreResult<Points>;
 
-    /// Adds unbound physical cards; returns how many were new.
-    async fn issue_cards(&self, numbers: &[CardNumber], at: DateTime<Utc>) -> StoreResult<u64>;
+    /// Adds unbound physical cards; returns the numbers that were new.
+    async fn issue_cards(
+        &self,
+        numbers: &[CardNumber],
+        at: DateTime<Utc>,
+    ) -> StoreResult<Vec<CardNumber>>;
     /// Binds an unbound card to the member as their active card, blocking the old one.
     async fn bind_card(
         &self,
@@ -154,10 +158,11 @@ pub trait Pos: Send + Sync {
         created_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()>;
-    /// The member and card an unspent, unexpired one-time code stands for.
+    /// The member and card a one-time code stands for: with `now`, only if the code is
+    /// unspent and unexpired then; without, whatever became of it.
     async fn resolve_card_token(
         &self,
         code: &CardNumber,
-        now: DateTime<Utc>,
+        now: Option<DateTime<Utc>>,
     ) -> StoreResult<Option<(Member, Card)>>;
 }

@@ -17,6 +17,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(login))
         .routes(routes!(audit))
+        .routes(routes!(adjust))
 }
 
 /// Demands one of `roles`: admins may do everything.
@@ -106,5 +107,62 @@ async fn audit(
                 at: e.at,
             })
             .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AdjustmentBody {
+    /// Signed: positive credits, negative debits (never below zero).
+    #[serde(default)]
+    points: i64,
+    /// Why: mandatory, kept in the history and the audit log.
+    #[serde(default)]
+    reason: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdjustedView {
+    member_id: i64,
+    points: i64,
+    balance: i64,
+}
+
+/// Adjust a member's points by hand (support and administrators); audited.
+#[utoipa::path(post, path = "/admin/members/{id}/adjustments", tag = "admin", security(("staff" = [])), request_body = AdjustmentBody,
+    params(("id" = i64, Path, description = "Member id")),
+    responses((status = 201, body = AdjustedView), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem, description = "insufficient_points"), (status = 422, body = Problem)))]
+async fn adjust(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    ApiJson(body): ApiJson<AdjustmentBody>,
+) -> ApiResult<(axum::http::StatusCode, Json<AdjustedView>)> {
+    require(&auth, &[Role::Support])?;
+    let mut v = Validation::default();
+    if body.points == 0 || body.points.abs() > 1_000_000 {
+        v.add("points", "От -1000000 до 1000000, не ноль");
+    }
+    let reason = body.reason.trim();
+    if reason.chars().count() < 3 || reason.chars().count() > 500 {
+        v.add("reason", "Причина обязательна: от 3 до 500 символов");
+    }
+    v.finish()?;
+    let balance = state
+        .kopilka
+        .adjust_points(
+            auth.staff.id,
+            id,
+            kopilka_domain::Points::new(body.points),
+            reason,
+        )
+        .await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(AdjustedView {
+            member_id: id,
+            points: body.points,
+            balance: balance.get(),
+        }),
     ))
 }

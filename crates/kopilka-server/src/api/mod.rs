@@ -2,7 +2,9 @@
 
 pub mod admin;
 pub mod auth;
+pub mod cards;
 pub mod me;
+pub mod pos;
 pub mod public;
 pub mod views;
 
@@ -19,6 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "auth", description = "Customer sign-in, registration and recovery"),
         (name = "me", description = "The signed-in customer"),
         (name = "public", description = "Reference data, no credentials"),
+        (name = "pos", description = "Tills (till keys)"),
         (name = "admin", description = "Back office (staff tokens)"),
         (name = "ops", description = "Health and metrics"),
     )
@@ -54,6 +57,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
         .merge(me::router())
+        .merge(cards::router())
+        .merge(pos::router())
         .merge(public::router())
         .merge(admin::router())
 }

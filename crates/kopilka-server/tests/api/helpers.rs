@@ -319,6 +319,11 @@ impl TestApp {
         )
     }
 
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        use kopilka_domain::Clock;
+        self.clock.now()
+    }
+
     /// Every account's debits equal every account's credits, and both equal the transfers.
     pub async fn assert_ledger_balanced(&self) {
         let t = self.kopilka.store().totals().await.unwrap();

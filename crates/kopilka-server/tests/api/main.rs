@@ -10,3 +10,4 @@ mod registration;
 mod sign_in;
 mod sms_webhook;
 mod staff;
+mod till;

@@ -1,0 +1,114 @@
+//! The customer's cards (SPEC §2): binding a physical card, a new virtual one, blocking a
+//! lost one, one-time codes for the till, and printing batches.
+
+use crate::pos::rule_errors;
+use crate::{Kopilka, ServiceError, ServiceResult};
+use chrono::{DateTime, Utc};
+use kopilka_domain::card::CardRange;
+use kopilka_domain::member::Member;
+use kopilka_domain::{CardNumber, DomainError};
+use kopilka_store::{Card, StoreError};
+use rand::rngs::OsRng;
+
+const NUMBER_TRIES: usize = 8;
+
+impl Kopilka {
+    fn require_complete_profile(member: &Member) -> ServiceResult<()> {
+        let missing = member.profile.missing_required();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(DomainError::ProfileIncomplete { missing }.into())
+        }
+    }
+
+    /// Binds an unbound physical card; the old active card is blocked, the balance stays.
+    pub async fn bind_card(&self, member: &Member, number: &CardNumber) -> ServiceResult<Card> {
+        let card = self
+            .store()
+            .bind_card(member.id, number, self.now())
+            .await
+            .map_err(rule_errors)?;
+        tracing::info!(
+            member_id = member.id,
+            card = card.number.last4(),
+            "card bound"
+        );
+        Ok(card)
+    }
+
+    /// A new virtual card in place of the active one.
+    pub async fn new_virtual_card(&self, member: &Member) -> ServiceResult<Card> {
+        for _ in 0..NUMBER_TRIES {
+            let number = CardNumber::generate(CardRange::Virtual, &mut OsRng);
+            match self
+                .store()
+                .add_virtual_card(member.id, &number, self.now())
+                .await
+            {
+                Err(StoreError::Conflict(_)) => continue,
+                other => return other.map_err(rule_errors),
+            }
+        }
+        Err(ServiceError::Internal("no free virtual card number".into()))
+    }
+
+    pub async fn block_card(&self, member: &Member, number: &CardNumber) -> ServiceResult<Card> {
+        let card = self
+            .store()
+            .block_card(member.id, number, self.now())
+            .await
+            .map_err(rule_errors)?;
+        tracing::info!(
+            member_id = member.id,
+            card = card.number.last4(),
+            "card blocked"
+        );
+        Ok(card)
+    }
+
+    /// A short-lived code the till accepts in place of the card: an EAN-13 in the reserved
+    /// prefix 29, so every scanner reads it, spent by the purchase it pays.
+    pub async fn card_token(&self, member: &Member) -> ServiceResult<(CardNumber, DateTime<Utc>)> {
+        Self::require_complete_profile(member)?;
+        let card = self
+            .store()
+            .cards(member.id)
+            .await?
+            .into_iter()
+            .find(|c| c.status == kopilka_domain::CardStatus::Active)
+            .ok_or(DomainError::CardBlocked)?;
+        let now = self.now();
+        let expires_at = now + self.rules().card_token_ttl;
+        for _ in 0..NUMBER_TRIES {
+            let code = CardNumber::generate(CardRange::OneTimeToken, &mut OsRng);
+            match self
+                .store()
+                .create_card_token(&card.number, &code, now, expires_at)
+                .await
+            {
+                Err(StoreError::Conflict(_)) => continue,
+                other => {
+                    other?;
+                    return Ok((code, expires_at));
+                }
+            }
+        }
+        Err(ServiceError::Internal("no free one-time code".into()))
+    }
+
+    /// `kopilka cards issue`: a batch of unbound physical cards.
+    pub async fn issue_cards(&self, count: usize) -> ServiceResult<Vec<CardNumber>> {
+        let mut issued = Vec::with_capacity(count);
+        while issued.len() < count {
+            let batch: Vec<CardNumber> = (0..(count - issued.len()).min(10_000))
+                .map(|_| CardNumber::generate(CardRange::Physical, &mut OsRng))
+                .collect();
+            let unique: std::collections::BTreeSet<_> = batch.into_iter().collect();
+            let batch: Vec<CardNumber> = unique.into_iter().collect();
+            // Numbers that collided with existing cards are not returned; the loop makes more.
+            issued.extend(self.store().issue_cards(&batch, self.now()).await?);
+        }
+        Ok(issued)
+    }
+}

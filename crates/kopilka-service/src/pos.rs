@@ -1,0 +1,371 @@
+//! The till (SPEC §4): keys, identify, quote, purchase, refund; and the expiry job and manual
+//! adjustments that also move points.
+
+use crate::staff::Actor;
+use crate::{crypto, Kopilka, ServiceError, ServiceResult};
+use chrono::{DateTime, Duration, Months, NaiveDate, TimeZone, Utc};
+use kopilka_domain::card::CardRange;
+use kopilka_domain::earning::{price, Basket, Priced, PurchaseContext, TillKind};
+use kopilka_domain::member::{Member, MemberId, StoreId};
+use kopilka_domain::{CardNumber, CardStatus, DomainError, Kopecks, Points};
+use kopilka_store::{
+    Adjustment, Card, NewAuditEntry, PurchaseOutcome, PurchaseRequest, RefundOutcome,
+    RefundRequest, StoreError, Till,
+};
+use sha2::{Digest, Sha256};
+
+/// A scanned barcode resolved to a member and a card.
+#[derive(Debug)]
+pub struct Identified {
+    pub member: Member,
+    pub card: Card,
+    pub available: Points,
+    /// The one-time code it came from, if it was one.
+    pub token: Option<CardNumber>,
+}
+
+/// A purchase as the till sends it, already valid field by field.
+#[derive(Debug, Clone)]
+pub struct PurchaseInput {
+    pub receipt_id: String,
+    pub barcode: CardNumber,
+    pub basket: Basket,
+    pub redeem: Points,
+    /// When the till sold it, if it uploads the receipt later.
+    pub purchased_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RefundInput {
+    pub receipt_id: String,
+    pub refund_id: String,
+    pub lines: Option<Vec<(String, Kopecks)>>,
+}
+
+/// Receipt and refund ids: what a till prints, within reason.
+pub fn parse_external_id(input: &str) -> Result<String, &'static str> {
+    let id = input.trim();
+    if id.is_empty() || id.len() > 64 || id.chars().any(char::is_control) {
+        Err("От 1 до 64 печатных символов")
+    } else {
+        Ok(id.to_owned())
+    }
+}
+
+fn digest(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0x1f]);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Kopilka {
+    /// `kopilka till create`: the key is returned once and only its hash is kept.
+    pub async fn create_till(
+        &self,
+        store: StoreId,
+        kind: TillKind,
+    ) -> ServiceResult<(Till, String)> {
+        let key = crypto::new_token("kpt");
+        let till = match self
+            .store()
+            .create_till(store, kind, &crypto::token_hash(&key), self.now())
+            .await
+        {
+            Err(StoreError::NotFound) => {
+                return Err(DomainError::field("store", "Такого магазина нет").into())
+            }
+            other => other?,
+        };
+        self.audit(
+            Actor::Cli,
+            "till.create",
+            &format!("till:{}", till.id),
+            serde_json::json!({ "store_id": store, "kind": kind.as_str() }).to_string(),
+        )
+        .await?;
+        Ok((till, key))
+    }
+
+    pub async fn authenticate_till(&self, key: &str) -> ServiceResult<Till> {
+        self.store()
+            .till_by_key(&crypto::token_hash(key))
+            .await?
+            .ok_or_else(|| DomainError::Unauthorized.into())
+    }
+
+    /// Resolves a card number or a one-time code. `for_commit` also accepts a code that was
+    /// already spent, so that a retried purchase can be recognised and replayed; the purchase
+    /// itself refuses to spend a code twice.
+    async fn resolve(
+        &self,
+        barcode: &CardNumber,
+        for_commit: bool,
+    ) -> ServiceResult<(Member, Card, Option<CardNumber>)> {
+        let found = if barcode.range() == Some(CardRange::OneTimeToken) {
+            let now = (!for_commit).then(|| self.now());
+            self.store()
+                .resolve_card_token(barcode, now)
+                .await?
+                .map(|(m, c)| (m, c, Some(barcode.clone())))
+        } else {
+            self.store()
+                .member_by_card(barcode)
+                .await?
+                .map(|(m, c)| (m, c, None))
+        };
+        let (member, card, token) = found.ok_or(DomainError::NotFound("card"))?;
+        if card.status == CardStatus::Blocked {
+            return Err(DomainError::CardBlocked.into());
+        }
+        Ok((member, card, token))
+    }
+
+    pub async fn identify(&self, barcode: &CardNumber) -> ServiceResult<Identified> {
+        let (member, card, token) = self.resolve(barcode, false).await?;
+        let available = self.balance(member.id).await?.available;
+        Ok(Identified {
+            member,
+            card,
+            available,
+            token,
+        })
+    }
+
+    async fn context(
+        &self,
+        till: &Till,
+        member: &Member,
+        card: &Card,
+        available: Points,
+        receipts_today: u32,
+    ) -> ServiceResult<PurchaseContext> {
+        let tree = self.inner.categories.tree(self.store()).await?;
+        let rules = self.rules();
+        let locked_until = card
+            .bound_at
+            .map(|at| at + Duration::days(i64::from(rules.spend_lock_days)));
+        Ok(PurchaseContext {
+            available,
+            till: till.kind,
+            favourite_categories: tree.with_descendants(member.profile.favourite_category_id),
+            excluded_categories: tree.with_descendants(rules.excluded_categories.iter().copied()),
+            earning_receipts_today: receipts_today,
+            redemption_locked: rules.spend_lock_days > 0
+                && locked_until.is_some_and(|until| self.now() < until),
+        })
+    }
+
+    /// What a basket would earn and cost (SPEC §4.3). Changes nothing. The daily receipt
+    /// limit is not counted here: the purchase applies it.
+    pub async fn quote(
+        &self,
+        till: &Till,
+        barcode: &CardNumber,
+        basket: &Basket,
+        redeem: Points,
+    ) -> ServiceResult<Priced> {
+        let (member, card, _) = self.resolve(barcode, false).await?;
+        let available = self.balance(member.id).await?.available;
+        let ctx = self.context(till, &member, &card, available, 0).await?;
+        Ok(price(basket, redeem, &ctx, &self.rules().earning))
+    }
+
+    /// Records a purchase (SPEC §4.4, §4.7): exactly once per receipt id in the till's store.
+    pub async fn purchase(
+        &self,
+        till: &Till,
+        input: PurchaseInput,
+    ) -> ServiceResult<PurchaseOutcome> {
+        let now = self.now();
+        let rules = self.rules();
+        let purchased_at = match input.purchased_at {
+            None => now,
+            Some(at) if at > now + rules.till_clock_skew => {
+                return Err(DomainError::field("purchased_at", "Время покупки в будущем").into())
+            }
+            Some(at) if at < now - rules.offline_receipt_max_age => {
+                return Err(
+                    DomainError::field("purchased_at", "Чек слишком старый для начисления").into(),
+                )
+            }
+            Some(at) => at.min(now),
+        };
+        let request_hash = digest(&[
+            &input.barcode.to_string(),
+            &serde_json::to_string(input.basket.lines()).unwrap_or_default(),
+            &input.redeem.to_string(),
+            &input
+                .purchased_at
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default(),
+        ]);
+        let (member, card, token) = self.resolve(&input.barcode, true).await?;
+        let ctx = self.context(till, &member, &card, Points::ZERO, 0).await?;
+        let earning = rules.earning.clone();
+        let (basket, requested) = (input.basket.clone(), input.redeem);
+        let pricer = Box::new(move |state: &kopilka_store::PurchaseState| {
+            let ctx = PurchaseContext {
+                available: state.available,
+                earning_receipts_today: state.earning_receipts_today,
+                ..ctx
+            };
+            let priced = price(&basket, requested, &ctx, &earning);
+            if priced.redeem < requested {
+                return Err(if requested > state.available {
+                    DomainError::InsufficientPoints
+                } else {
+                    DomainError::field(
+                        "redeem_points",
+                        format!("Не больше {} баллов для этого чека", priced.max_redeem),
+                    )
+                });
+            }
+            Ok(priced)
+        });
+        let (day_start, day_end) = self.local_day(purchased_at);
+        let lot_expires_at = purchased_at
+            .checked_add_months(Months::new(rules.points_lifetime_months))
+            .unwrap_or(purchased_at);
+        let outcome = self
+            .store()
+            .commit_purchase(
+                PurchaseRequest {
+                    store_id: till.store_id,
+                    till_id: till.id,
+                    receipt_id: input.receipt_id.clone(),
+                    request_hash,
+                    member_id: member.id,
+                    card_number: card.number.clone(),
+                    card_token: token.map(|t| t.to_string()),
+                    purchased_at,
+                    committed_at: now,
+                    day_start,
+                    day_end,
+                    lot_expires_at,
+                    accrual_description: format!("Начисление за покупку, чек {}", input.receipt_id),
+                    redemption_description: format!("Оплата баллами, чек {}", input.receipt_id),
+                },
+                pricer,
+            )
+            .await
+            .map_err(rule_errors)?;
+        if !outcome.replayed {
+            tracing::info!(member_id = member.id, store_id = till.store_id, earned = %outcome.earned, redeemed = %outcome.redeemed, "purchase");
+        }
+        Ok(outcome)
+    }
+
+    /// Returns goods (SPEC §4.5): idempotent on the refund id within the till's store.
+    pub async fn refund(&self, till: &Till, input: RefundInput) -> ServiceResult<RefundOutcome> {
+        let lines_text = input
+            .lines
+            .as_ref()
+            .map(|ls| {
+                ls.iter()
+                    .map(|(id, k)| format!("{id}={k}"))
+                    .collect::<Vec<_>>()
+                    .join(";")
+            })
+            .unwrap_or_else(|| "*".to_owned());
+        let outcome = self
+            .store()
+            .refund_purchase(RefundRequest {
+                store_id: till.store_id,
+                receipt_id: input.receipt_id.clone(),
+                refund_id: input.refund_id.clone(),
+                request_hash: digest(&[&input.receipt_id, &lines_text]),
+                lines: input.lines,
+                at: self.now(),
+                description: format!("Возврат товара, чек {}", input.receipt_id),
+            })
+            .await
+            .map_err(rule_errors)?;
+        Ok(outcome)
+    }
+
+    /// The expiry job (SPEC §3.6): expires every due lot, a batch per transaction.
+    pub async fn expire_points(&self) -> ServiceResult<u64> {
+        let mut total = 0;
+        loop {
+            let n = self
+                .store()
+                .expire_lots(
+                    self.now(),
+                    self.rules().expiry_batch.max(1),
+                    "Баллы сгорели по сроку действия",
+                )
+                .await?;
+            total += n;
+            if n == 0 {
+                break;
+            }
+        }
+        if total > 0 {
+            tracing::info!(lots = total, "points expired");
+        }
+        Ok(total)
+    }
+
+    /// A manual adjustment by staff with a mandatory reason (SPEC §3.7); audited in the same
+    /// transaction.
+    pub async fn adjust_points(
+        &self,
+        staff_id: i64,
+        member: MemberId,
+        points: Points,
+        reason: &str,
+    ) -> ServiceResult<Points> {
+        let now = self.now();
+        if self.store().member(member).await?.is_none() {
+            return Err(DomainError::NotFound("member").into());
+        }
+        let lot_expires_at = now
+            .checked_add_months(Months::new(self.rules().points_lifetime_months))
+            .unwrap_or(now);
+        let balance = self
+            .store()
+            .adjust(Adjustment {
+                member_id: member,
+                points,
+                description: format!("Корректировка: {reason}"),
+                lot_expires_at,
+                at: now,
+                audit: NewAuditEntry {
+                    actor: format!("staff:{staff_id}"),
+                    action: "points.adjust".into(),
+                    subject: format!("member:{member}"),
+                    details: serde_json::json!({ "points": points.get(), "reason": reason })
+                        .to_string(),
+                    at: now,
+                },
+            })
+            .await
+            .map_err(rule_errors)?;
+        Ok(balance)
+    }
+
+    /// The chain's calendar day around `at`, as UTC instants.
+    pub(crate) fn local_day(&self, at: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+        let tz = self.rules().timezone;
+        let date = at.with_timezone(&tz).date_naive();
+        let start = |d: NaiveDate| {
+            d.and_hms_opt(0, 0, 0)
+                .and_then(|m| tz.from_local_datetime(&m).earliest())
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or(at)
+        };
+        let next = date.succ_opt().unwrap_or(date);
+        (start(date), start(next))
+    }
+}
+
+/// Rules refused inside a store transaction become the domain errors they are.
+pub(crate) fn rule_errors(e: StoreError) -> ServiceError {
+    match e {
+        StoreError::Rule(d) => ServiceError::Domain(d),
+        other => ServiceError::Store(other),
+    }
+}
