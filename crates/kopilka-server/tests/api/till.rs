@@ -839,3 +839,81 @@ async fn staff_adjust_points_with_a_reason(backend: Backend) {
     assert_eq!(adjustments[0]["details"]["reason"], "Ошибочное начисление");
     app.assert_ledger_balanced().await;
 }
+
+on_both_stores!(barcodes_are_read_back_by_a_scanner);
+
+/// Decodes a picture with `zbarimg` (Debian's zbar-tools; `.ci/run` installs it).
+fn scan(bytes: &[u8], suffix: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("code.{suffix}"));
+    std::fs::write(&path, bytes).unwrap();
+    let out = std::process::Command::new("zbarimg")
+        .arg("-q")
+        .arg("--raw")
+        .arg(&path)
+        .output()
+        .expect("zbarimg (apt-get install zbar-tools)");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+async fn barcodes_are_read_back_by_a_scanner(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (token, card, _) = app.register("89995550012").await;
+    let png = app
+        .client
+        .get(format!("{}/api/v1/me/cards/{card}/barcode.png", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(png.status(), 200);
+    assert_eq!(png.headers()["content-type"], "image/png");
+    assert_eq!(scan(&png.bytes().await.unwrap(), "png"), card);
+
+    let svg = app
+        .client
+        .get(format!("{}/api/v1/me/cards/{card}/barcode.svg", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    let svg = svg.text().await.unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("xmlns=\"http://www.w3.org/2000/svg\""));
+    // The SVG's bars are the PNG's bars: rasterise it and scan that too, where a rasteriser is installed.
+    if std::process::Command::new("rsvg-convert")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let (src, dst) = (dir.path().join("c.svg"), dir.path().join("c.png"));
+        std::fs::write(&src, &svg).unwrap();
+        std::process::Command::new("rsvg-convert")
+            .arg(&src)
+            .arg("-o")
+            .arg(&dst)
+            .status()
+            .unwrap();
+        assert_eq!(scan(&std::fs::read(&dst).unwrap(), "png"), card);
+    }
+    // Someone else's card, or no card: 404.
+    let (other, _, _) = app.register("89995550013").await;
+    let answer = app
+        .request(
+            "GET",
+            &format!("/api/v1/me/cards/{card}/barcode.png"),
+            Some(&other),
+            None,
+        )
+        .await;
+    answer.expect_problem(404, "not_found");
+    app.request(
+        "GET",
+        "/api/v1/me/cards/123/barcode.svg",
+        Some(&token),
+        None,
+    )
+    .await
+    .expect_problem(404, "not_found");
+}

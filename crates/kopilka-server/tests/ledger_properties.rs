@@ -1,0 +1,394 @@
+//! Property tests of the ledger through the real service and the real stores: random
+//! sequences of purchases, retries, refunds and expiry runs, checked after every step.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use chrono::{DateTime, Duration, Utc};
+use kopilka_domain::earning::{Basket, Line, TillKind};
+use kopilka_domain::member::{Gender, Profile};
+use kopilka_domain::password::NewPassword;
+use kopilka_domain::{
+    CardNumber, Clock, DomainError, Kopecks, ManualClock, OtpCode, Phone, Points,
+};
+use kopilka_server::settings::Settings;
+use kopilka_server::Dependencies;
+use kopilka_service::auth::CodeVerified;
+use kopilka_service::pos::{PurchaseInput, RefundInput};
+use kopilka_service::registration::RegistrationForm;
+use kopilka_service::sms::RecordingSms;
+use kopilka_service::{Kopilka, ServiceError};
+use kopilka_store::{PurchaseOutcome, Till};
+use proptest::prelude::*;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Purchase {
+        member: usize,
+        amount: i64,
+        category: i64,
+        redeem: i64,
+        self_checkout: bool,
+    },
+    Retry {
+        purchase: usize,
+    },
+    Refund {
+        purchase: usize,
+        part: Option<i64>,
+    },
+    Wait {
+        days: i64,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        5 => (0usize..3, 100i64..300_000, prop_oneof![Just(8i64), Just(10), Just(11), Just(14)], 0i64..500, any::<bool>())
+            .prop_map(|(member, amount, category, redeem, self_checkout)| Op::Purchase { member, amount, category, redeem, self_checkout }),
+        1 => (0usize..20).prop_map(|purchase| Op::Retry { purchase }),
+        2 => (0usize..20, proptest::option::of(1i64..100)).prop_map(|(purchase, part)| Op::Refund { purchase, part }),
+        1 => (0i64..120).prop_map(|days| Op::Wait { days }),
+    ]
+}
+
+struct World {
+    kopilka: Kopilka,
+    clock: Arc<ManualClock>,
+    staffed: Till,
+    self_checkout: Till,
+    cards: Vec<(i64, CardNumber)>,
+    purchases: Vec<(PurchaseInput, bool, PurchaseOutcome)>,
+    /// Per purchase: points taken back and returned so far.
+    refunded: HashMap<String, (i64, i64, i64)>,
+    /// The PostgreSQL database to drop afterwards: (admin URL, name).
+    postgres: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+async fn world(postgres: bool) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let (database_url, pg) = if postgres {
+        use sqlx::Connection;
+        let admin = std::env::var("KOPILKA_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let name = format!("kopilka_prop_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        (
+            format!("{}/{name}", admin.rsplit_once('/').unwrap().0),
+            Some((admin, name)),
+        )
+    } else {
+        (
+            format!("sqlite://{}", dir.path().join("k.db").display()),
+            None,
+        )
+    };
+    let settings = Settings {
+        database_url,
+        sqlite_synchronous: "off".into(),
+        pg_max_connections: 2,
+        ..Settings::default()
+    };
+    let clock = Arc::new(ManualClock::new(
+        DateTime::parse_from_rfc3339("2026-11-15T09:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc),
+    ));
+    let sms = Arc::new(RecordingSms::default());
+    let kopilka = kopilka_server::kopilka(
+        &settings,
+        Dependencies {
+            clock: clock.clone(),
+            sms: Some(sms.clone()),
+        },
+    )
+    .await
+    .unwrap();
+    kopilka_server::seed::demo(kopilka.store()).await.unwrap();
+    let staffed = kopilka.create_till(1, TillKind::Staffed).await.unwrap().0;
+    let self_checkout = kopilka
+        .create_till(1, TillKind::SelfCheckout)
+        .await
+        .unwrap()
+        .0;
+    let mut cards = Vec::new();
+    for i in 0..3 {
+        let phone = Phone::parse(&format!("8999000000{i}")).unwrap();
+        kopilka
+            .request_sign_in_code(&phone, "127.0.0.1")
+            .await
+            .unwrap();
+        let text = sms.sent().last().unwrap().1.clone();
+        let code = OtpCode::parse(
+            text.split(|c: char| !c.is_ascii_digit())
+                .find(|w| w.len() == 6)
+                .unwrap(),
+        )
+        .unwrap();
+        let CodeVerified::RegistrationRequired { registration_token } =
+            kopilka.verify_sign_in_code(&phone, &code).await.unwrap()
+        else {
+            panic!("a new phone registers")
+        };
+        let form = RegistrationForm {
+            profile: Profile {
+                last_name: Some("Тестова".into()),
+                gender: Some(Gender::Female),
+                birth_date: chrono::NaiveDate::from_ymd_opt(1990, 1, 1),
+                city: Some("Москва".into()),
+                favourite_category_id: Some(10),
+                ..Profile::default()
+            },
+            newsletters: false,
+            password: NewPassword::parse("свойства-леджера", 6, &[]).unwrap(),
+        };
+        let done = kopilka.register(&registration_token, form).await.unwrap();
+        cards.push((done.member.id, done.card.number));
+    }
+    World {
+        kopilka,
+        clock,
+        staffed,
+        self_checkout,
+        cards,
+        purchases: Vec::new(),
+        refunded: HashMap::new(),
+        postgres: pg,
+        _dir: dir,
+    }
+}
+
+async fn balances(w: &World) -> Vec<(i64, i64)> {
+    let mut out = Vec::new();
+    for (member, _) in &w.cards {
+        let b = w
+            .kopilka
+            .store()
+            .ledger_balance(*member, w.clock.now() + Duration::days(10_000))
+            .await
+            .unwrap();
+        out.push((
+            b.available.get(),
+            b.expiring.iter().map(|e| e.points.get()).sum(),
+        ));
+    }
+    out
+}
+
+async fn check_invariants(w: &World) {
+    let t = w.kopilka.store().totals().await.unwrap();
+    assert_eq!(t.debits, t.credits, "the ledger sums to zero: {t:?}");
+    assert_eq!(t.debits, t.transfers, "{t:?}");
+    for (balance, lots) in balances(w).await {
+        assert_eq!(
+            lots,
+            balance.max(0),
+            "lots hold exactly the positive balance"
+        );
+    }
+}
+
+async fn step(w: &mut World, op: Op, n: usize) {
+    match op {
+        Op::Purchase {
+            member,
+            amount,
+            category,
+            redeem,
+            self_checkout,
+        } => {
+            let before = balances(w).await[member].0;
+            let input = PurchaseInput {
+                receipt_id: format!("P{n}"),
+                barcode: w.cards[member].1.clone(),
+                basket: Basket::parse(vec![Line {
+                    line_id: "1".into(),
+                    sku: "sku".into(),
+                    category_id: category,
+                    amount: Kopecks::new(amount),
+                }])
+                .unwrap(),
+                redeem: Points::new(redeem),
+                purchased_at: None,
+            };
+            let till = if self_checkout {
+                &w.self_checkout
+            } else {
+                &w.staffed
+            };
+            match w.kopilka.purchase(till, input.clone()).await {
+                Ok(outcome) => {
+                    assert!(
+                        outcome.redeemed.get() <= before.max(0),
+                        "never spends more than the balance"
+                    );
+                    assert!(
+                        outcome.balance.get() >= before.min(0),
+                        "spending never makes a balance negative"
+                    );
+                    if self_checkout {
+                        assert_eq!(outcome.earned, Points::ZERO);
+                    }
+                    w.purchases.push((input, self_checkout, outcome));
+                }
+                Err(ServiceError::Domain(
+                    DomainError::InsufficientPoints | DomainError::Validation(_),
+                )) => {
+                    assert_eq!(
+                        balances(w).await[member].0,
+                        before,
+                        "a refused purchase changes nothing"
+                    );
+                }
+                Err(e) => panic!("purchase failed: {e}"),
+            }
+        }
+        Op::Retry { purchase } => {
+            let Some((input, self_checkout, first)) = w
+                .purchases
+                .get(purchase % w.purchases.len().max(1))
+                .cloned()
+            else {
+                return;
+            };
+            let totals = w.kopilka.store().totals().await.unwrap();
+            let till = if self_checkout {
+                &w.self_checkout
+            } else {
+                &w.staffed
+            };
+            let again = w.kopilka.purchase(till, input).await.unwrap();
+            assert!(again.replayed);
+            assert_eq!(
+                (
+                    again.purchase_id,
+                    again.earned,
+                    again.redeemed,
+                    again.balance
+                ),
+                (
+                    first.purchase_id,
+                    first.earned,
+                    first.redeemed,
+                    first.balance
+                )
+            );
+            assert_eq!(
+                w.kopilka.store().totals().await.unwrap(),
+                totals,
+                "a replay changes nothing"
+            );
+        }
+        Op::Refund { purchase, part } => {
+            let Some((input, self_checkout, first)) = w
+                .purchases
+                .get(purchase % w.purchases.len().max(1))
+                .cloned()
+            else {
+                return;
+            };
+            let amount = input.basket.total().get();
+            let entry = w
+                .refunded
+                .entry(input.receipt_id.clone())
+                .or_insert((0, 0, 0));
+            let left = amount - entry.2;
+            if left == 0 {
+                return;
+            }
+            let lines = part.map(|p| {
+                vec![(
+                    "1".to_owned(),
+                    Kopecks::new((amount * p / 100).clamp(1, left)),
+                )]
+            });
+            let refunded_now = lines.as_ref().map(|l| l[0].1.get()).unwrap_or(left);
+            let till = if self_checkout {
+                &w.self_checkout
+            } else {
+                &w.staffed
+            };
+            let refund = RefundInput {
+                receipt_id: input.receipt_id.clone(),
+                refund_id: format!("F{n}"),
+                lines,
+            };
+            let outcome = w.kopilka.refund(till, refund).await.unwrap();
+            entry.0 += outcome.points_taken_back.get();
+            entry.1 += outcome.points_returned.get();
+            entry.2 += refunded_now;
+            assert!(
+                entry.0 <= first.earned.get(),
+                "never takes back more than the purchase earned"
+            );
+            assert!(
+                entry.1 <= first.redeemed.get(),
+                "never gives back more than the purchase spent"
+            );
+            if entry.2 == amount {
+                assert_eq!(
+                    (entry.0, entry.1),
+                    (first.earned.get(), first.redeemed.get()),
+                    "a whole return undoes the purchase exactly"
+                );
+            }
+        }
+        Op::Wait { days } => {
+            w.clock.advance(Duration::days(days));
+            w.kopilka.expire_points().await.unwrap();
+            // Nothing due is left behind.
+            assert_eq!(w.kopilka.expire_points().await.unwrap(), 0);
+        }
+    }
+    check_invariants(w).await;
+}
+
+fn run(postgres: bool, ops: Vec<Op>) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut w = world(postgres).await;
+        let drop_after = w.postgres.clone();
+        let outcome = tokio::spawn(async move {
+            for (n, op) in ops.into_iter().enumerate() {
+                step(&mut w, op, n).await;
+            }
+        })
+        .await;
+        if let Some((admin, name)) = drop_after {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        if let Err(e) = outcome {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    });
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #[test]
+    fn ledger_holds_its_invariants_on_sqlite(ops in proptest::collection::vec(op(), 1..40)) {
+        run(false, ops);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+    #[test]
+    fn ledger_holds_its_invariants_on_postgres(ops in proptest::collection::vec(op(), 1..40)) {
+        run(true, ops);
+    }
+}
