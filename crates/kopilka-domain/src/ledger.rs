@@ -155,4 +155,6 @@ pub struct LedgerTotals {
     pub debits: i64,
     pub credits: i64,
     pub transfers: i64,
+    /// What the chain owes its members: the sum of their balances.
+    pub member_balances: i64,
 }

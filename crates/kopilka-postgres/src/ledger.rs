@@ -87,7 +87,8 @@ impl Ledger for PostgresStore {
         let r = sqlx::query(
             "SELECT (SELECT COALESCE(SUM(debits_posted), 0)::BIGINT FROM accounts), \
              (SELECT COALESCE(SUM(credits_posted), 0)::BIGINT FROM accounts), \
-             (SELECT COALESCE(SUM(amount), 0)::BIGINT FROM transfers)",
+             (SELECT COALESCE(SUM(amount), 0)::BIGINT FROM transfers), \
+             (SELECT COALESCE(SUM(credits_posted - debits_posted), 0)::BIGINT FROM accounts WHERE member_id IS NOT NULL)",
         )
         .fetch_one(&self.pool)
         .await
@@ -96,6 +97,7 @@ impl Ledger for PostgresStore {
             debits: r.try_get(0).map_err(db)?,
             credits: r.try_get(1).map_err(db)?,
             transfers: r.try_get(2).map_err(db)?,
+            member_balances: r.try_get(3).map_err(db)?,
         })
     }
 }

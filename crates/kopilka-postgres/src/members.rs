@@ -5,7 +5,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use kopilka_domain::ledger::Credit;
 use kopilka_domain::member::{CategoryId, Consents, Gender, Member, MemberId, Profile};
 use kopilka_domain::{CardNumber, CardStatus, Phone};
-use kopilka_store::{convert, Card, Members, Registration, StoreError, StoreResult};
+use kopilka_store::{
+    convert, Card, ImportedMember, Members, Registration, StoreError, StoreResult,
+};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
@@ -332,4 +334,185 @@ impl Members for PostgresStore {
         .map(card_from_row)
         .collect()
     }
+
+    async fn import_members(
+        &self,
+        members: Vec<ImportedMember>,
+    ) -> StoreResult<Vec<(MemberId, Option<CardNumber>)>> {
+        let pool = self.pool.clone();
+        detached(async move { import_members(&pool, members).await }).await
+    }
+
+    async fn member_count(&self) -> StoreResult<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM members")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)
+    }
+}
+
+/// Bulk import: a handful of set-based statements for the whole batch rather than a dozen
+/// round trips per member.
+async fn import_members(
+    pool: &sqlx::PgPool,
+    members: Vec<ImportedMember>,
+) -> StoreResult<Vec<(MemberId, Option<CardNumber>)>> {
+    let Some(first) = members.first() else {
+        return Ok(Vec::new());
+    };
+    let (at, version, consent_at) = (
+        first.at,
+        first.consents.version.clone(),
+        first.consents.recorded_at,
+    );
+    let welcome_from = first.welcome.from;
+    let welcome_description = first.welcome.description.clone();
+    let mut tx = pool.begin().await.map_err(db)?;
+    let phones: Vec<&str> = members.iter().map(|m| m.phone.as_str()).collect();
+    let last: Vec<Option<String>> = members
+        .iter()
+        .map(|m| m.profile.last_name.clone())
+        .collect();
+    let first_names: Vec<Option<String>> = members
+        .iter()
+        .map(|m| m.profile.first_name.clone())
+        .collect();
+    let genders: Vec<Option<&str>> = members
+        .iter()
+        .map(|m| m.profile.gender.map(Gender::as_str))
+        .collect();
+    let births: Vec<Option<NaiveDate>> = members.iter().map(|m| m.profile.birth_date).collect();
+    let cities: Vec<Option<String>> = members.iter().map(|m| m.profile.city.clone()).collect();
+    let categories: Vec<Option<i64>> = members
+        .iter()
+        .map(|m| m.profile.favourite_category_id)
+        .collect();
+    let newsletters: Vec<bool> = members.iter().map(|m| m.consents.newsletters).collect();
+    let inserted: Vec<(i64, String)> = sqlx::query_as(
+        "INSERT INTO members (phone, last_name, first_name, gender, birth_date, city, favourite_category_id, favourite_category_set_at, \
+         consent_personal_data, consent_newsletters, consent_version, consent_at, created_at) \
+         SELECT x.phone, x.last_name, x.first_name, x.gender, x.birth_date, x.city, x.category, $8, TRUE, x.newsletters, $9, $10, $8 \
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::date[], $6::text[], $7::bigint[], $11::bool[]) \
+           AS x(phone, last_name, first_name, gender, birth_date, city, category, newsletters) \
+         ON CONFLICT (phone) DO NOTHING RETURNING id, phone",
+    )
+    .bind(&phones)
+    .bind(&last)
+    .bind(&first_names)
+    .bind(&genders)
+    .bind(&births)
+    .bind(&cities)
+    .bind(&categories)
+    .bind(at)
+    .bind(&version)
+    .bind(consent_at)
+    .bind(&newsletters)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db)?;
+    let by_phone: std::collections::HashMap<&str, &ImportedMember> =
+        members.iter().map(|m| (m.phone.as_str(), m)).collect();
+    let ids: Vec<i64> = inserted.iter().map(|(id, _)| *id).collect();
+    let chosen: Vec<&ImportedMember> = inserted
+        .iter()
+        .filter_map(|(_, phone)| by_phone.get(phone.as_str()).copied())
+        .collect();
+    let numbers: Vec<&str> = chosen.iter().map(|m| m.card.as_str()).collect();
+    let kinds: Vec<&str> = chosen.iter().map(|m| m.card_kind.as_str()).collect();
+    let points: Vec<i64> = chosen.iter().map(|m| m.welcome.lot.points.get()).collect();
+    let expires: Vec<DateTime<Utc>> = chosen.iter().map(|m| m.welcome.lot.expires_at).collect();
+    sqlx::query(
+        "INSERT INTO consent_log (member_id, personal_data, newsletters, version, at) \
+         SELECT m.id, TRUE, m.consent_newsletters, $2, $3 FROM members m WHERE m.id = ANY($1)",
+    )
+    .bind(&ids)
+    .bind(&version)
+    .bind(consent_at)
+    .execute(&mut *tx)
+    .await
+    .map_err(db)?;
+    let carded: Vec<String> = sqlx::query_scalar(
+        "INSERT INTO cards (number, kind, status, member_id, created_at, bound_at) \
+         SELECT x.number, x.kind, 'active', x.member, $4, $4 FROM UNNEST($1::text[], $2::text[], $3::bigint[]) AS x(number, kind, member) \
+         ON CONFLICT DO NOTHING RETURNING number",
+    )
+    .bind(&numbers)
+    .bind(&kinds)
+    .bind(&ids)
+    .bind(at)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db)?;
+    let carded: std::collections::HashSet<String> = carded.into_iter().collect();
+    let accounts: Vec<(i64, i64)> = sqlx::query_as(
+        "INSERT INTO accounts (member_id, created_at) SELECT id, $2 FROM UNNEST($1::bigint[]) AS id RETURNING id, member_id",
+    )
+    .bind(&ids)
+    .bind(at)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db)?;
+    let account_of: std::collections::HashMap<i64, i64> =
+        accounts.into_iter().map(|(a, m)| (m, a)).collect();
+    let member_accounts: Vec<i64> = ids
+        .iter()
+        .map(|id| account_of.get(id).copied().unwrap_or_default())
+        .collect();
+    let from = crate::posting::system_account(&mut tx, welcome_from).await?;
+    let transfers: Vec<(i64, i64)> = sqlx::query_as(
+        "INSERT INTO transfers (debit_account_id, credit_account_id, amount, kind, member_id, description, at) \
+         SELECT $4, x.account, x.points, 'welcome', x.member, $5, $6 \
+         FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[]) AS x(member, account, points) RETURNING id, member_id",
+    )
+    .bind(&ids)
+    .bind(&member_accounts)
+    .bind(&points)
+    .bind(from)
+    .bind(&welcome_description)
+    .bind(at)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db)?;
+    let transfer_of: std::collections::HashMap<i64, i64> =
+        transfers.into_iter().map(|(t, m)| (m, t)).collect();
+    let transfer_ids: Vec<i64> = ids
+        .iter()
+        .map(|id| transfer_of.get(id).copied().unwrap_or_default())
+        .collect();
+    sqlx::query(
+        "INSERT INTO lots (member_id, transfer_id, points, remaining, earned_at, expires_at) \
+         SELECT x.member, x.transfer, x.points, x.points, $5, x.expires FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::timestamptz[]) \
+           AS x(member, transfer, points, expires)",
+    )
+    .bind(&ids)
+    .bind(&transfer_ids)
+    .bind(&points)
+    .bind(&expires)
+    .bind(at)
+    .execute(&mut *tx)
+    .await
+    .map_err(db)?;
+    sqlx::query("UPDATE accounts a SET credits_posted = credits_posted + x.points FROM UNNEST($1::bigint[], $2::bigint[]) AS x(account, points) WHERE a.id = x.account")
+        .bind(&member_accounts)
+        .bind(&points)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    sqlx::query("UPDATE accounts SET debits_posted = debits_posted + $2 WHERE id = $1")
+        .bind(from)
+        .bind(points.iter().sum::<i64>())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    tx.commit().await.map_err(db)?;
+    Ok(ids
+        .iter()
+        .zip(&chosen)
+        .map(|(id, m)| {
+            (
+                *id,
+                carded.contains(m.card.as_str()).then(|| m.card.clone()),
+            )
+        })
+        .collect())
 }

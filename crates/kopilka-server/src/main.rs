@@ -37,6 +37,12 @@ enum Command {
         /// The demo chain: categories and stores.
         #[arg(long)]
         demo: bool,
+        /// Add this many members with cards and welcome points, for load tests.
+        #[arg(long)]
+        members: Option<usize>,
+        /// Write the new members' active card numbers here, one a line.
+        #[arg(long, requires = "members")]
+        cards_out: Option<PathBuf>,
     },
     /// Back-office accounts.
     Staff {
@@ -130,16 +136,37 @@ async fn main() -> anyhow::Result<()> {
             kopilka_server::open_store(&settings).await?;
             println!("migrated {}", redact_url(&settings.database_url));
         }
-        Command::Seed { demo } => {
-            if !demo {
-                bail!("nothing to seed: pass --demo");
+        Command::Seed {
+            demo,
+            members,
+            cards_out,
+        } => {
+            if !demo && members.is_none() {
+                bail!("nothing to seed: pass --demo and/or --members N");
             }
-            let store = kopilka_server::open_store(&settings).await?;
-            let report = kopilka_server::seed::demo(store.as_ref()).await?;
-            println!(
-                "demo data: {} categories, {} stores",
-                report.categories, report.stores
-            );
+            let kopilka = kopilka_server::kopilka(&settings, Dependencies::default()).await?;
+            if demo {
+                let report = kopilka_server::seed::demo(kopilka.store()).await?;
+                println!(
+                    "demo data: {} categories, {} stores",
+                    report.categories, report.stores
+                );
+            }
+            if let Some(count) = members {
+                let started = std::time::Instant::now();
+                let cards = kopilka.seed_members(count).await?;
+                println!(
+                    "{} members added in {:.1} s",
+                    cards.len(),
+                    started.elapsed().as_secs_f64()
+                );
+                if let Some(path) = cards_out {
+                    let text: String = cards.iter().map(|c| format!("{c}\n")).collect();
+                    std::fs::write(&path, text)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    println!("card numbers in {}", path.display());
+                }
+            }
         }
         Command::Staff {
             command: StaffCommand::Create { login, roles },

@@ -11,6 +11,7 @@ pub mod pos;
 pub mod profile;
 pub mod registration;
 pub mod rules;
+mod seeding;
 pub mod sms;
 pub mod staff;
 

@@ -102,13 +102,15 @@ impl Ledger for SqliteStore {
             c.query_row(
                 "SELECT (SELECT COALESCE(SUM(debits_posted), 0) FROM accounts), \
                  (SELECT COALESCE(SUM(credits_posted), 0) FROM accounts), \
-                 (SELECT COALESCE(SUM(amount), 0) FROM transfers)",
+                 (SELECT COALESCE(SUM(amount), 0) FROM transfers), \
+                 (SELECT COALESCE(SUM(credits_posted - debits_posted), 0) FROM accounts WHERE member_id IS NOT NULL)",
                 [],
                 |r| {
                     Ok(LedgerTotals {
                         debits: r.get(0)?,
                         credits: r.get(1)?,
                         transfers: r.get(2)?,
+                        member_balances: r.get(3)?,
                     })
                 },
             )

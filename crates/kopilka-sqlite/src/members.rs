@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use kopilka_domain::ledger::Credit;
 use kopilka_domain::member::{CategoryId, Consents, Gender, Member, MemberId, Profile};
 use kopilka_domain::{CardNumber, CardStatus, Phone};
-use kopilka_store::{convert, Card, Members, Registration, StoreError, StoreResult};
+use kopilka_store::{
+    convert, Card, ImportedMember, Members, Registration, StoreError, StoreResult,
+};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 pub(crate) const MEMBER_COLUMNS: &str =
@@ -302,6 +304,71 @@ impl Members for SqliteStore {
                 .query_map([member], |r| card_from_row(r, 0))
                 .map_err(backend)?;
             rows.map(|r| r.map_err(backend)?).collect()
+        })
+        .await
+    }
+
+    async fn import_members(
+        &self,
+        members: Vec<ImportedMember>,
+    ) -> StoreResult<Vec<(MemberId, Option<CardNumber>)>> {
+        self.write(move |tx| {
+            let mut added = Vec::with_capacity(members.len());
+            for m in &members {
+                let p = &m.profile;
+                let at = micros(m.at);
+                let id: Option<i64> = tx
+                    .prepare_cached(
+                        "INSERT INTO members (phone, last_name, first_name, gender, birth_date, city, favourite_category_id, \
+                         favourite_category_set_at, consent_personal_data, consent_newsletters, consent_version, consent_at, created_at) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?8) ON CONFLICT (phone) DO NOTHING RETURNING id",
+                    )
+                    .and_then(|mut s| {
+                        s.query_row(
+                            params![
+                                m.phone.as_str(),
+                                p.last_name,
+                                p.first_name,
+                                p.gender.map(Gender::as_str),
+                                p.birth_date.map(|d| d.to_string()),
+                                p.city,
+                                p.favourite_category_id,
+                                at,
+                                m.consents.personal_data,
+                                m.consents.newsletters,
+                                m.consents.version,
+                                micros(m.consents.recorded_at),
+                            ],
+                            |r| r.get(0),
+                        )
+                        .optional()
+                    })
+                    .map_err(backend)?;
+                let Some(id) = id else { continue };
+                log_consents(tx, id, &m.consents)?;
+                let carded = tx
+                    .prepare_cached(
+                        "INSERT INTO cards (number, kind, status, member_id, created_at, bound_at) VALUES (?1, ?2, 'active', ?3, ?4, ?4) \
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .and_then(|mut s| s.execute(params![m.card.as_str(), m.card_kind.as_str(), id, at]))
+                    .map_err(backend)?;
+                tx.prepare_cached("INSERT INTO accounts (member_id, created_at) VALUES (?1, ?2)")
+                    .and_then(|mut s| s.execute(params![id, at]))
+                    .map_err(backend)?;
+                let account = tx.last_insert_rowid();
+                post_credit(tx, id, account, &m.welcome, m.at)?;
+                added.push((id, (carded == 1).then(|| m.card.clone())));
+            }
+            Ok(added)
+        })
+        .await
+    }
+
+    async fn member_count(&self) -> StoreResult<i64> {
+        self.read(|c| {
+            c.query_row("SELECT COUNT(*) FROM members", [], |r| r.get(0))
+                .map_err(backend)
         })
         .await
     }

@@ -62,6 +62,14 @@ pub trait Members: Send + Sync {
         locked_since: DateTime<Utc>,
     ) -> StoreResult<bool>;
     async fn cards(&self, member: MemberId) -> StoreResult<Vec<Card>>;
+    /// Adds members in one transaction. Members whose phone is taken are skipped; a member
+    /// whose card number is taken is added without a card (`None`), for the caller to give
+    /// another. Returns the members added.
+    async fn import_members(
+        &self,
+        members: Vec<ImportedMember>,
+    ) -> StoreResult<Vec<(MemberId, Option<CardNumber>)>>;
+    async fn member_count(&self) -> StoreResult<i64>;
 }
 
 #[async_trait]

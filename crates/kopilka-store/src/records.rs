@@ -152,3 +152,16 @@ pub struct AuditEntry {
     pub details: String,
     pub at: DateTime<Utc>,
 }
+
+/// A member added in bulk (`kopilka seed --members`): no password yet, an active card, the
+/// welcome credit.
+#[derive(Debug, Clone)]
+pub struct ImportedMember {
+    pub phone: Phone,
+    pub profile: Profile,
+    pub consents: Consents,
+    pub card: CardNumber,
+    pub card_kind: CardKind,
+    pub welcome: Credit,
+    pub at: DateTime<Utc>,
+}

@@ -18,6 +18,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(audit))
         .routes(routes!(adjust))
+        .routes(routes!(liability))
 }
 
 /// Demands one of `roles`: admins may do everything.
@@ -165,4 +166,36 @@ async fn adjust(
             balance: balance.get(),
         }),
     ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LiabilityView {
+    /// Points the chain owes its members: the sum of their balances.
+    liability_points: i64,
+    /// Sum of debits and of credits over every account; equal in a healthy ledger.
+    debits: i64,
+    credits: i64,
+    balanced: bool,
+}
+
+/// The points liability, and a check that the ledger balances (administrators, accounting).
+#[utoipa::path(get, path = "/admin/reports/liability", tag = "admin", security(("staff" = [])),
+    responses((status = 200, body = LiabilityView), (status = 403, body = Problem)))]
+async fn liability(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+) -> ApiResult<Json<LiabilityView>> {
+    require(&auth, &[Role::Accounting])?;
+    let t = state
+        .kopilka
+        .store()
+        .totals()
+        .await
+        .map_err(kopilka_service::ServiceError::from)?;
+    Ok(Json(LiabilityView {
+        liability_points: t.member_balances,
+        debits: t.debits,
+        credits: t.credits,
+        balanced: t.debits == t.credits && t.debits == t.transfers,
+    }))
 }

@@ -917,3 +917,52 @@ async fn barcodes_are_read_back_by_a_scanner(backend: Backend) {
     .await
     .expect_problem(404, "not_found");
 }
+
+on_both_stores!(seeded_members_shop_and_the_liability_report_adds_up);
+
+async fn seeded_members_shop_and_the_liability_report_adds_up(backend: Backend) {
+    use kopilka_domain::password::NewPassword;
+    use kopilka_domain::staff::Role;
+    let app = TestApp::spawn(backend).await;
+    let cards = app.kopilka.seed_members(120).await.unwrap();
+    assert_eq!(cards.len(), 120);
+    assert_eq!(
+        app.kopilka.seed_members(5).await.unwrap().len(),
+        5,
+        "a second run adds more, skipping taken phones"
+    );
+    let key = till(&app, 3, TillKind::Staffed).await;
+    let who = pos(
+        &app,
+        &key,
+        "/identify",
+        json!({ "barcode": cards[7].to_string() }),
+    )
+    .await
+    .expect(200);
+    assert_eq!(who["available_points"], 300);
+    let bought = pos(&app, &key, "/purchases", json!({ "receipt_id": "S1", "barcode": cards[7].to_string(), "lines": basket(), "redeem_points": 100 }))
+        .await
+        .expect(201);
+    // Seeded members have a random favourite category: what the milk earned depends on it.
+    let earned = bought["earned_points"].as_i64().unwrap();
+
+    let password = NewPassword::parse("служебный-пароль", 6, &[]).unwrap();
+    app.kopilka
+        .create_staff("buh", &password, &[Role::Accounting])
+        .await
+        .unwrap();
+    let buh = app
+        .post(
+            "/admin/auth/login",
+            json!({ "login": "buh", "password": "служебный-пароль" }),
+        )
+        .await
+        .expect(200)["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let report = app.get("/admin/reports/liability", &buh).await.expect(200);
+    assert_eq!(report["liability_points"], 125 * 300 - 100 + earned);
+    assert_eq!(report["balanced"], true);
+}
