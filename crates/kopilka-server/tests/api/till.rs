@@ -966,3 +966,75 @@ async fn seeded_members_shop_and_the_liability_report_adds_up(backend: Backend) 
     assert_eq!(report["liability_points"], 125 * 300 - 100 + earned);
     assert_eq!(report["balanced"], true);
 }
+
+on_both_stores!(an_incomplete_profile_closes_card_codes_until_filled);
+
+/// A member keyed in from a paper form may have only a phone and a card.
+async fn an_incomplete_profile_closes_card_codes_until_filled(backend: Backend) {
+    use kopilka_domain::card::CardRange;
+    use kopilka_domain::ledger::{welcome_lot, Credit, MovementKind, SystemAccount};
+    use kopilka_domain::member::{Consents, Profile};
+    use kopilka_domain::{CardKind, CardNumber, Phone, Points};
+    let app = TestApp::spawn(backend).await;
+    let now = app.clock_now();
+    let card = CardNumber::generate(CardRange::Physical, &mut rand::thread_rng());
+    app.kopilka
+        .store()
+        .import_members(vec![kopilka_store::ImportedMember {
+            phone: Phone::parse("89996660001").unwrap(),
+            profile: Profile::default(),
+            consents: Consents {
+                personal_data: true,
+                newsletters: false,
+                version: "2026-11".into(),
+                recorded_at: now,
+            },
+            card: card.clone(),
+            card_kind: CardKind::Physical,
+            welcome: Credit {
+                from: SystemAccount::Welcome,
+                kind: MovementKind::Welcome,
+                lot: welcome_lot(Points::new(300), 90, now),
+                description: "Приветственные баллы".into(),
+            },
+            at: now,
+        }])
+        .await
+        .unwrap();
+    app.post("/auth/otp", json!({ "phone": "89996660001" }))
+        .await
+        .expect(202);
+    let code = app.last_code("89996660001");
+    let signed = app
+        .post(
+            "/auth/otp/verify",
+            json!({ "phone": "89996660001", "code": code }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(signed["status"], "signed_in");
+    assert_eq!(signed["member"]["profile_complete"], false);
+    let token = signed["token"].as_str().unwrap();
+
+    let closed = app
+        .request("POST", "/api/v1/me/card-token", Some(token), None)
+        .await;
+    closed.expect_problem(403, "profile_incomplete");
+    assert_eq!(
+        closed.body["missing_fields"],
+        json!(["last_name", "gender", "birth_date", "city"])
+    );
+    // The balance and the card still work: only the extras are closed.
+    assert_eq!(
+        app.get("/me/balance", token).await.expect(200)["available"],
+        300
+    );
+    let me = app
+        .request("PATCH", "/api/v1/me", Some(token), Some(json!({ "last_name": "Сидорова", "gender": "female", "birth_date": "1975-03-08", "city": "Казань" })))
+        .await
+        .expect(200);
+    assert_eq!(me["profile_complete"], true);
+    app.request("POST", "/api/v1/me/card-token", Some(token), None)
+        .await
+        .expect(200);
+}
