@@ -182,6 +182,38 @@ pub struct Priced {
     pub lines: Vec<PricedLine>,
 }
 
+impl Priced {
+    /// The rules that shaped what this purchase earned, for the customer's history.
+    pub fn explanation(&self) -> String {
+        let has = |rule| self.lines.iter().any(|l| l.rule == rule);
+        let mut parts = Vec::new();
+        if has(EarnRule::Favourite) {
+            parts.push("×2 в любимой категории");
+        }
+        if has(EarnRule::ExcludedCategory) {
+            parts.push("без баллов на товары исключённых категорий");
+        }
+        if has(EarnRule::SelfCheckout) {
+            parts.push("касса самообслуживания: без начисления");
+        }
+        if has(EarnRule::DailyLimit) {
+            parts.push("лимит чеков с начислением за день исчерпан");
+        }
+        if self.redeem.is_positive() {
+            parts.push("начислено на оплату деньгами, без оплаты баллами");
+        }
+        parts.join("; ")
+    }
+
+    /// `base` (what was bought where) with the rules that shaped the points, for the history.
+    pub fn describe(&self, base: &str) -> String {
+        match self.explanation() {
+            e if e.is_empty() => base.to_owned(),
+            e => format!("{base} ({e})"),
+        }
+    }
+}
+
 /// Splits `total` over `weights` in proportion, by largest remainder: the parts add up to
 /// `total` exactly and no part exceeds its exact share by a whole unit.
 pub fn split(total: i64, weights: &[i64]) -> Vec<i64> {

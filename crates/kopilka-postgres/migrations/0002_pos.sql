@@ -73,6 +73,8 @@ CREATE INDEX lot_usages_by_purchase ON lot_usages (purchase_id);
 
 ALTER TABLE transfers ADD COLUMN lot_id BIGINT REFERENCES lots (id);
 CREATE INDEX lots_due ON lots (expires_at) WHERE remaining > 0;
+-- Earned points may wait out a pending period (a return window) before they can be spent.
+ALTER TABLE lots ADD COLUMN available_at TIMESTAMPTZ NOT NULL DEFAULT 'epoch';
 
 CREATE TABLE card_tokens (
     code        TEXT PRIMARY KEY,

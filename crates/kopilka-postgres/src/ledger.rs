@@ -14,12 +14,16 @@ impl Ledger for PostgresStore {
     async fn ledger_balance(
         &self,
         member: MemberId,
+        now: DateTime<Utc>,
         expiring_before: DateTime<Utc>,
     ) -> StoreResult<Balance> {
         let row = sqlx::query(
-            "SELECT credits_posted - debits_posted, credits_pending - debits_pending FROM accounts WHERE member_id = $1",
+            "SELECT credits_posted - debits_posted, \
+             (SELECT COALESCE(SUM(remaining), 0)::BIGINT FROM lots WHERE member_id = $1 AND remaining > 0 AND available_at > $2) \
+             FROM accounts WHERE member_id = $1",
         )
         .bind(member)
+        .bind(now)
         .fetch_optional(&self.pool)
         .await
         .map_err(db)?
@@ -41,9 +45,11 @@ impl Ledger for PostgresStore {
             })
         })
         .collect::<StoreResult<Vec<_>>>()?;
+        let (balance, pending): (i64, i64) =
+            (row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?);
         Ok(Balance {
-            available: Points::new(row.try_get(0).map_err(db)?),
-            pending: Points::new(row.try_get(1).map_err(db)?),
+            available: Points::new(balance - pending),
+            pending: Points::new(pending),
             expiring,
         })
     }

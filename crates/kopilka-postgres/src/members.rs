@@ -103,6 +103,7 @@ pub(crate) async fn post_credit(
         amount,
         credit.lot.earned_at,
         credit.lot.expires_at,
+        credit.lot.earned_at,
     )
     .await?;
     Ok(transfer)

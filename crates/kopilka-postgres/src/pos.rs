@@ -1,6 +1,7 @@
 use crate::members::{card_from_row, member_by_id};
 use crate::posting::{
-    add_lot, draw_lots, lock_member_account, post, restore_lots, system_account, Movement,
+    add_lot, draw_lots, lock_member_account, pending_points, post, restore_lots, system_account,
+    Movement,
 };
 use crate::{db, detached, PostgresStore};
 use async_trait::async_trait;
@@ -137,12 +138,20 @@ async fn purchase_tx(
     .fetch_one(&mut *conn)
     .await
     .map_err(db)?;
+    let pending = pending_points(conn, req.member_id, req.committed_at).await?;
     let priced = price(&PurchaseState {
-        available: Points::new(balance),
+        available: Points::new(balance - pending),
         earning_receipts_today: u32::try_from(earning_receipts_today).unwrap_or(u32::MAX),
     })?;
     let (earn, redeem) = (priced.earn.get(), priced.redeem.get());
-    let balance_after = balance - redeem + earn;
+    let new_lot = lot_after_debt(balance - redeem, earn);
+    let new_pending = if req.lot_available_at > req.committed_at {
+        new_lot
+    } else {
+        0
+    };
+    // What the customer can spend afterwards: spending drew only on available lots.
+    let balance_after = balance - redeem + earn - pending - new_pending;
     sqlx::query(
         "UPDATE purchases SET total_kop = $2, discount_kop = $3, payable_kop = $4, earned = $5, redeemed = $6, balance_after = $7 WHERE id = $1",
     )
@@ -222,7 +231,16 @@ async fn purchase_tx(
             },
         )
         .await?;
-        draw_lots(conn, req.member_id, redeem, transfer, Some(purchase), None).await?;
+        draw_lots(
+            conn,
+            req.member_id,
+            redeem,
+            transfer,
+            Some(purchase),
+            None,
+            req.committed_at,
+        )
+        .await?;
     }
     if earn > 0 {
         let debit = system_account(conn, SystemAccount::Accrual).await?;
@@ -237,7 +255,7 @@ async fn purchase_tx(
                 store_id: Some(req.store_id),
                 receipt_id: Some(&req.receipt_id),
                 lot_id: None,
-                description: &req.accrual_description,
+                description: &priced.describe(&req.accrual_description),
                 at: req.committed_at,
             },
         )
@@ -246,9 +264,10 @@ async fn purchase_tx(
             conn,
             req.member_id,
             transfer,
-            lot_after_debt(balance - redeem, earn),
+            new_lot,
             req.purchased_at,
             req.lot_expires_at,
+            req.lot_available_at,
         )
         .await?;
         sqlx::query("UPDATE purchases SET accrual_transfer_id = $2 WHERE id = $1")
@@ -379,9 +398,10 @@ async fn refund_tx(conn: &mut PgConnection, req: RefundRequest) -> StoreResult<R
     if taken_back > 0 {
         let to = system_account(conn, SystemAccount::Accrual).await?;
         let transfer = post(conn, &movement(account, to, taken_back)).await?;
-        draw_lots(conn, member, taken_back, transfer, None, accrual).await?;
+        draw_lots(conn, member, taken_back, transfer, None, accrual, req.at).await?;
     }
-    let balance_after = balance + returned - taken_back;
+    let balance_after =
+        balance + returned - taken_back - pending_points(conn, member, req.at).await?;
     sqlx::query(
         "UPDATE refunds SET taken_back = $2, returned = $3, balance_after = $4 WHERE id = $1",
     )
@@ -572,13 +592,13 @@ impl Pos for PostgresStore {
             };
             if points > 0 {
                 let transfer = post(&mut tx, &movement(system, account, points)).await?;
-                add_lot(&mut tx, a.member_id, transfer, lot_after_debt(balance, points), a.at, a.lot_expires_at).await?;
+                add_lot(&mut tx, a.member_id, transfer, lot_after_debt(balance, points), a.at, a.lot_expires_at, a.at).await?;
             } else if points < 0 {
-                if balance < -points {
+                if balance - pending_points(&mut tx, a.member_id, a.at).await? < -points {
                     return Err(DomainError::InsufficientPoints.into());
                 }
                 let transfer = post(&mut tx, &movement(account, system, -points)).await?;
-                draw_lots(&mut tx, a.member_id, -points, transfer, None, None).await?;
+                draw_lots(&mut tx, a.member_id, -points, transfer, None, None, a.at).await?;
             }
             sqlx::query("INSERT INTO audit_log (actor, action, subject, details, at) VALUES ($1, $2, $3, $4, $5)")
                 .bind(&a.audit.actor)
@@ -589,8 +609,9 @@ impl Pos for PostgresStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
+            let pending = pending_points(&mut tx, a.member_id, a.at).await?;
             tx.commit().await.map_err(db)?;
-            Ok(Points::new(balance + points))
+            Ok(Points::new(balance + points - pending))
         })
         .await
     }

@@ -87,24 +87,46 @@ pub(crate) async fn add_lot(
     points: i64,
     earned_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
+    available_at: DateTime<Utc>,
 ) -> StoreResult<()> {
     if points <= 0 {
         return Ok(());
     }
-    sqlx::query("INSERT INTO lots (member_id, transfer_id, points, remaining, earned_at, expires_at) VALUES ($1, $2, $3, $3, $4, $5)")
-        .bind(member)
-        .bind(transfer)
-        .bind(points)
-        .bind(earned_at)
-        .bind(expires_at)
-        .execute(conn)
-        .await
-        .map_err(db)?;
+    sqlx::query(
+        "INSERT INTO lots (member_id, transfer_id, points, remaining, earned_at, expires_at, available_at) \
+         VALUES ($1, $2, $3, $3, $4, $5, $6)",
+    )
+    .bind(member)
+    .bind(transfer)
+    .bind(points)
+    .bind(earned_at)
+    .bind(expires_at)
+    .bind(available_at)
+    .execute(conn)
+    .await
+    .map_err(db)?;
     Ok(())
 }
 
+/// Points in the member's lots that are not yet available at `now` (the pending period).
+pub(crate) async fn pending_points(
+    conn: &mut PgConnection,
+    member: MemberId,
+    now: DateTime<Utc>,
+) -> StoreResult<i64> {
+    sqlx::query_scalar(
+        "SELECT COALESCE(SUM(remaining), 0)::BIGINT FROM lots WHERE member_id = $1 AND remaining > 0 AND available_at > $2",
+    )
+    .bind(member)
+    .bind(now)
+    .fetch_one(conn)
+    .await
+    .map_err(db)
+}
+
 /// Draws up to `amount` from the member's live lots: first the lot that the transfer `prefer`
-/// credited (a return takes back the purchase's own points), then soonest expiry first.
+/// credited (a return takes back the purchase's own points), then lots available at `now`
+/// before pending ones, soonest expiry first.
 /// Records each draw against `transfer` (and `purchase`, so a return can give it back).
 /// Returns what it drew.
 pub(crate) async fn draw_lots(
@@ -114,13 +136,15 @@ pub(crate) async fn draw_lots(
     transfer: i64,
     purchase: Option<i64>,
     prefer: Option<i64>,
+    now: DateTime<Utc>,
 ) -> StoreResult<i64> {
     let lots: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT id, remaining FROM lots WHERE member_id = $1 AND remaining > 0 \
-         ORDER BY transfer_id IS NOT DISTINCT FROM $2 DESC, expires_at, id",
+         ORDER BY transfer_id IS NOT DISTINCT FROM $2 DESC, available_at > $3, expires_at, id",
     )
     .bind(member)
     .bind(prefer)
+    .bind(now)
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;

@@ -148,6 +148,8 @@ settings! {
         excluded_categories: String = "8".to_owned(), "KOPILKA_EXCLUDED_CATEGORIES";
         /// Months until earned points expire.
         points_lifetime_months: u32 = 12, "KOPILKA_POINTS_LIFETIME_MONTHS";
+        /// Days earned points stay pending before they can be spent (0: available at once).
+        accrual_pending_days: u32 = 0, "KOPILKA_ACCRUAL_PENDING_DAYS";
         /// Days after a card is bound during which its points cannot be spent.
         spend_lock_days: u32 = 0, "KOPILKA_SPEND_LOCK_DAYS";
         /// Seconds a one-time card code works.
@@ -264,6 +266,7 @@ impl Settings {
                 .collect::<Result<_, _>>()?,
             points_lifetime_months: self.points_lifetime_months,
             spend_lock_days: self.spend_lock_days,
+            accrual_pending: chrono::Duration::days(i64::from(self.accrual_pending_days)),
             card_token_ttl: seconds(self.card_token_ttl_s),
             offline_receipt_max_age: chrono::Duration::days(i64::from(
                 self.offline_receipt_max_age_days,

@@ -245,6 +245,7 @@ impl Kopilka {
                     day_start,
                     day_end,
                     lot_expires_at,
+                    lot_available_at: purchased_at + rules.accrual_pending,
                     accrual_description: format!("Начисление за покупку, чек {}", input.receipt_id),
                     redemption_description: format!("Оплата баллами, чек {}", input.receipt_id),
                 },

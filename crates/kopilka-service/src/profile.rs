@@ -127,7 +127,10 @@ impl Kopilka {
 
     pub async fn balance(&self, member: MemberId) -> ServiceResult<Balance> {
         let horizon = self.expiring_horizon();
-        Ok(self.store().ledger_balance(member, horizon).await?)
+        Ok(self
+            .store()
+            .ledger_balance(member, self.now(), horizon)
+            .await?)
     }
 
     fn expiring_horizon(&self) -> DateTime<Utc> {

@@ -29,6 +29,21 @@ pub struct Registered {
 const CARD_NUMBER_TRIES: usize = 8;
 
 impl Kopilka {
+    /// The welcome points of SPEC §1.4 as a credit from the welcome account.
+    pub(crate) fn welcome_credit(&self, now: chrono::DateTime<chrono::Utc>) -> Credit {
+        let rules = self.rules();
+        Credit {
+            from: SystemAccount::Welcome,
+            kind: MovementKind::Welcome,
+            lot: welcome_lot(
+                Points::new(rules.welcome_points),
+                rules.welcome_lifetime_days,
+                now,
+            ),
+            description: "Приветственные баллы за регистрацию".to_owned(),
+        }
+    }
+
     pub async fn register(
         &self,
         registration_token: &str,
@@ -73,16 +88,7 @@ impl Kopilka {
             password_hash,
             card: CardNumber::generate(CardRange::Virtual, &mut OsRng),
             card_kind: CardKind::Virtual,
-            welcome: Credit {
-                from: SystemAccount::Welcome,
-                kind: MovementKind::Welcome,
-                lot: welcome_lot(
-                    Points::new(rules.welcome_points),
-                    rules.welcome_lifetime_days,
-                    now,
-                ),
-                description: "Приветственные баллы за регистрацию".to_owned(),
-            },
+            welcome: self.welcome_credit(now),
             at: now,
         };
         let (member, card) = self.insert_registration(registration).await?;

@@ -30,6 +30,8 @@ pub struct Rules {
     pub excluded_categories: Vec<i64>,
     /// Months until earned points expire (SPEC §3.6).
     pub points_lifetime_months: u32,
+    /// Earned points wait this long before they can be spent (a return window; 0: never).
+    pub accrual_pending: Duration,
     /// Spending is locked for this many days after a card is bound (SPEC §3.9).
     pub spend_lock_days: u32,
     /// How long a one-time card code works.
@@ -66,6 +68,7 @@ impl Default for Rules {
             earning: kopilka_domain::earning::EarningRules::default(),
             excluded_categories: vec![8],
             points_lifetime_months: 12,
+            accrual_pending: Duration::zero(),
             spend_lock_days: 0,
             card_token_ttl: Duration::seconds(120),
             offline_receipt_max_age: Duration::days(7),

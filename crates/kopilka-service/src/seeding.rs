@@ -3,9 +3,8 @@
 use crate::{Kopilka, ServiceResult};
 use chrono::NaiveDate;
 use kopilka_domain::card::CardRange;
-use kopilka_domain::ledger::{welcome_lot, Credit, MovementKind, SystemAccount};
 use kopilka_domain::member::{Consents, Gender, Profile};
-use kopilka_domain::{CardKind, CardNumber, Phone, Points};
+use kopilka_domain::{CardKind, CardNumber, Phone};
 use kopilka_store::ImportedMember;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -102,16 +101,7 @@ impl Kopilka {
                         },
                         card: CardNumber::generate(CardRange::Virtual, &mut rng),
                         card_kind: CardKind::Virtual,
-                        welcome: Credit {
-                            from: SystemAccount::Welcome,
-                            kind: MovementKind::Welcome,
-                            lot: welcome_lot(
-                                Points::new(rules.welcome_points),
-                                rules.welcome_lifetime_days,
-                                now,
-                            ),
-                            description: "Приветственные баллы за регистрацию".to_owned(),
-                        },
+                        welcome: self.welcome_credit(now),
                         at: now,
                     })
                 })

@@ -14,14 +14,17 @@ impl Ledger for SqliteStore {
     async fn ledger_balance(
         &self,
         member: MemberId,
+        now: DateTime<Utc>,
         expiring_before: DateTime<Utc>,
     ) -> StoreResult<Balance> {
         self.read(move |c| {
-            let (available, pending): (i64, i64) = c
+            let (balance, pending): (i64, i64) = c
                 .prepare_cached(
-                    "SELECT credits_posted - debits_posted, credits_pending - debits_pending FROM accounts WHERE member_id = ?1",
+                    "SELECT credits_posted - debits_posted, \
+                     (SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = ?1 AND remaining > 0 AND available_at > ?2) \
+                     FROM accounts WHERE member_id = ?1",
                 )
-                .and_then(|mut s| s.query_row([member], |r| Ok((r.get(0)?, r.get(1)?))))
+                .and_then(|mut s| s.query_row(params![member, micros(now)], |r| Ok((r.get(0)?, r.get(1)?))))
                 .map_err(|e| match e {
                     rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
                     e => backend(e),
@@ -43,7 +46,7 @@ impl Ledger for SqliteStore {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(backend)?;
             Ok(Balance {
-                available: Points::new(available),
+                available: Points::new(balance - pending),
                 pending: Points::new(pending),
                 expiring,
             })

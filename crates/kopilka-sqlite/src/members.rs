@@ -105,6 +105,7 @@ pub(crate) fn post_credit(
         amount,
         credit.lot.earned_at,
         credit.lot.expires_at,
+        credit.lot.earned_at,
     )?;
     Ok(transfer)
 }

@@ -1,6 +1,7 @@
 use crate::members::{card_from_row, member_where};
 use crate::posting::{
-    add_lot, draw_lots, member_account, post, restore_lots, system_account, Movement,
+    add_lot, draw_lots, member_account, pending_points, post, restore_lots, system_account,
+    Movement,
 };
 use crate::{backend, micros, optional, SqliteStore};
 use async_trait::async_trait;
@@ -136,9 +137,13 @@ impl Pos for SqliteStore {
                 )
                 .and_then(|mut s| s.query_row(params![req.member_id, micros(req.day_start), micros(req.day_end)], |r| r.get(0)))
                 .map_err(backend)?;
-            let priced = price(&PurchaseState { available: Points::new(balance), earning_receipts_today })?;
+            let pending = pending_points(tx, req.member_id, req.committed_at)?;
+            let priced = price(&PurchaseState { available: Points::new(balance - pending), earning_receipts_today })?;
             let (earn, redeem) = (priced.earn.get(), priced.redeem.get());
-            let balance_after = balance - redeem + earn;
+            let new_lot = lot_after_debt(balance - redeem, earn);
+            let new_pending = if req.lot_available_at > req.committed_at { new_lot } else { 0 };
+            // What the customer can spend afterwards: spending drew only on available lots.
+            let balance_after = balance - redeem + earn - pending - new_pending;
             let purchase: i64 = tx
                 .prepare_cached(
                     "INSERT INTO purchases (store_id, till_id, receipt_id, request_hash, member_id, card_number, total_kop, \
@@ -207,7 +212,7 @@ impl Pos for SqliteStore {
                         at: req.committed_at,
                     },
                 )?;
-                draw_lots(tx, req.member_id, redeem, transfer, Some(purchase), None)?;
+                draw_lots(tx, req.member_id, redeem, transfer, Some(purchase), None, req.committed_at)?;
             }
             if earn > 0 {
                 let transfer = post(
@@ -221,11 +226,11 @@ impl Pos for SqliteStore {
                         store_id: Some(req.store_id),
                         receipt_id: Some(&req.receipt_id),
                         lot_id: None,
-                        description: &req.accrual_description,
+                        description: &priced.describe(&req.accrual_description),
                         at: req.committed_at,
                     },
                 )?;
-                add_lot(tx, req.member_id, transfer, lot_after_debt(balance - redeem, earn), req.purchased_at, req.lot_expires_at)?;
+                add_lot(tx, req.member_id, transfer, new_lot, req.purchased_at, req.lot_expires_at, req.lot_available_at)?;
                 tx.prepare_cached("UPDATE purchases SET accrual_transfer_id = ?2 WHERE id = ?1")
                     .and_then(|mut s| s.execute(params![purchase, transfer]))
                     .map_err(backend)?;
@@ -322,9 +327,9 @@ impl Pos for SqliteStore {
             }
             if taken_back > 0 {
                 let transfer = post(tx, &movement(account, system_account(tx, SystemAccount::Accrual)?, taken_back))?;
-                draw_lots(tx, member, taken_back, transfer, None, accrual)?;
+                draw_lots(tx, member, taken_back, transfer, None, accrual, req.at)?;
             }
-            let balance_after = balance + returned - taken_back;
+            let balance_after = balance + returned - taken_back - pending_points(tx, member, req.at)?;
             tx.prepare_cached(
                 "INSERT INTO refunds (store_id, refund_id, purchase_id, request_hash, taken_back, returned, balance_after, at) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -402,20 +407,20 @@ impl Pos for SqliteStore {
             };
             if points > 0 {
                 let transfer = post(tx, &movement(system, account, points))?;
-                add_lot(tx, a.member_id, transfer, lot_after_debt(balance, points), a.at, a.lot_expires_at)?;
+                add_lot(tx, a.member_id, transfer, lot_after_debt(balance, points), a.at, a.lot_expires_at, a.at)?;
             } else if points < 0 {
-                if balance < -points {
+                if balance - pending_points(tx, a.member_id, a.at)? < -points {
                     return Err(DomainError::InsufficientPoints.into());
                 }
                 let transfer = post(tx, &movement(account, system, -points))?;
-                draw_lots(tx, a.member_id, -points, transfer, None, None)?;
+                draw_lots(tx, a.member_id, -points, transfer, None, None, a.at)?;
             }
             tx.execute(
                 "INSERT INTO audit_log (actor, action, subject, details, at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![a.audit.actor, a.audit.action, a.audit.subject, a.audit.details, micros(a.audit.at)],
             )
             .map_err(backend)?;
-            Ok(Points::new(balance + points))
+            Ok(Points::new(balance + points - pending_points(tx, a.member_id, a.at)?))
         })
         .await
     }

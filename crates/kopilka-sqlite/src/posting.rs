@@ -70,20 +70,38 @@ pub(crate) fn add_lot(
     points: i64,
     earned_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
+    available_at: DateTime<Utc>,
 ) -> StoreResult<()> {
     if points <= 0 {
         return Ok(());
     }
     conn.prepare_cached(
-        "INSERT INTO lots (member_id, transfer_id, points, remaining, earned_at, expires_at) VALUES (?1, ?2, ?3, ?3, ?4, ?5)",
+        "INSERT INTO lots (member_id, transfer_id, points, remaining, earned_at, expires_at, available_at) \
+         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6)",
     )
-    .and_then(|mut s| s.execute(params![member, transfer, points, micros(earned_at), micros(expires_at)]))
+    .and_then(|mut s| {
+        s.execute(params![member, transfer, points, micros(earned_at), micros(expires_at), micros(available_at)])
+    })
     .map_err(backend)?;
     Ok(())
 }
 
+/// Points in the member's lots that are not yet available at `now` (the pending period).
+pub(crate) fn pending_points(
+    conn: &Connection,
+    member: MemberId,
+    now: DateTime<Utc>,
+) -> StoreResult<i64> {
+    conn.prepare_cached(
+        "SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = ?1 AND remaining > 0 AND available_at > ?2",
+    )
+    .and_then(|mut s| s.query_row(params![member, micros(now)], |r| r.get(0)))
+    .map_err(backend)
+}
+
 /// Draws up to `amount` from the member's live lots: first the lot that the transfer `prefer`
-/// credited (a return takes back the purchase's own points), then soonest expiry first.
+/// credited (a return takes back the purchase's own points), then lots available at `now`
+/// before pending ones, soonest expiry first.
 /// Records each draw against `transfer` (and `purchase`, so a return can give it back).
 /// Returns what it drew.
 pub(crate) fn draw_lots(
@@ -93,15 +111,18 @@ pub(crate) fn draw_lots(
     transfer: i64,
     purchase: Option<i64>,
     prefer: Option<i64>,
+    now: DateTime<Utc>,
 ) -> StoreResult<i64> {
     let lots: Vec<(i64, i64)> = conn
         .prepare_cached(
             "SELECT id, remaining FROM lots WHERE member_id = ?1 AND remaining > 0 \
-             ORDER BY transfer_id IS ?2 DESC, expires_at, id",
+             ORDER BY transfer_id IS ?2 DESC, available_at > ?3, expires_at, id",
         )
         .and_then(|mut s| {
-            s.query_map(params![member, prefer], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect()
+            s.query_map(params![member, prefer, micros(now)], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect()
         })
         .map_err(backend)?;
     let mut left = amount;

@@ -136,11 +136,13 @@ pub trait Limits: Send + Sync {
 
 #[async_trait]
 pub trait Ledger: Send + Sync {
-    /// Available and pending points, and the lots that expire by `expiring_before`
+    /// Available points (what lots available by `now` hold, or a debt) and pending points
+    /// (lots not yet available), and the lots that expire by `expiring_before`
     /// grouped by expiry instant, soonest first.
     async fn ledger_balance(
         &self,
         member: MemberId,
+        now: DateTime<Utc>,
         expiring_before: DateTime<Utc>,
     ) -> StoreResult<Balance>;
     /// Newest first; `before` is the id of the last item of the previous page.

@@ -43,11 +43,14 @@ pub struct PurchaseRequest {
     pub day_start: DateTime<Utc>,
     pub day_end: DateTime<Utc>,
     pub lot_expires_at: DateTime<Utc>,
+    /// When the earned points become spendable (after the optional pending period).
+    pub lot_available_at: DateTime<Utc>,
     pub accrual_description: String,
     pub redemption_description: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// `balance` is the member's available points after the purchase.
 pub struct PurchaseOutcome {
     pub purchase_id: i64,
     pub receipt_id: String,

@@ -1038,3 +1038,88 @@ async fn an_incomplete_profile_closes_card_codes_until_filled(backend: Backend) 
         .await
         .expect(200);
 }
+
+on_both_stores!(earned_points_may_wait_out_a_pending_period);
+
+async fn earned_points_may_wait_out_a_pending_period(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| s.accrual_pending_days = 14).await;
+    let key = till(&app, 1, TillKind::Staffed).await;
+    let (token, card, _) = app.register("89995550020").await;
+    let bread =
+        json!([{ "line_id": "1", "sku": "bread", "category_id": 14, "amount_kop": 100000 }]);
+    let bought = pos(
+        &app,
+        &key,
+        "/purchases",
+        json!({ "receipt_id": "P1", "barcode": card, "lines": bread }),
+    )
+    .await
+    .expect(201);
+    assert_eq!(bought["earned_points"], 100);
+    assert_eq!(
+        bought["balance"], 300,
+        "what was earned is pending, not spendable"
+    );
+    let b = app.get("/me/balance", &token).await.expect(200);
+    assert_eq!(
+        (b["available"].as_i64(), b["pending"].as_i64()),
+        (Some(300), Some(100))
+    );
+    let history = app.get("/me/history?limit=1", &token).await.expect(200);
+    assert_eq!(
+        history["items"][0]["points"], 100,
+        "the history shows the accrual at once"
+    );
+    // Pending points cannot be spent.
+    let q = pos(
+        &app,
+        &key,
+        "/quote",
+        json!({ "barcode": card, "lines": bread, "redeem_points": 400 }),
+    )
+    .await
+    .expect(200);
+    assert_eq!(q["max_redeem_points"], 300);
+    pos(
+        &app,
+        &key,
+        "/purchases",
+        json!({ "receipt_id": "P2", "barcode": card, "lines": bread, "redeem_points": 301 }),
+    )
+    .await
+    .expect_problem(409, "insufficient_points");
+    // A return within the period takes back the pending points themselves.
+    let back = pos(
+        &app,
+        &key,
+        "/purchases/P1/refunds",
+        json!({ "refund_id": "F1", "lines": [{ "line_id": "1", "amount_kop": 50000 }] }),
+    )
+    .await
+    .expect(201);
+    assert_eq!(
+        (back["points_taken_back"].as_i64(), back["balance"].as_i64()),
+        (Some(50), Some(300))
+    );
+    let b = app.get("/me/balance", &token).await.expect(200);
+    assert_eq!(
+        (b["available"].as_i64(), b["pending"].as_i64()),
+        (Some(300), Some(50))
+    );
+    // After the period they are available.
+    app.clock.advance(Duration::days(14));
+    let b = app.get("/me/balance", &token).await.expect(200);
+    assert_eq!(
+        (b["available"].as_i64(), b["pending"].as_i64()),
+        (Some(350), Some(0))
+    );
+    pos(
+        &app,
+        &key,
+        "/purchases",
+        json!({ "receipt_id": "P3", "barcode": card, "lines": bread, "redeem_points": 350 }),
+    )
+    .await
+    .expect(201);
+    app.assert_ledger_balanced().await;
+}
