@@ -8,6 +8,7 @@ mod ledger;
 mod members;
 mod pos;
 mod posting;
+mod purchases;
 
 use kopilka_store::{StoreError, StoreResult};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -2,9 +2,11 @@
 //! PostgreSQL.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod cards;
 mod helpers;
 mod logs;
 mod ops;
+mod points;
 mod profile;
 mod registration;
 mod sign_in;
