@@ -37,7 +37,7 @@ impl CardRange {
 
 impl CardNumber {
     pub fn parse(input: &str) -> Result<Self, InvalidCardNumber> {
-        let digits: String = input.chars().filter(|c| !c.is_whitespace()).collect();
+        let digits = input.trim();
         if digits.len() != 13 || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(InvalidCardNumber::Shape);
         }
@@ -45,7 +45,7 @@ impl CardNumber {
         if check.as_bytes()[0] - b'0' != ean13_check_digit(body) {
             return Err(InvalidCardNumber::CheckDigit);
         }
-        Ok(Self(digits))
+        Ok(Self(digits.to_owned()))
     }
 
     /// A fresh random number in `range`. Random, not sequential: card numbers are also logins,
@@ -151,6 +151,15 @@ impl CardStatus {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn only_thirteen_digits_with_nothing_between() {
+        assert_eq!(
+            CardNumber::parse("4006 3813 3393 1"),
+            Err(InvalidCardNumber::Shape)
+        );
+        assert!(CardNumber::parse(" 4006381333931\n").is_ok());
+    }
 
     #[test]
     fn known_ean13_numbers() {

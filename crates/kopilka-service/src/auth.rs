@@ -38,12 +38,8 @@ pub enum Login {
 impl Login {
     /// Thirteen digits are a card; anything else must be a phone.
     pub fn parse(input: &str) -> Result<Self, String> {
-        let digits = input.chars().filter(|c| !c.is_whitespace()).count();
-        if digits == 13
-            && input
-                .chars()
-                .all(|c| c.is_ascii_digit() || c.is_whitespace())
-        {
+        let trimmed = input.trim();
+        if trimmed.len() == 13 && trimmed.bytes().all(|b| b.is_ascii_digit()) {
             CardNumber::parse(input)
                 .map(Login::Card)
                 .map_err(|e| e.to_string())
@@ -159,16 +155,30 @@ impl Kopilka {
             self.rules().otp_resend_cooldown,
         )
         .await?;
+        // Counted per login whether or not it exists, so the daily limit answers alike.
+        self.count_daily(&format!("sms:login:{}", login.key()))
+            .await?;
+        self.count_ip(ip).await?;
         match self.member_by_login(login).await? {
-            Some(member) => {
-                self.count_sms(&member.phone, ip).await?;
-                self.send_code(&member.phone, OtpPurpose::PasswordReset)
-                    .await
-            }
-            None => {
-                self.count_ip(ip).await?;
-                Ok(self.code_sent())
-            }
+            // The phone's own daily limit is kept by not sending: answering 429 here would
+            // tell that the login exists.
+            Some(member) => match self
+                .count_daily(&format!("sms:phone:{}", member.phone))
+                .await
+            {
+                Ok(()) => {
+                    self.send_code(&member.phone, OtpPurpose::PasswordReset)
+                        .await
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        member_id = member.id,
+                        "recovery code not sent: the phone's daily limit is reached"
+                    );
+                    Ok(self.code_sent())
+                }
+            },
+            None => Ok(self.code_sent()),
         }
     }
 
@@ -289,16 +299,21 @@ impl Kopilka {
 
     /// Limits against SMS pumping: codes per phone a day, messages per IP address an hour.
     async fn count_sms(&self, phone: &Phone, ip: &str) -> ServiceResult<()> {
-        let rules = self.rules();
+        self.count_daily(&format!("sms:phone:{phone}")).await?;
+        self.count_ip(ip).await
+    }
+
+    /// One more message under `key` today; refused past the daily limit of codes.
+    async fn count_daily(&self, key: &str) -> ServiceResult<()> {
         let now = self.now();
         let day = window_start(now, Duration::days(1));
-        if self.store().hit(&format!("sms:phone:{phone}"), day).await? > rules.otp_per_phone_daily {
+        if self.store().hit(key, day).await? > self.rules().otp_per_phone_daily {
             return Err(DomainError::RateLimited {
                 retry_after_s: seconds_until(now, day + Duration::days(1)),
             }
             .into());
         }
-        self.count_ip(ip).await
+        Ok(())
     }
 
     async fn count_ip(&self, ip: &str) -> ServiceResult<()> {

@@ -97,8 +97,8 @@ impl Kopilka {
     }
 
     /// Resolves a card number or a one-time code. `for_commit` also accepts a code that was
-    /// already spent, so that a retried purchase can be recognised and replayed; the purchase
-    /// itself refuses to spend a code twice.
+    /// already spent and a card blocked since, so that a retried purchase can be recognised
+    /// and replayed: the purchase itself checks both after looking for the receipt.
     async fn resolve(
         &self,
         barcode: &CardNumber,
@@ -117,7 +117,7 @@ impl Kopilka {
                 .map(|(m, c)| (m, c, None))
         };
         let (member, card, token) = found.ok_or(DomainError::NotFound("card"))?;
-        if card.status == CardStatus::Blocked {
+        if card.status == CardStatus::Blocked && !for_commit {
             return Err(DomainError::CardBlocked.into());
         }
         Ok((member, card, token))
@@ -181,18 +181,21 @@ impl Kopilka {
     ) -> ServiceResult<PurchaseOutcome> {
         let now = self.now();
         let rules = self.rules();
-        let purchased_at = match input.purchased_at {
-            None => now,
-            Some(at) if at > now + rules.till_clock_skew => {
-                return Err(DomainError::field("purchased_at", "Время покупки в будущем").into())
-            }
-            Some(at) if at < now - rules.offline_receipt_max_age => {
-                return Err(
-                    DomainError::field("purchased_at", "Чек слишком старый для начисления").into(),
-                )
-            }
-            Some(at) => at.min(now),
+        // Checked inside the purchase, after the receipt id: a retry of a recorded purchase
+        // gets its first answer even once the receipt is too old or the card is blocked.
+        let time_check = match input.purchased_at {
+            None => Ok(now),
+            Some(at) if at > now + rules.till_clock_skew => Err(DomainError::field(
+                "purchased_at",
+                "Время покупки в будущем",
+            )),
+            Some(at) if at < now - rules.offline_receipt_max_age => Err(DomainError::field(
+                "purchased_at",
+                "Чек слишком старый для начисления",
+            )),
+            Some(at) => Ok(at.min(now)),
         };
+        let purchased_at = time_check.clone().unwrap_or(now);
         let request_hash = digest(&[
             &input.barcode.to_string(),
             &serde_json::to_string(input.basket.lines()).unwrap_or_default(),
@@ -206,7 +209,12 @@ impl Kopilka {
         let ctx = self.context(till, &member, &card, Points::ZERO, 0).await?;
         let earning = rules.earning.clone();
         let (basket, requested) = (input.basket.clone(), input.redeem);
+        let blocked = card.status == CardStatus::Blocked;
         let pricer = Box::new(move |state: &kopilka_store::PurchaseState| {
+            time_check?;
+            if blocked {
+                return Err(DomainError::CardBlocked);
+            }
             let ctx = PurchaseContext {
                 available: state.available,
                 earning_receipts_today: state.earning_receipts_today,

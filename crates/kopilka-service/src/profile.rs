@@ -42,6 +42,11 @@ impl Kopilka {
                 v.add("favourite_store_id", "Такого магазина нет");
             }
         }
+        if let Some(category) = patch.favourite_category_id {
+            if !self.store().category_exists(category).await? {
+                v.add("favourite_category_id", "Такой категории нет");
+            }
+        }
         v.finish()?;
         if let Some(category) = patch.favourite_category_id {
             if Some(category) != profile.favourite_category_id {

@@ -1,9 +1,9 @@
 //! `/admin/*`: the back office's calls (staff tokens only).
 
 use crate::error::{ApiResult, Problem};
-use crate::extract::{ApiJson, StaffAuth};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, StaffAuth};
 use crate::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use kopilka_domain::staff::Role;
@@ -91,7 +91,7 @@ pub struct AuditView {
 async fn audit(
     State(state): State<AppState>,
     auth: StaffAuth,
-    Query(query): Query<AuditQuery>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Vec<AuditView>>> {
     require(&auth, &[])?;
     let entries = state.kopilka.audit_log(query.limit.unwrap_or(100)).await?;
@@ -136,7 +136,7 @@ pub struct AdjustedView {
 async fn adjust(
     State(state): State<AppState>,
     auth: StaffAuth,
-    axum::extract::Path(id): axum::extract::Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<AdjustmentBody>,
 ) -> ApiResult<(axum::http::StatusCode, Json<AdjustedView>)> {
     require(&auth, &[Role::Support])?;

@@ -2,9 +2,9 @@
 
 use super::views::CardView;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, Customer};
+use crate::extract::{ApiJson, ApiPath, Customer};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -70,7 +70,7 @@ fn path_card(number: &str) -> Result<CardNumber, ApiError> {
 async fn block_card(
     State(state): State<AppState>,
     Customer(member): Customer,
-    Path(number): Path<String>,
+    ApiPath(number): ApiPath<String>,
 ) -> ApiResult<Json<CardView>> {
     let card = state
         .kopilka
@@ -122,7 +122,7 @@ fn picture(content_type: &'static str, body: Result<Vec<u8>, String>) -> Respons
 async fn barcode_svg(
     State(state): State<AppState>,
     Customer(member): Customer,
-    Path(number): Path<String>,
+    ApiPath(number): ApiPath<String>,
 ) -> ApiResult<Response> {
     let number = own_card(&state, &member, &number).await?;
     Ok(picture(
@@ -137,7 +137,7 @@ async fn barcode_svg(
 async fn barcode_png(
     State(state): State<AppState>,
     Customer(member): Customer,
-    Path(number): Path<String>,
+    ApiPath(number): ApiPath<String>,
 ) -> ApiResult<Response> {
     let number = own_card(&state, &member, &number).await?;
     Ok(picture("image/png", crate::barcode::png(&number)))

@@ -2,9 +2,9 @@
 
 use super::views::*;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{ApiJson, Customer};
+use crate::extract::{ApiJson, ApiQuery, Customer};
 use crate::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use kopilka_domain::member::{self, Gender};
 use kopilka_domain::Validation;
@@ -213,10 +213,8 @@ pub struct HistoryQuery {
 async fn history(
     State(state): State<AppState>,
     Customer(member): Customer,
-    query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<HistoryQuery>,
 ) -> ApiResult<Json<HistoryPageView>> {
-    let Query(query) =
-        query.map_err(|e| crate::error::ApiError::malformed("limit".into(), e.body_text()))?;
     let page = state
         .kopilka
         .history(member.id, query.limit, query.cursor.as_deref())

@@ -16,6 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Kopilka API", description = "Loyalty programme of a hypermarket chain: customers, points, tills, staff."),
+    servers((url = "/api/v1", description = "This server")),
     modifiers(&BearerSchemes),
     tags(
         (name = "auth", description = "Customer sign-in, registration and recovery"),

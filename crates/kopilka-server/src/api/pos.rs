@@ -1,9 +1,9 @@
 //! `/pos/*`: the till's calls (till keys only).
 
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ApiPath};
 use crate::AppState;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
@@ -284,7 +284,7 @@ pub struct RefundView {
 async fn refund(
     State(state): State<AppState>,
     TillAuth(till): TillAuth,
-    Path(receipt_id): Path<String>,
+    ApiPath(receipt_id): ApiPath<String>,
     ApiJson(body): ApiJson<RefundBody>,
 ) -> ApiResult<(StatusCode, Json<RefundView>)> {
     let mut v = Validation::default();

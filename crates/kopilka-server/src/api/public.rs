@@ -1,8 +1,9 @@
 //! Public reference data: no credentials needed.
 
 use crate::error::ApiResult;
+use crate::extract::ApiQuery;
 use crate::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -63,7 +64,7 @@ pub struct StoresQuery {
 #[utoipa::path(get, path = "/stores", tag = "public", params(StoresQuery), responses((status = 200, body = [StoreView])))]
 async fn stores(
     State(state): State<AppState>,
-    Query(query): Query<StoresQuery>,
+    ApiQuery(query): ApiQuery<StoresQuery>,
 ) -> ApiResult<Json<Vec<StoreView>>> {
     let all = state
         .kopilka

@@ -36,6 +36,10 @@ async fn health_metrics_and_docs(backend: Backend) {
         .await
         .expect(200);
     assert_eq!(spec["openapi"], "3.1.0");
+    assert_eq!(
+        spec["servers"][0]["url"], "/api/v1",
+        "paths are relative to the base path"
+    );
     for path in [
         "/auth/otp",
         "/auth/otp/verify",
@@ -116,6 +120,31 @@ async fn bad_requests_are_problems(backend: Backend) {
     let big = "9".repeat(100 * 1024);
     let answer = app.post("/auth/otp", json!({ "phone": big })).await;
     answer.expect_problem(413, "payload_too_large");
+    // Query strings and path parameters that do not parse are problems too.
+    let staff = kopilka_domain::password::NewPassword::parse("служебный-пароль", 6, &[]).unwrap();
+    app.kopilka
+        .create_staff("root", &staff, &[kopilka_domain::staff::Role::Admin])
+        .await
+        .unwrap();
+    let root = app
+        .post(
+            "/admin/auth/login",
+            json!({ "login": "root", "password": "служебный-пароль" }),
+        )
+        .await
+        .expect(200);
+    let root = root["token"].as_str().unwrap();
+    app.get("/admin/audit?limit=abc", root)
+        .await
+        .expect_problem(400, "validation_failed");
+    app.request(
+        "POST",
+        "/api/v1/admin/members/abc/adjustments",
+        Some(root),
+        Some(json!({ "points": 1, "reason": "тест" })),
+    )
+    .await
+    .expect_problem(404, "not_found");
     let answer = app
         .post("/auth/otp", json!({ "phone": 79991234567u64 }))
         .await;

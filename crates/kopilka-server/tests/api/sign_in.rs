@@ -310,7 +310,7 @@ async fn password_recovery_by_phone_and_by_card(backend: Backend) {
 }
 
 async fn recovery_answers_alike_for_unknown_logins(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn_with(backend, |s| s.otp_per_phone_daily = 3).await;
     app.register("89991110010").await;
     let known = app
         .post("/auth/password-reset", json!({ "login": "89991110010" }))
@@ -334,6 +334,23 @@ async fn recovery_answers_alike_for_unknown_logins(backend: Backend) {
         .await;
     again_known.expect_problem(429, "rate_limited");
     again_unknown.expect_problem(429, "rate_limited");
+    // The daily limit answers alike too: three a day for any login, known or not.
+    app.clock.advance(Duration::seconds(61));
+    for _ in 0..2 {
+        app.post("/auth/password-reset", json!({ "login": "89991110010" }))
+            .await
+            .expect(202);
+        app.post("/auth/password-reset", json!({ "login": "89991110011" }))
+            .await
+            .expect(202);
+        app.clock.advance(Duration::seconds(61));
+    }
+    app.post("/auth/password-reset", json!({ "login": "89991110010" }))
+        .await
+        .expect_problem(429, "rate_limited");
+    app.post("/auth/password-reset", json!({ "login": "89991110011" }))
+        .await
+        .expect_problem(429, "rate_limited");
     app.post(
         "/auth/password-reset/confirm",
         json!({ "login": "89991110011", "code": "123456", "password": "какой-то-пароль" }),
