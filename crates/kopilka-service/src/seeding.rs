@@ -44,7 +44,6 @@ const FEMALE: &[&str] = &[
     "Ирина",
 ];
 const CITIES: &[&str] = &["Москва", "Санкт-Петербург", "Казань", "Екатеринбург"];
-const CATEGORIES: &[i64] = &[10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
 
 /// Members per transaction.
 const BATCH: usize = 5000;
@@ -56,6 +55,15 @@ impl Kopilka {
         let mut rng = StdRng::from_entropy();
         let rules = self.rules().clone();
         let mut next_phone = u64::try_from(self.store().member_count().await?).unwrap_or(0);
+        // Favourites among the categories that exist (none on a store without a catalogue).
+        let categories: Vec<i64> = self
+            .store()
+            .categories()
+            .await?
+            .into_iter()
+            .filter(|c| c.parent_id.is_some())
+            .map(|c| c.id)
+            .collect();
         let mut cards = Vec::with_capacity(count);
         while cards.len() < count {
             let now = self.now();
@@ -89,9 +97,8 @@ impl Kopilka {
                             city: Some(CITIES[rng.gen_range(0..CITIES.len())].to_owned()),
                             email: None,
                             favourite_store_id: None,
-                            favourite_category_id: Some(
-                                CATEGORIES[rng.gen_range(0..CATEGORIES.len())],
-                            ),
+                            favourite_category_id: (!categories.is_empty())
+                                .then(|| categories[rng.gen_range(0..categories.len())]),
                         },
                         consents: Consents {
                             personal_data: true,

@@ -1,0 +1,357 @@
+//! `kopilka-bench`: drives a real `kopilka serve` on SQLite and on PostgreSQL with the
+//! scenarios of the performance issue, measures this machine's ceilings in the same run, and
+//! writes a table, a JSON file and an SVG chart.
+
+mod ceilings;
+mod chart;
+mod load;
+mod scenarios;
+mod server;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use load::Outcome;
+use scenarios::Ctx;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "kopilka-bench")]
+struct Args {
+    /// sqlite, postgres or both.
+    #[arg(long, default_value = "both")]
+    store: String,
+    /// Seconds each measurement runs.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent clients in closed-loop runs.
+    #[arg(long, default_value_t = 32)]
+    clients: usize,
+    /// Members seeded before the run.
+    #[arg(long, default_value_t = 10_000)]
+    members: usize,
+    /// Offered purchase rates (per second) for the open-loop sweep of the till.
+    #[arg(long, value_delimiter = ',', default_value = "250,500,1000,2000")]
+    rates: Vec<f64>,
+    /// A smoke run: one second each, few members, one rate (for CI: checks the bench works).
+    #[arg(long)]
+    quick: bool,
+    /// Where the JSON results and the SVG chart go.
+    #[arg(long, default_value = "docs/bench")]
+    out: PathBuf,
+    /// Redraw the chart from an earlier run's results.json instead of measuring.
+    #[arg(long)]
+    replot: Option<PathBuf>,
+    /// PostgreSQL server to create the benchmark databases on.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    postgres: String,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Row {
+    pub store: String,
+    pub what: String,
+    pub mode: String,
+    pub offered: Option<f64>,
+    pub rate: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub failed: u64,
+}
+
+fn row(store: &str, what: &str, mode: &str, offered: Option<f64>, o: &Outcome) -> Row {
+    Row {
+        store: store.into(),
+        what: what.into(),
+        mode: mode.into(),
+        offered,
+        rate: o.rate(),
+        p50_ms: o.ms(0.5),
+        p99_ms: o.ms(0.99),
+        failed: o.failed,
+    }
+}
+
+/// Receives the server's SMS as its webhook provider, keeping the codes for the sign-in runs.
+async fn sms_receiver(codes: Arc<Mutex<HashMap<String, String>>>) -> Result<String> {
+    use axum::{extract::State, routing::post, Json, Router};
+    let app = Router::new()
+        .route(
+            "/sms",
+            post(
+                |State(codes): State<Arc<Mutex<HashMap<String, String>>>>,
+                 Json(sms): Json<serde_json::Value>| async move {
+                    let phone = sms["phone"].as_str().unwrap_or_default().to_owned();
+                    let text = sms["text"].as_str().unwrap_or_default();
+                    if let Some(code) = text
+                        .split(|c: char| !c.is_ascii_digit())
+                        .find(|w| w.len() == 6)
+                    {
+                        codes
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .insert(phone, code.to_owned());
+                    }
+                    "ok"
+                },
+            ),
+        )
+        .with_state(codes);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/sms", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(url)
+}
+
+async fn run_store(
+    args: &Args,
+    store: &str,
+    seconds: Duration,
+    members: usize,
+    rates: &[f64],
+    rows: &mut Vec<Row>,
+) -> Result<f64> {
+    let binary = server::kopilka_binary()?;
+    let dir = tempfile::tempdir()?;
+    let (url, pg_name) = match store {
+        "sqlite" => (
+            format!("sqlite://{}", dir.path().join("bench.db").display()),
+            None,
+        ),
+        _ => {
+            use sqlx::Connection;
+            let name = format!("kopilka_bench_{}", std::process::id());
+            let mut conn = sqlx::PgConnection::connect(&args.postgres).await?;
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await?;
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await?;
+            (
+                format!(
+                    "{}/{name}",
+                    args.postgres
+                        .rsplit_once('/')
+                        .map(|p| p.0)
+                        .unwrap_or(&args.postgres)
+                ),
+                Some(name),
+            )
+        }
+    };
+    let codes = Arc::new(Mutex::new(HashMap::new()));
+    let sms = sms_receiver(codes.clone()).await?;
+    let env: Vec<(String, String)> = [
+        ("KOPILKA_DATABASE_URL", url.as_str()),
+        ("KOPILKA_SMS_WEBHOOK_URL", sms.as_str()),
+        ("KOPILKA_OTP_PER_PHONE_DAILY", "1000000000"),
+        ("KOPILKA_SMS_PER_IP_HOURLY", "1000000000"),
+        ("KOPILKA_OTP_RESEND_COOLDOWN_S", "0"),
+        ("KOPILKA_EARNING_RECEIPTS_PER_DAY", "1000000"),
+        ("KOPILKA_PG_MAX_CONNECTIONS", "16"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let server = server::Server::start(&binary, env).await?;
+    let cards_file = dir.path().join("cards.txt");
+    server.command(
+        &[
+            "seed",
+            "--members",
+            &members.to_string(),
+            "--cards-out",
+            &cards_file.to_string_lossy(),
+        ],
+        None,
+    )?;
+    let cards: Vec<String> = std::fs::read_to_string(&cards_file)?
+        .lines()
+        .map(String::from)
+        .collect();
+    let mut tills = Vec::new();
+    for store_id in 1..=8 {
+        let out = server.command(
+            &[
+                "till",
+                "create",
+                "--store",
+                &store_id.to_string(),
+                "--kind",
+                "staffed",
+            ],
+            None,
+        )?;
+        tills.push(out.lines().last().context("a till key")?.to_owned());
+    }
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()?;
+    let mut ctx = Ctx {
+        client,
+        api: format!("{}/api/v1", server.base),
+        cards: Arc::new(cards),
+        tills: Arc::new(tills),
+        tokens: Arc::new(Vec::new()),
+        codes,
+        run: std::process::id() as u64,
+    };
+    // Customer tokens for the app scenario: sign in some of the seeded members by SMS code.
+    let mut tokens = Vec::new();
+    for i in 1..=members.min(200) {
+        let phone = format!("+79{i:09}");
+        ctx.client
+            .post(format!("{}/auth/otp", ctx.api))
+            .json(&serde_json::json!({ "phone": phone }))
+            .send()
+            .await?;
+        let code = ctx
+            .codes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&phone)
+            .context("an SMS code")?;
+        let answer: serde_json::Value = ctx
+            .client
+            .post(format!("{}/auth/otp/verify", ctx.api))
+            .json(&serde_json::json!({ "phone": phone, "code": code }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        tokens.push(
+            answer["token"]
+                .as_str()
+                .context("a customer token")?
+                .to_owned(),
+        );
+    }
+    ctx.tokens = Arc::new(tokens);
+
+    let c = args.clients;
+    macro_rules! closed {
+        ($name:literal, $f:path) => {{
+            let ctx = ctx.clone();
+            let o = load::closed(c, seconds, move |n| $f(ctx.clone(), n)).await;
+            eprintln!(
+                "{store} {:<9} closed {c:>3}: {:>8.0}/s p50 {:>6.2} ms p99 {:>7.2} ms ({} failed)",
+                $name,
+                o.rate(),
+                o.ms(0.5),
+                o.ms(0.99),
+                o.failed
+            );
+            rows.push(row(store, $name, &format!("closed, {c} clients"), None, &o));
+        }};
+    }
+    closed!("till", scenarios::till);
+    closed!("app home", scenarios::home);
+    closed!("sign-in", scenarios::sign_in);
+    closed!("public", scenarios::public);
+    for &rate in rates {
+        let ctx2 = ctx.clone();
+        // Operation numbers far above the closed loop's, so no receipt id repeats.
+        let base = 1_000_000_000_000 * (1 + rate as u64);
+        let o = load::open(rate, seconds, move |n| {
+            scenarios::till(ctx2.clone(), n + base)
+        })
+        .await;
+        eprintln!("{store} till      open {rate:>6.0}/s: {:>8.0}/s p50 {:>6.2} ms p99 {:>7.2} ms ({} failed)", o.rate(), o.ms(0.5), o.ms(0.99), o.failed);
+        rows.push(row(store, "till", "open", Some(rate), &o));
+    }
+    let rss = server.rss_mib();
+    drop(server);
+    let raw = match store {
+        "sqlite" => ceilings::raw_sqlite(seconds, "full")?,
+        _ => ceilings::raw_postgres(&url, 16, seconds).await?,
+    };
+    eprintln!("{store} raw ledger transaction: {raw:.0}/s; server peak RSS {rss:.0} MiB");
+    rows.push(Row {
+        store: store.into(),
+        what: "raw ledger transaction".into(),
+        mode: "ceiling".into(),
+        offered: None,
+        rate: raw,
+        p50_ms: 0.0,
+        p99_ms: 0.0,
+        failed: 0,
+    });
+    if let Some(name) = pg_name {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&args.postgres).await?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await?;
+    }
+    Ok(rss)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    if let Some(path) = &args.replot {
+        let results: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+        let rows: Vec<Row> = serde_json::from_value(results["rows"].clone())?;
+        std::fs::write(args.out.join("till-open-loop.svg"), chart::open_loop(&rows))?;
+        return Ok(());
+    }
+    let (seconds, members, rates) = if args.quick {
+        (Duration::from_secs(1), 200, vec![100.0])
+    } else {
+        (
+            Duration::from_secs(args.seconds),
+            args.members,
+            args.rates.clone(),
+        )
+    };
+    let mut rows = Vec::new();
+    let bare = ceilings::bare_http(args.clients, seconds).await?;
+    eprintln!(
+        "bare HTTP handler: {:.0}/s p50 {:.2} ms p99 {:.2} ms",
+        bare.rate(),
+        bare.ms(0.5),
+        bare.ms(0.99)
+    );
+    rows.push(row(
+        "-",
+        "bare HTTP handler",
+        &format!("ceiling, {} clients", args.clients),
+        None,
+        &bare,
+    ));
+    let stores: Vec<&str> = match args.store.as_str() {
+        "both" => vec!["sqlite", "postgres"],
+        s => vec![s],
+    };
+    let mut rss = Vec::new();
+    for store in stores {
+        rss.push((
+            store.to_owned(),
+            run_store(&args, store, seconds, members, &rates, &mut rows).await?,
+        ));
+    }
+    std::fs::create_dir_all(&args.out)?;
+    let json = serde_json::json!({ "seconds": seconds.as_secs(), "clients": args.clients, "members": members, "rss_mib": rss, "rows": rows });
+    std::fs::write(
+        args.out.join("results.json"),
+        serde_json::to_string_pretty(&json)?,
+    )?;
+    std::fs::write(args.out.join("till-open-loop.svg"), chart::open_loop(&rows))?;
+    println!("| store | scenario | mode | offered/s | done/s | p50 ms | p99 ms | failed |");
+    println!("|---|---|---|---:|---:|---:|---:|---:|");
+    for r in &rows {
+        let offered = r.offered.map(|o| format!("{o:.0}")).unwrap_or_default();
+        println!(
+            "| {} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {} |",
+            r.store, r.what, r.mode, offered, r.rate, r.p50_ms, r.p99_ms, r.failed
+        );
+    }
+    for (store, mib) in rss {
+        println!("\n{store}: server peak RSS {mib:.0} MiB");
+    }
+    Ok(())
+}

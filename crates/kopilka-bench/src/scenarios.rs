@@ -1,0 +1,139 @@
+//! What the clients do. Each scenario is an operation `op(n)` over a shared context.
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone)]
+pub struct Ctx {
+    pub client: reqwest::Client,
+    pub api: String,
+    pub cards: Arc<Vec<String>>,
+    pub tills: Arc<Vec<String>>,
+    pub tokens: Arc<Vec<String>>,
+    /// Codes the SMS webhook received, by phone.
+    pub codes: Arc<Mutex<HashMap<String, String>>>,
+    /// Distinguishes this run's receipt and phone numbers from earlier runs'.
+    pub run: u64,
+}
+
+async fn post(ctx: &Ctx, path: &str, auth: Option<&str>, body: Value) -> Option<(u16, Value)> {
+    let mut req = ctx.client.post(format!("{}{path}", ctx.api)).json(&body);
+    if let Some(a) = auth {
+        req = req.bearer_auth(a);
+    }
+    let res = req.send().await.ok()?;
+    let status = res.status().as_u16();
+    Some((status, res.json().await.unwrap_or(Value::Null)))
+}
+
+async fn get_ok(ctx: &Ctx, path: &str, auth: Option<&str>) -> bool {
+    let mut req = ctx.client.get(format!("{}{path}", ctx.api));
+    if let Some(a) = auth {
+        req = req.bearer_auth(a);
+    }
+    match req.send().await {
+        Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+const CATEGORIES: [i64; 8] = [10, 11, 12, 14, 15, 16, 17, 8];
+
+/// Identify, quote, purchase; a fifth of purchases spend points, 3% are returned.
+pub async fn till(ctx: Ctx, n: u64) -> bool {
+    let mut rng = StdRng::seed_from_u64(n ^ ctx.run);
+    let card = &ctx.cards[rng.gen_range(0..ctx.cards.len())];
+    let key = &ctx.tills[rng.gen_range(0..ctx.tills.len())];
+    let Some((200, who)) = post(&ctx, "/pos/identify", Some(key), json!({ "barcode": card })).await
+    else {
+        return false;
+    };
+    let lines: Vec<Value> = (0..rng.gen_range(1..6))
+        .map(|i| json!({ "line_id": i.to_string(), "sku": format!("46{:011}", rng.gen_range(0..500)), "category_id": CATEGORIES[rng.gen_range(0..CATEGORIES.len())], "amount_kop": rng.gen_range(3_000..150_000) }))
+        .collect();
+    let wants = if rng.gen_bool(0.2) {
+        who["available_points"].as_i64().unwrap_or(0) / 2
+    } else {
+        0
+    };
+    let Some((200, quote)) = post(
+        &ctx,
+        "/pos/quote",
+        Some(key),
+        json!({ "barcode": card, "lines": lines, "redeem_points": wants }),
+    )
+    .await
+    else {
+        return false;
+    };
+    let receipt = format!("b{}-{n}", ctx.run);
+    let body = json!({ "receipt_id": receipt, "barcode": card, "lines": lines, "redeem_points": quote["redeem_points"] });
+    match post(&ctx, "/pos/purchases", Some(key), body).await {
+        Some((201, _)) => {}
+        // Another client spent the same card's points between quote and purchase.
+        Some((409, _)) => return true,
+        _ => return false,
+    }
+    if rng.gen_bool(0.03) {
+        let refund = json!({ "refund_id": format!("r-{receipt}") });
+        return matches!(
+            post(
+                &ctx,
+                &format!("/pos/purchases/{receipt}/refunds"),
+                Some(key),
+                refund
+            )
+            .await,
+            Some((201, _))
+        );
+    }
+    true
+}
+
+/// What the app shows on its first screen: profile, balance, the first page of history.
+pub async fn home(ctx: Ctx, n: u64) -> bool {
+    let token = &ctx.tokens[(n as usize) % ctx.tokens.len()];
+    get_ok(&ctx, "/me", Some(token)).await
+        && get_ok(&ctx, "/me/balance", Some(token)).await
+        && get_ok(&ctx, "/me/history?limit=20", Some(token)).await
+}
+
+/// Request a code and verify it.
+pub async fn sign_in(ctx: Ctx, n: u64) -> bool {
+    // n is client * 10^9 + attempt: two digits of client, six of attempt, never shared.
+    let phone = format!("+795{:02}{:06}", (n / 1_000_000_000) % 100, n % 1_000_000);
+    if !matches!(
+        post(&ctx, "/auth/otp", None, json!({ "phone": phone })).await,
+        Some((202, _))
+    ) {
+        return false;
+    }
+    let Some(code) = ctx
+        .codes
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&phone)
+    else {
+        return false;
+    };
+    matches!(
+        post(
+            &ctx,
+            "/auth/otp/verify",
+            None,
+            json!({ "phone": phone, "code": code })
+        )
+        .await,
+        Some((200, _))
+    )
+}
+
+/// Anonymous reference data: stores of a city, the category tree.
+pub async fn public(ctx: Ctx, n: u64) -> bool {
+    let city = ["Москва", "Казань", "Санкт-Петербург"][(n % 3) as usize];
+    get_ok(&ctx, &format!("/stores?city={city}"), None).await
+        && get_ok(&ctx, "/categories", None).await
+}
