@@ -166,6 +166,7 @@ impl Answer {
 }
 
 pub const PASSWORD: &str = "Ветер-в-поле-2026";
+pub const STAFF_PASSWORD: &str = "служебный-пароль";
 
 pub fn start_time() -> DateTime<Utc> {
     // Mid-month in Moscow, so one-a-month rules have room on both sides.
@@ -322,6 +323,24 @@ impl TestApp {
     pub fn clock_now(&self) -> DateTime<Utc> {
         use kopilka_domain::Clock;
         self.clock.now()
+    }
+
+    /// A staff member with `roles`, signed in: their token.
+    pub async fn staff_token(&self, login: &str, roles: &[kopilka_domain::staff::Role]) -> String {
+        let password =
+            kopilka_domain::password::NewPassword::parse(STAFF_PASSWORD, 6, &[]).unwrap();
+        self.kopilka
+            .create_staff(login, &password, roles)
+            .await
+            .unwrap();
+        let signed = self
+            .post(
+                "/admin/auth/login",
+                json!({ "login": login, "password": STAFF_PASSWORD }),
+            )
+            .await
+            .expect(200);
+        signed["token"].as_str().unwrap().to_owned()
     }
 
     /// Every account's debits equal every account's credits, and both equal the transfers.

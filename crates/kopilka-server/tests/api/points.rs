@@ -197,38 +197,10 @@ async fn earned_points_may_wait_out_a_pending_period(backend: Backend) {
 }
 
 async fn staff_adjust_points_with_a_reason(backend: Backend) {
-    use kopilka_domain::password::NewPassword;
     use kopilka_domain::staff::Role;
     let app = TestApp::spawn(backend).await;
-    let password = NewPassword::parse("служебный-пароль", 6, &[]).unwrap();
-    app.kopilka
-        .create_staff("olga", &password, &[Role::Support])
-        .await
-        .unwrap();
-    app.kopilka
-        .create_staff("mark", &password, &[Role::Marketing])
-        .await
-        .unwrap();
-    let olga = app
-        .post(
-            "/admin/auth/login",
-            json!({ "login": "olga", "password": "служебный-пароль" }),
-        )
-        .await
-        .expect(200)["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mark = app
-        .post(
-            "/admin/auth/login",
-            json!({ "login": "mark", "password": "служебный-пароль" }),
-        )
-        .await
-        .expect(200)["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let olga = app.staff_token("olga", &[Role::Support]).await;
+    let mark = app.staff_token("mark", &[Role::Marketing]).await;
     let (token, _, member) = app.register("89995550011").await;
     let path = format!("/api/v1/admin/members/{member}/adjustments");
     let done = app
@@ -288,21 +260,7 @@ async fn staff_adjust_points_with_a_reason(backend: Backend) {
         history["items"][0]["description"],
         "Корректировка: Ошибочное начисление"
     );
-    let admin_password = NewPassword::parse("служебный-пароль", 6, &[]).unwrap();
-    app.kopilka
-        .create_staff("root", &admin_password, &[Role::Admin])
-        .await
-        .unwrap();
-    let root = app
-        .post(
-            "/admin/auth/login",
-            json!({ "login": "root", "password": "служебный-пароль" }),
-        )
-        .await
-        .expect(200)["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let root = app.staff_token("root", &[Role::Admin]).await;
     let audit = app.get("/admin/audit?limit=5", &root).await.expect(200);
     let adjustments: Vec<&Value> = audit
         .as_array()
@@ -316,7 +274,6 @@ async fn staff_adjust_points_with_a_reason(backend: Backend) {
 }
 
 async fn seeded_members_shop_and_the_liability_report_adds_up(backend: Backend) {
-    use kopilka_domain::password::NewPassword;
     use kopilka_domain::staff::Role;
     let app = TestApp::spawn(backend).await;
     let cards = app.kopilka.seed_members(120).await.unwrap();
@@ -341,22 +298,7 @@ async fn seeded_members_shop_and_the_liability_report_adds_up(backend: Backend) 
         .expect(201);
     // Seeded members have a random favourite category: what the milk earned depends on it.
     let earned = bought["earned_points"].as_i64().unwrap();
-
-    let password = NewPassword::parse("служебный-пароль", 6, &[]).unwrap();
-    app.kopilka
-        .create_staff("buh", &password, &[Role::Accounting])
-        .await
-        .unwrap();
-    let buh = app
-        .post(
-            "/admin/auth/login",
-            json!({ "login": "buh", "password": "служебный-пароль" }),
-        )
-        .await
-        .expect(200)["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let buh = app.staff_token("buh", &[Role::Accounting]).await;
     let report = app.get("/admin/reports/liability", &buh).await.expect(200);
     assert_eq!(report["liability_points"], 125 * 300 - 100 + earned);
     assert_eq!(report["balanced"], true);
