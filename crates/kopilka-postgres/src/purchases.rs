@@ -2,8 +2,8 @@
 
 use crate::db;
 use crate::posting::{
-    add_lot, draw_lots, lock_member_account, pending_points, post, restore_lots, system_account,
-    Movement,
+    add_lot, draw_lots, lock_member_account, pending_points, post, restore_lots,
+    system_account_for, Movement,
 };
 use kopilka_domain::earning::{plan_refund, RefundableLine};
 use kopilka_domain::ledger::{lot_after_debt, MovementKind, SystemAccount};
@@ -177,7 +177,7 @@ pub(crate) async fn purchase_tx(
     .await
     .map_err(db)?;
     if redeem > 0 {
-        let credit = system_account(conn, SystemAccount::Redemption).await?;
+        let credit = system_account_for(conn, SystemAccount::Redemption, req.member_id).await?;
         let transfer = post(
             conn,
             &Movement {
@@ -206,7 +206,7 @@ pub(crate) async fn purchase_tx(
         .await?;
     }
     if earn > 0 {
-        let debit = system_account(conn, SystemAccount::Accrual).await?;
+        let debit = system_account_for(conn, SystemAccount::Accrual, req.member_id).await?;
         let transfer = post(
             conn,
             &Movement {
@@ -357,12 +357,12 @@ pub(crate) async fn refund_tx(
         at: req.at,
     };
     if returned > 0 {
-        let from = system_account(conn, SystemAccount::Redemption).await?;
+        let from = system_account_for(conn, SystemAccount::Redemption, member).await?;
         post(conn, &movement(from, account, returned)).await?;
         restore_lots(conn, purchase, lot_after_debt(balance, returned)).await?;
     }
     if taken_back > 0 {
-        let to = system_account(conn, SystemAccount::Accrual).await?;
+        let to = system_account_for(conn, SystemAccount::Accrual, member).await?;
         let transfer = post(conn, &movement(account, to, taken_back)).await?;
         draw_lots(conn, member, taken_back, transfer, None, accrual, req.at).await?;
     }
