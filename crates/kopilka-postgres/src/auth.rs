@@ -220,19 +220,26 @@ impl Limits for PostgresStore {
         Ok(Some(running))
     }
 
-    async fn purge_limits(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+    async fn purge_expired(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         let a = sqlx::query("DELETE FROM rate_counters WHERE window_start < $1")
             .bind(before)
             .execute(&self.pool)
             .await
             .map_err(db)?
             .rows_affected();
-        let b = sqlx::query("DELETE FROM cooldowns WHERE until < $1")
-            .bind(before)
-            .execute(&self.pool)
-            .await
-            .map_err(db)?
-            .rows_affected();
-        Ok(a + b)
+        let mut total = a;
+        for sql in [
+            "DELETE FROM cooldowns WHERE until < $1",
+            "DELETE FROM otp_challenges WHERE expires_at < $1",
+            "DELETE FROM sessions WHERE expires_at < $1",
+        ] {
+            total += sqlx::query(sql)
+                .bind(before)
+                .execute(&self.pool)
+                .await
+                .map_err(db)?
+                .rows_affected();
+        }
+        Ok(total)
     }
 }

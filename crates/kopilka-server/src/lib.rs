@@ -187,13 +187,13 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-/// Periodic clean-up: forgets rate-limit counters that can no longer matter.
+/// Periodic clean-up: forgets rate-limit counters, codes and sessions that can no longer matter.
 async fn housekeeping(kopilka: Kopilka) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
         let before = kopilka.now() - chrono::Duration::days(2);
-        if let Err(e) = kopilka.store().purge_limits(before).await {
+        if let Err(e) = kopilka.store().purge_expired(before).await {
             tracing::warn!(error = %e, "purging rate limits failed");
         }
     }

@@ -239,7 +239,7 @@ impl Limits for SqliteStore {
         .await
     }
 
-    async fn purge_limits(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+    async fn purge_expired(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         self.write(move |tx| {
             let a = tx
                 .execute(
@@ -247,10 +247,15 @@ impl Limits for SqliteStore {
                     [micros(before)],
                 )
                 .map_err(backend)?;
-            let b = tx
-                .execute("DELETE FROM cooldowns WHERE until < ?1", [micros(before)])
-                .map_err(backend)?;
-            Ok((a + b) as u64)
+            let mut total = a as u64;
+            for sql in [
+                "DELETE FROM cooldowns WHERE until < ?1",
+                "DELETE FROM otp_challenges WHERE expires_at < ?1",
+                "DELETE FROM sessions WHERE expires_at < ?1",
+            ] {
+                total += tx.execute(sql, [micros(before)]).map_err(backend)? as u64;
+            }
+            Ok(total)
         })
         .await
     }

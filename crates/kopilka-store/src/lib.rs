@@ -130,8 +130,9 @@ pub trait Limits: Send + Sync {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> StoreResult<Option<DateTime<Utc>>>;
-    /// Forgets counters and cooldowns that ended before `before`.
-    async fn purge_limits(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    /// Forgets counters, cooldowns, one-time codes and sessions that ended before `before`
+    /// (they cannot matter any more, and the tables would grow without end).
+    async fn purge_expired(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
 #[async_trait]

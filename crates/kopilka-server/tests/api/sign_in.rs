@@ -396,3 +396,57 @@ async fn logout_ends_the_session(backend: Backend) {
         "Bearer"
     );
 }
+
+on_both_stores!(stale_codes_sessions_and_counters_are_forgotten);
+
+async fn stale_codes_sessions_and_counters_are_forgotten(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (token, _, _) = app.register("89991110030").await;
+    app.clock.advance(Duration::seconds(61));
+    app.post("/auth/otp", json!({ "phone": "89991110030" }))
+        .await
+        .expect(202);
+    let code = app.last_code("89991110030");
+    app.clock.advance(Duration::days(31));
+    app.post(
+        "/auth/otp/verify",
+        json!({ "phone": "89991110030", "code": code }),
+    )
+    .await
+    .expect_problem(400, "otp_expired");
+    let now = app.clock_now();
+    let forgotten = app
+        .kopilka
+        .store()
+        .purge_expired(now - Duration::days(1))
+        .await
+        .unwrap();
+    // The registration and sign-in codes, the registration and customer sessions, the
+    // day's SMS counters and the resend cooldowns.
+    assert!(forgotten >= 4, "{forgotten}");
+    app.post(
+        "/auth/otp/verify",
+        json!({ "phone": "89991110030", "code": code }),
+    )
+    .await
+    .expect_problem(400, "otp_invalid");
+    app.get("/me", &token)
+        .await
+        .expect_problem(401, "unauthorized");
+    // What is still live stays: a fresh code works after a purge.
+    app.post("/auth/otp", json!({ "phone": "89991110030" }))
+        .await
+        .expect(202);
+    app.kopilka
+        .store()
+        .purge_expired(app.clock_now() - Duration::days(1))
+        .await
+        .unwrap();
+    let code = app.last_code("89991110030");
+    app.post(
+        "/auth/otp/verify",
+        json!({ "phone": "89991110030", "code": code }),
+    )
+    .await
+    .expect(200);
+}
