@@ -13,13 +13,22 @@ mod posting;
 
 use chrono::{DateTime, Utc};
 use kopilka_store::{StoreError, StoreResult};
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{Migrations, M};
 use std::path::{Path, PathBuf};
 use std::thread;
 use tokio::sync::oneshot;
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// A write: runs inside the writer's transaction (under a savepoint of its own) and says
+/// whether it succeeded; the reply it returns is sent only once the transaction committed.
+type WriteJob = Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>;
+type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+/// Writes committed together at most: enough to share one fsync among a burst of tills,
+/// few enough that no write waits long for the others.
+const GROUP_COMMIT_MAX: usize = 64;
 
 #[derive(Debug, Clone)]
 pub struct SqliteOptions {
@@ -39,7 +48,7 @@ impl Default for SqliteOptions {
 
 #[derive(Clone)]
 pub struct SqliteStore {
-    writer: crossbeam_channel::Sender<Job>,
+    writer: crossbeam_channel::Sender<WriteJob>,
     readers: crossbeam_channel::Sender<Job>,
 }
 
@@ -98,6 +107,64 @@ fn spawn_worker(
         .map_err(|e| StoreError::Unavailable(format!("cannot start a database thread: {e}")))
 }
 
+/// The one writer: takes every write queued at the moment (up to a bound), runs each under a
+/// savepoint in one transaction, commits once, then answers them all.
+fn spawn_writer(
+    mut conn: Connection,
+    jobs: crossbeam_channel::Receiver<WriteJob>,
+) -> StoreResult<()> {
+    thread::Builder::new()
+        .name("sqlite-writer".into())
+        .spawn(move || {
+            while let Ok(first) = jobs.recv() {
+                let mut batch = vec![first];
+                while batch.len() < GROUP_COMMIT_MAX {
+                    match jobs.try_recv() {
+                        Ok(job) => batch.push(job),
+                        Err(_) => break,
+                    }
+                }
+                let replies = run_batch(&mut conn, batch);
+                let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+                if committed.is_err() {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
+                for reply in replies {
+                    reply(committed.clone());
+                }
+            }
+        })
+        .map(|_| ())
+        .map_err(|e| StoreError::Unavailable(format!("cannot start a database thread: {e}")))
+}
+
+/// Runs each job under its own savepoint inside one open transaction.
+fn run_batch(conn: &mut Connection, batch: Vec<WriteJob>) -> Vec<Reply> {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        // Dropping the jobs drops their reply channels: each caller hears the write failed.
+        tracing::error!(error = %e, "cannot begin a write transaction");
+        return Vec::new();
+    }
+    batch
+        .into_iter()
+        .map(|job| {
+            if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+                tracing::error!(error = %e, "savepoint");
+            }
+            let (ok, reply) = job(conn);
+            let end = if ok {
+                "RELEASE job"
+            } else {
+                "ROLLBACK TO job; RELEASE job"
+            };
+            if let Err(e) = conn.execute_batch(end) {
+                tracing::error!(error = %e, "ending a savepoint");
+            }
+            reply
+        })
+        .collect()
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) and migrates the database at `path`.
     pub fn open(path: &Path, options: &SqliteOptions) -> StoreResult<Self> {
@@ -105,8 +172,8 @@ impl SqliteStore {
         migrations()
             .to_latest(&mut writer_conn)
             .map_err(|e| StoreError::Unavailable(format!("migrating {}: {e}", path.display())))?;
-        let (writer, writer_jobs) = crossbeam_channel::unbounded::<Job>();
-        spawn_worker("sqlite-writer".into(), writer_conn, writer_jobs)?;
+        let (writer, writer_jobs) = crossbeam_channel::unbounded::<WriteJob>();
+        spawn_writer(writer_conn, writer_jobs)?;
         let (readers, reader_jobs) = crossbeam_channel::unbounded::<Job>();
         for i in 0..options.readers.max(1) {
             let conn = open_connection(path, options, false).map_err(unavailable)?;
@@ -131,19 +198,31 @@ impl SqliteStore {
     }
 
     /// Runs `f` in one write transaction; commits if it returns `Ok`, rolls back otherwise.
+    /// Runs `f` as one atomic write: its changes commit if it returns `Ok` and vanish if it
+    /// returns `Err`. Writes queued together share one commit (group commit); the answer
+    /// comes only after that commit is durable.
     pub(crate) async fn write<R: Send + 'static>(
         &self,
-        f: impl FnOnce(&Transaction) -> StoreResult<R> + Send + 'static,
+        f: impl FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
     ) -> StoreResult<R> {
-        Self::run(&self.writer, move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(backend)?;
-            let result = f(&tx)?;
-            tx.commit().map_err(backend)?;
-            Ok(result)
-        })
-        .await
+        let (reply, answer) = oneshot::channel();
+        let job: WriteJob = Box::new(move |conn| {
+            let result = f(conn);
+            let ok = result.is_ok();
+            let send: Reply = Box::new(move |committed| {
+                let _ = reply.send(match committed {
+                    Ok(()) => result,
+                    Err(e) => Err(StoreError::Unavailable(format!("commit failed: {e}"))),
+                });
+            });
+            (ok, send)
+        });
+        self.writer
+            .send(job)
+            .map_err(|_| StoreError::Unavailable("database thread stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("database thread stopped".into()))?
     }
 
     /// Runs `f` on a reader connection (a consistent snapshot for the statement).
