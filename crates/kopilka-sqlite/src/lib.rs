@@ -293,6 +293,49 @@ mod tests {
         assert_eq!(path_from_url("postgres://x"), None);
     }
 
+    /// Writes that arrive together commit together, but one that fails takes only its own
+    /// changes back.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_write_in_a_group_commit_undoes_only_itself() {
+        use kopilka_store::{Staff, StoreError};
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("k.db"), &SqliteOptions::default()).unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let store = store.clone();
+            // Twenty logins, each twice: one of each pair must fail on the unique login.
+            tasks.push(tokio::spawn(async move {
+                store
+                    .create_staff(&format!("login{}", i % 20), "hash", &[], chrono::Utc::now())
+                    .await
+            }));
+        }
+        let mut created = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => created += 1,
+                Err(StoreError::Conflict("login")) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(created, 20);
+        for i in 0..20 {
+            assert!(store
+                .staff_by_login(&format!("login{i}"))
+                .await
+                .unwrap()
+                .is_some());
+        }
+        let rows: i64 = store
+            .read(|c| {
+                c.query_row("SELECT COUNT(*) FROM staff", [], |r| r.get(0))
+                    .map_err(backend)
+            })
+            .await
+            .unwrap();
+        assert_eq!(rows, 20);
+    }
+
     #[test]
     fn migrations_are_valid() {
         migrations().validate().unwrap();
