@@ -1,7 +1,6 @@
 //! The customer's cards (SPEC §2): binding a physical card, a new virtual one, blocking a
 //! lost one, one-time codes for the till, and printing batches.
 
-use crate::pos::rule_errors;
 use crate::{Kopilka, ServiceError, ServiceResult};
 use chrono::{DateTime, Utc};
 use kopilka_domain::card::CardRange;
@@ -27,8 +26,7 @@ impl Kopilka {
         let card = self
             .store()
             .bind_card(member.id, number, self.now())
-            .await
-            .map_err(rule_errors)?;
+            .await?;
         tracing::info!(
             member_id = member.id,
             card = card.number.last4(),
@@ -47,7 +45,7 @@ impl Kopilka {
                 .await
             {
                 Err(StoreError::Conflict(_)) => continue,
-                other => return other.map_err(rule_errors),
+                other => return Ok(other?),
             }
         }
         Err(ServiceError::Internal("no free virtual card number".into()))
@@ -57,8 +55,7 @@ impl Kopilka {
         let card = self
             .store()
             .block_card(member.id, number, self.now())
-            .await
-            .map_err(rule_errors)?;
+            .await?;
         tracing::info!(
             member_id = member.id,
             card = card.number.last4(),

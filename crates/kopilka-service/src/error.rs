@@ -7,10 +7,21 @@ pub enum ServiceError {
     #[error(transparent)]
     Domain(#[from] DomainError),
     #[error("storage: {0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
     /// The SMS provider did not take the message.
     #[error("sms: {0}")]
     Sms(#[from] crate::sms::SmsError),
     #[error("internal: {0}")]
     Internal(String),
+}
+
+impl From<StoreError> for ServiceError {
+    /// A rule a store checked inside its transaction is the domain error it is; anything
+    /// else is a storage failure.
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Rule(d) => ServiceError::Domain(d),
+            other => ServiceError::Store(other),
+        }
+    }
 }

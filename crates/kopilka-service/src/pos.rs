@@ -2,7 +2,7 @@
 //! adjustments that also move points.
 
 use crate::staff::Actor;
-use crate::{crypto, Kopilka, ServiceError, ServiceResult};
+use crate::{crypto, Kopilka, ServiceResult};
 use chrono::{DateTime, Duration, Months, NaiveDate, TimeZone, Utc};
 use kopilka_domain::card::CardRange;
 use kopilka_domain::earning::{price, Basket, Priced, PurchaseContext, TillKind};
@@ -259,8 +259,7 @@ impl Kopilka {
                 },
                 pricer,
             )
-            .await
-            .map_err(rule_errors)?;
+            .await?;
         if !outcome.replayed {
             tracing::info!(member_id = member.id, store_id = till.store_id, earned = %outcome.earned, redeemed = %outcome.redeemed, "purchase");
         }
@@ -290,8 +289,7 @@ impl Kopilka {
                 at: self.now(),
                 description: format!("Возврат товара, чек {}", input.receipt_id),
             })
-            .await
-            .map_err(rule_errors)?;
+            .await?;
         Ok(outcome)
     }
 
@@ -351,8 +349,7 @@ impl Kopilka {
                     at: now,
                 },
             })
-            .await
-            .map_err(rule_errors)?;
+            .await?;
         Ok(balance)
     }
 
@@ -368,13 +365,5 @@ impl Kopilka {
         };
         let next = date.succ_opt().unwrap_or(date);
         (start(date), start(next))
-    }
-}
-
-/// Rules refused inside a store transaction become the domain errors they are.
-pub(crate) fn rule_errors(e: StoreError) -> ServiceError {
-    match e {
-        StoreError::Rule(d) => ServiceError::Domain(d),
-        other => ServiceError::Store(other),
     }
 }
