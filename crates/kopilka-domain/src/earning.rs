@@ -180,6 +180,8 @@ pub struct Priced {
     pub discount: Kopecks,
     pub payable: Kopecks,
     pub lines: Vec<PricedLine>,
+    /// What activated personal offers added; already counted in `earn` and the lines.
+    pub offers: Vec<crate::offers::OfferAward>,
 }
 
 impl Priced {
@@ -313,6 +315,7 @@ pub fn price(
         discount: Kopecks::new(discount),
         payable: Kopecks::new(total - discount),
         lines,
+        offers: Vec::new(),
     }
 }
 

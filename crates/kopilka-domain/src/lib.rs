@@ -5,13 +5,17 @@ pub mod card;
 pub mod clock;
 pub mod earning;
 pub mod error;
+pub mod geo;
 pub mod ledger;
 pub mod member;
 pub mod money;
+pub mod offers;
 pub mod otp;
 pub mod password;
 pub mod phone;
+pub mod search;
 pub mod staff;
+pub mod support;
 
 pub use card::{CardKind, CardNumber, CardStatus};
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -65,9 +65,9 @@ impl Catalog for PostgresStore {
             let mut tx = pool.begin().await.map_err(db)?;
             for s in &stores {
                 sqlx::query(
-                    "INSERT INTO stores (id, name, city, address, lat, lon, hours) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                    "INSERT INTO stores (id, name, city, address, lat, lon, hours, city_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
                      ON CONFLICT (id) DO UPDATE SET name = excluded.name, city = excluded.city, address = excluded.address, \
-                     lat = excluded.lat, lon = excluded.lon, hours = excluded.hours",
+                     lat = excluded.lat, lon = excluded.lon, hours = excluded.hours, city_key = excluded.city_key",
                 )
                 .bind(s.id)
                 .bind(&s.name)
@@ -76,6 +76,7 @@ impl Catalog for PostgresStore {
                 .bind(s.lat)
                 .bind(s.lon)
                 .bind(&s.hours)
+                .bind(kopilka_store::city_key(&s.city))
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;

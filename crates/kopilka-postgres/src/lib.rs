@@ -5,10 +5,12 @@
 mod auth;
 mod catalog;
 mod ledger;
+mod marketing;
 mod members;
 mod pos;
 mod posting;
 mod purchases;
+mod support;
 
 use kopilka_store::{StoreError, StoreResult};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

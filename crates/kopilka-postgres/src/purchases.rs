@@ -102,9 +102,23 @@ pub(crate) async fn purchase_tx(
     .await
     .map_err(db)?;
     let pending = pending_points(conn, req.member_id, req.committed_at).await?;
+    // Uses change only under the member's account lock, so they hold until the commit.
+    let mut offer_uses = Vec::with_capacity(req.offer_ids.len());
+    for &offer in &req.offer_ids {
+        let uses: Option<i64> = sqlx::query_scalar(
+            "SELECT uses FROM offer_activations WHERE member_id = $1 AND offer_id = $2",
+        )
+        .bind(req.member_id)
+        .bind(offer)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?;
+        offer_uses.extend(uses.map(|u| (offer, u32::try_from(u).unwrap_or(u32::MAX))));
+    }
     let priced = price(&PurchaseState {
         available: Points::new(balance - pending),
         earning_receipts_today: u32::try_from(earning_receipts_today).unwrap_or(u32::MAX),
+        offer_uses,
     })?;
     let (earn, redeem) = (priced.earn.get(), priced.redeem.get());
     let new_lot = lot_after_debt(balance - redeem, earn);
@@ -206,23 +220,54 @@ pub(crate) async fn purchase_tx(
         .await?;
     }
     if earn > 0 {
+        // What the rules earned, then what each offer added: separate lines in the history,
+        // one lot, so a return takes them back together.
+        let from_offers: i64 = priced.offers.iter().map(|o| o.points.get()).sum();
         let debit = system_account_for(conn, SystemAccount::Accrual, req.member_id).await?;
-        let transfer = post(
-            conn,
-            &Movement {
-                debit,
-                credit: account,
-                amount: earn,
-                kind: MovementKind::Accrual,
-                member: req.member_id,
-                store_id: Some(req.store_id),
-                receipt_id: Some(&req.receipt_id),
-                lot_id: None,
-                description: &priced.describe(&req.accrual_description),
-                at: req.committed_at,
-            },
-        )
-        .await?;
+        let mut movements = Vec::with_capacity(1 + priced.offers.len());
+        if earn > from_offers {
+            movements.push((
+                MovementKind::Accrual,
+                earn - from_offers,
+                priced.describe(&req.accrual_description),
+            ));
+        }
+        for award in &priced.offers {
+            movements.push((
+                MovementKind::Offer,
+                award.points.get(),
+                award.description(&req.receipt_id),
+            ));
+            sqlx::query("UPDATE offer_activations SET uses = uses + 1 WHERE member_id = $1 AND offer_id = $2")
+                .bind(req.member_id)
+                .bind(award.offer_id)
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+        }
+        let mut first = None;
+        for (kind, amount, description) in &movements {
+            let transfer = post(
+                conn,
+                &Movement {
+                    debit,
+                    credit: account,
+                    amount: *amount,
+                    kind: *kind,
+                    member: req.member_id,
+                    store_id: Some(req.store_id),
+                    receipt_id: Some(&req.receipt_id),
+                    lot_id: None,
+                    description,
+                    at: req.committed_at,
+                },
+            )
+            .await?;
+            first.get_or_insert(transfer);
+        }
+        // The lot hangs on the first transfer: a return takes back from it first.
+        let transfer =
+            first.ok_or_else(|| StoreError::Backend("an accrual without a transfer".into()))?;
         add_lot(
             conn,
             req.member_id,

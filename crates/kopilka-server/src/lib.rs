@@ -38,6 +38,7 @@ use tracing::Level;
 pub struct AppState {
     pub kopilka: Kopilka,
     pub trust_forwarded_for: bool,
+    pub contacts: Arc<api::public::ContactsView>,
     pub metrics: Arc<metrics::Metrics>,
     pub openapi: Arc<utoipa::openapi::OpenApi>,
 }
@@ -218,6 +219,11 @@ pub fn router(kopilka: Kopilka, settings: &Settings) -> Router {
     let state = AppState {
         kopilka,
         trust_forwarded_for: settings.trust_forwarded_for,
+        contacts: Arc::new(api::public::ContactsView {
+            hotline: settings.hotline_phone.clone(),
+            messenger: settings.messenger_phone.clone(),
+            claims_email: settings.claims_email.clone(),
+        }),
         metrics: metrics.clone(),
         openapi: Arc::new(openapi),
     };

@@ -122,10 +122,13 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { demo } => {
             let app = Application::build(&settings, Dependencies::default()).await?;
             if demo {
-                let report = kopilka_server::seed::demo(app.kopilka().store()).await?;
+                let report = kopilka_server::seed::demo(app.kopilka()).await?;
                 tracing::info!(
                     categories = report.categories,
                     stores = report.stores,
+                    products = report.products,
+                    promotions = report.promotions,
+                    offers = report.offers,
                     "demo data loaded"
                 );
             }
@@ -146,10 +149,10 @@ async fn main() -> anyhow::Result<()> {
             }
             let kopilka = kopilka_server::kopilka(&settings, Dependencies::default()).await?;
             if demo {
-                let report = kopilka_server::seed::demo(kopilka.store()).await?;
+                let report = kopilka_server::seed::demo(&kopilka).await?;
                 println!(
-                    "demo data: {} categories, {} stores",
-                    report.categories, report.stores
+                    "demo data: {} categories, {} stores, {} products, {} promotions and events, {} offers",
+                    report.categories, report.stores, report.products, report.promotions, report.offers
                 );
             }
             if let Some(count) = members {

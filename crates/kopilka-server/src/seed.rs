@@ -1,7 +1,20 @@
 //! `kopilka seed --demo`: the reference data a fresh installation is shown with. Idempotent:
-//! everything is keyed by a fixed id and written with upserts.
+//! everything is keyed by a fixed id and written with upserts. Promotions, events and offers
+//! are dated from the first day of the current month, so the demo stays current and a second
+//! run in the same month changes nothing.
 
-use kopilka_store::{Category, Store, StoreLocation, StoreResult};
+use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
+use chrono_tz::Tz;
+use kopilka_domain::offers::{Offer, OfferReward, OfferTarget};
+use kopilka_domain::search;
+use kopilka_service::Kopilka;
+use kopilka_store::{
+    Category, IndexedProduct, Product, Promotion, PromotionKind, StoreError, StoreLocation,
+    StoreResult,
+};
+
+/// The product catalogue: sku, category id, name, price in kopecks, unit.
+const PRODUCTS_TSV: &str = include_str!("../data/products.tsv");
 
 /// The category tree: (id, name, parent).
 const CATEGORIES: &[(i64, &str, Option<i64>)] = &[
@@ -129,9 +142,287 @@ const STORES: &[(i64, &str, &str, &str, f64, f64, &str)] = &[
 pub struct SeedReport {
     pub categories: usize,
     pub stores: usize,
+    pub products: usize,
+    pub promotions: usize,
+    pub offers: usize,
 }
 
-pub async fn demo(store: &dyn Store) -> StoreResult<SeedReport> {
+fn products() -> StoreResult<Vec<IndexedProduct>> {
+    let bad = |line: &str| StoreError::Backend(format!("demo products: bad line {line:?}"));
+    PRODUCTS_TSV
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let f: Vec<&str> = line.split('\t').collect();
+            let [sku, category, name, price, unit] = f[..] else {
+                return Err(bad(line));
+            };
+            let (terms, lead_term) = search::index(name);
+            Ok(IndexedProduct {
+                product: Product {
+                    sku: sku.to_owned(),
+                    name: name.to_owned(),
+                    category_id: category.parse().map_err(|_| bad(line))?,
+                    price_kop: price.parse().map_err(|_| bad(line))?,
+                    unit: unit.to_owned(),
+                },
+                terms,
+                lead_term,
+            })
+        })
+        .collect()
+}
+
+/// Midnight (chain time) of the first day of the month `offset` months from `now`'s, then
+/// `day - 1` days on.
+fn month_day(now: DateTime<Utc>, tz: Tz, offset: i32, day: u32) -> DateTime<Utc> {
+    let local = now.with_timezone(&tz).date_naive();
+    let first = NaiveDate::from_ymd_opt(local.year(), local.month(), 1).unwrap_or(local);
+    let month = if offset >= 0 {
+        first.checked_add_months(Months::new(offset.unsigned_abs()))
+    } else {
+        first.checked_sub_months(Months::new(offset.unsigned_abs()))
+    }
+    .unwrap_or(first);
+    let date = month + chrono::Duration::days(i64::from(day.saturating_sub(1)));
+    date.and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(tz).earliest())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(now)
+}
+
+fn promotions(now: DateTime<Utc>, tz: Tz) -> Vec<Promotion> {
+    let at = |offset, day| month_day(now, tz, offset, day);
+    let p = |id,
+             kind,
+             title: &str,
+             description: &str,
+             city: Option<&str>,
+             store_id,
+             starts_at,
+             ends_at| Promotion {
+        id,
+        kind,
+        title: title.to_owned(),
+        description: description.to_owned(),
+        city: city.map(str::to_owned),
+        store_id,
+        starts_at,
+        ends_at,
+    };
+    use PromotionKind::{Event, Promotion as Promo};
+    vec![
+        p(
+            1,
+            Promo,
+            "Молочная неделя",
+            "Скидки до 25% на молоко, кефир и йогурты всех марок.",
+            None,
+            None,
+            at(0, 1),
+            at(0, 15),
+        ),
+        p(
+            2,
+            Promo,
+            "Свежие фрукты по выходным",
+            "Яблоки, груши и цитрусовые со скидкой 20% по субботам и воскресеньям.",
+            None,
+            None,
+            at(0, 1),
+            at(1, 1),
+        ),
+        p(
+            3,
+            Promo,
+            "Сырная тарелка",
+            "Второй сыр в чеке — за полцены.",
+            Some("Москва"),
+            None,
+            at(0, 10),
+            at(1, 10),
+        ),
+        p(
+            4,
+            Promo,
+            "Товары для дома",
+            "Бытовая химия и посуда: скидка 15% при покупке от 1 500 ₽.",
+            Some("Санкт-Петербург"),
+            None,
+            at(0, 1),
+            at(1, 1),
+        ),
+        p(
+            5,
+            Promo,
+            "Новогодняя ярмарка",
+            "Подарочные наборы, мандарины и всё к праздничному столу.",
+            None,
+            None,
+            at(1, 1),
+            at(2, 1),
+        ),
+        p(
+            6,
+            Promo,
+            "Зоотовары: 3 по цене 2",
+            "Корма и лакомства для кошек и собак.",
+            Some("Казань"),
+            None,
+            at(1, 5),
+            at(1, 25),
+        ),
+        p(
+            7,
+            Promo,
+            "Неделя выпечки",
+            "Свежий хлеб из собственной пекарни со скидкой 10% после 20:00.",
+            Some("Екатеринбург"),
+            Some(10),
+            at(0, 1),
+            at(0, 28),
+        ),
+        p(
+            101,
+            Event,
+            "Дегустация сыров",
+            "Сыровары из Подмосковья рассказывают о выдержке и угощают.",
+            Some("Москва"),
+            Some(1),
+            at(0, 20),
+            at(0, 21),
+        ),
+        p(
+            102,
+            Event,
+            "Мастер-класс для детей: пряники",
+            "Расписываем пряники глазурью, для детей от 5 лет.",
+            Some("Санкт-Петербург"),
+            Some(5),
+            at(0, 27),
+            at(0, 28),
+        ),
+        p(
+            103,
+            Event,
+            "Фермерская ярмарка",
+            "Мёд, овощи и молочные продукты от фермеров Татарстана.",
+            Some("Казань"),
+            Some(8),
+            at(1, 6),
+            at(1, 8),
+        ),
+        p(
+            104,
+            Event,
+            "День открытых дверей пекарни",
+            "Экскурсия в пекарню гипермаркета и свежий хлеб из печи.",
+            Some("Екатеринбург"),
+            Some(10),
+            at(1, 12),
+            at(1, 13),
+        ),
+        p(
+            105,
+            Event,
+            "Ёлочный базар",
+            "Живые ёлки и украшения на парковке гипермаркета.",
+            None,
+            None,
+            at(1, 15),
+            at(1, 31),
+        ),
+    ]
+}
+
+fn offers(now: DateTime<Utc>, tz: Tz) -> Vec<Offer> {
+    let (starts_at, ends_at) = (month_day(now, tz, 0, 1), month_day(now, tz, 3, 1));
+    let o = |id, title: &str, description: &str, reward, target, per_customer_limit| Offer {
+        id,
+        title: title.to_owned(),
+        description: description.to_owned(),
+        reward,
+        target,
+        starts_at,
+        ends_at,
+        per_customer_limit,
+    };
+    vec![
+        o(
+            1,
+            "Баллы ×3 на любимую категорию",
+            "Втрое больше баллов на товары любимой категории в пяти покупках.",
+            OfferReward::CategoryPoints {
+                category_id: 10,
+                extra_multiplier: 2,
+            },
+            OfferTarget::FavouriteCategory { category_id: 10 },
+            5,
+        ),
+        o(
+            2,
+            "Баллы ×2 на овощи и фрукты",
+            "Вдвое больше баллов на овощи и фрукты в трёх покупках.",
+            OfferReward::CategoryPoints {
+                category_id: 11,
+                extra_multiplier: 1,
+            },
+            OfferTarget::Everyone,
+            3,
+        ),
+        o(
+            3,
+            "500 баллов за покупку от 3 000 ₽",
+            "Бонус за одну покупку от 3 000 ₽, оплаченную деньгами.",
+            OfferReward::ReceiptBonus {
+                min_paid_kop: 300_000,
+                points: 500,
+            },
+            OfferTarget::Everyone,
+            1,
+        ),
+        o(
+            4,
+            "С днём рождения!",
+            "300 баллов за покупку от 1 000 ₽ в месяц вашего дня рождения.",
+            OfferReward::ReceiptBonus {
+                min_paid_kop: 100_000,
+                points: 300,
+            },
+            OfferTarget::BirthdayMonth,
+            1,
+        ),
+        o(
+            5,
+            "Мы скучали",
+            "1 000 баллов за покупку от 2 000 ₽, если вас не было у нас 30 дней.",
+            OfferReward::ReceiptBonus {
+                min_paid_kop: 200_000,
+                points: 1_000,
+            },
+            OfferTarget::Inactive { days: 30 },
+            1,
+        ),
+        o(
+            6,
+            "Московское молоко ×5",
+            "Впятеро больше баллов на молоко пастеризованное 3,2% в Москве.",
+            OfferReward::ProductPoints {
+                sku: "10000001".to_owned(),
+                extra_multiplier: 4,
+            },
+            OfferTarget::City {
+                city: "Москва".to_owned(),
+            },
+            10,
+        ),
+    ]
+}
+
+pub async fn demo(kopilka: &Kopilka) -> StoreResult<SeedReport> {
+    let store = kopilka.store();
+    let (now, tz) = (kopilka.now(), kopilka.rules().timezone);
     let categories: Vec<Category> = CATEGORIES
         .iter()
         .map(|&(id, name, parent_id)| Category {
@@ -160,8 +451,17 @@ pub async fn demo(store: &dyn Store) -> StoreResult<SeedReport> {
         )
         .collect();
     store.upsert_stores(&stores).await?;
+    let products = products()?;
+    store.upsert_products(&products).await?;
+    let promotions = promotions(now, tz);
+    store.upsert_promotions(&promotions).await?;
+    let offers = offers(now, tz);
+    store.upsert_offers(&offers).await?;
     Ok(SeedReport {
         categories: CATEGORIES.len(),
         stores: STORES.len(),
+        products: products.len(),
+        promotions: promotions.len(),
+        offers: offers.len(),
     })
 }

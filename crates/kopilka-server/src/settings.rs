@@ -160,6 +160,14 @@ settings! {
         expiry_interval_s: u64 = 3600, "KOPILKA_EXPIRY_INTERVAL_S";
         /// Lots expired per transaction.
         expiry_batch: u32 = 5000, "KOPILKA_EXPIRY_BATCH";
+        /// Public feedback forms accepted per hour from one IP address or one contact.
+        feedback_per_hour: u32 = 5, "KOPILKA_FEEDBACK_PER_HOUR";
+        /// The hotline number shown in contacts.
+        hotline_phone: String = "8 800 100-00-00".to_owned(), "KOPILKA_HOTLINE_PHONE";
+        /// The messenger number shown in contacts.
+        messenger_phone: String = "+7 900 100-00-00".to_owned(), "KOPILKA_MESSENGER_PHONE";
+        /// The e-mail address for claims shown in contacts.
+        claims_email: String = "claims@kopilka.example".to_owned(), "KOPILKA_CLAIMS_EMAIL";
     }
     optional {
         /// Append every SMS to this file as a JSON line instead of sending it.
@@ -272,6 +280,7 @@ impl Settings {
                 self.offline_receipt_max_age_days,
             )),
             expiry_batch: self.expiry_batch.max(1),
+            feedback_per_hour: self.feedback_per_hour,
             ..Rules::default()
         })
     }

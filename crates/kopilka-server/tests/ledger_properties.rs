@@ -110,7 +110,7 @@ async fn world(postgres: bool, pending_days: u32) -> World {
     )
     .await
     .unwrap();
-    kopilka_server::seed::demo(kopilka.store()).await.unwrap();
+    kopilka_server::seed::demo(&kopilka).await.unwrap();
     let staffed = kopilka.create_till(1, TillKind::Staffed).await.unwrap().0;
     let self_checkout = kopilka
         .create_till(1, TillKind::SelfCheckout)

@@ -64,7 +64,7 @@ pub(crate) fn window_start(now: DateTime<Utc>, window: Duration) -> DateTime<Utc
     DateTime::from_timestamp(start, 0).unwrap_or(now)
 }
 
-fn seconds_until(now: DateTime<Utc>, until: DateTime<Utc>) -> u64 {
+pub(crate) fn seconds_until(now: DateTime<Utc>, until: DateTime<Utc>) -> u64 {
     let ms = (until - now).num_milliseconds().max(0);
     // Round up: a client that waits exactly this long must find the limit lifted.
     (ms as u64).div_ceil(1000).max(1)

@@ -12,7 +12,7 @@ use rand::rngs::OsRng;
 const NUMBER_TRIES: usize = 8;
 
 impl Kopilka {
-    fn require_complete_profile(member: &Member) -> ServiceResult<()> {
+    pub(crate) fn require_complete_profile(member: &Member) -> ServiceResult<()> {
         let missing = member.profile.missing_required();
         if missing.is_empty() {
             Ok(())

@@ -4,9 +4,11 @@
 
 pub mod auth;
 pub mod cards;
+pub mod catalog;
 mod catalog_cache;
 pub mod crypto;
 mod error;
+pub mod offers;
 pub mod pos;
 pub mod profile;
 pub mod registration;
@@ -14,6 +16,7 @@ pub mod rules;
 mod seeding;
 pub mod sms;
 pub mod staff;
+pub mod support;
 
 pub use error::ServiceError;
 pub use rules::Rules;

@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Months, NaiveDate, TimeZone, Utc};
 use kopilka_domain::card::CardRange;
 use kopilka_domain::earning::{price, Basket, Priced, PurchaseContext, TillKind};
 use kopilka_domain::member::{Member, MemberId, StoreId};
+use kopilka_domain::offers::{apply_offers, ActivatedOffer};
 use kopilka_domain::{CardNumber, CardStatus, DomainError, Kopecks, Points};
 use kopilka_store::{
     Adjustment, Card, NewAuditEntry, PurchaseOutcome, PurchaseRequest, RefundOutcome,
@@ -22,6 +23,8 @@ pub struct Identified {
     pub available: Points,
     /// The one-time code it came from, if it was one.
     pub token: Option<CardNumber>,
+    /// Activated personal offers that the next purchase would get.
+    pub offers: Vec<ActivatedOffer>,
 }
 
 /// A purchase as the till sends it, already valid field by field.
@@ -126,11 +129,13 @@ impl Kopilka {
     pub async fn identify(&self, barcode: &CardNumber) -> ServiceResult<Identified> {
         let (member, card, token) = self.resolve(barcode, false).await?;
         let available = self.balance(member.id).await?.available;
+        let offers = self.activated_offers(&member, self.now()).await?;
         Ok(Identified {
             member,
             card,
             available,
             token,
+            offers,
         })
     }
 
@@ -170,7 +175,10 @@ impl Kopilka {
         let (member, card, _) = self.resolve(barcode, false).await?;
         let available = self.balance(member.id).await?.available;
         let ctx = self.context(till, &member, &card, available, 0).await?;
-        Ok(price(basket, redeem, &ctx, &self.rules().earning))
+        let offers = self.activated_offers(&member, self.now()).await?;
+        let mut priced = price(basket, redeem, &ctx, &self.rules().earning);
+        apply_offers(&mut priced, &offers, self.now(), &self.rules().earning);
+        Ok(priced)
     }
 
     /// Records a purchase (SPEC §4.4, §4.7): exactly once per receipt id in the till's store.
@@ -207,6 +215,8 @@ impl Kopilka {
         ]);
         let (member, card, token) = self.resolve(&input.barcode, true).await?;
         let ctx = self.context(till, &member, &card, Points::ZERO, 0).await?;
+        let offers = self.activated_offers(&member, purchased_at).await?;
+        let offer_ids = offers.iter().map(|o| o.offer.id).collect();
         let earning = rules.earning.clone();
         let (basket, requested) = (input.basket.clone(), input.redeem);
         let blocked = card.status == CardStatus::Blocked;
@@ -220,7 +230,18 @@ impl Kopilka {
                 earning_receipts_today: state.earning_receipts_today,
                 ..ctx
             };
-            let priced = price(&basket, requested, &ctx, &earning);
+            let mut priced = price(&basket, requested, &ctx, &earning);
+            // The uses as read under the purchase's lock: two tills cannot both spend the
+            // last use of an offer.
+            let offers: Vec<ActivatedOffer> = offers
+                .into_iter()
+                .filter_map(|mut o| {
+                    let (_, uses) = state.offer_uses.iter().find(|(id, _)| *id == o.offer.id)?;
+                    o.uses = *uses;
+                    Some(o)
+                })
+                .collect();
+            apply_offers(&mut priced, &offers, purchased_at, &earning);
             if priced.redeem < requested {
                 return Err(if requested > state.available {
                     DomainError::InsufficientPoints
@@ -256,6 +277,7 @@ impl Kopilka {
                     lot_available_at: purchased_at + rules.accrual_pending,
                     accrual_description: format!("Начисление за покупку, чек {}", input.receipt_id),
                     redemption_description: format!("Оплата баллами, чек {}", input.receipt_id),
+                    offer_ids,
                 },
                 pricer,
             )

@@ -42,6 +42,8 @@ pub struct Rules {
     pub till_clock_skew: Duration,
     /// Lots expired per transaction by the expiry job.
     pub expiry_batch: u32,
+    /// Public feedback forms accepted per hour from one IP address or one contact.
+    pub feedback_per_hour: u32,
 }
 
 impl Default for Rules {
@@ -74,6 +76,7 @@ impl Default for Rules {
             offline_receipt_max_age: Duration::days(7),
             till_clock_skew: Duration::minutes(5),
             expiry_batch: 5000,
+            feedback_per_hour: 5,
         }
     }
 }

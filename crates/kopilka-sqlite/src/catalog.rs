@@ -63,13 +63,13 @@ impl Catalog for SqliteStore {
         self.write(move |tx| {
             let mut stmt = tx
                 .prepare_cached(
-                    "INSERT INTO stores (id, name, city, address, lat, lon, hours) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+                    "INSERT INTO stores (id, name, city, address, lat, lon, hours, city_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
                      ON CONFLICT (id) DO UPDATE SET name = excluded.name, city = excluded.city, address = excluded.address, \
-                     lat = excluded.lat, lon = excluded.lon, hours = excluded.hours",
+                     lat = excluded.lat, lon = excluded.lon, hours = excluded.hours, city_key = excluded.city_key",
                 )
                 .map_err(backend)?;
             for s in &stores {
-                stmt.execute(params![s.id, s.name, s.city, s.address, s.lat, s.lon, s.hours])
+                stmt.execute(params![s.id, s.name, s.city, s.address, s.lat, s.lon, s.hours, kopilka_store::city_key(&s.city)])
                     .map_err(backend)?;
             }
             Ok(())

@@ -7,9 +7,11 @@
 mod auth;
 mod catalog;
 mod ledger;
+mod marketing;
 mod members;
 mod pos;
 mod posting;
+mod support;
 
 use chrono::{DateTime, Utc};
 use kopilka_store::{StoreError, StoreResult};
@@ -56,6 +58,7 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("../migrations/0001_identity.sql")),
         M::up(include_str!("../migrations/0002_pos.sql")),
+        M::up(include_str!("../migrations/0003_marketing.sql")),
     ])
 }
 

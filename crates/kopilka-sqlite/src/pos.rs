@@ -138,7 +138,15 @@ impl Pos for SqliteStore {
                 .and_then(|mut s| s.query_row(params![req.member_id, micros(req.day_start), micros(req.day_end)], |r| r.get(0)))
                 .map_err(backend)?;
             let pending = pending_points(tx, req.member_id, req.committed_at)?;
-            let priced = price(&PurchaseState { available: Points::new(balance - pending), earning_receipts_today })?;
+            let mut offer_uses = Vec::with_capacity(req.offer_ids.len());
+            for &offer in &req.offer_ids {
+                let uses: Option<u32> = optional(
+                    tx.prepare_cached("SELECT uses FROM offer_activations WHERE member_id = ?1 AND offer_id = ?2")
+                        .and_then(|mut s| s.query_row(params![req.member_id, offer], |r| r.get(0))),
+                )?;
+                offer_uses.extend(uses.map(|u| (offer, u)));
+            }
+            let priced = price(&PurchaseState { available: Points::new(balance - pending), earning_receipts_today, offer_uses })?;
             let (earn, redeem) = (priced.earn.get(), priced.redeem.get());
             let new_lot = lot_after_debt(balance - redeem, earn);
             let new_pending = if req.lot_available_at > req.committed_at { new_lot } else { 0 };
@@ -215,21 +223,41 @@ impl Pos for SqliteStore {
                 draw_lots(tx, req.member_id, redeem, transfer, Some(purchase), None, req.committed_at)?;
             }
             if earn > 0 {
-                let transfer = post(
-                    tx,
-                    &Movement {
-                        debit: system_account(tx, SystemAccount::Accrual)?,
-                        credit: account,
-                        amount: earn,
-                        kind: MovementKind::Accrual,
-                        member: req.member_id,
-                        store_id: Some(req.store_id),
-                        receipt_id: Some(&req.receipt_id),
-                        lot_id: None,
-                        description: &priced.describe(&req.accrual_description),
-                        at: req.committed_at,
-                    },
-                )?;
+                // What the rules earned, then what each offer added: separate lines in the
+                // history, one lot, so a return takes them back together.
+                let from_offers: i64 = priced.offers.iter().map(|o| o.points.get()).sum();
+                let accrual = system_account(tx, SystemAccount::Accrual)?;
+                let mut movements = Vec::with_capacity(1 + priced.offers.len());
+                let accrual_description = priced.describe(&req.accrual_description);
+                if earn > from_offers {
+                    movements.push((MovementKind::Accrual, earn - from_offers, accrual_description));
+                }
+                for award in &priced.offers {
+                    movements.push((MovementKind::Offer, award.points.get(), award.description(&req.receipt_id)));
+                    tx.prepare_cached("UPDATE offer_activations SET uses = uses + 1 WHERE member_id = ?1 AND offer_id = ?2")
+                        .and_then(|mut s| s.execute(params![req.member_id, award.offer_id]))
+                        .map_err(backend)?;
+                }
+                let mut first = None;
+                for (kind, amount, description) in &movements {
+                    let transfer = post(
+                        tx,
+                        &Movement {
+                            debit: accrual,
+                            credit: account,
+                            amount: *amount,
+                            kind: *kind,
+                            member: req.member_id,
+                            store_id: Some(req.store_id),
+                            receipt_id: Some(&req.receipt_id),
+                            lot_id: None,
+                            description,
+                            at: req.committed_at,
+                        },
+                    )?;
+                    first.get_or_insert(transfer);
+                }
+                let transfer = first.ok_or_else(|| StoreError::Backend("an accrual without a transfer".into()))?;
                 add_lot(tx, req.member_id, transfer, new_lot, req.purchased_at, req.lot_expires_at, req.lot_available_at)?;
                 tx.prepare_cached("UPDATE purchases SET accrual_transfer_id = ?2 WHERE id = ?1")
                     .and_then(|mut s| s.execute(params![purchase, transfer]))

@@ -9,10 +9,14 @@ use kopilka_domain::member::{CategoryId, Consents, Member, MemberId, Profile, St
 use kopilka_domain::staff::Role;
 use kopilka_domain::{CardKind, CardNumber, CardStatus, Phone};
 
+mod marketing;
 mod pos;
 mod records;
+mod support;
+pub use marketing::*;
 pub use pos::*;
 pub use records::*;
+pub use support::*;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -194,10 +198,23 @@ pub trait Meta: Send + Sync {
 
 /// Everything the service needs from storage.
 pub trait Store:
-    Members + Sessions + Otps + Limits + Ledger + Catalog + Staff + Meta + Pos
+    Members + Sessions + Otps + Limits + Ledger + Catalog + Staff + Meta + Pos + Marketing + Support
 {
 }
-impl<T: Members + Sessions + Otps + Limits + Ledger + Catalog + Staff + Meta + Pos> Store for T {}
+impl<T> Store for T where
+    T: Members
+        + Sessions
+        + Otps
+        + Limits
+        + Ledger
+        + Catalog
+        + Staff
+        + Meta
+        + Pos
+        + Marketing
+        + Support
+{
+}
 
 /// Helpers both implementations use to keep their answers identical.
 pub mod convert {

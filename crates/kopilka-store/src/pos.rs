@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kopilka_domain::earning::{Priced, TillKind};
 use kopilka_domain::member::{Member, MemberId, StoreId};
+use kopilka_domain::offers::OfferId;
 use kopilka_domain::{CardNumber, DomainError, Kopecks, Points};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,10 +17,12 @@ pub struct Till {
 }
 
 /// What the pricing rules need that only the store knows, read inside the transaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PurchaseState {
     pub available: Points,
     pub earning_receipts_today: u32,
+    /// How often the member used each of the request's `offer_ids` so far.
+    pub offer_uses: Vec<(OfferId, u32)>,
 }
 
 /// Prices the purchase against the state read under lock; may refuse it.
@@ -47,6 +50,9 @@ pub struct PurchaseRequest {
     pub lot_available_at: DateTime<Utc>,
     pub accrual_description: String,
     pub redemption_description: String,
+    /// The member's activated offers that may apply: the store reads their uses under the
+    /// purchase's lock, and counts one use for each offer the priced purchase awards.
+    pub offer_ids: Vec<OfferId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,6 +6,7 @@ pub mod cards;
 pub mod me;
 pub mod pos;
 pub mod public;
+pub mod support;
 pub mod views;
 
 use crate::AppState;
@@ -62,4 +63,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(pos::router())
         .merge(public::router())
         .merge(admin::router())
+        .merge(support::router())
 }

@@ -101,8 +101,15 @@ pub struct IdentifyView {
     /// Enough for the cashier to greet, not more: "Мария И.".
     member_name: String,
     available_points: i64,
-    /// Personal offers that apply (none yet).
-    offers: Vec<serde_json::Value>,
+    /// Activated personal offers this purchase would get.
+    offers: Vec<TillOfferView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TillOfferView {
+    id: i64,
+    title: String,
+    ends_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Identify a scanned card or one-time code.
@@ -123,7 +130,15 @@ async fn identify(
         card_number: found.card.number.to_string(),
         member_name: found.member.profile.masked_name(&found.member.phone),
         available_points: found.available.get(),
-        offers: Vec::new(),
+        offers: found
+            .offers
+            .into_iter()
+            .map(|o| TillOfferView {
+                id: o.offer.id,
+                title: o.offer.title,
+                ends_at: o.offer.ends_at,
+            })
+            .collect(),
     }))
 }
 
@@ -145,6 +160,15 @@ pub struct QuoteView {
     redeem_points: i64,
     discount_kop: i64,
     payable_kop: i64,
+    /// What activated personal offers add, already counted in `earn_points`.
+    offers: Vec<AppliedOfferView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppliedOfferView {
+    id: i64,
+    title: String,
+    points: i64,
 }
 
 /// What a basket earns and costs with the requested points. Changes nothing.
@@ -172,6 +196,15 @@ async fn quote(
         redeem_points: p.redeem.get(),
         discount_kop: p.discount.get(),
         payable_kop: p.payable.get(),
+        offers: p
+            .offers
+            .iter()
+            .map(|o| AppliedOfferView {
+                id: o.offer_id,
+                title: o.title.clone(),
+                points: o.points.get(),
+            })
+            .collect(),
     }))
 }
 

@@ -329,6 +329,23 @@ async fn an_incomplete_profile_closes_card_codes_until_filled(backend: Backend) 
         closed.body["missing_fields"],
         json!(["last_name", "gender", "birth_date", "city"])
     );
+    // Offers and support are closed too, with the same answer.
+    for path in ["/me/offers", "/me/tickets", "/me/tickets/1"] {
+        app.get(path, token)
+            .await
+            .expect_problem(403, "profile_incomplete");
+    }
+    for (path, body) in [
+        ("/api/v1/me/offers/2/activate", None),
+        (
+            "/api/v1/me/tickets",
+            Some(json!({ "subject": "Вопрос", "body": "Где моя карта?" })),
+        ),
+    ] {
+        app.request("POST", path, Some(token), body)
+            .await
+            .expect_problem(403, "profile_incomplete");
+    }
     // The balance and the card still work: only the extras are closed.
     assert_eq!(
         app.get("/me/balance", token).await.expect(200)["available"],

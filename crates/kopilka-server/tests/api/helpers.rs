@@ -152,6 +152,18 @@ impl Answer {
             );
         }
     }
+    /// A `validation_failed` problem: 400 for what could not be read, 422 for what was read
+    /// and is wrong.
+    #[track_caller]
+    pub fn expect_invalid(&self) {
+        let status = self.status.as_u16();
+        assert!(
+            status == 400 || status == 422,
+            "unexpected answer: {}",
+            self.body
+        );
+        self.expect_problem(status, "validation_failed");
+    }
     /// The fields a validation problem names.
     pub fn fields(&self) -> Vec<String> {
         self.body["errors"]
@@ -203,7 +215,7 @@ impl TestApp {
         )
         .await
         .expect("build app");
-        kopilka_server::seed::demo(app.kopilka().store())
+        kopilka_server::seed::demo(app.kopilka())
             .await
             .expect("seed");
         let base = format!("http://127.0.0.1:{}", app.port());

@@ -3,8 +3,10 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod cards;
+mod catalog;
 mod helpers;
 mod logs;
+mod offers;
 mod ops;
 mod points;
 mod profile;
@@ -12,4 +14,5 @@ mod registration;
 mod sign_in;
 mod sms_webhook;
 mod staff;
+mod support;
 mod till;

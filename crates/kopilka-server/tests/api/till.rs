@@ -60,7 +60,7 @@ async fn a_purchase_earns_spends_and_is_recorded_once(backend: Backend) {
     // 700.50 ₽ minus 100 ₽ of points; the milk (favourite) earns double, the tobacco nothing.
     assert_eq!(
         quote,
-        json!({ "earn_points": 55, "max_redeem_points": 300, "redeem_points": 100, "discount_kop": 10000, "payable_kop": 60050 })
+        json!({ "earn_points": 55, "max_redeem_points": 300, "redeem_points": 100, "discount_kop": 10000, "payable_kop": 60050, "offers": [] })
     );
     let greedy = pos(
         &app,

@@ -1,0 +1,97 @@
+//! Support tickets (SPEC §5.4, §7.2): the customer's questions from the account and the
+//! public feedback forms, answered by staff.
+
+use serde::{Deserialize, Serialize};
+
+pub const SUBJECT_MAX_CHARS: usize = 200;
+pub const BODY_MAX_CHARS: usize = 5_000;
+
+/// Where a ticket came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketChannel {
+    /// A signed-in customer, from the account.
+    Account,
+    /// The public feedback form for customers.
+    Customer,
+    /// The public form for employees and contractors.
+    EmployeeContractor,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketStatus {
+    /// Waiting for support.
+    Open,
+    /// Support answered; waiting for the customer.
+    Answered,
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Author {
+    Customer,
+    Staff,
+}
+
+macro_rules! str_enum {
+    ($t:ty { $($v:ident => $s:literal),+ $(,)? }) => {
+        impl $t {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$v => $s),+ }
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some(Self::$v),)+ _ => None }
+            }
+        }
+    };
+}
+str_enum!(TicketChannel { Account => "account", Customer => "customer", EmployeeContractor => "employee_contractor" });
+str_enum!(TicketStatus { Open => "open", Answered => "answered", Closed => "closed" });
+str_enum!(Author { Customer => "customer", Staff => "staff" });
+
+fn bounded(input: &str, max: usize) -> Result<String, String> {
+    let text = input.trim();
+    match text.chars().count() {
+        0 => Err("Поле не заполнено".to_owned()),
+        n if n > max => Err(format!("Не длиннее {max} символов")),
+        _ => Ok(text.to_owned()),
+    }
+}
+
+pub fn parse_subject(input: &str) -> Result<String, String> {
+    bounded(input, SUBJECT_MAX_CHARS)
+}
+
+pub fn parse_body(input: &str) -> Result<String, String> {
+    bounded(input, BODY_MAX_CHARS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_are_trimmed_and_bounded() {
+        assert_eq!(parse_subject("  Вопрос  ").as_deref(), Ok("Вопрос"));
+        assert!(parse_subject("   ").is_err());
+        assert!(parse_body(&"я".repeat(BODY_MAX_CHARS + 1)).is_err());
+        assert!(parse_body(&"я".repeat(BODY_MAX_CHARS)).is_ok());
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in [
+            TicketStatus::Open,
+            TicketStatus::Answered,
+            TicketStatus::Closed,
+        ] {
+            assert_eq!(TicketStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(
+            TicketChannel::parse("employee_contractor"),
+            Some(TicketChannel::EmployeeContractor)
+        );
+    }
+}

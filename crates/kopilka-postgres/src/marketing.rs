@@ -1,0 +1,393 @@
+use crate::{db, detached, PostgresStore};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use kopilka_domain::member::MemberId;
+use kopilka_domain::offers::{Offer, OfferId};
+use kopilka_store::{
+    city_key, Activation, IndexedProduct, Marketing, Product, ProductKey, ProductQuery, Promotion,
+    PromotionKind, StoreError, StoreLocation, StoreQuery, StoreResult,
+};
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, QueryBuilder, Row};
+
+fn json_err(e: serde_json::Error) -> StoreError {
+    StoreError::Backend(format!("stored offer is not valid JSON: {e}"))
+}
+
+fn out_of_range(what: &str, value: i64) -> StoreError {
+    StoreError::Backend(format!("stored {what} {value} is out of range"))
+}
+
+/// A tsquery where every term must match as a prefix: `'молок':* & 'сыр':*`. The terms are
+/// letters and digits only (kopilka_domain::search); anything else is dropped, so quoting is
+/// enough. The literal is taken as it is, like the index (see migration 0004): no parser.
+/// `None` when a term is left empty: SQLite's FTS5 matches nothing for it either.
+fn ts_query(terms: &[String]) -> Option<String> {
+    let mut parts = Vec::with_capacity(terms.len());
+    for t in terms {
+        let term: String = t.chars().filter(|c| c.is_alphanumeric()).collect();
+        if term.is_empty() {
+            return None;
+        }
+        parts.push(format!("'{term}':*"));
+    }
+    Some(parts.join(" & "))
+}
+
+/// Rank 0 for a product whose first word starts with the query's first term, 1 otherwise.
+fn push_rank(q: &mut QueryBuilder<'_, Postgres>, lead: &Option<String>) {
+    match lead {
+        Some(lead) => {
+            q.push("CASE WHEN starts_with(lead_term, ");
+            q.push_bind(lead.clone());
+            q.push(") THEN 0 ELSE 1 END");
+        }
+        None => {
+            q.push("0");
+        }
+    }
+}
+
+type OfferRow = (
+    OfferId,
+    String,
+    String,
+    String,
+    String,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    i64,
+);
+
+fn offer_from(row: OfferRow) -> StoreResult<Offer> {
+    let (id, title, description, reward, target, starts_at, ends_at, limit) = row;
+    Ok(Offer {
+        id,
+        title,
+        description,
+        reward: serde_json::from_str(&reward).map_err(json_err)?,
+        target: serde_json::from_str(&target).map_err(json_err)?,
+        starts_at,
+        ends_at,
+        per_customer_limit: u32::try_from(limit).map_err(|_| out_of_range("offer limit", limit))?,
+    })
+}
+
+const OFFER_COLUMNS: &str =
+    "id, title, description, reward, target, starts_at, ends_at, per_customer_limit";
+
+fn activation(r: &PgRow) -> StoreResult<Activation> {
+    let uses: i64 = r.try_get(2).map_err(db)?;
+    Ok(Activation {
+        offer_id: r.try_get(0).map_err(db)?,
+        activated_at: r.try_get(1).map_err(db)?,
+        uses: u32::try_from(uses).map_err(|_| out_of_range("offer uses", uses))?,
+    })
+}
+
+#[async_trait]
+impl Marketing for PostgresStore {
+    async fn upsert_products(&self, products: &[IndexedProduct]) -> StoreResult<()> {
+        let pool = self.pool.clone();
+        let products = products.to_vec();
+        detached(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            // The search column is generated from `terms`.
+            for p in &products {
+                let q = &p.product;
+                sqlx::query(
+                    "INSERT INTO products (sku, category_id, name, price_kop, unit, terms, lead_term) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (sku) DO UPDATE SET \
+                     category_id = excluded.category_id, name = excluded.name, price_kop = excluded.price_kop, \
+                     unit = excluded.unit, terms = excluded.terms, lead_term = excluded.lead_term",
+                )
+                .bind(&q.sku)
+                .bind(q.category_id)
+                .bind(&q.name)
+                .bind(q.price_kop)
+                .bind(&q.unit)
+                .bind(&p.terms)
+                .bind(&p.lead_term)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            }
+            tx.commit().await.map_err(db)
+        })
+        .await
+    }
+
+    async fn find_products(&self, query: &ProductQuery) -> StoreResult<Vec<(ProductKey, Product)>> {
+        let mut q = QueryBuilder::<Postgres>::new("SELECT ");
+        push_rank(&mut q, &query.lead);
+        q.push(" AS rank, sku, name, category_id, price_kop, unit FROM products WHERE TRUE");
+        if !query.terms.is_empty() {
+            let Some(terms) = ts_query(&query.terms) else {
+                return Ok(Vec::new());
+            };
+            q.push(" AND search @@ ").push_bind(terms).push("::tsquery");
+        }
+        if !query.categories.is_empty() {
+            q.push(" AND category_id = ANY(")
+                .push_bind(query.categories.clone())
+                .push(")");
+        }
+        // Names and skus compare in code-point order, as SQLite's BINARY does.
+        if let Some(after) = &query.after {
+            q.push(" AND (");
+            push_rank(&mut q, &query.lead);
+            q.push(", name COLLATE \"C\", sku COLLATE \"C\") > (")
+                .push_bind(after.rank)
+                .push(", ")
+                .push_bind(after.name.clone())
+                .push(", ")
+                .push_bind(after.sku.clone())
+                .push(")");
+        }
+        q.push(" ORDER BY rank, name COLLATE \"C\", sku COLLATE \"C\" LIMIT ")
+            .push_bind(i64::from(query.limit));
+        q.build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|r| {
+                let key = ProductKey {
+                    rank: r.try_get(0).map_err(db)?,
+                    name: r.try_get(2).map_err(db)?,
+                    sku: r.try_get(1).map_err(db)?,
+                };
+                let product = Product {
+                    sku: r.try_get(1).map_err(db)?,
+                    name: r.try_get(2).map_err(db)?,
+                    category_id: r.try_get(3).map_err(db)?,
+                    price_kop: r.try_get(4).map_err(db)?,
+                    unit: r.try_get(5).map_err(db)?,
+                };
+                Ok((key, product))
+            })
+            .collect()
+    }
+
+    async fn find_stores(&self, query: &StoreQuery) -> StoreResult<Vec<StoreLocation>> {
+        let mut q = QueryBuilder::<Postgres>::new(
+            "SELECT id, name, city, address, lat, lon, hours FROM stores WHERE TRUE",
+        );
+        if let Some(city) = &query.city_key {
+            q.push(" AND city_key = ").push_bind(city.clone());
+        }
+        if let Some((min_lat, max_lat, min_lon, max_lon)) = query.within {
+            q.push(" AND lat BETWEEN ")
+                .push_bind(min_lat)
+                .push(" AND ")
+                .push_bind(max_lat)
+                .push(" AND lon BETWEEN ")
+                .push_bind(min_lon)
+                .push(" AND ")
+                .push_bind(max_lon);
+        }
+        q.push(" ORDER BY id");
+        if let Some(limit) = query.limit {
+            q.push(" LIMIT ").push_bind(i64::from(limit));
+        }
+        q.build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|r| {
+                Ok(StoreLocation {
+                    id: r.try_get(0).map_err(db)?,
+                    name: r.try_get(1).map_err(db)?,
+                    city: r.try_get(2).map_err(db)?,
+                    address: r.try_get(3).map_err(db)?,
+                    lat: r.try_get(4).map_err(db)?,
+                    lon: r.try_get(5).map_err(db)?,
+                    hours: r.try_get(6).map_err(db)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn upsert_promotions(&self, items: &[Promotion]) -> StoreResult<()> {
+        let pool = self.pool.clone();
+        let items = items.to_vec();
+        detached(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            for p in &items {
+                sqlx::query(
+                    "INSERT INTO promotions (id, kind, title, description, city, city_key, store_id, starts_at, ends_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, \
+                     title = excluded.title, description = excluded.description, city = excluded.city, \
+                     city_key = excluded.city_key, store_id = excluded.store_id, starts_at = excluded.starts_at, \
+                     ends_at = excluded.ends_at",
+                )
+                .bind(p.id)
+                .bind(p.kind.as_str())
+                .bind(&p.title)
+                .bind(&p.description)
+                .bind(&p.city)
+                .bind(p.city.as_deref().map(city_key))
+                .bind(p.store_id)
+                .bind(p.starts_at)
+                .bind(p.ends_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            }
+            tx.commit().await.map_err(db)
+        })
+        .await
+    }
+
+    async fn promotions(
+        &self,
+        kind: PromotionKind,
+        city_key: Option<&str>,
+        from: DateTime<Utc>,
+        to: Option<DateTime<Utc>>,
+    ) -> StoreResult<Vec<Promotion>> {
+        sqlx::query(
+            "SELECT id, title, description, city, store_id, starts_at, ends_at FROM promotions \
+             WHERE kind = $1 AND ends_at > $2 AND ($3::timestamptz IS NULL OR starts_at < $3) \
+             AND ($4::text IS NULL OR city_key IS NULL OR city_key = $4) ORDER BY starts_at, id",
+        )
+        .bind(kind.as_str())
+        .bind(from)
+        .bind(to)
+        .bind(city_key)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(|r| {
+            Ok(Promotion {
+                id: r.try_get(0).map_err(db)?,
+                kind,
+                title: r.try_get(1).map_err(db)?,
+                description: r.try_get(2).map_err(db)?,
+                city: r.try_get(3).map_err(db)?,
+                store_id: r.try_get(4).map_err(db)?,
+                starts_at: r.try_get(5).map_err(db)?,
+                ends_at: r.try_get(6).map_err(db)?,
+            })
+        })
+        .collect()
+    }
+
+    async fn upsert_offers(&self, offers: &[Offer]) -> StoreResult<()> {
+        let mut rows = Vec::with_capacity(offers.len());
+        for o in offers {
+            rows.push((
+                o.clone(),
+                serde_json::to_string(&o.reward).map_err(json_err)?,
+                serde_json::to_string(&o.target).map_err(json_err)?,
+            ));
+        }
+        let pool = self.pool.clone();
+        detached(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            for (o, reward, target) in &rows {
+                sqlx::query(
+                    "INSERT INTO offers (id, title, description, reward, target, starts_at, ends_at, per_customer_limit) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO UPDATE SET title = excluded.title, \
+                     description = excluded.description, reward = excluded.reward, target = excluded.target, \
+                     starts_at = excluded.starts_at, ends_at = excluded.ends_at, \
+                     per_customer_limit = excluded.per_customer_limit",
+                )
+                .bind(o.id)
+                .bind(&o.title)
+                .bind(&o.description)
+                .bind(reward)
+                .bind(target)
+                .bind(o.starts_at)
+                .bind(o.ends_at)
+                .bind(i64::from(o.per_customer_limit))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            }
+            tx.commit().await.map_err(db)
+        })
+        .await
+    }
+
+    async fn running_offers(&self, at: DateTime<Utc>) -> StoreResult<Vec<Offer>> {
+        let sql = format!(
+            "SELECT {OFFER_COLUMNS} FROM offers WHERE ends_at > $1 AND starts_at <= $1 ORDER BY id"
+        );
+        let rows: Vec<OfferRow> = sqlx::query_as(&sql)
+            .bind(at)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.into_iter().map(offer_from).collect()
+    }
+
+    async fn offer(&self, id: OfferId) -> StoreResult<Option<Offer>> {
+        let sql = format!("SELECT {OFFER_COLUMNS} FROM offers WHERE id = $1");
+        let row: Option<OfferRow> = sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.map(offer_from).transpose()
+    }
+
+    async fn activations(&self, member: MemberId) -> StoreResult<Vec<Activation>> {
+        sqlx::query(
+            "SELECT offer_id, activated_at, uses FROM offer_activations WHERE member_id = $1 ORDER BY offer_id",
+        )
+        .bind(member)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(activation)
+        .collect()
+    }
+
+    async fn activate_offer(
+        &self,
+        member: MemberId,
+        offer: OfferId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Activation> {
+        let pool = self.pool.clone();
+        detached(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            // A concurrent activation of the same offer waits on the insert, then does nothing;
+            // the select, a new statement, sees the row it committed.
+            sqlx::query(
+                "INSERT INTO offer_activations (member_id, offer_id, activated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (member_id, offer_id) DO NOTHING",
+            )
+            .bind(member)
+            .bind(offer)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            let row = sqlx::query(
+                "SELECT offer_id, activated_at, uses FROM offer_activations WHERE member_id = $1 AND offer_id = $2",
+            )
+            .bind(member)
+            .bind(offer)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+            let activation = activation(&row)?;
+            tx.commit().await.map_err(db)?;
+            Ok(activation)
+        })
+        .await
+    }
+
+    async fn last_purchase_at(&self, member: MemberId) -> StoreResult<Option<DateTime<Utc>>> {
+        sqlx::query_scalar("SELECT MAX(purchased_at) FROM purchases WHERE member_id = $1")
+            .bind(member)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)
+    }
+}

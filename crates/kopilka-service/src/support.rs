@@ -1,0 +1,215 @@
+//! Support (SPEC §5.4, §7.2): the customer's tickets from the account, the public feedback
+//! forms, and the staff who answer them.
+
+use crate::auth::{seconds_until, window_start};
+use crate::staff::Actor;
+use crate::{Kopilka, ServiceResult};
+use chrono::Duration;
+use kopilka_domain::member::Member;
+use kopilka_domain::support::{Author, TicketChannel, TicketStatus};
+use kopilka_domain::{DomainError, Phone};
+use kopilka_store::{NewTicket, StoreError, Ticket, TicketMessage};
+
+/// A ticket with its whole thread, oldest message first.
+#[derive(Debug, Clone)]
+pub struct TicketThread {
+    pub ticket: Ticket,
+    pub messages: Vec<TicketMessage>,
+}
+
+/// A public form, already valid field by field.
+#[derive(Debug, Clone)]
+pub struct Feedback {
+    pub channel: TicketChannel,
+    pub name: String,
+    pub phone: Option<Phone>,
+    pub email: Option<String>,
+    pub subject: String,
+    pub body: String,
+}
+
+impl Kopilka {
+    pub async fn open_ticket(
+        &self,
+        member: &Member,
+        subject: String,
+        body: String,
+    ) -> ServiceResult<TicketThread> {
+        Self::require_complete_profile(member)?;
+        let ticket = self
+            .store()
+            .create_ticket(NewTicket {
+                member_id: Some(member.id),
+                channel: TicketChannel::Account,
+                name: None,
+                phone: Some(member.phone.to_string()),
+                email: member.profile.email.clone(),
+                subject,
+                body,
+                at: self.now(),
+            })
+            .await?;
+        tracing::info!(
+            member_id = member.id,
+            ticket_id = ticket.id,
+            "ticket opened"
+        );
+        self.thread(ticket).await
+    }
+
+    pub async fn member_tickets(&self, member: &Member) -> ServiceResult<Vec<Ticket>> {
+        Self::require_complete_profile(member)?;
+        Ok(self.store().member_tickets(member.id).await?)
+    }
+
+    /// The customer's own ticket; anyone else's is as good as absent.
+    pub async fn member_ticket(&self, member: &Member, id: i64) -> ServiceResult<TicketThread> {
+        Self::require_complete_profile(member)?;
+        let ticket = self
+            .store()
+            .ticket(id)
+            .await?
+            .filter(|t| t.member_id == Some(member.id))
+            .ok_or(DomainError::NotFound("ticket"))?;
+        self.thread(ticket).await
+    }
+
+    /// The customer writes again: the ticket goes back to support, even a closed one.
+    pub async fn member_reply(
+        &self,
+        member: &Member,
+        id: i64,
+        body: &str,
+    ) -> ServiceResult<TicketMessage> {
+        let thread = self.member_ticket(member, id).await?;
+        Ok(self
+            .store()
+            .add_ticket_message(
+                thread.ticket.id,
+                Author::Customer,
+                None,
+                body,
+                TicketStatus::Open,
+                self.now(),
+            )
+            .await?)
+    }
+
+    /// A public form: no account, limited per IP address and per contact given.
+    pub async fn feedback(&self, form: Feedback, ip: &str) -> ServiceResult<Ticket> {
+        let mut keys = vec![format!("feedback:ip:{ip}")];
+        keys.extend(form.phone.as_ref().map(|p| format!("feedback:phone:{p}")));
+        keys.extend(
+            form.email
+                .as_ref()
+                .map(|e| format!("feedback:email:{}", e.to_lowercase())),
+        );
+        let now = self.now();
+        let hour = window_start(now, Duration::hours(1));
+        let limit = self.rules().feedback_per_hour;
+        for key in &keys {
+            if self.store().peek(key, hour).await? >= limit {
+                return Err(DomainError::RateLimited {
+                    retry_after_s: seconds_until(now, hour + Duration::hours(1)),
+                }
+                .into());
+            }
+        }
+        for key in &keys {
+            self.store().hit(key, hour).await?;
+        }
+        let ticket = self
+            .store()
+            .create_ticket(NewTicket {
+                member_id: None,
+                channel: form.channel,
+                name: Some(form.name),
+                phone: form.phone.map(|p| p.to_string()),
+                email: form.email,
+                subject: form.subject,
+                body: form.body,
+                at: now,
+            })
+            .await?;
+        tracing::info!(
+            ticket_id = ticket.id,
+            channel = form.channel.as_str(),
+            "feedback received"
+        );
+        Ok(ticket)
+    }
+
+    /// The support queue, most recent activity first.
+    pub async fn support_queue(
+        &self,
+        status: Option<TicketStatus>,
+        limit: u32,
+    ) -> ServiceResult<Vec<Ticket>> {
+        Ok(self.store().tickets(status, limit).await?)
+    }
+
+    pub async fn support_ticket(&self, id: i64) -> ServiceResult<TicketThread> {
+        let ticket = self
+            .store()
+            .ticket(id)
+            .await?
+            .ok_or(DomainError::NotFound("ticket"))?;
+        self.thread(ticket).await
+    }
+
+    /// Staff answer; the ticket waits for the customer.
+    pub async fn answer_ticket(
+        &self,
+        staff_id: i64,
+        id: i64,
+        body: &str,
+    ) -> ServiceResult<TicketMessage> {
+        let message = self
+            .store()
+            .add_ticket_message(
+                id,
+                Author::Staff,
+                Some(staff_id),
+                body,
+                TicketStatus::Answered,
+                self.now(),
+            )
+            .await
+            .map_err(not_found)?;
+        self.audit(
+            Actor::Staff(staff_id),
+            "ticket.answer",
+            &format!("ticket:{id}"),
+            serde_json::json!({ "message_id": message.id }).to_string(),
+        )
+        .await?;
+        Ok(message)
+    }
+
+    pub async fn close_ticket(&self, staff_id: i64, id: i64) -> ServiceResult<TicketThread> {
+        self.store()
+            .set_ticket_status(id, TicketStatus::Closed, self.now())
+            .await
+            .map_err(not_found)?;
+        self.audit(
+            Actor::Staff(staff_id),
+            "ticket.close",
+            &format!("ticket:{id}"),
+            "{}".to_owned(),
+        )
+        .await?;
+        self.support_ticket(id).await
+    }
+
+    async fn thread(&self, ticket: Ticket) -> ServiceResult<TicketThread> {
+        let messages = self.store().ticket_messages(ticket.id).await?;
+        Ok(TicketThread { ticket, messages })
+    }
+}
+
+fn not_found(e: StoreError) -> crate::ServiceError {
+    match e {
+        StoreError::NotFound => DomainError::NotFound("ticket").into(),
+        other => other.into(),
+    }
+}

@@ -1,0 +1,75 @@
+//! Support tickets and their threads.
+
+use crate::StoreResult;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use kopilka_domain::member::MemberId;
+use kopilka_domain::support::{Author, TicketChannel, TicketStatus};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    pub id: i64,
+    /// The customer's own ticket; `None` for the public forms.
+    pub member_id: Option<MemberId>,
+    pub channel: TicketChannel,
+    /// Who wrote a public form, as they gave it.
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub subject: String,
+    pub status: TicketStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    pub member_id: Option<MemberId>,
+    pub channel: TicketChannel,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub subject: String,
+    pub body: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketMessage {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub author: Author,
+    pub staff_id: Option<i64>,
+    pub body: String,
+    pub at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait Support: Send + Sync {
+    /// The ticket with its first message.
+    async fn create_ticket(&self, ticket: NewTicket) -> StoreResult<Ticket>;
+    async fn ticket(&self, id: i64) -> StoreResult<Option<Ticket>>;
+    /// Newest first.
+    async fn member_tickets(&self, member: MemberId) -> StoreResult<Vec<Ticket>>;
+    /// The staff queue: newest activity first, optionally of one status, before `before_id`.
+    async fn tickets(&self, status: Option<TicketStatus>, limit: u32) -> StoreResult<Vec<Ticket>>;
+    /// Oldest first.
+    async fn ticket_messages(&self, ticket: i64) -> StoreResult<Vec<TicketMessage>>;
+    /// Adds a message and moves the ticket to `status`; `NotFound` without the ticket.
+    async fn add_ticket_message(
+        &self,
+        ticket: i64,
+        author: Author,
+        staff_id: Option<i64>,
+        body: &str,
+        status: TicketStatus,
+        at: DateTime<Utc>,
+    ) -> StoreResult<TicketMessage>;
+    /// `NotFound` without the ticket.
+    async fn set_ticket_status(
+        &self,
+        ticket: i64,
+        status: TicketStatus,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+}
