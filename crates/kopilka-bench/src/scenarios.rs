@@ -131,9 +131,29 @@ pub async fn sign_in(ctx: Ctx, n: u64) -> bool {
     )
 }
 
-/// Anonymous reference data: stores of a city, the category tree.
+/// Anonymous look-ups (the scenario 4): the stores nearest a point somewhere in the
+/// chain's cities, and a catalogue search in an inflected Russian word form.
 pub async fn public(ctx: Ctx, n: u64) -> bool {
-    let city = ["Москва", "Казань", "Санкт-Петербург"][(n % 3) as usize];
-    get_ok(&ctx, &format!("/stores?city={city}"), None).await
-        && get_ok(&ctx, "/categories", None).await
+    // Points near the demo stores, a little apart so answers differ.
+    const PLACES: [(f64, f64); 4] = [
+        (55.7539, 37.6208),
+        (59.9386, 30.3141),
+        (55.7961, 49.1064),
+        (56.8389, 60.6057),
+    ];
+    const WORDS: [&str; 6] = ["молока", "яблоки", "сыры", "хлеба", "кофе", "шоколадом"];
+    let (lat, lon) = PLACES[(n % 4) as usize];
+    let jitter = (n % 100) as f64 / 1000.0;
+    let word = WORDS[(n % 6) as usize];
+    get_ok(
+        &ctx,
+        &format!(
+            "/stores?lat={:.4}&lon={:.4}&limit=5",
+            lat + jitter,
+            lon - jitter
+        ),
+        None,
+    )
+    .await
+        && get_ok(&ctx, &format!("/products?q={word}&limit=20"), None).await
 }

@@ -331,4 +331,45 @@ mod tests {
         apply_offers(&mut p, &[used], at(5), &EarningRules::default());
         assert!(p.offers.is_empty());
     }
+
+    proptest::proptest! {
+        /// Offers only add, never to lines that earn nothing, and the lines still add up to
+        /// what the purchase earns: a return can take every point back.
+        #[test]
+        fn offers_only_add_and_the_lines_add_up(
+            multiplier in 0i64..6,
+            bonus in 0i64..5_000,
+            min_paid in 0i64..200_000,
+            uses in 0u32..3,
+            self_checkout in proptest::bool::ANY,
+        ) {
+            let till = if self_checkout { TillKind::SelfCheckout } else { TillKind::Staffed };
+            let before = priced(till);
+            let mut after = before.clone();
+            let mut offers = vec![
+                offer(1, OfferReward::CategoryPoints { category_id: 10, extra_multiplier: multiplier }),
+                offer(2, OfferReward::ReceiptBonus { min_paid_kop: min_paid, points: bonus }),
+                offer(3, OfferReward::ProductPoints { sku: "cigs".into(), extra_multiplier: multiplier }),
+            ];
+            for o in &mut offers {
+                o.offer.per_customer_limit = 2;
+                o.uses = uses;
+            }
+            apply_offers(&mut after, &offers, at(5), &EarningRules::default());
+            let added: i64 = after.offers.iter().map(|o| o.points.get()).sum();
+            proptest::prop_assert_eq!(after.earn.get(), before.earn.get() + added);
+            let lines: i64 = after.lines.iter().map(|l| l.earned.get()).sum();
+            proptest::prop_assert_eq!(lines, after.earn.get());
+            for (b, a) in before.lines.iter().zip(&after.lines) {
+                proptest::prop_assert!(a.earned >= b.earned);
+                if !matches!(a.rule, EarnRule::Base | EarnRule::Favourite) {
+                    proptest::prop_assert_eq!(a.earned, b.earned);
+                }
+            }
+            if uses >= 2 || self_checkout {
+                proptest::prop_assert!(after.offers.is_empty());
+            }
+            proptest::prop_assert!(after.offers.iter().all(|o| o.points.is_positive()));
+        }
+    }
 }

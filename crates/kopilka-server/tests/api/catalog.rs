@@ -7,6 +7,7 @@ on_both_stores!(
     stores_come_nearest_first_within_a_radius_and_by_city,
     promotions_and_events_by_city_and_period,
     contacts_and_the_demo_seed_is_idempotent,
+    nearest_stores_among_thousands_match_a_brute_force_search,
 );
 
 async fn public(app: &TestApp, path: &str) -> crate::helpers::Answer {
@@ -272,4 +273,57 @@ async fn contacts_and_the_demo_seed_is_idempotent(backend: Backend) {
     let (after, count_after) = snapshot().await;
     assert_eq!(before, after);
     assert_eq!(count, count_after);
+}
+
+async fn nearest_stores_among_thousands_match_a_brute_force_search(backend: Backend) {
+    use kopilka_domain::geo::Point;
+    let app = TestApp::spawn(backend).await;
+    // 2 000 stores scattered over European Russia, on a deterministic pseudo-random walk.
+    let mut seed: u64 = 42;
+    let mut next = || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let stores: Vec<kopilka_store::StoreLocation> = (0..2000)
+        .map(|i| kopilka_store::StoreLocation {
+            id: 1000 + i,
+            name: format!("Магазин {i}"),
+            city: ["Тверь", "Тула", "Рязань"][(i % 3) as usize].to_owned(),
+            address: format!("ул. Тестовая, {i}"),
+            lat: 50.0 + next() * 10.0,
+            lon: 30.0 + next() * 20.0,
+            hours: "08:00–23:00".to_owned(),
+        })
+        .collect();
+    app.kopilka.store().upsert_stores(&stores).await.unwrap();
+    let all = app.kopilka.store().stores().await.unwrap();
+    for (lat, lon, radius) in [
+        (55.0, 40.0, None),
+        (59.9, 30.3, Some(50_000.0)),
+        (51.0, 49.5, None),
+    ] {
+        let here = Point::new(lat, lon).unwrap();
+        let mut expected: Vec<(f64, i64)> = all
+            .iter()
+            .map(|s| (here.distance_m(Point::new(s.lat, s.lon).unwrap()), s.id))
+            .filter(|(d, _)| radius.is_none_or(|r| *d <= r))
+            .collect();
+        expected.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        expected.truncate(25);
+        let path = match radius {
+            Some(r) => format!("/stores?lat={lat}&lon={lon}&radius_m={r}&limit=25"),
+            None => format!("/stores?lat={lat}&lon={lon}&limit=25"),
+        };
+        let got = public(&app, &path).await.expect(200);
+        let got: Vec<i64> = got
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_i64().unwrap())
+            .collect();
+        let want: Vec<i64> = expected.iter().map(|(_, id)| *id).collect();
+        assert_eq!(got, want, "near {lat},{lon}");
+    }
 }
