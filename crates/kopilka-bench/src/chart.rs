@@ -11,7 +11,13 @@ const PAD: f64 = 50.0;
 /// One line of a panel: its name, its colour and its (x, y) points.
 type Series<'a> = (&'a str, &'a str, Vec<(f64, f64)>);
 
-fn panel(out: &mut String, x0: f64, title: &str, series: &[Series], y_label: &str, log: bool) {
+/// Axis names of a panel: what x and y count.
+struct Axes<'a> {
+    x: &'a str,
+    y: &'a str,
+}
+
+fn panel(out: &mut String, x0: f64, title: &str, series: &[Series], axes: Axes, log: bool) {
     let max_x = series
         .iter()
         .flat_map(|s| s.2.iter().map(|p| p.0))
@@ -42,15 +48,17 @@ fn panel(out: &mut String, x0: f64, title: &str, series: &[Series], y_label: &st
     );
     let _ = write!(
         out,
-        r##"<text x="{}" y="{}" font-size="11">{max_y:.0} {y_label}</text>"##,
+        r##"<text x="{}" y="{}" font-size="11">{max_y:.0} {}</text>"##,
         x0 + 4.0,
-        PAD
+        PAD,
+        axes.y
     );
     let _ = write!(
         out,
-        r##"<text x="{}" y="{}" font-size="11" text-anchor="end">{max_x:.0} offered/s</text>"##,
+        r##"<text x="{}" y="{}" font-size="11" text-anchor="end">{max_x:.0} {}</text>"##,
         x0 + PAD + w,
-        PAD + h + 16.0
+        PAD + h + 16.0,
+        axes.x
     );
     for (i, (name, color, points)) in series.iter().enumerate() {
         let path: Vec<String> = points
@@ -97,7 +105,10 @@ pub fn open_loop(rows: &[Row]) -> String {
             ("SQLite", "#1f5fbf", series("sqlite", |r| r.rate)),
             ("PostgreSQL", "#b3261e", series("postgres", |r| r.rate)),
         ],
-        "/s",
+        Axes {
+            x: "offered/s",
+            y: "/s",
+        },
         false,
     );
     panel(
@@ -118,7 +129,62 @@ pub fn open_loop(rows: &[Row]) -> String {
                 series("postgres", |r| r.p99_ms),
             ),
         ],
-        "ms",
+        Axes {
+            x: "offered/s",
+            y: "ms",
+        },
+        true,
+    );
+    out.push_str("</svg>\n");
+    out
+}
+
+/// Till throughput and latency against the number of members (x: log10 of the count, so 4 is
+/// ten thousand and 7 ten million).
+pub fn by_members(rows: &[Row]) -> String {
+    let series = |store: &str, f: fn(&Row) -> f64| -> Vec<(f64, f64)> {
+        rows.iter()
+            .filter(|r| r.store == store && r.mode == "scale" && r.what == "till")
+            .filter_map(|r| Some(((r.members? as f64).log10(), f(r))))
+            .collect()
+    };
+    let mut out = format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif"><rect width="100%" height="100%" fill="#fff"/>"##
+    );
+    let axes = |y| Axes {
+        x: "log10 members",
+        y,
+    };
+    panel(
+        &mut out,
+        0.0,
+        "Purchases per second by members",
+        &[
+            ("SQLite", "#1f5fbf", series("sqlite", |r| r.rate)),
+            ("PostgreSQL", "#b3261e", series("postgres", |r| r.rate)),
+        ],
+        axes("/s"),
+        false,
+    );
+    panel(
+        &mut out,
+        W / 2.0,
+        "Purchase latency by members (log scale)",
+        &[
+            ("SQLite p50", "#1f5fbf", series("sqlite", |r| r.p50_ms)),
+            ("SQLite p99", "#7fa6e0", series("sqlite", |r| r.p99_ms)),
+            (
+                "PostgreSQL p50",
+                "#b3261e",
+                series("postgres", |r| r.p50_ms),
+            ),
+            (
+                "PostgreSQL p99",
+                "#e08f8a",
+                series("postgres", |r| r.p99_ms),
+            ),
+        ],
+        axes("ms"),
         true,
     );
     out.push_str("</svg>\n");

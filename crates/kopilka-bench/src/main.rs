@@ -45,6 +45,14 @@ struct Args {
     /// Redraw the chart from an earlier run's results.json instead of measuring.
     #[arg(long)]
     replot: Option<PathBuf>,
+    /// Instead of the scenarios: till throughput (closed loop) as the members grow to each of
+    /// these counts on one database, with the time each seeding step took.
+    #[arg(long, value_delimiter = ',')]
+    scale: Vec<usize>,
+    /// Instead of the scenarios: seed this many members who joined 91 days ago (so each has
+    /// a due welcome lot) and time `kopilka expire` over them.
+    #[arg(long)]
+    expiry: Option<usize>,
     /// PostgreSQL server to create the benchmark databases on.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     postgres: String,
@@ -60,6 +68,9 @@ pub struct Row {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub failed: u64,
+    /// Members in the database, for the scale runs.
+    #[serde(default)]
+    pub members: Option<u64>,
 }
 
 fn row(store: &str, what: &str, mode: &str, offered: Option<f64>, o: &Outcome) -> Row {
@@ -72,6 +83,7 @@ fn row(store: &str, what: &str, mode: &str, offered: Option<f64>, o: &Outcome) -
         p50_ms: o.ms(0.5),
         p99_ms: o.ms(0.99),
         failed: o.failed,
+        members: None,
     }
 }
 
@@ -116,47 +128,10 @@ async fn run_store(
 ) -> Result<f64> {
     let binary = server::kopilka_binary()?;
     let dir = tempfile::tempdir()?;
-    let (url, pg_name) = match store {
-        "sqlite" => (
-            format!("sqlite://{}", dir.path().join("bench.db").display()),
-            None,
-        ),
-        _ => {
-            use sqlx::Connection;
-            let name = format!("kopilka_bench_{}", std::process::id());
-            let mut conn = sqlx::PgConnection::connect(&args.postgres).await?;
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut conn)
-                .await?;
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await?;
-            (
-                format!(
-                    "{}/{name}",
-                    args.postgres
-                        .rsplit_once('/')
-                        .map(|p| p.0)
-                        .unwrap_or(&args.postgres)
-                ),
-                Some(name),
-            )
-        }
-    };
+    let (url, pg_name) = fresh_database(args, store, dir.path()).await?;
     let codes = Arc::new(Mutex::new(HashMap::new()));
     let sms = sms_receiver(codes.clone()).await?;
-    let env: Vec<(String, String)> = [
-        ("KOPILKA_DATABASE_URL", url.as_str()),
-        ("KOPILKA_SMS_WEBHOOK_URL", sms.as_str()),
-        ("KOPILKA_OTP_PER_PHONE_DAILY", "1000000000"),
-        ("KOPILKA_SMS_PER_IP_HOURLY", "1000000000"),
-        ("KOPILKA_OTP_RESEND_COOLDOWN_S", "0"),
-        ("KOPILKA_EARNING_RECEIPTS_PER_DAY", "1000000"),
-        ("KOPILKA_PG_MAX_CONNECTIONS", "16"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
+    let env = server_env(&url, &sms);
     let server = server::Server::start(&binary, env).await?;
     let cards_file = dir.path().join("cards.txt");
     server.command(
@@ -173,21 +148,7 @@ async fn run_store(
         .lines()
         .map(String::from)
         .collect();
-    let mut tills = Vec::new();
-    for store_id in 1..=8 {
-        let out = server.command(
-            &[
-                "till",
-                "create",
-                "--store",
-                &store_id.to_string(),
-                "--kind",
-                "staffed",
-            ],
-            None,
-        )?;
-        tills.push(out.lines().last().context("a till key")?.to_owned());
-    }
+    let tills = till_keys(&server)?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()?;
@@ -279,15 +240,210 @@ async fn run_store(
         p50_ms: 0.0,
         p99_ms: 0.0,
         failed: 0,
+        members: None,
     });
-    if let Some(name) = pg_name {
+    drop_database(args, pg_name).await?;
+    Ok(rss)
+}
+
+/// Keys of staffed tills in eight of the demo stores.
+fn till_keys(server: &server::Server) -> Result<Vec<String>> {
+    (1..=8)
+        .map(|store_id| {
+            let out = server.command(
+                &[
+                    "till",
+                    "create",
+                    "--store",
+                    &store_id.to_string(),
+                    "--kind",
+                    "staffed",
+                ],
+                None,
+            )?;
+            Ok(out.lines().last().context("a till key")?.to_owned())
+        })
+        .collect()
+}
+
+/// A new empty database for `store`: a file in `dir`, or a PostgreSQL database named after
+/// this process (returned, to drop afterwards).
+async fn fresh_database(
+    args: &Args,
+    store: &str,
+    dir: &std::path::Path,
+) -> Result<(String, Option<String>)> {
+    if store == "sqlite" {
+        return Ok((format!("sqlite://{}", dir.join("bench.db").display()), None));
+    }
+    use sqlx::Connection;
+    let name = format!("kopilka_bench_{}", std::process::id());
+    let mut conn = sqlx::PgConnection::connect(&args.postgres).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await?;
+    let server = args
+        .postgres
+        .rsplit_once('/')
+        .map(|p| p.0)
+        .unwrap_or(&args.postgres);
+    Ok((format!("{server}/{name}"), Some(name)))
+}
+
+async fn drop_database(args: &Args, name: Option<String>) -> Result<()> {
+    if let Some(name) = name {
         use sqlx::Connection;
         let mut conn = sqlx::PgConnection::connect(&args.postgres).await?;
         sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .execute(&mut conn)
             .await?;
     }
-    Ok(rss)
+    Ok(())
+}
+
+/// The server's settings for a run: limits raised so the load is not refused, no expiry job
+/// in the background.
+fn server_env(url: &str, sms: &str) -> Vec<(String, String)> {
+    [
+        ("KOPILKA_DATABASE_URL", url),
+        ("KOPILKA_SMS_WEBHOOK_URL", sms),
+        ("KOPILKA_OTP_PER_PHONE_DAILY", "1000000000"),
+        ("KOPILKA_SMS_PER_IP_HOURLY", "1000000000"),
+        ("KOPILKA_OTP_RESEND_COOLDOWN_S", "0"),
+        ("KOPILKA_EARNING_RECEIPTS_PER_DAY", "1000000"),
+        ("KOPILKA_PG_MAX_CONNECTIONS", "16"),
+        ("KOPILKA_EXPIRY_INTERVAL_S", "0"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// Till throughput as the members grow: one database, seeded up to each count in turn, a
+/// closed-loop till run after each step over cards sampled from every step.
+async fn run_scale(args: &Args, store: &str, seconds: Duration, rows: &mut Vec<Row>) -> Result<()> {
+    const SAMPLE_PER_STEP: usize = 20_000;
+    let binary = server::kopilka_binary()?;
+    let dir = tempfile::tempdir()?;
+    let (url, pg_name) = fresh_database(args, store, dir.path()).await?;
+    let codes = Arc::new(Mutex::new(HashMap::new()));
+    let sms = sms_receiver(codes.clone()).await?;
+    let server = server::Server::start(&binary, server_env(&url, &sms)).await?;
+    let tills = till_keys(&server)?;
+    let mut cards: Vec<String> = Vec::new();
+    let mut seeded = 0usize;
+    for &target in &args.scale {
+        if target > seeded {
+            let file = dir.path().join("cards.txt");
+            let started = std::time::Instant::now();
+            server.command(
+                &[
+                    "seed",
+                    "--members",
+                    &(target - seeded).to_string(),
+                    "--cards-out",
+                    &file.to_string_lossy(),
+                ],
+                None,
+            )?;
+            let took = started.elapsed().as_secs_f64();
+            let new: Vec<String> = std::fs::read_to_string(&file)?
+                .lines()
+                .map(String::from)
+                .collect();
+            let step = (new.len() / SAMPLE_PER_STEP).max(1);
+            cards.extend(new.into_iter().step_by(step));
+            eprintln!(
+                "{store} seeded {} members up to {target} in {took:.1} s",
+                target - seeded
+            );
+            rows.push(Row {
+                store: store.into(),
+                what: "seed".into(),
+                mode: "scale".into(),
+                offered: None,
+                rate: (target - seeded) as f64 / took,
+                p50_ms: 0.0,
+                p99_ms: 0.0,
+                failed: 0,
+                members: Some(target as u64),
+            });
+            seeded = target;
+        }
+        let ctx = Ctx {
+            client: reqwest::Client::builder()
+                .pool_max_idle_per_host(256)
+                .build()?,
+            api: format!("{}/api/v1", server.base),
+            cards: Arc::new(cards.clone()),
+            tills: Arc::new(tills.clone()),
+            tokens: Arc::new(Vec::new()),
+            codes: codes.clone(),
+            run: std::process::id() as u64 + target as u64,
+        };
+        let o = load::closed(args.clients, seconds, move |n| {
+            scenarios::till(ctx.clone(), n)
+        })
+        .await;
+        eprintln!(
+            "{store} till at {target:>9} members: {:>8.0}/s p50 {:>6.2} ms p99 {:>7.2} ms ({} failed)",
+            o.rate(),
+            o.ms(0.5),
+            o.ms(0.99),
+            o.failed
+        );
+        let mut r = row(store, "till", "scale", None, &o);
+        r.members = Some(target as u64);
+        rows.push(r);
+    }
+    drop(server);
+    drop_database(args, pg_name).await
+}
+
+/// The expiry job over `count` due lots: members seeded as having joined 91 days ago (their
+/// welcome points last 90), then `kopilka expire` timed.
+async fn run_expiry(args: &Args, store: &str, count: usize, rows: &mut Vec<Row>) -> Result<()> {
+    let binary = server::kopilka_binary()?;
+    let dir = tempfile::tempdir()?;
+    let (url, pg_name) = fresh_database(args, store, dir.path()).await?;
+    let env = server_env(&url, "http://127.0.0.1:9/unused");
+    let run = |what: &[&str]| -> Result<f64> {
+        let started = std::time::Instant::now();
+        let status = std::process::Command::new(&binary)
+            .args(what)
+            .envs(env.iter().cloned())
+            .stdout(std::process::Stdio::null())
+            .status()?;
+        anyhow::ensure!(status.success(), "kopilka {what:?} failed");
+        Ok(started.elapsed().as_secs_f64())
+    };
+    let seeded = run(&[
+        "seed",
+        "--members",
+        &count.to_string(),
+        "--joined-days-ago",
+        "91",
+    ])?;
+    eprintln!("{store} seeded {count} members in {seeded:.1} s");
+    let expired = run(&["expire"])?;
+    eprintln!("{store} expired {count} lots in {expired:.1} s");
+    for (what, secs) in [("seed", seeded), ("expiry job", expired)] {
+        rows.push(Row {
+            store: store.into(),
+            what: what.into(),
+            mode: "expiry".into(),
+            offered: None,
+            rate: count as f64 / secs,
+            p50_ms: secs * 1000.0,
+            p99_ms: 0.0,
+            failed: 0,
+            members: Some(count as u64),
+        });
+    }
+    drop_database(args, pg_name).await
 }
 
 #[tokio::main]
@@ -309,6 +465,33 @@ async fn main() -> Result<()> {
         )
     };
     let mut rows = Vec::new();
+    let stores: Vec<&str> = match args.store.as_str() {
+        "both" => vec!["sqlite", "postgres"],
+        s => vec![s],
+    };
+    if !args.scale.is_empty() || args.expiry.is_some() {
+        for store in &stores {
+            if !args.scale.is_empty() {
+                run_scale(&args, store, seconds, &mut rows).await?;
+            }
+            if let Some(count) = args.expiry {
+                run_expiry(&args, store, count, &mut rows).await?;
+            }
+        }
+        std::fs::create_dir_all(&args.out)?;
+        let json = serde_json::json!({ "seconds": seconds.as_secs(), "clients": args.clients, "rows": rows });
+        std::fs::write(
+            args.out.join("results-scale.json"),
+            serde_json::to_string_pretty(&json)?,
+        )?;
+        if !args.scale.is_empty() {
+            std::fs::write(
+                args.out.join("till-by-members.svg"),
+                chart::by_members(&rows),
+            )?;
+        }
+        return Ok(());
+    }
     let bare = ceilings::bare_http(args.clients, seconds).await?;
     eprintln!(
         "bare HTTP handler: {:.0}/s p50 {:.2} ms p99 {:.2} ms",
@@ -323,10 +506,6 @@ async fn main() -> Result<()> {
         None,
         &bare,
     ));
-    let stores: Vec<&str> = match args.store.as_str() {
-        "both" => vec!["sqlite", "postgres"],
-        s => vec![s],
-    };
     let mut rss = Vec::new();
     for store in stores {
         rss.push((

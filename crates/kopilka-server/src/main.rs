@@ -43,6 +43,15 @@ enum Command {
         /// Write the new members' active card numbers here, one a line.
         #[arg(long, requires = "members")]
         cards_out: Option<PathBuf>,
+        /// Date the new members this many days back, with their welcome points: lets a
+        /// rehearsal of the expiry job find due lots.
+        #[arg(
+            long,
+            requires = "members",
+            conflicts_with = "demo",
+            default_value_t = 0
+        )]
+        joined_days_ago: u32,
     },
     /// Back-office accounts.
     Staff {
@@ -143,11 +152,17 @@ async fn main() -> anyhow::Result<()> {
             demo,
             members,
             cards_out,
+            joined_days_ago,
         } => {
             if !demo && members.is_none() {
                 bail!("nothing to seed: pass --demo and/or --members N");
             }
-            let kopilka = kopilka_server::kopilka(&settings, Dependencies::default()).await?;
+            let mut deps = Dependencies::default();
+            if joined_days_ago > 0 {
+                let then = chrono::Utc::now() - chrono::Duration::days(i64::from(joined_days_ago));
+                deps.clock = std::sync::Arc::new(kopilka_domain::ManualClock::new(then));
+            }
+            let kopilka = kopilka_server::kopilka(&settings, deps).await?;
             if demo {
                 let report = kopilka_server::seed::demo(&kopilka).await?;
                 println!(
