@@ -11,8 +11,8 @@ use kopilka_domain::ledger::{lot_after_debt, MovementKind, SystemAccount};
 use kopilka_domain::member::{Member, MemberId, StoreId};
 use kopilka_domain::{CardNumber, CardStatus, DomainError, Points};
 use kopilka_store::{
-    Adjustment, Card, Pos, Pricer, PurchaseOutcome, PurchaseRequest, RefundOutcome, RefundRequest,
-    StoreError, StoreResult, Till,
+    Adjustment, Card, LotKey, Pos, Pricer, PurchaseOutcome, PurchaseRequest, RefundOutcome,
+    RefundRequest, StoreError, StoreResult, Till,
 };
 use sqlx::PgConnection;
 
@@ -136,8 +136,9 @@ impl Pos for PostgresStore {
         &self,
         now: DateTime<Utc>,
         batch: u32,
+        after: Option<LotKey>,
         description: &str,
-    ) -> StoreResult<u64> {
+    ) -> StoreResult<(u64, Option<LotKey>)> {
         let pool = self.pool.clone();
         let description = description.to_owned();
         detached(async move {
@@ -145,22 +146,29 @@ impl Pos for PostgresStore {
             let expiry = system_account(&mut tx, SystemAccount::Expiry).await?;
             // Set-based: one statement picks and zeroes the due lots (skipping lots a purchase
             // holds right now), one writes their transfers, one moves the accounts.
-            let expired: Vec<(i64, i64, i64)> = sqlx::query_as(
-                "WITH due AS (SELECT id FROM lots WHERE remaining > 0 AND expires_at <= $1 ORDER BY expires_at, id LIMIT $2 FOR UPDATE SKIP LOCKED), \
+            // A lot a purchase holds right now is skipped, and left for the next run.
+            let (after_at, after_id) = after.map_or((DateTime::<Utc>::UNIX_EPOCH, i64::MIN), |k| (k.expires_at, k.id));
+            let expired: Vec<(i64, i64, i64, DateTime<Utc>)> = sqlx::query_as(
+                "WITH due AS (SELECT id FROM lots WHERE remaining > 0 AND expires_at <= $1 AND (expires_at, id) > ($3, $4) \
+                            ORDER BY expires_at, id LIMIT $2 FOR UPDATE SKIP LOCKED), \
                  zeroed AS (UPDATE lots l SET remaining = 0 FROM due d, lots old WHERE l.id = d.id AND old.id = d.id \
-                            RETURNING l.id, l.member_id, old.remaining) \
-                 SELECT z.id, a.id, z.remaining FROM zeroed z JOIN accounts a ON a.member_id = z.member_id",
+                            RETURNING l.id, l.member_id, old.remaining, l.expires_at) \
+                 SELECT z.id, a.id, z.remaining, z.expires_at FROM zeroed z JOIN accounts a ON a.member_id = z.member_id \
+                 ORDER BY z.expires_at, z.id",
             )
             .bind(now)
             .bind(i64::from(batch))
+            .bind(after_at)
+            .bind(after_id)
             .fetch_all(&mut *tx)
             .await
             .map_err(db)?;
-            if expired.is_empty() {
-                return Ok(0);
-            }
+            let Some(&(last_id, _, _, last_at)) = expired.last() else {
+                return Ok((0, None));
+            };
+            let last = LotKey { expires_at: last_at, id: last_id };
             let (lots, accounts, amounts): (Vec<i64>, Vec<i64>, Vec<i64>) =
-                expired.iter().fold((vec![], vec![], vec![]), |(mut l, mut a, mut m), (lot, acc, amt)| {
+                expired.iter().fold((vec![], vec![], vec![]), |(mut l, mut a, mut m), (lot, acc, amt, _)| {
                     l.push(*lot);
                     a.push(*acc);
                     m.push(*amt);
@@ -197,7 +205,7 @@ impl Pos for PostgresStore {
                 .await
                 .map_err(db)?;
             tx.commit().await.map_err(db)?;
-            Ok(expired.len() as u64)
+            Ok((expired.len() as u64, Some(last)))
         })
         .await
     }

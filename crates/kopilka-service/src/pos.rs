@@ -318,12 +318,15 @@ impl Kopilka {
     /// The expiry job (SPEC §3.6): expires every due lot, a batch per transaction.
     pub async fn expire_points(&self) -> ServiceResult<u64> {
         let mut total = 0;
+        let mut after = None;
+        let now = self.now();
         loop {
-            let n = self
+            let (n, last) = self
                 .store()
                 .expire_lots(
-                    self.now(),
+                    now,
                     self.rules().expiry_batch.max(1),
+                    after,
                     "Баллы сгорели по сроку действия",
                 )
                 .await?;
@@ -331,6 +334,7 @@ impl Kopilka {
             if n == 0 {
                 break;
             }
+            after = last;
         }
         if total > 0 {
             tracing::info!(lots = total, "points expired");

@@ -3,7 +3,7 @@ use crate::posting::{
     add_lot, draw_lots, member_account, pending_points, post, restore_lots, system_account,
     Movement,
 };
-use crate::{backend, micros, optional, SqliteStore};
+use crate::{backend, micros, optional, time, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kopilka_domain::earning::{plan_refund, RefundableLine, TillKind};
@@ -11,8 +11,8 @@ use kopilka_domain::ledger::{lot_after_debt, MovementKind, SystemAccount};
 use kopilka_domain::member::{Member, MemberId, StoreId};
 use kopilka_domain::{CardNumber, CardStatus, DomainError, Kopecks, Points};
 use kopilka_store::{
-    Adjustment, Card, Pos, Pricer, PurchaseOutcome, PurchaseRequest, PurchaseState, RefundOutcome,
-    RefundRequest, StoreError, StoreResult, Till,
+    Adjustment, Card, LotKey, Pos, Pricer, PurchaseOutcome, PurchaseRequest, PurchaseState,
+    RefundOutcome, RefundRequest, StoreError, StoreResult, Till,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -379,39 +379,51 @@ impl Pos for SqliteStore {
         &self,
         now: DateTime<Utc>,
         batch: u32,
+        after: Option<LotKey>,
         description: &str,
-    ) -> StoreResult<u64> {
+    ) -> StoreResult<(u64, Option<LotKey>)> {
         let description = description.to_owned();
         self.write(move |tx| {
             let expiry = system_account(tx, SystemAccount::Expiry)?;
-            let due: Vec<(i64, MemberId, i64, i64)> = tx
+            let (after_at, after_id) = after.map_or((i64::MIN, i64::MIN), |k| (micros(k.expires_at), k.id));
+            let due: Vec<(i64, MemberId, i64, i64, i64)> = tx
                 .prepare_cached(
-                    "SELECT l.id, l.member_id, l.remaining, a.id FROM lots l JOIN accounts a ON a.member_id = l.member_id \
-                     WHERE l.remaining > 0 AND l.expires_at <= ?1 ORDER BY l.expires_at, l.id LIMIT ?2",
+                    "SELECT l.id, l.member_id, l.remaining, a.id, l.expires_at FROM lots l JOIN accounts a ON a.member_id = l.member_id \
+                     WHERE l.remaining > 0 AND l.expires_at <= ?1 AND (l.expires_at, l.id) > (?3, ?4) \
+                     ORDER BY l.expires_at, l.id LIMIT ?2",
                 )
-                .and_then(|mut s| s.query_map(params![micros(now), batch], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect())
+                .and_then(|mut s| {
+                    s.query_map(params![micros(now), batch, after_at, after_id], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    })?
+                    .collect()
+                })
                 .map_err(backend)?;
-            for (lot, member, remaining, account) in &due {
-                post(
-                    tx,
-                    &Movement {
-                        debit: *account,
-                        credit: expiry,
-                        amount: *remaining,
-                        kind: MovementKind::Expiry,
-                        member: *member,
-                        store_id: None,
-                        receipt_id: None,
-                        lot_id: Some(*lot),
-                        description: &description,
-                        at: now,
-                    },
-                )?;
-                tx.prepare_cached("UPDATE lots SET remaining = 0 WHERE id = ?1")
-                    .and_then(|mut s| s.execute([lot]))
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO transfers (debit_account_id, credit_account_id, amount, kind, member_id, lot_id, description, at) \
+                     VALUES (?1, ?2, ?3, 'expiry', ?4, ?5, ?6, ?7)",
+                )
+                .map_err(backend)?;
+            let mut debit = tx
+                .prepare_cached("UPDATE accounts SET debits_posted = debits_posted + ?2 WHERE id = ?1")
+                .map_err(backend)?;
+            let mut zero = tx.prepare_cached("UPDATE lots SET remaining = 0 WHERE id = ?1").map_err(backend)?;
+            let at = micros(now);
+            // The same double entry as `post`, with the expiry account credited once a batch.
+            for (lot, member, remaining, account, _) in &due {
+                insert
+                    .execute(params![account, expiry, remaining, member, lot, description, at])
                     .map_err(backend)?;
+                debit.execute(params![account, remaining]).map_err(backend)?;
+                zero.execute([lot]).map_err(backend)?;
             }
-            Ok(due.len() as u64)
+            let total: i64 = due.iter().map(|d| d.2).sum();
+            tx.prepare_cached("UPDATE accounts SET credits_posted = credits_posted + ?2 WHERE id = ?1")
+                .and_then(|mut s| s.execute(params![expiry, total]))
+                .map_err(backend)?;
+            let last = due.last().map(|&(id, _, _, _, expires_at)| LotKey { expires_at: time(expires_at), id });
+            Ok((due.len() as u64, last))
         })
         .await
     }

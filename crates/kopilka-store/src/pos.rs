@@ -90,6 +90,13 @@ pub struct RefundOutcome {
     pub replayed: bool,
 }
 
+/// A lot's place in the expiry order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LotKey {
+    pub expires_at: DateTime<Utc>,
+    pub id: i64,
+}
+
 #[derive(Debug, Clone)]
 pub struct Adjustment {
     pub member_id: MemberId,
@@ -123,13 +130,17 @@ pub trait Pos: Send + Sync {
     ) -> StoreResult<PurchaseOutcome>;
     /// Returns goods of a purchase once per (store, refund id). `NotFound` without the purchase.
     async fn refund_purchase(&self, request: RefundRequest) -> StoreResult<RefundOutcome>;
-    /// Expires up to `batch` lots whose time has come; returns how many it expired.
+    /// Expires up to `batch` lots whose time has come, in (expiry, id) order after `after`;
+    /// returns how many it expired and the last one's key, to continue from. The key keeps a
+    /// run from walking again over the lots it just expired (PostgreSQL's index still lists
+    /// them until vacuum).
     async fn expire_lots(
         &self,
         now: DateTime<Utc>,
         batch: u32,
+        after: Option<LotKey>,
         description: &str,
-    ) -> StoreResult<u64>;
+    ) -> StoreResult<(u64, Option<LotKey>)>;
     /// A manual adjustment with its audit entry; the balance after it.
     async fn adjust(&self, adjustment: Adjustment) -> StoreResult<Points>;
 

@@ -1,0 +1,3 @@
+-- The expiry job walks due lots in (expiry, id) order and continues from the last one.
+DROP INDEX lots_due;
+CREATE INDEX lots_due ON lots (expires_at, id) WHERE remaining > 0;
