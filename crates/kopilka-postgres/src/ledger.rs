@@ -15,7 +15,7 @@ impl Ledger for PostgresStore {
         &self,
         member: MemberId,
         now: DateTime<Utc>,
-        expiring_before: DateTime<Utc>,
+        expiring_before: Option<DateTime<Utc>>,
     ) -> StoreResult<Balance> {
         let row = sqlx::query(
             "SELECT credits_posted - debits_posted, \
@@ -28,12 +28,21 @@ impl Ledger for PostgresStore {
         .await
         .map_err(db)?
         .ok_or(StoreError::NotFound)?;
+        let Some(before) = expiring_before else {
+            let (balance, pending): (i64, i64) =
+                (row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?);
+            return Ok(Balance {
+                available: Points::new(balance - pending),
+                pending: Points::new(pending),
+                expiring: Vec::new(),
+            });
+        };
         let expiring = sqlx::query(
             "SELECT SUM(remaining)::BIGINT, expires_at FROM lots WHERE member_id = $1 AND remaining > 0 AND expires_at <= $2 \
              GROUP BY expires_at ORDER BY expires_at",
         )
         .bind(member)
-        .bind(expiring_before)
+        .bind(before)
         .fetch_all(&self.pool)
         .await
         .map_err(db)?

@@ -22,6 +22,9 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// The system accounts' ids, made by the migrations and fixed thereafter: a purchase
+    /// need not look them up.
+    system: posting::SystemIds,
 }
 
 impl PostgresStore {
@@ -40,7 +43,8 @@ impl PostgresStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Unavailable(format!("migrating: {e}")))?;
-        Ok(Self { pool })
+        let system = posting::SystemIds::load(&pool).await?;
+        Ok(Self { pool, system })
     }
 
     pub fn pool(&self) -> &PgPool {

@@ -107,10 +107,10 @@ impl Pos for PostgresStore {
         req: PurchaseRequest,
         price: Pricer,
     ) -> StoreResult<PurchaseOutcome> {
-        let pool = self.pool.clone();
+        let (pool, system) = (self.pool.clone(), self.system.clone());
         detached(async move {
             let mut tx = pool.begin().await.map_err(db)?;
-            let outcome = purchase_tx(&mut tx, req, price).await?;
+            let outcome = purchase_tx(&mut tx, &system, req, price).await?;
             if !outcome.replayed {
                 tx.commit().await.map_err(db)?;
             }
@@ -120,10 +120,10 @@ impl Pos for PostgresStore {
     }
 
     async fn refund_purchase(&self, req: RefundRequest) -> StoreResult<RefundOutcome> {
-        let pool = self.pool.clone();
+        let (pool, system) = (self.pool.clone(), self.system.clone());
         detached(async move {
             let mut tx = pool.begin().await.map_err(db)?;
-            let outcome = refund_tx(&mut tx, req).await?;
+            let outcome = refund_tx(&mut tx, &system, req).await?;
             if !outcome.replayed {
                 tx.commit().await.map_err(db)?;
             }

@@ -6,7 +6,41 @@ use chrono::{DateTime, Utc};
 use kopilka_domain::ledger::{MovementKind, SystemAccount};
 use kopilka_domain::member::MemberId;
 use kopilka_store::{StoreError, StoreResult};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// System account ids by code.
+#[derive(Debug, Clone)]
+pub(crate) struct SystemIds(Arc<HashMap<String, i64>>);
+
+impl SystemIds {
+    pub(crate) async fn load(pool: &PgPool) -> StoreResult<Self> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT code, id FROM accounts WHERE code IS NOT NULL")
+                .fetch_all(pool)
+                .await
+                .map_err(db)?;
+        Ok(Self(Arc::new(rows.into_iter().collect())))
+    }
+
+    /// The shard of a busy system account that carries this member's transfers: purchases
+    /// of different members then lock different rows.
+    pub(crate) fn for_member(&self, account: SystemAccount, member: MemberId) -> StoreResult<i64> {
+        let shard = member.rem_euclid(SHARDS);
+        let code = if shard == 0
+            || !matches!(account, SystemAccount::Accrual | SystemAccount::Redemption)
+        {
+            account.code().to_owned()
+        } else {
+            format!("{}:{shard}", account.code())
+        };
+        self.0
+            .get(&code)
+            .copied()
+            .ok_or_else(|| StoreError::Backend(format!("no system account {code}")))
+    }
+}
 
 pub(crate) async fn system_account(
     conn: &mut PgConnection,
@@ -22,24 +56,6 @@ pub(crate) async fn system_account(
 /// Shards of the accrual and redemption accounts (migration 0003 creates 1..15; 0 is the
 /// account itself).
 const SHARDS: i64 = 16;
-
-/// The shard of a busy system account that carries this member's transfers: purchases of
-/// different members then lock different rows.
-pub(crate) async fn system_account_for(
-    conn: &mut PgConnection,
-    account: SystemAccount,
-    member: MemberId,
-) -> StoreResult<i64> {
-    let shard = member.rem_euclid(SHARDS);
-    if shard == 0 || !matches!(account, SystemAccount::Accrual | SystemAccount::Redemption) {
-        return system_account(conn, account).await;
-    }
-    sqlx::query_scalar("SELECT id FROM accounts WHERE code = $1")
-        .bind(format!("{}:{shard}", account.code()))
-        .fetch_one(conn)
-        .await
-        .map_err(db)
-}
 
 /// The member's account and balance, locked until the transaction ends: concurrent spends of
 /// one balance queue here.
@@ -70,10 +86,12 @@ pub(crate) struct Movement<'a> {
     pub at: DateTime<Utc>,
 }
 
-/// Writes one transfer and moves both accounts by its amount.
+/// Writes one transfer and moves both accounts by its amount, in one round trip.
 pub(crate) async fn post(conn: &mut PgConnection, m: &Movement<'_>) -> StoreResult<i64> {
     let transfer: i64 = sqlx::query_scalar(
-        "INSERT INTO transfers (debit_account_id, credit_account_id, amount, kind, member_id, store_id, receipt_id, lot_id, description, at) \
+        "WITH moved AS (UPDATE accounts SET debits_posted = debits_posted + CASE WHEN id = $1 THEN $3 ELSE 0 END, \
+         credits_posted = credits_posted + CASE WHEN id = $2 THEN $3 ELSE 0 END WHERE id IN ($1, $2)) \
+         INSERT INTO transfers (debit_account_id, credit_account_id, amount, kind, member_id, store_id, receipt_id, lot_id, description, at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(m.debit)
@@ -87,16 +105,6 @@ pub(crate) async fn post(conn: &mut PgConnection, m: &Movement<'_>) -> StoreResu
     .bind(m.description)
     .bind(m.at)
     .fetch_one(&mut *conn)
-    .await
-    .map_err(db)?;
-    sqlx::query(
-        "UPDATE accounts SET debits_posted = debits_posted + CASE WHEN id = $1 THEN $3 ELSE 0 END, \
-         credits_posted = credits_posted + CASE WHEN id = $2 THEN $3 ELSE 0 END WHERE id IN ($1, $2)",
-    )
-    .bind(m.debit)
-    .bind(m.credit)
-    .bind(m.amount)
-    .execute(&mut *conn)
     .await
     .map_err(db)?;
     Ok(transfer)

@@ -2,8 +2,8 @@
 
 use crate::db;
 use crate::posting::{
-    add_lot, draw_lots, lock_member_account, pending_points, post, restore_lots,
-    system_account_for, Movement,
+    add_lot, draw_lots, lock_member_account, pending_points, post, restore_lots, Movement,
+    SystemIds,
 };
 use kopilka_domain::earning::{plan_refund, RefundableLine};
 use kopilka_domain::ledger::{lot_after_debt, MovementKind, SystemAccount};
@@ -52,6 +52,7 @@ fn replay(req: &PurchaseRequest, stored: StoredPurchase) -> StoreResult<Purchase
 
 pub(crate) async fn purchase_tx(
     conn: &mut PgConnection,
+    system: &SystemIds,
     req: PurchaseRequest,
     price: Pricer,
 ) -> StoreResult<PurchaseOutcome> {
@@ -92,16 +93,18 @@ pub(crate) async fn purchase_tx(
         }
     }
     let (account, balance) = lock_member_account(conn, req.member_id).await?;
-    let earning_receipts_today: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM purchases WHERE member_id = $1 AND earned > 0 AND purchased_at >= $2 AND purchased_at < $3",
+    // Read after the lock, so a concurrent purchase of the same card is counted.
+    let (earning_receipts_today, pending): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM purchases WHERE member_id = $1 AND earned > 0 AND purchased_at >= $2 AND purchased_at < $3), \
+         (SELECT COALESCE(SUM(remaining), 0)::BIGINT FROM lots WHERE member_id = $1 AND remaining > 0 AND available_at > $4)",
     )
     .bind(req.member_id)
     .bind(req.day_start)
     .bind(req.day_end)
+    .bind(req.committed_at)
     .fetch_one(&mut *conn)
     .await
     .map_err(db)?;
-    let pending = pending_points(conn, req.member_id, req.committed_at).await?;
     // Uses change only under the member's account lock, so they hold until the commit.
     let mut offer_uses = Vec::with_capacity(req.offer_ids.len());
     for &offer in &req.offer_ids {
@@ -129,19 +132,6 @@ pub(crate) async fn purchase_tx(
     };
     // What the customer can spend afterwards: spending drew only on available lots.
     let balance_after = balance - redeem + earn - pending - new_pending;
-    sqlx::query(
-        "UPDATE purchases SET total_kop = $2, discount_kop = $3, payable_kop = $4, earned = $5, redeemed = $6, balance_after = $7 WHERE id = $1",
-    )
-    .bind(purchase)
-    .bind((priced.payable + priced.discount).get())
-    .bind(priced.discount.get())
-    .bind(priced.payable.get())
-    .bind(earn)
-    .bind(redeem)
-    .bind(balance_after)
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?;
     let mut numbers = Vec::new();
     let (
         mut ids,
@@ -191,7 +181,7 @@ pub(crate) async fn purchase_tx(
     .await
     .map_err(db)?;
     if redeem > 0 {
-        let credit = system_account_for(conn, SystemAccount::Redemption, req.member_id).await?;
+        let credit = system.for_member(SystemAccount::Redemption, req.member_id)?;
         let transfer = post(
             conn,
             &Movement {
@@ -219,11 +209,12 @@ pub(crate) async fn purchase_tx(
         )
         .await?;
     }
+    let mut accrual_transfer = None;
     if earn > 0 {
         // What the rules earned, then what each offer added: separate lines in the history,
         // one lot, so a return takes them back together.
         let from_offers: i64 = priced.offers.iter().map(|o| o.points.get()).sum();
-        let debit = system_account_for(conn, SystemAccount::Accrual, req.member_id).await?;
+        let debit = system.for_member(SystemAccount::Accrual, req.member_id)?;
         let mut movements = Vec::with_capacity(1 + priced.offers.len());
         if earn > from_offers {
             movements.push((
@@ -278,13 +269,23 @@ pub(crate) async fn purchase_tx(
             req.lot_available_at,
         )
         .await?;
-        sqlx::query("UPDATE purchases SET accrual_transfer_id = $2 WHERE id = $1")
-            .bind(purchase)
-            .bind(transfer)
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
+        accrual_transfer = Some(transfer);
     }
+    sqlx::query(
+        "UPDATE purchases SET total_kop = $2, discount_kop = $3, payable_kop = $4, earned = $5, redeemed = $6, \
+         balance_after = $7, accrual_transfer_id = $8 WHERE id = $1",
+    )
+    .bind(purchase)
+    .bind((priced.payable + priced.discount).get())
+    .bind(priced.discount.get())
+    .bind(priced.payable.get())
+    .bind(earn)
+    .bind(redeem)
+    .bind(balance_after)
+    .bind(accrual_transfer)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
     Ok(PurchaseOutcome {
         purchase_id: purchase,
         receipt_id: req.receipt_id,
@@ -299,6 +300,7 @@ pub(crate) async fn purchase_tx(
 
 pub(crate) async fn refund_tx(
     conn: &mut PgConnection,
+    system: &SystemIds,
     req: RefundRequest,
 ) -> StoreResult<RefundOutcome> {
     let (purchase, member, accrual): (i64, MemberId, Option<i64>) = sqlx::query_as(
@@ -402,12 +404,12 @@ pub(crate) async fn refund_tx(
         at: req.at,
     };
     if returned > 0 {
-        let from = system_account_for(conn, SystemAccount::Redemption, member).await?;
+        let from = system.for_member(SystemAccount::Redemption, member)?;
         post(conn, &movement(from, account, returned)).await?;
         restore_lots(conn, purchase, lot_after_debt(balance, returned)).await?;
     }
     if taken_back > 0 {
-        let to = system_account_for(conn, SystemAccount::Accrual, member).await?;
+        let to = system.for_member(SystemAccount::Accrual, member)?;
         let transfer = post(conn, &movement(account, to, taken_back)).await?;
         draw_lots(conn, member, taken_back, transfer, None, accrual, req.at).await?;
     }

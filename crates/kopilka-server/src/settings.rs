@@ -162,6 +162,8 @@ settings! {
         expiry_batch: u32 = 5000, "KOPILKA_EXPIRY_BATCH";
         /// Public feedback forms accepted per hour from one IP address or one contact.
         feedback_per_hour: u32 = 5, "KOPILKA_FEEDBACK_PER_HOUR";
+        /// Seconds a checked till key is trusted without asking the store (0: always ask).
+        till_key_cache_s: u64 = 30, "KOPILKA_TILL_KEY_CACHE_S";
         /// The hotline number shown in contacts.
         hotline_phone: String = "8 800 100-00-00".to_owned(), "KOPILKA_HOTLINE_PHONE";
         /// The messenger number shown in contacts.
@@ -281,6 +283,7 @@ impl Settings {
             )),
             expiry_batch: self.expiry_batch.max(1),
             feedback_per_hour: self.feedback_per_hour,
+            till_key_cache: std::time::Duration::from_secs(self.till_key_cache_s),
             ..Rules::default()
         })
     }

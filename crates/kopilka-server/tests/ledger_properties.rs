@@ -173,7 +173,7 @@ async fn balances(w: &World) -> Vec<(i64, i64)> {
             .ledger_balance(
                 *member,
                 w.clock.now(),
-                w.clock.now() + Duration::days(10_000),
+                Some(w.clock.now() + Duration::days(10_000)),
             )
             .await
             .unwrap();

@@ -17,6 +17,7 @@ mod seeding;
 pub mod sms;
 pub mod staff;
 pub mod support;
+mod till_cache;
 
 pub use error::ServiceError;
 pub use rules::Rules;
@@ -41,6 +42,7 @@ struct Inner {
     /// Key for hashing one-time codes; shared by every node through the store.
     secret: crypto::SecretKey,
     categories: catalog_cache::CategoryCache,
+    tills: till_cache::TillCache,
 }
 
 impl Kopilka {
@@ -59,6 +61,7 @@ impl Kopilka {
                 rules,
                 secret,
                 categories: catalog_cache::CategoryCache::default(),
+                tills: till_cache::TillCache::default(),
             }),
         })
     }

@@ -93,10 +93,20 @@ impl Kopilka {
     }
 
     pub async fn authenticate_till(&self, key: &str) -> ServiceResult<Till> {
-        self.store()
-            .till_by_key(&crypto::token_hash(key))
+        let hash = crypto::token_hash(key);
+        let ttl = self.rules().till_key_cache;
+        if let Some(till) = self.inner.tills.get(&hash, ttl) {
+            return Ok(till);
+        }
+        let till = self
+            .store()
+            .till_by_key(&hash)
             .await?
-            .ok_or_else(|| DomainError::Unauthorized.into())
+            .ok_or(DomainError::Unauthorized)?;
+        if !ttl.is_zero() {
+            self.inner.tills.put(hash, till.clone());
+        }
+        Ok(till)
     }
 
     /// Resolves a card number or a one-time code. `for_commit` also accepts a code that was
@@ -128,7 +138,7 @@ impl Kopilka {
 
     pub async fn identify(&self, barcode: &CardNumber) -> ServiceResult<Identified> {
         let (member, card, token) = self.resolve(barcode, false).await?;
-        let available = self.balance(member.id).await?.available;
+        let available = self.available_points(member.id).await?;
         let offers = self.activated_offers(&member, self.now()).await?;
         Ok(Identified {
             member,
@@ -173,7 +183,7 @@ impl Kopilka {
         redeem: Points,
     ) -> ServiceResult<Priced> {
         let (member, card, _) = self.resolve(barcode, false).await?;
-        let available = self.balance(member.id).await?.available;
+        let available = self.available_points(member.id).await?;
         let ctx = self.context(till, &member, &card, available, 0).await?;
         let offers = self.activated_offers(&member, self.now()).await?;
         let mut priced = price(basket, redeem, &ctx, &self.rules().earning);

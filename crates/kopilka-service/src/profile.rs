@@ -134,8 +134,20 @@ impl Kopilka {
         let horizon = self.expiring_horizon();
         Ok(self
             .store()
-            .ledger_balance(member, self.now(), horizon)
+            .ledger_balance(member, self.now(), Some(horizon))
             .await?)
+    }
+
+    /// What the member can spend now, without the expiring lots (the till's question).
+    pub async fn available_points(
+        &self,
+        member: MemberId,
+    ) -> ServiceResult<kopilka_domain::Points> {
+        Ok(self
+            .store()
+            .ledger_balance(member, self.now(), None)
+            .await?
+            .available)
     }
 
     fn expiring_horizon(&self) -> DateTime<Utc> {

@@ -44,6 +44,8 @@ pub struct Rules {
     pub expiry_batch: u32,
     /// Public feedback forms accepted per hour from one IP address or one contact.
     pub feedback_per_hour: u32,
+    /// How long a till key, once checked, is trusted without asking the store again.
+    pub till_key_cache: std::time::Duration,
 }
 
 impl Default for Rules {
@@ -77,6 +79,7 @@ impl Default for Rules {
             till_clock_skew: Duration::minutes(5),
             expiry_batch: 5000,
             feedback_per_hour: 5,
+            till_key_cache: std::time::Duration::from_secs(30),
         }
     }
 }

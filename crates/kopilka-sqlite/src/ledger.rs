@@ -15,7 +15,7 @@ impl Ledger for SqliteStore {
         &self,
         member: MemberId,
         now: DateTime<Utc>,
-        expiring_before: DateTime<Utc>,
+        expiring_before: Option<DateTime<Utc>>,
     ) -> StoreResult<Balance> {
         self.read(move |c| {
             let (balance, pending): (i64, i64) = c
@@ -29,22 +29,24 @@ impl Ledger for SqliteStore {
                     rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
                     e => backend(e),
                 })?;
-            let mut stmt = c
-                .prepare_cached(
-                    "SELECT SUM(remaining), expires_at FROM lots WHERE member_id = ?1 AND remaining > 0 AND expires_at <= ?2 \
-                     GROUP BY expires_at ORDER BY expires_at",
-                )
-                .map_err(backend)?;
-            let expiring = stmt
-                .query_map(params![member, micros(expiring_before)], |r| {
-                    Ok(Expiring {
-                        points: Points::new(r.get(0)?),
-                        expires_at: time(r.get(1)?),
+            let expiring = match expiring_before {
+                None => Vec::new(),
+                Some(before) => c
+                    .prepare_cached(
+                        "SELECT SUM(remaining), expires_at FROM lots WHERE member_id = ?1 AND remaining > 0 AND expires_at <= ?2 \
+                         GROUP BY expires_at ORDER BY expires_at",
+                    )
+                    .and_then(|mut stmt| {
+                        stmt.query_map(params![member, micros(before)], |r| {
+                            Ok(Expiring {
+                                points: Points::new(r.get(0)?),
+                                expires_at: time(r.get(1)?),
+                            })
+                        })?
+                        .collect::<Result<Vec<_>, _>>()
                     })
-                })
-                .map_err(backend)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(backend)?;
+                    .map_err(backend)?,
+            };
             Ok(Balance {
                 available: Points::new(balance - pending),
                 pending: Points::new(pending),

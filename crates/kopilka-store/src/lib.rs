@@ -148,7 +148,7 @@ pub trait Ledger: Send + Sync {
         &self,
         member: MemberId,
         now: DateTime<Utc>,
-        expiring_before: DateTime<Utc>,
+        expiring_before: Option<DateTime<Utc>>,
     ) -> StoreResult<Balance>;
     /// Newest first; `before` is the id of the last item of the previous page.
     async fn history(
