@@ -44,6 +44,12 @@ pub struct ProblemField {
 pub struct ApiError(Box<Problem>);
 
 impl ApiError {
+    /// Tells the client when to try again.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.0.retry_after_s = Some(seconds);
+        self
+    }
+
     pub fn new(
         status: StatusCode,
         code: &'static str,

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod metrics;
 pub mod seed;
 pub mod settings;
+mod shed;
 pub mod sms;
 
 use axum::extract::State;
@@ -228,6 +229,13 @@ pub fn router(kopilka: Kopilka, settings: &Settings) -> Router {
         openapi: Arc::new(openapi),
     };
     let request_id = header::HeaderName::from_static("x-request-id");
+    let api = match settings.max_in_flight {
+        0 => api,
+        n => api.layer(axum::middleware::from_fn_with_state(
+            Arc::new(tokio::sync::Semaphore::new(n)),
+            shed::shed,
+        )),
+    };
     Router::new()
         .nest("/api/v1", api)
         .route("/api/v1/openapi.json", get(docs::openapi_json))

@@ -39,9 +39,11 @@ pub struct StoreSearch<'a> {
     pub limit: u32,
 }
 
-/// The first radius tried when nearest stores are asked for without one; it grows fourfold
-/// until enough stores are in reach, so a dense city answers from a small box.
-const FIRST_RING_M: f64 = 2_000.0;
+/// The first radius tried when nearest stores are asked for without one; it grows eightfold
+/// until enough stores are in reach, so a dense city answers from a small box and a sparse
+/// region in a few steps (5, 40, 320, 2,560 km, then the whole Earth).
+const FIRST_RING_M: f64 = 5_000.0;
+const RING_GROWTH: f64 = 8.0;
 
 fn encode_cursor(key: &ProductKey) -> String {
     let json = serde_json::json!([key.rank, key.name, key.sku]).to_string();
@@ -158,7 +160,7 @@ impl Kopilka {
                     })
                     .collect());
             }
-            radius = (radius * 4.0).min(MAX_DISTANCE_M);
+            radius = (radius * RING_GROWTH).min(MAX_DISTANCE_M);
         }
     }
 

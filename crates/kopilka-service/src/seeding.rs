@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use kopilka_domain::card::CardRange;
 use kopilka_domain::member::{Consents, Gender, Profile};
 use kopilka_domain::{CardKind, CardNumber, Phone};
-use kopilka_store::ImportedMember;
+use kopilka_store::{ImportedMember, StoreError};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -47,6 +47,8 @@ const CITIES: &[&str] = &["Москва", "Санкт-Петербург", "Ка
 
 /// Members per transaction.
 const BATCH: usize = 5000;
+/// Fresh card numbers tried for one member before giving up.
+const NUMBER_TRIES: usize = 8;
 
 impl Kopilka {
     /// Adds `count` members with phones from +7 900 000-00-00 upwards (skipping taken ones),
@@ -116,16 +118,18 @@ impl Kopilka {
             for (id, card) in self.store().import_members(batch).await? {
                 let card = match card {
                     Some(card) => card,
-                    // The rare number that was taken: a fresh one.
+                    // A number that was taken (one in a thousand at ten million members):
+                    // fresh ones until one is free.
                     None => {
-                        self.store()
-                            .add_virtual_card(
-                                id,
-                                &CardNumber::generate(CardRange::Virtual, &mut rng),
-                                now,
-                            )
-                            .await?
-                            .number
+                        let mut tries = 0;
+                        loop {
+                            let number = CardNumber::generate(CardRange::Virtual, &mut rng);
+                            match self.store().add_virtual_card(id, &number, now).await {
+                                Ok(card) => break card.number,
+                                Err(StoreError::Conflict(_)) if tries < NUMBER_TRIES => tries += 1,
+                                Err(e) => return Err(e.into()),
+                            }
+                        }
                     }
                 };
                 cards.push(card);

@@ -107,16 +107,15 @@ impl Kopilka {
         let now = self.now();
         let hour = window_start(now, Duration::hours(1));
         let limit = self.rules().feedback_per_hour;
+        // Counted and checked in one step per key, so concurrent forms cannot slip past;
+        // a form refused by one key is not counted against the next.
         for key in &keys {
-            if self.store().peek(key, hour).await? >= limit {
+            if self.store().hit(key, hour).await? > limit {
                 return Err(DomainError::RateLimited {
                     retry_after_s: seconds_until(now, hour + Duration::hours(1)),
                 }
                 .into());
             }
-        }
-        for key in &keys {
-            self.store().hit(key, hour).await?;
         }
         let ticket = self
             .store()

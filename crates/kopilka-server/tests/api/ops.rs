@@ -2,7 +2,11 @@ use crate::helpers::{Backend, TestApp};
 use crate::on_both_stores;
 use serde_json::json;
 
-on_both_stores!(health_metrics_and_docs, bad_requests_are_problems);
+on_both_stores!(
+    health_metrics_and_docs,
+    bad_requests_are_problems,
+    overload_is_refused_at_once_not_queued,
+);
 
 async fn health_metrics_and_docs(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -141,4 +145,41 @@ async fn bad_requests_are_problems(backend: Backend) {
         .await;
     answer.expect_problem(400, "validation_failed");
     assert_eq!(answer.fields(), ["phone"]);
+}
+
+async fn overload_is_refused_at_once_not_queued(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| s.max_in_flight = 1).await;
+    app.register("89995550077").await;
+    // Password sign-ins are slow on purpose (argon2): sixteen at once overlap.
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let (client, url) = (
+            app.client.clone(),
+            format!("{}/api/v1/auth/login", app.base),
+        );
+        tasks.spawn(async move {
+            let body = json!({ "login": "89995550077", "password": crate::helpers::PASSWORD });
+            let res = client.post(url).json(&body).send().await.unwrap();
+            let status = res.status().as_u16();
+            let retry_after = res
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let problem: serde_json::Value = res.json().await.unwrap();
+            (status, retry_after, problem)
+        });
+    }
+    let answers = tasks.join_all().await;
+    let refused: Vec<_> = answers.iter().filter(|a| a.0 == 503).collect();
+    assert!(
+        !refused.is_empty(),
+        "one in flight at a time: some must be refused"
+    );
+    for (_, retry_after, problem) in &refused {
+        assert_eq!(problem["code"], "overloaded");
+        assert_eq!(retry_after.as_deref(), Some("1"));
+    }
+    assert!(answers.iter().all(|a| matches!(a.0, 200 | 503)));
+    // Health is outside the limit.
+    app.request("GET", "/healthz", None, None).await.expect(200);
 }
