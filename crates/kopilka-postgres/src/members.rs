@@ -445,11 +445,15 @@ async fn import_members(
     .await
     .map_err(db)?;
     let carded: std::collections::HashSet<String> = carded.into_iter().collect();
+    // Each account is created holding its welcome credit, as the transfer below posts it:
+    // updating fresh rows afterwards would write every one twice.
     let accounts: Vec<(i64, i64)> = sqlx::query_as(
-        "INSERT INTO accounts (member_id, created_at) SELECT id, $2 FROM UNNEST($1::bigint[]) AS id RETURNING id, member_id",
+        "INSERT INTO accounts (member_id, created_at, credits_posted) SELECT x.id, $2, x.points \
+         FROM UNNEST($1::bigint[], $3::bigint[]) AS x(id, points) RETURNING id, member_id",
     )
     .bind(&ids)
     .bind(at)
+    .bind(&points)
     .fetch_all(&mut *tx)
     .await
     .map_err(db)?;
@@ -493,12 +497,6 @@ async fn import_members(
     .execute(&mut *tx)
     .await
     .map_err(db)?;
-    sqlx::query("UPDATE accounts a SET credits_posted = credits_posted + x.points FROM UNNEST($1::bigint[], $2::bigint[]) AS x(account, points) WHERE a.id = x.account")
-        .bind(&member_accounts)
-        .bind(&points)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
     sqlx::query("UPDATE accounts SET debits_posted = debits_posted + $2 WHERE id = $1")
         .bind(from)
         .bind(points.iter().sum::<i64>())
