@@ -15,6 +15,8 @@ type Series<'a> = (&'a str, &'a str, Vec<(f64, f64)>);
 struct Axes<'a> {
     x: &'a str,
     y: &'a str,
+    /// Where the x axis starts.
+    min_x: f64,
 }
 
 fn panel(out: &mut String, x0: f64, title: &str, series: &[Series], axes: Axes, log: bool) {
@@ -28,7 +30,8 @@ fn panel(out: &mut String, x0: f64, title: &str, series: &[Series], axes: Axes, 
         .fold(1.0, f64::max)
         * 1.1;
     let (w, h) = (W / 2.0 - PAD * 1.5, H - PAD * 2.0);
-    let sx = |x: f64| x0 + PAD + x / max_x * w;
+    let min_x = axes.min_x.min(max_x - 1.0);
+    let sx = |x: f64| x0 + PAD + (x - min_x) / (max_x - min_x) * w;
     // Latency spans milliseconds to seconds once a store saturates: a log scale keeps both.
     let scale = |y: f64| if log { (y.max(0.1) * 10.0).log10() } else { y };
     let top = scale(max_y);
@@ -108,6 +111,7 @@ pub fn open_loop(rows: &[Row]) -> String {
         Axes {
             x: "offered/s",
             y: "/s",
+            min_x: 0.0,
         },
         false,
     );
@@ -132,6 +136,7 @@ pub fn open_loop(rows: &[Row]) -> String {
         Axes {
             x: "offered/s",
             y: "ms",
+            min_x: 0.0,
         },
         true,
     );
@@ -152,8 +157,9 @@ pub fn by_members(rows: &[Row]) -> String {
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif"><rect width="100%" height="100%" fill="#fff"/>"##
     );
     let axes = |y| Axes {
-        x: "log10 members",
+        x: "log10 members (4 = 10 k, 7 = 10 M)",
         y,
+        min_x: 3.5,
     };
     panel(
         &mut out,
@@ -169,7 +175,7 @@ pub fn by_members(rows: &[Row]) -> String {
     panel(
         &mut out,
         W / 2.0,
-        "Purchase latency by members (log scale)",
+        "Latency by members (log scale)",
         &[
             ("SQLite p50", "#1f5fbf", series("sqlite", |r| r.p50_ms)),
             ("SQLite p99", "#7fa6e0", series("sqlite", |r| r.p99_ms)),

@@ -452,7 +452,15 @@ async fn main() -> Result<()> {
     if let Some(path) = &args.replot {
         let results: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
         let rows: Vec<Row> = serde_json::from_value(results["rows"].clone())?;
-        std::fs::write(args.out.join("till-open-loop.svg"), chart::open_loop(&rows))?;
+        if rows.iter().any(|r| r.mode == "open") {
+            std::fs::write(args.out.join("till-open-loop.svg"), chart::open_loop(&rows))?;
+        }
+        if rows.iter().any(|r| r.mode == "scale") {
+            std::fs::write(
+                args.out.join("till-by-members.svg"),
+                chart::by_members(&rows),
+            )?;
+        }
         return Ok(());
     }
     let (seconds, members, rates) = if args.quick {
