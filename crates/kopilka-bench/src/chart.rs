@@ -90,35 +90,32 @@ fn panel(out: &mut String, x0: f64, title: &str, series: &[Series], axes: Axes, 
     }
 }
 
-pub fn open_loop(rows: &[Row]) -> String {
-    let series = |store: &str, f: fn(&Row) -> f64| -> Vec<(f64, f64)> {
-        rows.iter()
-            .filter(|r| r.store == store && r.mode == "open")
-            .map(|r| (r.offered.unwrap_or(0.0), f(r)))
-            .collect()
-    };
+/// Throughput on the left and p50/p99 latency (log scale) on the right, a colour per store;
+/// `series(store, measure)` gives a store's points.
+fn rate_and_latency(
+    titles: [&str; 2],
+    x: &str,
+    min_x: f64,
+    series: impl Fn(&str, fn(&Row) -> f64) -> Vec<(f64, f64)>,
+) -> String {
     let mut out = format!(
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif"><rect width="100%" height="100%" fill="#fff"/>"##
     );
     panel(
         &mut out,
         0.0,
-        "Purchases done per second",
+        titles[0],
         &[
             ("SQLite", "#1f5fbf", series("sqlite", |r| r.rate)),
             ("PostgreSQL", "#b3261e", series("postgres", |r| r.rate)),
         ],
-        Axes {
-            x: "offered/s",
-            y: "/s",
-            min_x: 0.0,
-        },
+        Axes { x, y: "/s", min_x },
         false,
     );
     panel(
         &mut out,
         W / 2.0,
-        "Purchase latency (log scale)",
+        titles[1],
         &[
             ("SQLite p50", "#1f5fbf", series("sqlite", |r| r.p50_ms)),
             ("SQLite p99", "#7fa6e0", series("sqlite", |r| r.p99_ms)),
@@ -133,66 +130,43 @@ pub fn open_loop(rows: &[Row]) -> String {
                 series("postgres", |r| r.p99_ms),
             ),
         ],
-        Axes {
-            x: "offered/s",
-            y: "ms",
-            min_x: 0.0,
-        },
+        Axes { x, y: "ms", min_x },
         true,
     );
     out.push_str("</svg>\n");
     out
 }
 
+/// Purchases done and their latency against the offered rate.
+pub fn open_loop(rows: &[Row]) -> String {
+    rate_and_latency(
+        ["Purchases done per second", "Purchase latency (log scale)"],
+        "offered/s",
+        0.0,
+        |store, f| {
+            rows.iter()
+                .filter(|r| r.store == store && r.mode == "open")
+                .map(|r| (r.offered.unwrap_or(0.0), f(r)))
+                .collect()
+        },
+    )
+}
+
 /// Till throughput and latency against the number of members (x: log10 of the count, so 4 is
 /// ten thousand and 7 ten million).
 pub fn by_members(rows: &[Row]) -> String {
-    let series = |store: &str, f: fn(&Row) -> f64| -> Vec<(f64, f64)> {
-        rows.iter()
-            .filter(|r| r.store == store && r.mode == "scale" && r.what == "till")
-            .filter_map(|r| Some(((r.members? as f64).log10(), f(r))))
-            .collect()
-    };
-    let mut out = format!(
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif"><rect width="100%" height="100%" fill="#fff"/>"##
-    );
-    let axes = |y| Axes {
-        x: "log10 members (4 = 10 k, 7 = 10 M)",
-        y,
-        min_x: 3.5,
-    };
-    panel(
-        &mut out,
-        0.0,
-        "Purchases per second by members",
-        &[
-            ("SQLite", "#1f5fbf", series("sqlite", |r| r.rate)),
-            ("PostgreSQL", "#b3261e", series("postgres", |r| r.rate)),
+    rate_and_latency(
+        [
+            "Purchases per second by members",
+            "Latency by members (log scale)",
         ],
-        axes("/s"),
-        false,
-    );
-    panel(
-        &mut out,
-        W / 2.0,
-        "Latency by members (log scale)",
-        &[
-            ("SQLite p50", "#1f5fbf", series("sqlite", |r| r.p50_ms)),
-            ("SQLite p99", "#7fa6e0", series("sqlite", |r| r.p99_ms)),
-            (
-                "PostgreSQL p50",
-                "#b3261e",
-                series("postgres", |r| r.p50_ms),
-            ),
-            (
-                "PostgreSQL p99",
-                "#e08f8a",
-                series("postgres", |r| r.p99_ms),
-            ),
-        ],
-        axes("ms"),
-        true,
-    );
-    out.push_str("</svg>\n");
-    out
+        "log10 members (4 = 10 k, 7 = 10 M)",
+        3.5,
+        |store, f| {
+            rows.iter()
+                .filter(|r| r.store == store && r.mode == "scale" && r.what == "till")
+                .filter_map(|r| Some(((r.members? as f64).log10(), f(r))))
+                .collect()
+        },
+    )
 }

@@ -3,6 +3,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kopilka_domain::member::{CategoryId, StoreId};
 use kopilka_domain::staff::Role;
+use kopilka_store::Marketing as _;
 use kopilka_store::{
     convert, AuditEntry, Catalog, Category, Meta, NewAuditEntry, Staff, StaffMember, StoreLocation,
     StoreResult,
@@ -87,23 +88,9 @@ impl Catalog for PostgresStore {
     }
 
     async fn stores(&self) -> StoreResult<Vec<StoreLocation>> {
-        sqlx::query("SELECT id, name, city, address, lat, lon, hours FROM stores ORDER BY id")
-            .fetch_all(&self.pool)
+        // Every store: the search with no filter.
+        self.find_stores(&kopilka_store::StoreQuery::default())
             .await
-            .map_err(db)?
-            .iter()
-            .map(|r| {
-                Ok(StoreLocation {
-                    id: r.try_get(0).map_err(db)?,
-                    name: r.try_get(1).map_err(db)?,
-                    city: r.try_get(2).map_err(db)?,
-                    address: r.try_get(3).map_err(db)?,
-                    lat: r.try_get(4).map_err(db)?,
-                    lon: r.try_get(5).map_err(db)?,
-                    hours: r.try_get(6).map_err(db)?,
-                })
-            })
-            .collect()
     }
 
     async fn store_exists(&self, id: StoreId) -> StoreResult<bool> {

@@ -3,6 +3,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kopilka_domain::member::{CategoryId, StoreId};
 use kopilka_domain::staff::Role;
+use kopilka_store::Marketing as _;
 use kopilka_store::{
     convert, AuditEntry, Catalog, Category, Meta, NewAuditEntry, Staff, StaffMember, StoreLocation,
     StoreResult,
@@ -78,28 +79,9 @@ impl Catalog for SqliteStore {
     }
 
     async fn stores(&self) -> StoreResult<Vec<StoreLocation>> {
-        self.read(|c| {
-            let mut stmt = c
-                .prepare_cached(
-                    "SELECT id, name, city, address, lat, lon, hours FROM stores ORDER BY id",
-                )
-                .map_err(backend)?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok(StoreLocation {
-                        id: r.get(0)?,
-                        name: r.get(1)?,
-                        city: r.get(2)?,
-                        address: r.get(3)?,
-                        lat: r.get(4)?,
-                        lon: r.get(5)?,
-                        hours: r.get(6)?,
-                    })
-                })
-                .map_err(backend)?;
-            rows.collect::<Result<_, _>>().map_err(backend)
-        })
-        .await
+        // Every store: the search with no filter.
+        self.find_stores(&kopilka_store::StoreQuery::default())
+            .await
     }
 
     async fn store_exists(&self, id: StoreId) -> StoreResult<bool> {
