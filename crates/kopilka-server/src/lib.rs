@@ -84,6 +84,7 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, AppError>
         let options = kopilka_sqlite::SqliteOptions {
             synchronous: settings.sqlite_synchronous.clone(),
             readers: settings.sqlite_readers,
+            cache_mib: settings.sqlite_cache_mib,
         };
         let store =
             tokio::task::spawn_blocking(move || kopilka_sqlite::SqliteStore::open(&path, &options))
