@@ -88,8 +88,8 @@ settings! {
         sqlite_synchronous: String = "full".to_owned(), "KOPILKA_SQLITE_SYNCHRONOUS";
         /// SQLite reader threads.
         sqlite_readers: usize = 4, "KOPILKA_SQLITE_READERS";
-        /// SQLite page cache of the writing connection in MiB (each reader gets a quarter).
-        sqlite_cache_mib: u32 = 64, "KOPILKA_SQLITE_CACHE_MIB";
+        /// SQLite page cache of each connection, MiB.
+        sqlite_cache_mib: u32 = 2, "KOPILKA_SQLITE_CACHE_MIB";
         /// Log format: `text` or `json`.
         log_format: String = "text".to_owned(), "KOPILKA_LOG_FORMAT";
         /// The chain's time zone (IANA name): calendar months and days are counted in it.
