@@ -146,27 +146,26 @@ pub fn apply_offers(
         if !offer.is_running(at) || activated.uses >= offer.per_customer_limit {
             continue;
         }
-        let weights: Vec<i64> = match &offer.reward {
-            OfferReward::CategoryPoints { .. } => priced
-                .lines
-                .iter()
-                .zip(&paid)
-                .map(|(l, p)| {
-                    if activated.categories.contains(&l.category_id) {
-                        *p
-                    } else {
-                        0
+        // What each line paid in money, on the lines the offer covers.
+        let weights: Vec<i64> = priced
+            .lines
+            .iter()
+            .zip(&paid)
+            .map(|(l, p)| {
+                let covered = match &offer.reward {
+                    OfferReward::CategoryPoints { .. } => {
+                        activated.categories.contains(&l.category_id)
                     }
-                })
-                .collect(),
-            OfferReward::ProductPoints { sku, .. } => priced
-                .lines
-                .iter()
-                .zip(&paid)
-                .map(|(l, p)| if &l.sku == sku { *p } else { 0 })
-                .collect(),
-            OfferReward::ReceiptBonus { .. } => paid.clone(),
-        };
+                    OfferReward::ProductPoints { sku, .. } => &l.sku == sku,
+                    OfferReward::ReceiptBonus { .. } => true,
+                };
+                if covered {
+                    *p
+                } else {
+                    0
+                }
+            })
+            .collect();
         let base: i64 = weights.iter().sum();
         let points = match &offer.reward {
             OfferReward::CategoryPoints {

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 pub const SUBJECT_MAX_CHARS: usize = 200;
+pub const SENDER_NAME_MAX_CHARS: usize = 100;
 pub const BODY_MAX_CHARS: usize = 5_000;
 
 /// Where a ticket came from.
@@ -68,6 +69,16 @@ pub fn parse_body(input: &str) -> Result<String, String> {
     bounded(input, BODY_MAX_CHARS)
 }
 
+/// Whoever writes a public form may sign as they like, within reason: spaces collapsed, no
+/// control characters.
+pub fn parse_sender_name(input: &str) -> Result<String, String> {
+    let name = input.split_whitespace().collect::<Vec<_>>().join(" ");
+    if name.chars().any(char::is_control) {
+        return Err("Недопустимые символы".to_owned());
+    }
+    bounded(&name, SENDER_NAME_MAX_CHARS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,6 +89,17 @@ mod tests {
         assert!(parse_subject("   ").is_err());
         assert!(parse_body(&"я".repeat(BODY_MAX_CHARS + 1)).is_err());
         assert!(parse_body(&"я".repeat(BODY_MAX_CHARS)).is_ok());
+    }
+
+    #[test]
+    fn sender_names_collapse_spaces_and_refuse_control_characters() {
+        assert_eq!(
+            parse_sender_name("  Пётр   Поставщиков ").as_deref(),
+            Ok("Пётр Поставщиков")
+        );
+        assert!(parse_sender_name("").is_err());
+        assert!(parse_sender_name("Пётр\u{7}").is_err());
+        assert!(parse_sender_name(&"я".repeat(SENDER_NAME_MAX_CHARS + 1)).is_err());
     }
 
     #[test]

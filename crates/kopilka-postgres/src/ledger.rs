@@ -28,9 +28,9 @@ impl Ledger for PostgresStore {
         .await
         .map_err(db)?
         .ok_or(StoreError::NotFound)?;
+        let (balance, pending): (i64, i64) =
+            (row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?);
         let Some(before) = expiring_before else {
-            let (balance, pending): (i64, i64) =
-                (row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?);
             return Ok(Balance {
                 available: Points::new(balance - pending),
                 pending: Points::new(pending),
@@ -54,8 +54,6 @@ impl Ledger for PostgresStore {
             })
         })
         .collect::<StoreResult<Vec<_>>>()?;
-        let (balance, pending): (i64, i64) =
-            (row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?);
         Ok(Balance {
             available: Points::new(balance - pending),
             pending: Points::new(pending),

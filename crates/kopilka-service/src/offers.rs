@@ -4,7 +4,7 @@
 use crate::{Kopilka, ServiceResult};
 use chrono::{DateTime, Utc};
 use kopilka_domain::member::Member;
-use kopilka_domain::offers::{ActivatedOffer, Offer, OfferId};
+use kopilka_domain::offers::{ActivatedOffer, Offer, OfferId, OfferReward};
 use kopilka_domain::DomainError;
 
 /// An offer as one customer sees it.
@@ -90,16 +90,17 @@ impl Kopilka {
             return Ok(Vec::new());
         }
         let tree = self.inner.categories.tree(self.store()).await?;
+        // One read of the running offers, not one per activation.
         let mut out = Vec::new();
-        for activation in activations {
-            let Some(offer) = self.store().offer(activation.offer_id).await? else {
+        for offer in self.store().running_offers(at).await? {
+            let Some(activation) = activations.iter().find(|a| a.offer_id == offer.id) else {
                 continue;
             };
-            if !offer.is_running(at) || activation.uses >= offer.per_customer_limit {
+            if activation.uses >= offer.per_customer_limit {
                 continue;
             }
             let categories = match &offer.reward {
-                kopilka_domain::offers::OfferReward::CategoryPoints { category_id, .. } => {
+                OfferReward::CategoryPoints { category_id, .. } => {
                     tree.with_descendants([*category_id])
                 }
                 _ => Default::default(),

@@ -9,7 +9,7 @@ use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use kopilka_domain::geo::{Point, MAX_DISTANCE_M};
 use kopilka_domain::member::parse_email;
-use kopilka_domain::support::{parse_body, parse_subject, TicketChannel};
+use kopilka_domain::support::{parse_body, parse_sender_name, parse_subject, TicketChannel};
 use kopilka_domain::{Phone, Validation};
 use kopilka_service::catalog::{ProductSearch, StoreSearch};
 use kopilka_service::support::Feedback;
@@ -380,7 +380,7 @@ async fn feedback(
             None
         }
     };
-    let name = v.check("name", bounded_name(&body.name));
+    let name = v.check("name", parse_sender_name(&body.name));
     let phone = v.check_opt(
         "phone",
         body.phone
@@ -422,15 +422,4 @@ async fn feedback(
             ticket_id: ticket.id,
         }),
     ))
-}
-
-/// Whoever writes may sign as they like, within reason.
-fn bounded_name(input: &str) -> Result<String, &'static str> {
-    let name = input.split_whitespace().collect::<Vec<_>>().join(" ");
-    match name.chars().count() {
-        0 => Err("Поле не заполнено"),
-        n if n > 100 => Err("Не длиннее 100 символов"),
-        _ if name.chars().any(char::is_control) => Err("Недопустимые символы"),
-        _ => Ok(name),
-    }
 }

@@ -225,10 +225,7 @@ pub struct MessageBody {
 }
 
 fn parse_message(body: &MessageBody) -> Result<String, kopilka_domain::DomainError> {
-    let mut v = Validation::default();
-    let text = v.check("body", parse_body(&body.body));
-    v.finish()?;
-    text.ok_or_else(|| kopilka_domain::DomainError::field("body", "Поле не заполнено"))
+    parse_body(&body.body).map_err(|message| kopilka_domain::DomainError::field("body", message))
 }
 
 /// Writes again in a ticket; it goes back to support, even if it was closed.
