@@ -1,6 +1,8 @@
 use crate::{db, PostgresStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use crate::members::{member_from_row, MEMBER_COLUMNS};
+use kopilka_domain::member::Member;
 use kopilka_domain::Phone;
 use kopilka_store::{
     convert, Limits, NewOtp, NewSession, OtpChallenge, OtpPurpose, Otps, Session, Sessions,
@@ -54,6 +56,26 @@ impl Sessions for PostgresStore {
             })
         })
         .transpose()
+    }
+
+    async fn session_member(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Member>> {
+        let sql = format!(
+            "SELECT {MEMBER_COLUMNS} FROM sessions s JOIN members m ON m.id = s.subject \
+             WHERE s.token_hash = $1 AND s.kind = $3 AND s.revoked_at IS NULL AND s.expires_at > $2"
+        );
+        sqlx::query(&sql)
+            .bind(token_hash)
+            .bind(now)
+            .bind(TokenKind::Customer.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .map(|r| member_from_row(&r))
+            .transpose()
     }
 
     async fn revoke_session(

@@ -17,47 +17,41 @@ impl Ledger for PostgresStore {
         now: DateTime<Utc>,
         expiring_before: Option<DateTime<Utc>>,
     ) -> StoreResult<Balance> {
+        // One statement: the balance, the pending points and what expires by the horizon
+        // (none without one: `expires_at <= NULL` holds for no lot).
         let row = sqlx::query(
-            "SELECT credits_posted - debits_posted, \
-             (SELECT COALESCE(SUM(remaining), 0)::BIGINT FROM lots WHERE member_id = $1 AND remaining > 0 AND available_at > $2) \
-             FROM accounts WHERE member_id = $1",
+            "SELECT a.credits_posted - a.debits_posted, \
+             (SELECT COALESCE(SUM(remaining), 0)::BIGINT FROM lots WHERE member_id = $1 AND remaining > 0 AND available_at > $2), \
+             e.points, e.dates \
+             FROM accounts a CROSS JOIN LATERAL ( \
+               SELECT COALESCE(array_agg(points ORDER BY expires_at), '{}') AS points, \
+                      COALESCE(array_agg(expires_at ORDER BY expires_at), '{}') AS dates \
+               FROM (SELECT SUM(remaining)::BIGINT AS points, expires_at FROM lots \
+                     WHERE member_id = $1 AND remaining > 0 AND expires_at <= $3 GROUP BY expires_at) d) e \
+             WHERE a.member_id = $1",
         )
         .bind(member)
         .bind(now)
+        .bind(expiring_before)
         .fetch_optional(&self.pool)
         .await
         .map_err(db)?
         .ok_or(StoreError::NotFound)?;
         let (balance, pending): (i64, i64) =
             (row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?);
-        let Some(before) = expiring_before else {
-            return Ok(Balance {
-                available: Points::new(balance - pending),
-                pending: Points::new(pending),
-                expiring: Vec::new(),
-            });
-        };
-        let expiring = sqlx::query(
-            "SELECT SUM(remaining)::BIGINT, expires_at FROM lots WHERE member_id = $1 AND remaining > 0 AND expires_at <= $2 \
-             GROUP BY expires_at ORDER BY expires_at",
-        )
-        .bind(member)
-        .bind(before)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?
-        .iter()
-        .map(|r| {
-            Ok(Expiring {
-                points: Points::new(r.try_get(0).map_err(db)?),
-                expires_at: r.try_get(1).map_err(db)?,
-            })
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
+        let points: Vec<i64> = row.try_get(2).map_err(db)?;
+        let dates: Vec<DateTime<Utc>> = row.try_get(3).map_err(db)?;
         Ok(Balance {
             available: Points::new(balance - pending),
             pending: Points::new(pending),
-            expiring,
+            expiring: points
+                .into_iter()
+                .zip(dates)
+                .map(|(points, expires_at)| Expiring {
+                    points: Points::new(points),
+                    expires_at,
+                })
+                .collect(),
         })
     }
 

@@ -16,7 +16,11 @@ pub(crate) const MEMBER_COLUMNS: &str =
      m.email, m.favourite_store_id, m.favourite_category_id, m.favourite_category_set_at, \
      m.consent_personal_data, m.consent_newsletters, m.consent_version, m.consent_at, m.created_at";
 
-fn member_from_row(row: &PgRow) -> StoreResult<Member> {
+/// A card's columns, after the member's in a join: `card_from_row` reads them by name.
+pub(crate) const CARD_COLUMNS: &str =
+    "c.number, c.kind, c.status, c.member_id, c.bound_at";
+
+pub(crate) fn member_from_row(row: &PgRow) -> StoreResult<Member> {
     let phone: String = row.try_get(1).map_err(db)?;
     let gender: Option<String> = row.try_get(4).map_err(db)?;
     Ok(Member {
@@ -216,21 +220,16 @@ impl Members for PostgresStore {
     }
 
     async fn member_by_card(&self, number: &CardNumber) -> StoreResult<Option<(Member, Card)>> {
-        let Some(row) = sqlx::query(
-            "SELECT number, kind, status, member_id, bound_at FROM cards WHERE number = $1",
-        )
-        .bind(number.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?
-        else {
-            return Ok(None);
-        };
-        let card = card_from_row(&row)?;
-        let Some(member_id) = card.member_id else {
-            return Ok(None);
-        };
-        Ok(self.member(member_id).await?.map(|m| (m, card)))
+        let sql = format!(
+            "SELECT {MEMBER_COLUMNS}, {CARD_COLUMNS} FROM cards c JOIN members m ON m.id = c.member_id WHERE c.number = $1"
+        );
+        sqlx::query(&sql)
+            .bind(number.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .map(|r| Ok((member_from_row(&r)?, card_from_row(&r)?)))
+            .transpose()
     }
 
     async fn password_hash(&self, id: MemberId) -> StoreResult<Option<String>> {

@@ -1,8 +1,8 @@
-use crate::members::{card_from_row, member_by_id};
+use crate::members::{card_from_row, member_by_id, member_from_row, CARD_COLUMNS, MEMBER_COLUMNS};
 use crate::posting::{
     add_lot, draw_lots, lock_member_account, pending_points, post, system_account, Movement,
 };
-use crate::purchases::{purchase_tx, refund_tx};
+use crate::purchases::{purchase, refund_tx};
 use crate::{db, detached, PostgresStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -11,10 +11,10 @@ use kopilka_domain::ledger::{lot_after_debt, MovementKind, SystemAccount};
 use kopilka_domain::member::{Member, MemberId, StoreId};
 use kopilka_domain::{CardNumber, CardStatus, DomainError, Points};
 use kopilka_store::{
-    Adjustment, Card, LotKey, Pos, Pricer, PurchaseOutcome, PurchaseRequest, RefundOutcome,
-    RefundRequest, StoreError, StoreResult, Till,
+    Activation, Adjustment, Card, LotKey, Pos, Pricer, PurchaseOutcome, PurchaseRequest, RefundOutcome,
+    RefundRequest, StoreError, StoreResult, Till, TillCustomer,
 };
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Row};
 
 fn till_kind(s: &str) -> StoreResult<TillKind> {
     TillKind::parse(s).map_err(|_| StoreError::Backend(format!("bad till kind {s:?}")))
@@ -102,21 +102,60 @@ impl Pos for PostgresStore {
         .transpose()
     }
 
+    async fn till_customer(
+        &self,
+        number: &CardNumber,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<TillCustomer>> {
+        let sql = format!(
+            "SELECT {MEMBER_COLUMNS}, {CARD_COLUMNS}, \
+             a.credits_posted - a.debits_posted \
+               - (SELECT COALESCE(SUM(remaining), 0)::BIGINT FROM lots WHERE member_id = m.id AND remaining > 0 AND available_at > $2) AS available, \
+             o.offers, o.activated, o.uses \
+             FROM cards c JOIN members m ON m.id = c.member_id JOIN accounts a ON a.member_id = m.id \
+             CROSS JOIN LATERAL (SELECT COALESCE(array_agg(offer_id ORDER BY offer_id), '{{}}') AS offers, \
+                                        COALESCE(array_agg(activated_at ORDER BY offer_id), '{{}}') AS activated, \
+                                        COALESCE(array_agg(uses ORDER BY offer_id), '{{}}') AS uses \
+                                 FROM offer_activations WHERE member_id = m.id) o \
+             WHERE c.number = $1"
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(number.as_str())
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+        else {
+            return Ok(None);
+        };
+        let offers: Vec<i64> = row.try_get("offers").map_err(db)?;
+        let activated: Vec<DateTime<Utc>> = row.try_get("activated").map_err(db)?;
+        let uses: Vec<i64> = row.try_get("uses").map_err(db)?;
+        let activations = offers
+            .into_iter()
+            .zip(activated)
+            .zip(uses)
+            .map(|((offer_id, activated_at), uses)| Activation {
+                offer_id,
+                activated_at,
+                uses: u32::try_from(uses).unwrap_or(u32::MAX),
+            })
+            .collect();
+        Ok(Some(TillCustomer {
+            member: member_from_row(&row)?,
+            card: card_from_row(&row)?,
+            available: Points::new(row.try_get("available").map_err(db)?),
+            activations,
+        }))
+    }
+
     async fn commit_purchase(
         &self,
         req: PurchaseRequest,
         price: Pricer,
     ) -> StoreResult<PurchaseOutcome> {
         let (pool, system) = (self.pool.clone(), self.system.clone());
-        detached(async move {
-            let mut tx = pool.begin().await.map_err(db)?;
-            let outcome = purchase_tx(&mut tx, &system, req, price).await?;
-            if !outcome.replayed {
-                tx.commit().await.map_err(db)?;
-            }
-            Ok(outcome)
-        })
-        .await
+        detached(async move { purchase(&pool, &system, req, price).await }).await
     }
 
     async fn refund_purchase(&self, req: RefundRequest) -> StoreResult<RefundOutcome> {

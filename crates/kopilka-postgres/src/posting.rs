@@ -86,28 +86,22 @@ pub(crate) struct Movement<'a> {
     pub at: DateTime<Utc>,
 }
 
-/// Writes one transfer and moves both accounts by its amount, in one round trip.
+/// Writes one transfer and moves both accounts by its amount (`kopilka_post`, migration 6).
 pub(crate) async fn post(conn: &mut PgConnection, m: &Movement<'_>) -> StoreResult<i64> {
-    let transfer: i64 = sqlx::query_scalar(
-        "WITH moved AS (UPDATE accounts SET debits_posted = debits_posted + CASE WHEN id = $1 THEN $3 ELSE 0 END, \
-         credits_posted = credits_posted + CASE WHEN id = $2 THEN $3 ELSE 0 END WHERE id IN ($1, $2)) \
-         INSERT INTO transfers (debit_account_id, credit_account_id, amount, kind, member_id, store_id, receipt_id, lot_id, description, at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-    )
-    .bind(m.debit)
-    .bind(m.credit)
-    .bind(m.amount)
-    .bind(m.kind.as_str())
-    .bind(m.member)
-    .bind(m.store_id)
-    .bind(m.receipt_id)
-    .bind(m.lot_id)
-    .bind(m.description)
-    .bind(m.at)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db)?;
-    Ok(transfer)
+    sqlx::query_scalar("SELECT kopilka_post($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+        .bind(m.debit)
+        .bind(m.credit)
+        .bind(m.amount)
+        .bind(m.kind.as_str())
+        .bind(m.member)
+        .bind(m.store_id)
+        .bind(m.receipt_id)
+        .bind(m.lot_id)
+        .bind(m.description)
+        .bind(m.at)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db)
 }
 
 pub(crate) async fn add_lot(
@@ -154,11 +148,10 @@ pub(crate) async fn pending_points(
     .map_err(db)
 }
 
-/// Draws up to `amount` from the member's live lots: first the lot that the transfer `prefer`
-/// credited (a return takes back the purchase's own points), then lots available at `now`
-/// before pending ones, soonest expiry first.
-/// Records each draw against `transfer` (and `purchase`, so a return can give it back).
-/// Returns what it drew.
+/// Draws up to `amount` from the member's live lots (`kopilka_draw_lots`, migration 6): first
+/// the lot that the transfer `prefer` credited (a return takes back the purchase's own
+/// points), then lots available at `now` before pending ones, soonest expiry first. With
+/// `purchase`, records each draw so a return can give it back. Returns what it drew.
 pub(crate) async fn draw_lots(
     conn: &mut PgConnection,
     member: MemberId,
@@ -168,41 +161,16 @@ pub(crate) async fn draw_lots(
     prefer: Option<i64>,
     now: DateTime<Utc>,
 ) -> StoreResult<i64> {
-    let lots: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT id, remaining FROM lots WHERE member_id = $1 AND remaining > 0 \
-         ORDER BY transfer_id IS NOT DISTINCT FROM $2 DESC, available_at > $3, expires_at, id",
-    )
-    .bind(member)
-    .bind(prefer)
-    .bind(now)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?;
-    let mut left = amount;
-    for (lot, remaining) in lots {
-        if left == 0 {
-            break;
-        }
-        let take = remaining.min(left);
-        sqlx::query("UPDATE lots SET remaining = remaining - $2 WHERE id = $1")
-            .bind(lot)
-            .bind(take)
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
-        if purchase.is_some() {
-            sqlx::query("INSERT INTO lot_usages (lot_id, transfer_id, purchase_id, points) VALUES ($1, $2, $3, $4)")
-                .bind(lot)
-                .bind(transfer)
-                .bind(purchase)
-                .bind(take)
-                .execute(&mut *conn)
-                .await
-                .map_err(db)?;
-        }
-        left -= take;
-    }
-    Ok(amount - left)
+    sqlx::query_scalar("SELECT kopilka_draw_lots($1, $2, $3, $4, $5, $6)")
+        .bind(member)
+        .bind(amount)
+        .bind(transfer)
+        .bind(purchase)
+        .bind(prefer)
+        .bind(now)
+        .fetch_one(conn)
+        .await
+        .map_err(db)
 }
 
 /// Gives up to `amount` back to the lots a purchase drew on, latest expiry first.

@@ -2,10 +2,9 @@
 
 use crate::db;
 use crate::posting::{
-    add_lot, draw_lots, lock_member_account, pending_points, post, restore_lots, Movement,
-    SystemIds,
+    draw_lots, lock_member_account, pending_points, post, restore_lots, Movement, SystemIds,
 };
-use kopilka_domain::earning::{plan_refund, RefundableLine};
+use kopilka_domain::earning::{plan_refund, Priced, RefundableLine};
 use kopilka_domain::ledger::{lot_after_debt, MovementKind, SystemAccount};
 use kopilka_domain::member::{MemberId, StoreId};
 use kopilka_domain::{DomainError, Kopecks, Points};
@@ -13,12 +12,12 @@ use kopilka_store::{
     Pricer, PurchaseOutcome, PurchaseRequest, PurchaseState, RefundOutcome, RefundRequest,
     StoreError, StoreResult,
 };
-use sqlx::{PgConnection, Row};
+use sqlx::{PgConnection, PgPool, Row};
 
 type StoredPurchase = (i64, String, i64, i64, i64, i64, i64);
 
 async fn stored_purchase(
-    conn: &mut PgConnection,
+    conn: impl sqlx::PgExecutor<'_>,
     store: StoreId,
     receipt: &str,
 ) -> StoreResult<Option<StoredPurchase>> {
@@ -50,18 +49,187 @@ fn replay(req: &PurchaseRequest, stored: StoredPurchase) -> StoreResult<Purchase
     })
 }
 
-pub(crate) async fn purchase_tx(
-    conn: &mut PgConnection,
+/// How often a sale is priced again because a concurrent one changed its member's state
+/// between the read and the write. Every round lets at least one of them through, so this only
+/// bounds a pathological pile-up on one card.
+const MAX_PRICINGS: usize = 64;
+
+/// What a sale is priced against, read without a lock; `kopilka_purchase` checks it under the
+/// lock and refuses the write (KP409) if anything changed.
+struct Snapshot {
+    balance: i64,
+    pending: i64,
+    receipts_today: i64,
+    offers: Vec<i64>,
+    uses: Vec<i64>,
+    stored: Option<StoredPurchase>,
+}
+
+async fn snapshot(pool: &PgPool, req: &PurchaseRequest) -> StoreResult<Snapshot> {
+    let row = sqlx::query(
+        "SELECT a.credits_posted - a.debits_posted, \
+         (SELECT COALESCE(SUM(remaining), 0)::BIGINT FROM lots WHERE member_id = $1 AND remaining > 0 AND available_at > $4), \
+         (SELECT COUNT(*) FROM purchases WHERE member_id = $1 AND earned > 0 AND purchased_at >= $2 AND purchased_at < $3), \
+         o.offers, o.uses, p.id, p.request_hash, p.earned, p.redeemed, p.discount_kop, p.payable_kop, p.balance_after \
+         FROM accounts a \
+         CROSS JOIN LATERAL (SELECT COALESCE(array_agg(offer_id ORDER BY offer_id), '{}') AS offers, \
+                                    COALESCE(array_agg(uses ORDER BY offer_id), '{}') AS uses \
+                             FROM offer_activations WHERE member_id = $1 AND offer_id = ANY ($7)) o \
+         LEFT JOIN purchases p ON p.store_id = $5 AND p.receipt_id = $6 \
+         WHERE a.member_id = $1",
+    )
+    .bind(req.member_id)
+    .bind(req.day_start)
+    .bind(req.day_end)
+    .bind(req.committed_at)
+    .bind(req.store_id)
+    .bind(&req.receipt_id)
+    .bind(&req.offer_ids)
+    .fetch_optional(pool)
+    .await
+    .map_err(db)?
+    .ok_or(StoreError::NotFound)?;
+    let stored = match row.try_get::<Option<i64>, _>(5).map_err(db)? {
+        None => None,
+        Some(id) => Some((
+            id,
+            row.try_get(6).map_err(db)?,
+            row.try_get(7).map_err(db)?,
+            row.try_get(8).map_err(db)?,
+            row.try_get(9).map_err(db)?,
+            row.try_get(10).map_err(db)?,
+            row.try_get(11).map_err(db)?,
+        )),
+    };
+    Ok(Snapshot {
+        balance: row.try_get(0).map_err(db)?,
+        pending: row.try_get(1).map_err(db)?,
+        receipts_today: row.try_get(2).map_err(db)?,
+        offers: row.try_get(3).map_err(db)?,
+        uses: row.try_get(4).map_err(db)?,
+        stored,
+    })
+}
+
+/// Two round trips in the common case: read the state, price, write it all in one statement.
+pub(crate) async fn purchase(
+    pool: &PgPool,
     system: &SystemIds,
     req: PurchaseRequest,
     price: Pricer,
 ) -> StoreResult<PurchaseOutcome> {
-    // Claim the receipt id first: a concurrent identical request waits here for this one to
-    // commit, then finds the row and replays it.
-    let claimed: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO purchases (store_id, till_id, receipt_id, request_hash, member_id, card_number, total_kop, discount_kop, \
-         payable_kop, earned, redeemed, balance_after, purchased_at, committed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 0, 0, 0, 0, 0, 0, $7, $8) ON CONFLICT (store_id, receipt_id) DO NOTHING RETURNING id",
+    for _ in 0..MAX_PRICINGS {
+        let snap = snapshot(pool, &req).await?;
+        if let Some(stored) = snap.stored {
+            return replay(&req, stored);
+        }
+        let offer_uses = snap
+            .offers
+            .iter()
+            .zip(&snap.uses)
+            .map(|(&o, &u)| (o, u32::try_from(u).unwrap_or(u32::MAX)))
+            .collect();
+        let priced = price(&PurchaseState {
+            available: Points::new(snap.balance - snap.pending),
+            earning_receipts_today: u32::try_from(snap.receipts_today).unwrap_or(u32::MAX),
+            offer_uses,
+        })?;
+        match write(pool, system, &req, &snap, &priced).await {
+            Ok(Some(id)) => {
+                let balance = balance_after(&req, &snap, &priced);
+                return Ok(PurchaseOutcome {
+                    purchase_id: id,
+                    receipt_id: req.receipt_id,
+                    earned: priced.earn,
+                    redeemed: priced.redeem,
+                    discount: priced.discount,
+                    payable: priced.payable,
+                    balance: Points::new(balance),
+                    replayed: false,
+                })
+            }
+            // Recorded by a concurrent identical (or conflicting) request meanwhile.
+            Ok(None) => {
+                let stored = stored_purchase(pool, req.store_id, &req.receipt_id)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                return replay(&req, stored);
+            }
+            Err(e) if sql_state(&e).as_deref() == Some("KP409") => continue,
+            Err(e) if sql_state(&e).as_deref() == Some("KP410") => {
+                return Err(DomainError::NotFound("card").into())
+            }
+            Err(e) if sql_state(&e).as_deref() == Some("KP404") => return Err(StoreError::NotFound),
+            Err(e) => return Err(db(e)),
+        }
+    }
+    Err(StoreError::Unavailable(
+        "too many concurrent purchases on one card".into(),
+    ))
+}
+
+/// The SQLSTATE a statement failed with, such as the KP codes `kopilka_purchase` raises.
+fn sql_state(e: &sqlx::Error) -> Option<String> {
+    match e {
+        sqlx::Error::Database(d) => d.code().map(|c| c.into_owned()),
+        _ => None,
+    }
+}
+
+/// The lot the purchase earns: a debt left by a return is paid first.
+fn new_lot(snap: &Snapshot, priced: &Priced) -> i64 {
+    lot_after_debt(snap.balance - priced.redeem.get(), priced.earn.get())
+}
+
+/// What the customer can spend afterwards: spending drew only on available lots, and a lot
+/// still in its pending period is not yet spendable.
+fn balance_after(req: &PurchaseRequest, snap: &Snapshot, priced: &Priced) -> i64 {
+    let pending_lot = if req.lot_available_at > req.committed_at {
+        new_lot(snap, priced)
+    } else {
+        0
+    };
+    snap.balance - priced.redeem.get() + priced.earn.get() - snap.pending - pending_lot
+}
+
+async fn write(
+    pool: &PgPool,
+    system: &SystemIds,
+    req: &PurchaseRequest,
+    snap: &Snapshot,
+    priced: &Priced,
+) -> Result<Option<i64>, sqlx::Error> {
+    let lines = &priced.lines;
+    let (earn, redeem) = (priced.earn.get(), priced.redeem.get());
+    // What the rules earned, then what each offer added: separate lines in the history.
+    let from_offers: i64 = priced.offers.iter().map(|o| o.points.get()).sum();
+    let mut movements: Vec<(&str, i64, String)> = Vec::with_capacity(1 + priced.offers.len());
+    if earn > 0 {
+        if earn > from_offers {
+            movements.push((
+                MovementKind::Accrual.as_str(),
+                earn - from_offers,
+                priced.describe(&req.accrual_description),
+            ));
+        }
+        for award in &priced.offers {
+            movements.push((
+                MovementKind::Offer.as_str(),
+                award.points.get(),
+                award.description(&req.receipt_id),
+            ));
+        }
+    }
+    let awarded: Vec<i64> = priced.offers.iter().map(|o| o.offer_id).collect();
+    let account = |kind| {
+        system
+            .for_member(kind, req.member_id)
+            .map_err(|e| sqlx::Error::Protocol(e.to_string()))
+    };
+    sqlx::query_scalar(
+        "SELECT kopilka_purchase($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+         $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, \
+         $38, $39, $40, $41, $42)",
     )
     .bind(req.store_id)
     .bind(req.till_id)
@@ -69,233 +237,44 @@ pub(crate) async fn purchase_tx(
     .bind(&req.request_hash)
     .bind(req.member_id)
     .bind(req.card_number.as_str())
+    .bind(req.card_token.as_deref())
     .bind(req.purchased_at)
     .bind(req.committed_at)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?;
-    let Some(purchase) = claimed else {
-        let stored = stored_purchase(conn, req.store_id, &req.receipt_id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        return replay(&req, stored);
-    };
-    if let Some(code) = &req.card_token {
-        let spent = sqlx::query("UPDATE card_tokens SET used_at = $2 WHERE code = $1 AND used_at IS NULL AND expires_at > $2")
-            .bind(code)
-            .bind(req.committed_at)
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?
-            .rows_affected();
-        if spent != 1 {
-            return Err(DomainError::NotFound("card").into());
-        }
-    }
-    let (account, balance) = lock_member_account(conn, req.member_id).await?;
-    // Read after the lock, so a concurrent purchase of the same card is counted.
-    let (earning_receipts_today, pending): (i64, i64) = sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM purchases WHERE member_id = $1 AND earned > 0 AND purchased_at >= $2 AND purchased_at < $3), \
-         (SELECT COALESCE(SUM(remaining), 0)::BIGINT FROM lots WHERE member_id = $1 AND remaining > 0 AND available_at > $4)",
-    )
-    .bind(req.member_id)
     .bind(req.day_start)
     .bind(req.day_end)
-    .bind(req.committed_at)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db)?;
-    // Uses change only under the member's account lock, so they hold until the commit.
-    let mut offer_uses = Vec::with_capacity(req.offer_ids.len());
-    for &offer in &req.offer_ids {
-        let uses: Option<i64> = sqlx::query_scalar(
-            "SELECT uses FROM offer_activations WHERE member_id = $1 AND offer_id = $2",
-        )
-        .bind(req.member_id)
-        .bind(offer)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?;
-        offer_uses.extend(uses.map(|u| (offer, u32::try_from(u).unwrap_or(u32::MAX))));
-    }
-    let priced = price(&PurchaseState {
-        available: Points::new(balance - pending),
-        earning_receipts_today: u32::try_from(earning_receipts_today).unwrap_or(u32::MAX),
-        offer_uses,
-    })?;
-    let (earn, redeem) = (priced.earn.get(), priced.redeem.get());
-    let new_lot = lot_after_debt(balance - redeem, earn);
-    let new_pending = if req.lot_available_at > req.committed_at {
-        new_lot
-    } else {
-        0
-    };
-    // What the customer can spend afterwards: spending drew only on available lots.
-    let balance_after = balance - redeem + earn - pending - new_pending;
-    let mut numbers = Vec::new();
-    let (
-        mut ids,
-        mut skus,
-        mut categories,
-        mut amounts,
-        mut discounts,
-        mut earned,
-        mut redeemed,
-        mut rules,
-    ) = (
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-    );
-    for (no, l) in priced.lines.iter().enumerate() {
-        numbers.push(no as i32);
-        ids.push(l.line_id.clone());
-        skus.push(l.sku.clone());
-        categories.push(l.category_id);
-        amounts.push(l.amount.get());
-        discounts.push(l.discount.get());
-        earned.push(l.earned.get());
-        redeemed.push(l.redeemed.get());
-        rules.push(l.rule.as_str());
-    }
-    sqlx::query(
-        "INSERT INTO purchase_lines (purchase_id, line_no, line_id, sku, category_id, amount_kop, discount_kop, earned, redeemed, rule) \
-         SELECT $1, * FROM UNNEST($2::int[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[])",
-    )
-    .bind(purchase)
-    .bind(&numbers)
-    .bind(&ids)
-    .bind(&skus)
-    .bind(&categories)
-    .bind(&amounts)
-    .bind(&discounts)
-    .bind(&earned)
-    .bind(&redeemed)
-    .bind(&rules)
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?;
-    if redeem > 0 {
-        let credit = system.for_member(SystemAccount::Redemption, req.member_id)?;
-        let transfer = post(
-            conn,
-            &Movement {
-                debit: account,
-                credit,
-                amount: redeem,
-                kind: MovementKind::Redemption,
-                member: req.member_id,
-                store_id: Some(req.store_id),
-                receipt_id: Some(&req.receipt_id),
-                lot_id: None,
-                description: &req.redemption_description,
-                at: req.committed_at,
-            },
-        )
-        .await?;
-        draw_lots(
-            conn,
-            req.member_id,
-            redeem,
-            transfer,
-            Some(purchase),
-            None,
-            req.committed_at,
-        )
-        .await?;
-    }
-    let mut accrual_transfer = None;
-    if earn > 0 {
-        // What the rules earned, then what each offer added: separate lines in the history,
-        // one lot, so a return takes them back together.
-        let from_offers: i64 = priced.offers.iter().map(|o| o.points.get()).sum();
-        let debit = system.for_member(SystemAccount::Accrual, req.member_id)?;
-        let mut movements = Vec::with_capacity(1 + priced.offers.len());
-        if earn > from_offers {
-            movements.push((
-                MovementKind::Accrual,
-                earn - from_offers,
-                priced.describe(&req.accrual_description),
-            ));
-        }
-        for award in &priced.offers {
-            movements.push((
-                MovementKind::Offer,
-                award.points.get(),
-                award.description(&req.receipt_id),
-            ));
-            sqlx::query("UPDATE offer_activations SET uses = uses + 1 WHERE member_id = $1 AND offer_id = $2")
-                .bind(req.member_id)
-                .bind(award.offer_id)
-                .execute(&mut *conn)
-                .await
-                .map_err(db)?;
-        }
-        let mut first = None;
-        for (kind, amount, description) in &movements {
-            let transfer = post(
-                conn,
-                &Movement {
-                    debit,
-                    credit: account,
-                    amount: *amount,
-                    kind: *kind,
-                    member: req.member_id,
-                    store_id: Some(req.store_id),
-                    receipt_id: Some(&req.receipt_id),
-                    lot_id: None,
-                    description,
-                    at: req.committed_at,
-                },
-            )
-            .await?;
-            first.get_or_insert(transfer);
-        }
-        // The lot hangs on the first transfer: a return takes back from it first.
-        let transfer =
-            first.ok_or_else(|| StoreError::Backend("an accrual without a transfer".into()))?;
-        add_lot(
-            conn,
-            req.member_id,
-            transfer,
-            new_lot,
-            req.purchased_at,
-            req.lot_expires_at,
-            req.lot_available_at,
-        )
-        .await?;
-        accrual_transfer = Some(transfer);
-    }
-    sqlx::query(
-        "UPDATE purchases SET total_kop = $2, discount_kop = $3, payable_kop = $4, earned = $5, redeemed = $6, \
-         balance_after = $7, accrual_transfer_id = $8 WHERE id = $1",
-    )
-    .bind(purchase)
+    .bind(snap.balance)
+    .bind(snap.pending)
+    .bind(snap.receipts_today)
+    .bind(&req.offer_ids)
+    .bind(&snap.offers)
+    .bind(&snap.uses)
     .bind((priced.payable + priced.discount).get())
     .bind(priced.discount.get())
     .bind(priced.payable.get())
     .bind(earn)
     .bind(redeem)
-    .bind(balance_after)
-    .bind(accrual_transfer)
-    .execute(&mut *conn)
+    .bind(balance_after(req, snap, priced))
+    .bind(lines.iter().map(|l| l.line_id.as_str()).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.sku.as_str()).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.category_id).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.amount.get()).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.discount.get()).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.earned.get()).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.redeemed.get()).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.rule.as_str()).collect::<Vec<_>>())
+    .bind(account(SystemAccount::Redemption)?)
+    .bind(MovementKind::Redemption.as_str())
+    .bind(&req.redemption_description)
+    .bind(account(SystemAccount::Accrual)?)
+    .bind(movements.iter().map(|m| m.0).collect::<Vec<_>>())
+    .bind(movements.iter().map(|m| m.1).collect::<Vec<_>>())
+    .bind(movements.iter().map(|m| m.2.as_str()).collect::<Vec<_>>())
+    .bind(&awarded)
+    .bind(new_lot(snap, priced))
+    .bind(req.lot_expires_at)
+    .bind(req.lot_available_at)
+    .fetch_one(pool)
     .await
-    .map_err(db)?;
-    Ok(PurchaseOutcome {
-        purchase_id: purchase,
-        receipt_id: req.receipt_id,
-        earned: priced.earn,
-        redeemed: priced.redeem,
-        discount: priced.discount,
-        payable: priced.payable,
-        balance: Points::new(balance_after),
-        replayed: false,
-    })
 }
 
 pub(crate) async fn refund_tx(

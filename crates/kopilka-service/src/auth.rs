@@ -208,13 +208,8 @@ impl Kopilka {
 
     /// The member a customer token stands for.
     pub async fn authenticate_customer(&self, token: &str) -> ServiceResult<Member> {
-        let session = self
-            .store()
-            .session(TokenKind::Customer, &crypto::token_hash(token), self.now())
-            .await?
-            .ok_or(DomainError::Unauthorized)?;
         self.store()
-            .member(session.subject)
+            .session_member(&crypto::token_hash(token), self.now())
             .await?
             .ok_or_else(|| DomainError::Unauthorized.into())
     }

@@ -11,7 +11,7 @@ use kopilka_domain::offers::{apply_offers, ActivatedOffer};
 use kopilka_domain::{CardNumber, CardStatus, DomainError, Kopecks, Points};
 use kopilka_store::{
     Adjustment, Card, NewAuditEntry, PurchaseOutcome, PurchaseRequest, RefundOutcome,
-    RefundRequest, StoreError, Till,
+    RefundRequest, StoreError, Till, TillCustomer,
 };
 use sha2::{Digest, Sha256};
 
@@ -109,41 +109,55 @@ impl Kopilka {
         Ok(till)
     }
 
-    /// Resolves a card number or a one-time code. `for_commit` also accepts a code that was
-    /// already spent and a card blocked since, so that a retried purchase can be recognised
-    /// and replayed: the purchase itself checks both after looking for the receipt.
+    /// Resolves a card number or a one-time code to its customer. `for_commit` also accepts
+    /// a code that was already spent and a card blocked since, so that a retried purchase can
+    /// be recognised and replayed: the purchase itself checks both after looking for the
+    /// receipt.
     async fn resolve(
         &self,
         barcode: &CardNumber,
         for_commit: bool,
-    ) -> ServiceResult<(Member, Card, Option<CardNumber>)> {
+    ) -> ServiceResult<(TillCustomer, Option<CardNumber>)> {
+        let now = self.now();
         let found = if barcode.range() == Some(CardRange::OneTimeToken) {
-            let now = (!for_commit).then(|| self.now());
-            self.store()
-                .resolve_card_token(barcode, now)
+            match self
+                .store()
+                .resolve_card_token(barcode, (!for_commit).then_some(now))
                 .await?
-                .map(|(m, c)| (m, c, Some(barcode.clone())))
+            {
+                Some((member, card)) => Some((
+                    TillCustomer {
+                        available: self.available_points(member.id).await?,
+                        activations: self.store().activations(member.id).await?,
+                        member,
+                        card,
+                    },
+                    Some(barcode.clone()),
+                )),
+                None => None,
+            }
         } else {
             self.store()
-                .member_by_card(barcode)
+                .till_customer(barcode, now)
                 .await?
-                .map(|(m, c)| (m, c, None))
+                .map(|customer| (customer, None))
         };
-        let (member, card, token) = found.ok_or(DomainError::NotFound("card"))?;
-        if card.status == CardStatus::Blocked && !for_commit {
+        let (customer, token) = found.ok_or(DomainError::NotFound("card"))?;
+        if customer.card.status == CardStatus::Blocked && !for_commit {
             return Err(DomainError::CardBlocked.into());
         }
-        Ok((member, card, token))
+        Ok((customer, token))
     }
 
     pub async fn identify(&self, barcode: &CardNumber) -> ServiceResult<Identified> {
-        let (member, card, token) = self.resolve(barcode, false).await?;
-        let available = self.available_points(member.id).await?;
-        let offers = self.activated_offers(&member, self.now()).await?;
+        let (customer, token) = self.resolve(barcode, false).await?;
+        let offers = self
+            .activated_offers(&customer.activations, self.now())
+            .await?;
         Ok(Identified {
-            member,
-            card,
-            available,
+            member: customer.member,
+            card: customer.card,
+            available: customer.available,
             token,
             offers,
         })
@@ -182,10 +196,13 @@ impl Kopilka {
         basket: &Basket,
         redeem: Points,
     ) -> ServiceResult<Priced> {
-        let (member, card, _) = self.resolve(barcode, false).await?;
-        let available = self.available_points(member.id).await?;
-        let ctx = self.context(till, &member, &card, available, 0).await?;
-        let offers = self.activated_offers(&member, self.now()).await?;
+        let (customer, _) = self.resolve(barcode, false).await?;
+        let ctx = self
+            .context(till, &customer.member, &customer.card, customer.available, 0)
+            .await?;
+        let offers = self
+            .activated_offers(&customer.activations, self.now())
+            .await?;
         let mut priced = price(basket, redeem, &ctx, &self.rules().earning);
         apply_offers(&mut priced, &offers, self.now(), &self.rules().earning);
         Ok(priced)
@@ -223,28 +240,30 @@ impl Kopilka {
                 .map(|t| t.to_rfc3339())
                 .unwrap_or_default(),
         ]);
-        let (member, card, token) = self.resolve(&input.barcode, true).await?;
+        let (TillCustomer { member, card, activations, .. }, token) =
+            self.resolve(&input.barcode, true).await?;
         let ctx = self.context(till, &member, &card, Points::ZERO, 0).await?;
-        let offers = self.activated_offers(&member, purchased_at).await?;
+        let offers = self.activated_offers(&activations, purchased_at).await?;
         let offer_ids = offers.iter().map(|o| o.offer.id).collect();
         let earning = rules.earning.clone();
         let (basket, requested) = (input.basket.clone(), input.redeem);
         let blocked = card.status == CardStatus::Blocked;
         let pricer = Box::new(move |state: &kopilka_store::PurchaseState| {
-            time_check?;
+            time_check.clone()?;
             if blocked {
                 return Err(DomainError::CardBlocked);
             }
             let ctx = PurchaseContext {
                 available: state.available,
                 earning_receipts_today: state.earning_receipts_today,
-                ..ctx
+                ..ctx.clone()
             };
             let mut priced = price(&basket, requested, &ctx, &earning);
             // The uses as read under the purchase's lock: two tills cannot both spend the
             // last use of an offer.
             let offers: Vec<ActivatedOffer> = offers
-                .into_iter()
+                .iter()
+                .cloned()
                 .filter_map(|mut o| {
                     let (_, uses) = state.offer_uses.iter().find(|(id, _)| *id == o.offer.id)?;
                     o.uses = *uses;

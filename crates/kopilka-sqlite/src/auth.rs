@@ -1,6 +1,8 @@
 use crate::{backend, micros, optional, time, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use crate::members::member_where;
+use kopilka_domain::member::Member;
 use kopilka_domain::Phone;
 use kopilka_store::{
     convert, Limits, NewOtp, NewSession, OtpChallenge, OtpPurpose, Otps, Session, Sessions,
@@ -61,6 +63,23 @@ impl Sessions for SqliteStore {
                 })
             })
             .transpose()
+        })
+        .await
+    }
+
+    async fn session_member(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Member>> {
+        let hash = token_hash.to_owned();
+        self.read(move |c| {
+            member_where(
+                c,
+                "m.id = (SELECT subject FROM sessions WHERE token_hash = ?1 AND kind = ?3 \
+                 AND revoked_at IS NULL AND expires_at > ?2)",
+                params![hash, micros(now), TokenKind::Customer.as_str()],
+            )
         })
         .await
     }

@@ -17,43 +17,8 @@ impl Ledger for SqliteStore {
         now: DateTime<Utc>,
         expiring_before: Option<DateTime<Utc>>,
     ) -> StoreResult<Balance> {
-        self.read(move |c| {
-            let (balance, pending): (i64, i64) = c
-                .prepare_cached(
-                    "SELECT credits_posted - debits_posted, \
-                     (SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = ?1 AND remaining > 0 AND available_at > ?2) \
-                     FROM accounts WHERE member_id = ?1",
-                )
-                .and_then(|mut s| s.query_row(params![member, micros(now)], |r| Ok((r.get(0)?, r.get(1)?))))
-                .map_err(|e| match e {
-                    rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
-                    e => backend(e),
-                })?;
-            let expiring = match expiring_before {
-                None => Vec::new(),
-                Some(before) => c
-                    .prepare_cached(
-                        "SELECT SUM(remaining), expires_at FROM lots WHERE member_id = ?1 AND remaining > 0 AND expires_at <= ?2 \
-                         GROUP BY expires_at ORDER BY expires_at",
-                    )
-                    .and_then(|mut stmt| {
-                        stmt.query_map(params![member, micros(before)], |r| {
-                            Ok(Expiring {
-                                points: Points::new(r.get(0)?),
-                                expires_at: time(r.get(1)?),
-                            })
-                        })?
-                        .collect::<Result<Vec<_>, _>>()
-                    })
-                    .map_err(backend)?,
-            };
-            Ok(Balance {
-                available: Points::new(balance - pending),
-                pending: Points::new(pending),
-                expiring,
-            })
-        })
-        .await
+        self.read(move |c| balance_of(c, member, now, expiring_before))
+            .await
     }
 
     async fn history(
@@ -123,4 +88,47 @@ impl Ledger for SqliteStore {
         })
         .await
     }
+}
+
+/// The member's balance as of `now`, with the lots expiring by `expiring_before` if asked.
+pub(crate) fn balance_of(
+    c: &rusqlite::Connection,
+    member: MemberId,
+    now: DateTime<Utc>,
+    expiring_before: Option<DateTime<Utc>>,
+) -> StoreResult<Balance> {
+    let (balance, pending): (i64, i64) = c
+        .prepare_cached(
+            "SELECT credits_posted - debits_posted, \
+             (SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = ?1 AND remaining > 0 AND available_at > ?2) \
+             FROM accounts WHERE member_id = ?1",
+        )
+        .and_then(|mut s| s.query_row(params![member, micros(now)], |r| Ok((r.get(0)?, r.get(1)?))))
+        .map_err(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
+            e => backend(e),
+        })?;
+    let expiring = match expiring_before {
+        None => Vec::new(),
+        Some(before) => c
+            .prepare_cached(
+                "SELECT SUM(remaining), expires_at FROM lots WHERE member_id = ?1 AND remaining > 0 AND expires_at <= ?2 \
+                 GROUP BY expires_at ORDER BY expires_at",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map(params![member, micros(before)], |r| {
+                    Ok(Expiring {
+                        points: Points::new(r.get(0)?),
+                        expires_at: time(r.get(1)?),
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(backend)?,
+    };
+    Ok(Balance {
+        available: Points::new(balance - pending),
+        pending: Points::new(pending),
+        expiring,
+    })
 }

@@ -8,7 +8,7 @@ use kopilka_store::{
     PromotionKind, StoreError, StoreLocation, StoreQuery, StoreResult,
 };
 use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, Row};
+use rusqlite::{params, params_from_iter, Connection, Row};
 
 fn json_err(e: serde_json::Error) -> StoreError {
     StoreError::Backend(format!("stored offer is not valid JSON: {e}"))
@@ -333,24 +333,7 @@ impl Marketing for SqliteStore {
     }
 
     async fn activations(&self, member: MemberId) -> StoreResult<Vec<Activation>> {
-        self.read(move |c| {
-            let mut stmt = c
-                .prepare_cached(
-                    "SELECT offer_id, activated_at, uses FROM offer_activations WHERE member_id = ?1 ORDER BY offer_id",
-                )
-                .map_err(backend)?;
-            let rows = stmt
-                .query_map([member], |r| {
-                    Ok(Activation {
-                        offer_id: r.get(0)?,
-                        activated_at: time(r.get(1)?),
-                        uses: r.get(2)?,
-                    })
-                })
-                .map_err(backend)?;
-            rows.collect::<Result<_, _>>().map_err(backend)
-        })
-        .await
+        self.read(move |c| activations_of(c, member)).await
     }
 
     async fn activate_offer(
@@ -393,4 +376,22 @@ impl Marketing for SqliteStore {
         })
         .await
     }
+}
+
+pub(crate) fn activations_of(c: &Connection, member: MemberId) -> StoreResult<Vec<Activation>> {
+    let mut stmt = c
+        .prepare_cached(
+            "SELECT offer_id, activated_at, uses FROM offer_activations WHERE member_id = ?1 ORDER BY offer_id",
+        )
+        .map_err(backend)?;
+    let rows = stmt
+        .query_map([member], |r| {
+            Ok(Activation {
+                offer_id: r.get(0)?,
+                activated_at: time(r.get(1)?),
+                uses: r.get(2)?,
+            })
+        })
+        .map_err(backend)?;
+    rows.collect::<Result<_, _>>().map_err(backend)
 }

@@ -67,11 +67,11 @@ pub(crate) fn card_from_row(row: &Row, offset: usize) -> rusqlite::Result<StoreR
 pub(crate) fn member_where(
     conn: &Connection,
     clause: &str,
-    param: &dyn rusqlite::ToSql,
+    params: impl rusqlite::Params,
 ) -> StoreResult<Option<Member>> {
     let sql = format!("SELECT {MEMBER_COLUMNS} FROM members m WHERE {clause}");
     let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
-    optional(stmt.query_row([param], member_from_row))?.transpose()
+    optional(stmt.query_row(params, member_from_row))?.transpose()
 }
 
 /// Posts a credit from a system account to a member's account, with its lot.
@@ -164,7 +164,7 @@ impl Members for SqliteStore {
                 .map_err(backend)?;
             let account = tx.last_insert_rowid();
             post_credit(tx, member, account, &r.welcome, r.at)?;
-            let member = member_where(tx, "m.id = ?1", &member)?.ok_or(StoreError::NotFound)?;
+            let member = member_where(tx, "m.id = ?1", [&member])?.ok_or(StoreError::NotFound)?;
             let card = Card {
                 number: r.card,
                 kind: r.card_kind,
@@ -178,32 +178,18 @@ impl Members for SqliteStore {
     }
 
     async fn member(&self, id: MemberId) -> StoreResult<Option<Member>> {
-        self.read(move |c| member_where(c, "m.id = ?1", &id)).await
+        self.read(move |c| member_where(c, "m.id = ?1", [&id])).await
     }
 
     async fn member_by_phone(&self, phone: &Phone) -> StoreResult<Option<Member>> {
         let phone = phone.as_str().to_owned();
-        self.read(move |c| member_where(c, "m.phone = ?1", &phone))
+        self.read(move |c| member_where(c, "m.phone = ?1", [&phone]))
             .await
     }
 
     async fn member_by_card(&self, number: &CardNumber) -> StoreResult<Option<(Member, Card)>> {
         let number = number.as_str().to_owned();
-        self.read(move |c| {
-            let card = c
-                .prepare_cached(
-                    "SELECT number, kind, status, member_id, bound_at FROM cards WHERE number = ?1",
-                )
-                .and_then(|mut s| s.query_row([&number], |r| card_from_row(r, 0)).optional())
-                .map_err(backend)?
-                .transpose()?;
-            let Some(card) = card else { return Ok(None) };
-            let Some(member_id) = card.member_id else {
-                return Ok(None);
-            };
-            Ok(member_where(c, "m.id = ?1", &member_id)?.map(|m| (m, card)))
-        })
-        .await
+        self.read(move |c| card_holder(c, &number)).await
     }
 
     async fn password_hash(&self, id: MemberId) -> StoreResult<Option<String>> {
@@ -244,7 +230,7 @@ impl Members for SqliteStore {
         let p = p.clone();
         let consents = consents.clone();
         self.write(move |tx| {
-            let before = member_where(tx, "m.id = ?1", &id)?.ok_or(StoreError::NotFound)?;
+            let before = member_where(tx, "m.id = ?1", [&id])?.ok_or(StoreError::NotFound)?;
             tx.execute(
                 "UPDATE members SET last_name = ?2, first_name = ?3, gender = ?4, birth_date = ?5, city = ?6, email = ?7, \
                  favourite_store_id = ?8, consent_personal_data = ?9, consent_newsletters = ?10, consent_version = ?11, \
@@ -268,7 +254,7 @@ impl Members for SqliteStore {
             if before.consents != consents {
                 log_consents(tx, id, &consents)?;
             }
-            member_where(tx, "m.id = ?1", &id)?.ok_or(StoreError::NotFound)
+            member_where(tx, "m.id = ?1", [&id])?.ok_or(StoreError::NotFound)
         })
         .await
     }
@@ -382,4 +368,18 @@ fn log_consents(tx: &Connection, member: MemberId, c: &Consents) -> StoreResult<
     .and_then(|mut s| s.execute(params![member, c.personal_data, c.newsletters, c.version, micros(c.recorded_at)]))
     .map_err(backend)?;
     Ok(())
+}
+
+/// The member a bound card belongs to, with the card.
+pub(crate) fn card_holder(c: &Connection, number: &str) -> StoreResult<Option<(Member, Card)>> {
+    let card = c
+        .prepare_cached("SELECT number, kind, status, member_id, bound_at FROM cards WHERE number = ?1")
+        .and_then(|mut s| s.query_row([number], |r| card_from_row(r, 0)).optional())
+        .map_err(backend)?
+        .transpose()?;
+    let Some(card) = card else { return Ok(None) };
+    let Some(member_id) = card.member_id else {
+        return Ok(None);
+    };
+    Ok(member_where(c, "m.id = ?1", [&member_id])?.map(|m| (m, card)))
 }

@@ -1,4 +1,6 @@
-use crate::members::{card_from_row, member_where};
+use crate::ledger::balance_of;
+use crate::marketing::activations_of;
+use crate::members::{card_from_row, card_holder, member_where};
 use crate::posting::{
     add_lot, draw_lots, member_account, pending_points, post, restore_lots, system_account,
     Movement,
@@ -12,7 +14,7 @@ use kopilka_domain::member::{Member, MemberId, StoreId};
 use kopilka_domain::{CardNumber, CardStatus, DomainError, Kopecks, Points};
 use kopilka_store::{
     Adjustment, Card, LotKey, Pos, Pricer, PurchaseOutcome, PurchaseRequest, PurchaseState,
-    RefundOutcome, RefundRequest, StoreError, StoreResult, Till,
+    RefundOutcome, RefundRequest, StoreError, StoreResult, Till, TillCustomer,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -575,6 +577,28 @@ impl Pos for SqliteStore {
         .await
     }
 
+    async fn till_customer(
+        &self,
+        number: &CardNumber,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<TillCustomer>> {
+        let number = number.as_str().to_owned();
+        self.read(move |c| {
+            let Some((member, card)) = card_holder(c, &number)? else {
+                return Ok(None);
+            };
+            let available = balance_of(c, member.id, now, None)?.available;
+            let activations = activations_of(c, member.id)?;
+            Ok(Some(TillCustomer {
+                member,
+                card,
+                available,
+                activations,
+            }))
+        })
+        .await
+    }
+
     async fn resolve_card_token(
         &self,
         code: &CardNumber,
@@ -591,7 +615,7 @@ impl Pos for SqliteStore {
             let Some(number) = number else { return Ok(None) };
             let Some(card) = card_row(c, &number)? else { return Ok(None) };
             let Some(member_id) = card.member_id else { return Ok(None) };
-            Ok(member_where(c, "m.id = ?1", &member_id)?.map(|m| (m, card)))
+            Ok(member_where(c, "m.id = ?1", [&member_id])?.map(|m| (m, card)))
         })
         .await
     }

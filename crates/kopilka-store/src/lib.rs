@@ -86,6 +86,13 @@ pub trait Sessions: Send + Sync {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Session>>;
+    /// The member a live customer session (`TokenKind::Customer`) stands for: the session and
+    /// the member in one read, since every customer request starts with it.
+    async fn session_member(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Member>>;
     async fn revoke_session(
         &self,
         kind: TokenKind,

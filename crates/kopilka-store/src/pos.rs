@@ -1,7 +1,7 @@
 //! The till's side of storage: till keys, purchases, refunds, expiry, adjustments and the
 //! card lifecycle. Every method is one transaction.
 
-use crate::{Card, NewAuditEntry, StoreResult};
+use crate::{Activation, Card, NewAuditEntry, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kopilka_domain::earning::{Priced, TillKind};
@@ -16,6 +16,16 @@ pub struct Till {
     pub kind: TillKind,
 }
 
+/// Whom a scanned card stands for, with what the till shows and prices against: one read.
+#[derive(Debug, Clone)]
+pub struct TillCustomer {
+    pub member: Member,
+    pub card: Card,
+    /// Points the member can spend now.
+    pub available: Points,
+    pub activations: Vec<Activation>,
+}
+
 /// What the pricing rules need that only the store knows, read inside the transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PurchaseState {
@@ -25,8 +35,9 @@ pub struct PurchaseState {
     pub offer_uses: Vec<(OfferId, u32)>,
 }
 
-/// Prices the purchase against the state read under lock; may refuse it.
-pub type Pricer = Box<dyn FnOnce(&PurchaseState) -> Result<Priced, DomainError> + Send>;
+/// Prices the purchase against the state read under lock; may refuse it. A store that reads
+/// the state optimistically may price again when the state changed before its write.
+pub type Pricer = Box<dyn Fn(&PurchaseState) -> Result<Priced, DomainError> + Send + Sync>;
 
 #[derive(Debug, Clone)]
 pub struct PurchaseRequest {
@@ -118,6 +129,13 @@ pub trait Pos: Send + Sync {
         at: DateTime<Utc>,
     ) -> StoreResult<Till>;
     async fn till_by_key(&self, key_hash: &str) -> StoreResult<Option<Till>>;
+    /// The member a bound card belongs to, the card, the points available at `now` and the
+    /// member's offer activations; `None` for an unknown or unbound card.
+    async fn till_customer(
+        &self,
+        number: &CardNumber,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<TillCustomer>>;
 
     /// Records a purchase once per (store, receipt id): spends points FIFO from the lots,
     /// credits what it earned as a new lot (paying any debt first). A repeat of the same
