@@ -36,6 +36,10 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
+            // sqlx pings a connection before each use by default: a round trip per statement.
+            // A connection that died is found by the statement itself instead, which fails
+            // as Unavailable (503) and is not returned to the pool.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;

@@ -64,6 +64,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0002_pos.sql")),
         M::up(include_str!("../migrations/0003_marketing.sql")),
         M::up(include_str!("../migrations/0004_expiry_order.sql")),
+        M::up(include_str!("../migrations/0005_one_purchase_index.sql")),
     ])
 }
 
