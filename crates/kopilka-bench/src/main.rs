@@ -285,12 +285,10 @@ async fn fresh_database(
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut conn)
         .await?;
-    let server = args
-        .postgres
-        .rsplit_once('/')
-        .map(|p| p.0)
-        .unwrap_or(&args.postgres);
-    Ok((format!("{server}/{name}"), Some(name)))
+    // The same server and options (a socket directory in `?host=`, say), another database.
+    let mut url = reqwest::Url::parse(&args.postgres)?;
+    url.set_path(&name);
+    Ok((url.to_string(), Some(name)))
 }
 
 async fn drop_database(args: &Args, name: Option<String>) -> Result<()> {
