@@ -51,13 +51,9 @@ const BATCH: usize = 5000;
 const NUMBER_TRIES: usize = 8;
 
 impl Kopilka {
-    /// Adds `count` members with phones from +7 900 000-00-00 upwards (skipping taken ones),
-    /// each with an active virtual card and the welcome points; returns their card numbers.
     pub async fn seed_members(&self, count: usize) -> ServiceResult<Vec<CardNumber>> {
         let mut rng = StdRng::from_entropy();
-        let rules = self.rules().clone();
         let mut next_phone = u64::try_from(self.store().member_count().await?).unwrap_or(0);
-        // Favourites among the categories that exist (none on a store without a catalogue).
         let categories: Vec<i64> = self
             .store()
             .categories()
@@ -68,74 +64,87 @@ impl Kopilka {
             .collect();
         let mut cards = Vec::with_capacity(count);
         while cards.len() < count {
-            let now = self.now();
-            let batch: Vec<ImportedMember> = (0..(count - cards.len()).min(BATCH))
-                .filter_map(|_| {
-                    next_phone += 1;
-                    let phone =
-                        Phone::parse(&format!("+79{:09}", next_phone % 1_000_000_000)).ok()?;
-                    let female = rng.gen_bool(0.55);
-                    let (male_name, female_name) = LAST_NAMES[rng.gen_range(0..LAST_NAMES.len())];
-                    Some(ImportedMember {
-                        phone,
-                        profile: Profile {
-                            last_name: Some(
-                                if female { female_name } else { male_name }.to_owned(),
-                            ),
-                            first_name: Some(
-                                if female {
-                                    FEMALE[rng.gen_range(0..FEMALE.len())]
-                                } else {
-                                    MALE[rng.gen_range(0..MALE.len())]
-                                }
-                                .to_owned(),
-                            ),
-                            gender: Some(if female { Gender::Female } else { Gender::Male }),
-                            birth_date: NaiveDate::from_ymd_opt(
-                                rng.gen_range(1950..2006),
-                                rng.gen_range(1..13),
-                                rng.gen_range(1..29),
-                            ),
-                            city: Some(CITIES[rng.gen_range(0..CITIES.len())].to_owned()),
-                            email: None,
-                            favourite_store_id: None,
-                            favourite_category_id: (!categories.is_empty())
-                                .then(|| categories[rng.gen_range(0..categories.len())]),
-                        },
-                        consents: Consents {
-                            personal_data: true,
-                            newsletters: rng.gen_bool(0.3),
-                            version: rules.consent_version.clone(),
-                            recorded_at: now,
-                        },
-                        card: CardNumber::generate(CardRange::Virtual, &mut rng),
-                        card_kind: CardKind::Virtual,
-                        welcome: self.welcome_credit(now),
-                        at: now,
-                    })
-                })
-                .collect();
-            for (id, card) in self.store().import_members(batch).await? {
+            let first_size = (count - cards.len()).min(BATCH);
+            let first = self.member_batch(&mut rng, &mut next_phone, first_size, &categories);
+            let second_size = (count - cards.len() - first.len()).min(BATCH);
+            let second = self.member_batch(&mut rng, &mut next_phone, second_size, &categories);
+            // Two batches at once: PostgreSQL works each on one backend, so one at a time
+            // would leave a core idle. (SQLite's one writer takes them in turn.)
+            let (first, second) = tokio::join!(
+                self.store().import_members(first),
+                self.store().import_members(second)
+            );
+            for (id, card) in first?.into_iter().chain(second?) {
                 let card = match card {
                     Some(card) => card,
-                    // A number that was taken (one in a thousand at ten million members):
-                    // fresh ones until one is free.
-                    None => {
-                        let mut tries = 0;
-                        loop {
-                            let number = CardNumber::generate(CardRange::Virtual, &mut rng);
-                            match self.store().add_virtual_card(id, &number, now).await {
-                                Ok(card) => break card.number,
-                                Err(StoreError::Conflict(_)) if tries < NUMBER_TRIES => tries += 1,
-                                Err(e) => return Err(e.into()),
-                            }
-                        }
-                    }
+                    None => self.retry_card_number(id, &mut rng).await?,
                 };
                 cards.push(card);
             }
         }
         cards.truncate(count);
         Ok(cards)
+    }
+
+    /// `size` new members with the next phone numbers and random names, birthdays and cities.
+    fn member_batch(
+        &self,
+        rng: &mut StdRng,
+        next_phone: &mut u64,
+        size: usize,
+        categories: &[i64],
+    ) -> Vec<ImportedMember> {
+        let rules = self.rules();
+        let now = self.now();
+        (0..size)
+            .filter_map(|_| {
+                *next_phone += 1;
+                let phone = Phone::parse(&format!("+79{:09}", *next_phone % 1_000_000_000)).ok()?;
+                let female = rng.gen_bool(0.55);
+                let (male_name, female_name) = LAST_NAMES[rng.gen_range(0..LAST_NAMES.len())];
+                let first_names = if female { FEMALE } else { MALE };
+                Some(ImportedMember {
+                    phone,
+                    profile: Profile {
+                        last_name: Some(if female { female_name } else { male_name }.to_owned()),
+                        first_name: Some(first_names[rng.gen_range(0..first_names.len())].to_owned()),
+                        gender: Some(if female { Gender::Female } else { Gender::Male }),
+                        birth_date: NaiveDate::from_ymd_opt(
+                            rng.gen_range(1950..2006),
+                            rng.gen_range(1..13),
+                            rng.gen_range(1..29),
+                        ),
+                        city: Some(CITIES[rng.gen_range(0..CITIES.len())].to_owned()),
+                        email: None,
+                        favourite_store_id: None,
+                        favourite_category_id: (!categories.is_empty())
+                            .then(|| categories[rng.gen_range(0..categories.len())]),
+                    },
+                    consents: Consents {
+                        personal_data: true,
+                        newsletters: rng.gen_bool(0.3),
+                        version: rules.consent_version.clone(),
+                        recorded_at: now,
+                    },
+                    card: CardNumber::generate(CardRange::Virtual, &mut *rng),
+                    card_kind: CardKind::Virtual,
+                    welcome: self.welcome_credit(now),
+                    at: now,
+                })
+            })
+            .collect()
+    }
+
+    /// A card for a member whose generated number was taken: new numbers until one is free.
+    async fn retry_card_number(&self, member: i64, rng: &mut StdRng) -> ServiceResult<CardNumber> {
+        let mut tries = 0;
+        loop {
+            let number = CardNumber::generate(CardRange::Virtual, &mut *rng);
+            match self.store().add_virtual_card(member, &number, self.now()).await {
+                Ok(card) => return Ok(card.number),
+                Err(StoreError::Conflict(_)) if tries < NUMBER_TRIES => tries += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 }

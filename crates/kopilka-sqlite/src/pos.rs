@@ -388,44 +388,52 @@ impl Pos for SqliteStore {
         self.write(move |tx| {
             let expiry = system_account(tx, SystemAccount::Expiry)?;
             let (after_at, after_id) = after.map_or((i64::MIN, i64::MIN), |k| (micros(k.expires_at), k.id));
-            let due: Vec<(i64, MemberId, i64, i64, i64)> = tx
+            // Set-based, as on PostgreSQL: the batch's due lots into a scratch table, then one
+            // statement each for their transfers, the members' accounts and the lots.
+            tx.execute_batch(
+                "CREATE TEMP TABLE IF NOT EXISTS due_lots (lot INTEGER PRIMARY KEY, member INTEGER, remaining INTEGER, \
+                 account INTEGER, expires_at INTEGER); DELETE FROM temp.due_lots;",
+            )
+            .map_err(backend)?;
+            let count = tx
                 .prepare_cached(
-                    "SELECT l.id, l.member_id, l.remaining, a.id, l.expires_at FROM lots l JOIN accounts a ON a.member_id = l.member_id \
+                    "INSERT INTO temp.due_lots SELECT l.id, l.member_id, l.remaining, a.id, l.expires_at \
+                     FROM lots l JOIN accounts a ON a.member_id = l.member_id \
                      WHERE l.remaining > 0 AND l.expires_at <= ?1 AND (l.expires_at, l.id) > (?3, ?4) \
                      ORDER BY l.expires_at, l.id LIMIT ?2",
                 )
-                .and_then(|mut s| {
-                    s.query_map(params![micros(now), batch, after_at, after_id], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                    })?
-                    .collect()
-                })
+                .and_then(|mut st| st.execute(params![micros(now), batch, after_at, after_id]))
                 .map_err(backend)?;
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO transfers (debit_account_id, credit_account_id, amount, kind, member_id, lot_id, description, at) \
-                     VALUES (?1, ?2, ?3, 'expiry', ?4, ?5, ?6, ?7)",
-                )
-                .map_err(backend)?;
-            let mut debit = tx
-                .prepare_cached("UPDATE accounts SET debits_posted = debits_posted + ?2 WHERE id = ?1")
-                .map_err(backend)?;
-            let mut zero = tx.prepare_cached("UPDATE lots SET remaining = 0 WHERE id = ?1").map_err(backend)?;
-            let at = micros(now);
-            // The same double entry as `post`, with the expiry account credited once a batch.
-            for (lot, member, remaining, account, _) in &due {
-                insert
-                    .execute(params![account, expiry, remaining, member, lot, description, at])
-                    .map_err(backend)?;
-                debit.execute(params![account, remaining]).map_err(backend)?;
-                zero.execute([lot]).map_err(backend)?;
+            if count == 0 {
+                return Ok((0, None));
             }
-            let total: i64 = due.iter().map(|d| d.2).sum();
+            // The same double entry as `post`, with the expiry account credited once a batch.
+            tx.prepare_cached(
+                "INSERT INTO transfers (debit_account_id, credit_account_id, amount, kind, member_id, lot_id, description, at) \
+                 SELECT account, ?1, remaining, ?2, member, lot, ?3, ?4 FROM temp.due_lots",
+            )
+            .and_then(|mut st| st.execute(params![expiry, MovementKind::Expiry.as_str(), description, micros(now)]))
+            .map_err(backend)?;
+            tx.prepare_cached(
+                "UPDATE accounts SET debits_posted = debits_posted + d.total \
+                 FROM (SELECT account, SUM(remaining) AS total FROM temp.due_lots GROUP BY account) d WHERE accounts.id = d.account",
+            )
+            .and_then(|mut st| st.execute([]))
+            .map_err(backend)?;
+            tx.prepare_cached("UPDATE lots SET remaining = 0 WHERE id IN (SELECT lot FROM temp.due_lots)")
+                .and_then(|mut st| st.execute([]))
+                .map_err(backend)?;
+            let (total, last_at, last_id): (i64, i64, i64) = tx
+                .prepare_cached(
+                    "SELECT (SELECT SUM(remaining) FROM temp.due_lots), expires_at, lot FROM temp.due_lots \
+                     ORDER BY expires_at DESC, lot DESC LIMIT 1",
+                )
+                .and_then(|mut st| st.query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
+                .map_err(backend)?;
             tx.prepare_cached("UPDATE accounts SET credits_posted = credits_posted + ?2 WHERE id = ?1")
                 .and_then(|mut s| s.execute(params![expiry, total]))
                 .map_err(backend)?;
-            let last = due.last().map(|&(id, _, _, _, expires_at)| LotKey { expires_at: time(expires_at), id });
-            Ok((due.len() as u64, last))
+            Ok((count as u64, Some(LotKey { expires_at: time(last_at), id: last_id })))
         })
         .await
     }
