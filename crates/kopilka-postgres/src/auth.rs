@@ -1,7 +1,7 @@
+use crate::members::{member_from_row, MEMBER_COLUMNS};
 use crate::{db, PostgresStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use crate::members::{member_from_row, MEMBER_COLUMNS};
 use kopilka_domain::member::Member;
 use kopilka_domain::Phone;
 use kopilka_store::{

@@ -17,8 +17,7 @@ pub(crate) const MEMBER_COLUMNS: &str =
      m.consent_personal_data, m.consent_newsletters, m.consent_version, m.consent_at, m.created_at";
 
 /// A card's columns, after the member's in a join: `card_from_row` reads them by name.
-pub(crate) const CARD_COLUMNS: &str =
-    "c.number, c.kind, c.status, c.member_id, c.bound_at";
+pub(crate) const CARD_COLUMNS: &str = "c.number, c.kind, c.status, c.member_id, c.bound_at";
 
 pub(crate) fn member_from_row(row: &PgRow) -> StoreResult<Member> {
     let phone: String = row.try_get(1).map_err(db)?;

@@ -11,8 +11,8 @@ use kopilka_domain::ledger::{lot_after_debt, MovementKind, SystemAccount};
 use kopilka_domain::member::{Member, MemberId, StoreId};
 use kopilka_domain::{CardNumber, CardStatus, DomainError, Points};
 use kopilka_store::{
-    Activation, Adjustment, Card, LotKey, Pos, Pricer, PurchaseOutcome, PurchaseRequest, RefundOutcome,
-    RefundRequest, StoreError, StoreResult, Till, TillCustomer,
+    Activation, Adjustment, Card, LotKey, Pos, Pricer, PurchaseOutcome, PurchaseRequest,
+    RefundOutcome, RefundRequest, StoreError, StoreResult, Till, TillCustomer,
 };
 use sqlx::{PgConnection, Row};
 

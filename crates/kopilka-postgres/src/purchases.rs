@@ -146,7 +146,7 @@ pub(crate) async fn purchase(
                     payable: priced.payable,
                     balance: Points::new(balance),
                     replayed: false,
-                })
+                });
             }
             // Recorded by a concurrent identical (or conflicting) request meanwhile.
             Ok(None) => {
@@ -159,7 +159,9 @@ pub(crate) async fn purchase(
             Err(e) if sql_state(&e).as_deref() == Some("KP410") => {
                 return Err(DomainError::NotFound("card").into())
             }
-            Err(e) if sql_state(&e).as_deref() == Some("KP404") => return Err(StoreError::NotFound),
+            Err(e) if sql_state(&e).as_deref() == Some("KP404") => {
+                return Err(StoreError::NotFound)
+            }
             Err(e) => return Err(db(e)),
         }
     }

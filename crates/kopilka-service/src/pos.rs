@@ -198,7 +198,13 @@ impl Kopilka {
     ) -> ServiceResult<Priced> {
         let (customer, _) = self.resolve(barcode, false).await?;
         let ctx = self
-            .context(till, &customer.member, &customer.card, customer.available, 0)
+            .context(
+                till,
+                &customer.member,
+                &customer.card,
+                customer.available,
+                0,
+            )
             .await?;
         let offers = self
             .activated_offers(&customer.activations, self.now())
@@ -240,8 +246,15 @@ impl Kopilka {
                 .map(|t| t.to_rfc3339())
                 .unwrap_or_default(),
         ]);
-        let (TillCustomer { member, card, activations, .. }, token) =
-            self.resolve(&input.barcode, true).await?;
+        let (
+            TillCustomer {
+                member,
+                card,
+                activations,
+                ..
+            },
+            token,
+        ) = self.resolve(&input.barcode, true).await?;
         let ctx = self.context(till, &member, &card, Points::ZERO, 0).await?;
         let offers = self.activated_offers(&activations, purchased_at).await?;
         let offer_ids = offers.iter().map(|o| o.offer.id).collect();

@@ -107,7 +107,9 @@ impl Kopilka {
                     phone,
                     profile: Profile {
                         last_name: Some(if female { female_name } else { male_name }.to_owned()),
-                        first_name: Some(first_names[rng.gen_range(0..first_names.len())].to_owned()),
+                        first_name: Some(
+                            first_names[rng.gen_range(0..first_names.len())].to_owned(),
+                        ),
                         gender: Some(if female { Gender::Female } else { Gender::Male }),
                         birth_date: NaiveDate::from_ymd_opt(
                             rng.gen_range(1950..2006),
@@ -140,7 +142,11 @@ impl Kopilka {
         let mut tries = 0;
         loop {
             let number = CardNumber::generate(CardRange::Virtual, &mut *rng);
-            match self.store().add_virtual_card(member, &number, self.now()).await {
+            match self
+                .store()
+                .add_virtual_card(member, &number, self.now())
+                .await
+            {
                 Ok(card) => return Ok(card.number),
                 Err(StoreError::Conflict(_)) if tries < NUMBER_TRIES => tries += 1,
                 Err(e) => return Err(e.into()),

@@ -1,7 +1,7 @@
+use crate::members::member_where;
 use crate::{backend, micros, optional, time, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use crate::members::member_where;
 use kopilka_domain::member::Member;
 use kopilka_domain::Phone;
 use kopilka_store::{

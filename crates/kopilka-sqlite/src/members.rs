@@ -178,7 +178,8 @@ impl Members for SqliteStore {
     }
 
     async fn member(&self, id: MemberId) -> StoreResult<Option<Member>> {
-        self.read(move |c| member_where(c, "m.id = ?1", [&id])).await
+        self.read(move |c| member_where(c, "m.id = ?1", [&id]))
+            .await
     }
 
     async fn member_by_phone(&self, phone: &Phone) -> StoreResult<Option<Member>> {
@@ -373,7 +374,9 @@ fn log_consents(tx: &Connection, member: MemberId, c: &Consents) -> StoreResult<
 /// The member a bound card belongs to, with the card.
 pub(crate) fn card_holder(c: &Connection, number: &str) -> StoreResult<Option<(Member, Card)>> {
     let card = c
-        .prepare_cached("SELECT number, kind, status, member_id, bound_at FROM cards WHERE number = ?1")
+        .prepare_cached(
+            "SELECT number, kind, status, member_id, bound_at FROM cards WHERE number = ?1",
+        )
         .and_then(|mut s| s.query_row([number], |r| card_from_row(r, 0)).optional())
         .map_err(backend)?
         .transpose()?;
