@@ -53,6 +53,29 @@ BEGIN
     RETURN p_amount - still;
 END $$;
 
+-- The state a sale is priced against, besides the balance: the points still pending at p_now,
+-- the member's earning receipts of the day (not counting p_except, the sale's own row once it
+-- is claimed) and the uses of the offers p_offer_ids, by offer id. The read before pricing and
+-- the check under the lock both call it, so they cannot disagree on what "unchanged" means.
+-- STABLE: it sees the snapshot of the statement that calls it.
+CREATE FUNCTION kopilka_sale_state(
+    p_member BIGINT, p_now TIMESTAMPTZ, p_day_start TIMESTAMPTZ, p_day_end TIMESTAMPTZ,
+    p_offer_ids BIGINT[], p_except BIGINT,
+    OUT pending BIGINT, OUT receipts_today BIGINT, OUT offers BIGINT[], OUT uses BIGINT[]
+) LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    SELECT COALESCE(SUM(remaining), 0) INTO pending FROM lots
+    WHERE member_id = p_member AND remaining > 0 AND available_at > p_now;
+    SELECT COUNT(*) INTO receipts_today FROM purchases
+    WHERE member_id = p_member AND earned > 0 AND purchased_at >= p_day_start
+      AND purchased_at < p_day_end AND id IS DISTINCT FROM p_except;
+    SELECT COALESCE(array_agg(offer_id ORDER BY offer_id), '{}'),
+           COALESCE(array_agg(activation.uses ORDER BY offer_id), '{}')
+    INTO offers, uses
+    FROM offer_activations activation
+    WHERE member_id = p_member AND offer_id = ANY (p_offer_ids);
+END $$;
+
 -- Records a priced sale. Returns the purchase id, or NULL when the receipt is already recorded
 -- (the caller replays it). Raises KP409 when the state differs from the one priced against,
 -- KP404 without the member's account, KP410 when the one-time card code is spent or expired.
@@ -106,16 +129,11 @@ BEGIN
     IF account IS NULL THEN
         RAISE EXCEPTION 'no account' USING ERRCODE = 'KP404';
     END IF;
-    -- Each statement below sees what committed before the lock was granted.
-    SELECT COALESCE(SUM(remaining), 0) INTO pending FROM lots
-    WHERE member_id = p_member AND remaining > 0 AND available_at > p_committed_at;
-    SELECT COUNT(*) INTO receipts_today FROM purchases
-    WHERE member_id = p_member AND earned > 0 AND purchased_at >= p_day_start
-      AND purchased_at < p_day_end AND id <> purchase;
-    SELECT COALESCE(array_agg(offer_id ORDER BY offer_id), '{}'),
-           COALESCE(array_agg(uses ORDER BY offer_id), '{}')
-    INTO seen_offers, seen_uses
-    FROM offer_activations WHERE member_id = p_member AND offer_id = ANY (p_offer_ids);
+    -- A new statement: it sees what committed before the lock was granted.
+    SELECT state.pending, state.receipts_today, state.offers, state.uses
+    INTO pending, receipts_today, seen_offers, seen_uses
+    FROM kopilka_sale_state(p_member, p_committed_at, p_day_start, p_day_end, p_offer_ids,
+                            purchase) state;
     IF balance <> p_balance OR pending <> p_pending OR receipts_today <> p_receipts_today
        OR seen_offers <> p_seen_offers OR seen_uses <> p_seen_uses THEN
         RAISE EXCEPTION 'priced against a stale state' USING ERRCODE = 'KP409';

@@ -67,14 +67,10 @@ struct Snapshot {
 
 async fn snapshot(pool: &PgPool, req: &PurchaseRequest) -> StoreResult<Snapshot> {
     let row = sqlx::query(
-        "SELECT a.credits_posted - a.debits_posted, \
-         (SELECT COALESCE(SUM(remaining), 0)::BIGINT FROM lots WHERE member_id = $1 AND remaining > 0 AND available_at > $4), \
-         (SELECT COUNT(*) FROM purchases WHERE member_id = $1 AND earned > 0 AND purchased_at >= $2 AND purchased_at < $3), \
-         o.offers, o.uses, p.id, p.request_hash, p.earned, p.redeemed, p.discount_kop, p.payable_kop, p.balance_after \
+        "SELECT a.credits_posted - a.debits_posted, s.pending, s.receipts_today, s.offers, s.uses, \
+         p.id, p.request_hash, p.earned, p.redeemed, p.discount_kop, p.payable_kop, p.balance_after \
          FROM accounts a \
-         CROSS JOIN LATERAL (SELECT COALESCE(array_agg(offer_id ORDER BY offer_id), '{}') AS offers, \
-                                    COALESCE(array_agg(uses ORDER BY offer_id), '{}') AS uses \
-                             FROM offer_activations WHERE member_id = $1 AND offer_id = ANY ($7)) o \
+         CROSS JOIN kopilka_sale_state($1, $4, $2, $3, $7, NULL) s \
          LEFT JOIN purchases p ON p.store_id = $5 AND p.receipt_id = $6 \
          WHERE a.member_id = $1",
     )
@@ -155,14 +151,12 @@ pub(crate) async fn purchase(
                     .ok_or(StoreError::NotFound)?;
                 return replay(&req, stored);
             }
-            Err(e) if sql_state(&e).as_deref() == Some("KP409") => continue,
-            Err(e) if sql_state(&e).as_deref() == Some("KP410") => {
-                return Err(DomainError::NotFound("card").into())
-            }
-            Err(e) if sql_state(&e).as_deref() == Some("KP404") => {
-                return Err(StoreError::NotFound)
-            }
-            Err(e) => return Err(db(e)),
+            Err(e) => match sql_state(&e).as_deref() {
+                Some("KP409") => continue,
+                Some("KP410") => return Err(DomainError::NotFound("card").into()),
+                Some("KP404") => return Err(StoreError::NotFound),
+                _ => return Err(db(e)),
+            },
         }
     }
     Err(StoreError::Unavailable(
