@@ -53,6 +53,10 @@ struct Args {
     /// a due welcome lot) and time `kopilka expire` over them.
     #[arg(long)]
     expiry: Option<usize>,
+    /// Only these parts of the main run (till, home, sign-in, public, open), for A/B runs of
+    /// one change; all of them by default.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
     /// PostgreSQL server to create the benchmark databases on.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     postgres: String,
@@ -194,8 +198,10 @@ async fn run_store(
     ctx.tokens = Arc::new(tokens);
 
     let c = args.clients;
+    let wanted = |part: &str| args.only.is_empty() || args.only.iter().any(|o| o == part);
     macro_rules! closed {
-        ($name:literal, $f:path) => {{
+        ($part:literal, $name:literal, $f:path) => {{
+            if wanted($part) {
             let ctx = ctx.clone();
             let o = load::closed(c, seconds, move |n| $f(ctx.clone(), n)).await;
             eprintln!(
@@ -207,13 +213,14 @@ async fn run_store(
                 o.failed
             );
             rows.push(row(store, $name, &format!("closed, {c} clients"), None, &o));
+            }
         }};
     }
-    closed!("till", scenarios::till);
-    closed!("app home", scenarios::home);
-    closed!("sign-in", scenarios::sign_in);
-    closed!("public", scenarios::public);
-    for &rate in rates {
+    closed!("till", "till", scenarios::till);
+    closed!("home", "app home", scenarios::home);
+    closed!("sign-in", "sign-in", scenarios::sign_in);
+    closed!("public", "public", scenarios::public);
+    for &rate in rates.iter().filter(|_| wanted("open")) {
         let ctx2 = ctx.clone();
         // Operation numbers far above the closed loop's, so no receipt id repeats.
         let base = 1_000_000_000_000 * (1 + rate as u64);

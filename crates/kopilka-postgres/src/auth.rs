@@ -63,19 +63,30 @@ impl Sessions for PostgresStore {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Member>> {
+        if let Some(member) = self.sessions.get(token_hash, now) {
+            return Ok(Some(member));
+        }
+        let ticket = self.sessions.ticket();
         let sql = format!(
-            "SELECT {MEMBER_COLUMNS} FROM sessions s JOIN members m ON m.id = s.subject \
+            "SELECT {MEMBER_COLUMNS}, s.expires_at FROM sessions s JOIN members m ON m.id = s.subject \
              WHERE s.token_hash = $1 AND s.kind = $3 AND s.revoked_at IS NULL AND s.expires_at > $2"
         );
-        sqlx::query(&sql)
+        let Some(row) = sqlx::query(&sql)
             .bind(token_hash)
             .bind(now)
             .bind(TokenKind::Customer.as_str())
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?
-            .map(|r| member_from_row(&r))
-            .transpose()
+        else {
+            return Ok(None);
+        };
+        let member = member_from_row(&row)?;
+        if let Some(ticket) = ticket {
+            let expires_at = row.try_get("expires_at").map_err(db)?;
+            self.sessions.put(ticket, token_hash, &member, expires_at);
+        }
+        Ok(Some(member))
     }
 
     async fn revoke_session(
@@ -94,6 +105,8 @@ impl Sessions for PostgresStore {
         .await
         .map_err(db)?
         .rows_affected();
+        // Other nodes hear of it from the trigger; this one forgets at once.
+        self.sessions.forget_token(token_hash);
         Ok(n == 1)
     }
 
@@ -103,14 +116,18 @@ impl Sessions for PostgresStore {
         subject: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<u64> {
-        Ok(sqlx::query("UPDATE sessions SET revoked_at = $3 WHERE kind = $1 AND subject = $2 AND revoked_at IS NULL")
+        let n = sqlx::query("UPDATE sessions SET revoked_at = $3 WHERE kind = $1 AND subject = $2 AND revoked_at IS NULL")
             .bind(kind.as_str())
             .bind(subject)
             .bind(now)
             .execute(&self.pool)
             .await
             .map_err(db)?
-            .rows_affected())
+            .rows_affected();
+        if kind == TokenKind::Customer {
+            self.sessions.forget_member(subject);
+        }
+        Ok(n)
     }
 }
 

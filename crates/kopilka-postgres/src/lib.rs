@@ -10,6 +10,7 @@ mod members;
 mod pos;
 mod posting;
 mod purchases;
+mod session_cache;
 mod support;
 
 use kopilka_store::{StoreError, StoreResult};
@@ -17,6 +18,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use std::future::Future;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Clone)]
@@ -25,11 +27,17 @@ pub struct PostgresStore {
     /// The system accounts' ids, made by the migrations and fixed thereafter: a purchase
     /// need not look them up.
     system: posting::SystemIds,
+    sessions: Arc<session_cache::SessionCache>,
 }
 
 impl PostgresStore {
-    /// Connects and migrates.
-    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+    /// Connects and migrates. Customer sessions are cached for `session_cache` at most
+    /// (zero: not cached), coherently across nodes (`session_cache` module).
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+        session_cache: Duration,
+    ) -> StoreResult<Self> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))?
             .application_name("kopilka");
@@ -48,7 +56,13 @@ impl PostgresStore {
             .await
             .map_err(|e| StoreError::Unavailable(format!("migrating: {e}")))?;
         let system = posting::SystemIds::load(&pool).await?;
-        Ok(Self { pool, system })
+        let sessions = Arc::new(session_cache::SessionCache::new(session_cache));
+        session_cache::spawn_listener(pool.clone(), &sessions);
+        Ok(Self {
+            pool,
+            system,
+            sessions,
+        })
     }
 
     pub fn pool(&self) -> &PgPool {

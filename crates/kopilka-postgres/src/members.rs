@@ -263,7 +263,7 @@ impl Members for PostgresStore {
         p: &Profile,
         consents: &Consents,
     ) -> StoreResult<Member> {
-        let pool = self.pool.clone();
+        let (pool, sessions) = (self.pool.clone(), self.sessions.clone());
         let (p, consents) = (p.clone(), consents.clone());
         detached(async move {
             let mut tx = pool.begin().await.map_err(db)?;
@@ -293,6 +293,7 @@ impl Members for PostgresStore {
             }
             let member = member_by_id(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
             tx.commit().await.map_err(db)?;
+            sessions.forget_member(id);
             Ok(member)
         })
         .await
@@ -317,6 +318,7 @@ impl Members for PostgresStore {
         .await
         .map_err(db)?
         .rows_affected();
+        self.sessions.forget_member(id);
         Ok(n == 1)
     }
 

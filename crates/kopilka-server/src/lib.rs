@@ -77,8 +77,12 @@ impl Default for Dependencies {
 pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, AppError> {
     let url = settings.database_url.as_str();
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let store =
-            kopilka_postgres::PostgresStore::connect(url, settings.pg_max_connections).await?;
+        let store = kopilka_postgres::PostgresStore::connect(
+            url,
+            settings.pg_max_connections,
+            std::time::Duration::from_secs(settings.pg_session_cache_s),
+        )
+        .await?;
         Ok(Arc::new(store))
     } else if let Some(path) = kopilka_sqlite::path_from_url(url) {
         let options = kopilka_sqlite::SqliteOptions {

@@ -84,6 +84,8 @@ settings! {
         database_url: String = "sqlite://kopilka.db".to_owned(), "KOPILKA_DATABASE_URL";
         /// PostgreSQL pool size.
         pg_max_connections: u32 = 16, "KOPILKA_PG_MAX_CONNECTIONS";
+        /// PostgreSQL: seconds a node caches a customer session at most (0: off); changes reach every node on commit.
+        pg_session_cache_s: u64 = 300, "KOPILKA_PG_SESSION_CACHE_S";
         /// SQLite `synchronous` pragma: `full` survives power loss, `normal` only a process crash.
         sqlite_synchronous: String = "full".to_owned(), "KOPILKA_SQLITE_SYNCHRONOUS";
         /// SQLite reader threads.

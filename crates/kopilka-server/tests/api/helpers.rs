@@ -40,7 +40,12 @@ macro_rules! on_both_stores {
 /// A fresh database that is dropped with the test.
 enum Database {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+    /// Another node's: that node drops it.
+    Shared,
 }
 
 impl Drop for Database {
@@ -111,6 +116,7 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub sms: Arc<RecordingSms>,
     pub kopilka: Kopilka,
+    settings: Settings,
     _database: Database,
 }
 
@@ -204,7 +210,19 @@ impl TestApp {
             ..Settings::default()
         };
         configure(&mut settings);
-        let clock = Arc::new(ManualClock::new(start_time()));
+        let app = Self::start(settings, Arc::new(ManualClock::new(start_time())), database).await;
+        kopilka_server::seed::demo(&app.kopilka)
+            .await
+            .expect("seed");
+        app
+    }
+
+    /// A second node of the same service: its own process state, the same database and clock.
+    pub async fn another_node(&self) -> Self {
+        Self::start(self.settings.clone(), self.clock.clone(), Database::Shared).await
+    }
+
+    async fn start(settings: Settings, clock: Arc<ManualClock>, database: Database) -> Self {
         let sms = Arc::new(RecordingSms::default());
         let app = Application::build(
             &settings,
@@ -215,9 +233,6 @@ impl TestApp {
         )
         .await
         .expect("build app");
-        kopilka_server::seed::demo(app.kopilka())
-            .await
-            .expect("seed");
         let base = format!("http://127.0.0.1:{}", app.port());
         let kopilka = app.kopilka().clone();
         tokio::spawn(app.run_until_stopped());
@@ -227,6 +242,7 @@ impl TestApp {
             clock,
             sms,
             kopilka,
+            settings,
             _database: database,
         }
     }

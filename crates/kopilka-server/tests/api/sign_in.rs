@@ -13,6 +13,7 @@ on_both_stores!(
     password_recovery_by_phone_and_by_card,
     recovery_answers_alike_for_unknown_logins,
     logout_ends_the_session,
+    every_node_hears_of_a_sign_out_and_a_profile_change,
 );
 
 async fn codes_are_sent_alike_and_resent_after_the_cooldown(backend: Backend) {
@@ -449,4 +450,47 @@ async fn stale_codes_sessions_and_counters_are_forgotten(backend: Backend) {
     )
     .await
     .expect(200);
+}
+
+/// Nodes may cache sessions (PostgreSQL does); a sign-out or a profile change on one node must
+/// still reach the others, well before any cache lifetime.
+async fn every_node_hears_of_a_sign_out_and_a_profile_change(backend: Backend) {
+    let a = TestApp::spawn(backend).await;
+    let b = a.another_node().await;
+    let (token, _, _) = a.register("+79161230077").await;
+    // Read twice on the second node, so the session is in its cache if it has one.
+    for _ in 0..2 {
+        b.get("/me", &token).await.expect(200);
+    }
+    a.request(
+        "PATCH",
+        "/api/v1/me",
+        Some(&token),
+        Some(json!({ "first_name": "Майя" })),
+    )
+    .await
+    .expect(200);
+    eventually(|| async { b.get("/me", &token).await.body["first_name"] == "Майя" }).await;
+    a.request("POST", "/api/v1/auth/logout", Some(&token), None)
+        .await
+        .expect(204);
+    eventually(|| async { b.get("/me", &token).await.status == 401 }).await;
+    b.get("/me/balance", &token)
+        .await
+        .expect_problem(401, "unauthorized");
+}
+
+/// Polls `check` for up to five seconds: a change reaches other nodes on commit, not instantly.
+async fn eventually<F, Fut>(check: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..100 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the other node did not hear of the change within 5 s");
 }
