@@ -54,7 +54,7 @@ impl Default for SqliteOptions {
 
 #[derive(Clone)]
 pub struct SqliteStore {
-    writer: crossbeam_channel::Sender<WriteJob>,
+    writer: crossbeam_channel::Sender<Queued>,
     readers: crossbeam_channel::Sender<Job>,
 }
 
@@ -119,35 +119,65 @@ fn spawn_worker(
         .map_err(|e| StoreError::Unavailable(format!("cannot start a database thread: {e}")))
 }
 
+/// A write waiting for the writer, and whether SQLite should check its foreign keys.
+struct Queued {
+    job: WriteJob,
+    foreign_keys: bool,
+}
+
 /// The one writer: takes every write queued at the moment (up to a bound), runs each under a
-/// savepoint in one transaction, commits once, then answers them all.
+/// savepoint in one transaction, commits once, then answers them all. Writes that skip the
+/// foreign-key checks are committed in groups of their own.
 fn spawn_writer(
     mut conn: Connection,
-    jobs: crossbeam_channel::Receiver<WriteJob>,
+    jobs: crossbeam_channel::Receiver<Queued>,
 ) -> StoreResult<()> {
     thread::Builder::new()
         .name("sqlite-writer".into())
         .spawn(move || {
             while let Ok(first) = jobs.recv() {
-                let mut batch = vec![first];
-                while batch.len() < GROUP_COMMIT_MAX {
-                    match jobs.try_recv() {
-                        Ok(job) => batch.push(job),
-                        Err(_) => break,
+                let mut next = Some(first);
+                while let Some(head) = next.take() {
+                    let foreign_keys = head.foreign_keys;
+                    let mut batch = vec![head.job];
+                    while batch.len() < GROUP_COMMIT_MAX {
+                        match jobs.try_recv() {
+                            Ok(q) if q.foreign_keys == foreign_keys => batch.push(q.job),
+                            Ok(q) => {
+                                next = Some(q);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
                     }
-                }
-                let replies = run_batch(&mut conn, batch);
-                let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
-                if committed.is_err() {
-                    let _ = conn.execute_batch("ROLLBACK");
-                }
-                for reply in replies {
-                    reply(committed.clone());
+                    commit_group(&mut conn, batch, foreign_keys);
                 }
             }
         })
         .map(|_| ())
         .map_err(|e| StoreError::Unavailable(format!("cannot start a database thread: {e}")))
+}
+
+fn commit_group(conn: &mut Connection, batch: Vec<WriteJob>, foreign_keys: bool) {
+    // The pragma cannot change inside a transaction; between groups none is open.
+    if !foreign_keys {
+        if let Err(e) = conn.pragma_update(None, "foreign_keys", "OFF") {
+            tracing::error!(error = %e, "turning foreign-key checks off");
+        }
+    }
+    let replies = run_batch(conn, batch);
+    let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+    if committed.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    if !foreign_keys {
+        if let Err(e) = conn.pragma_update(None, "foreign_keys", "ON") {
+            tracing::error!(error = %e, "turning foreign-key checks back on");
+        }
+    }
+    for reply in replies {
+        reply(committed.clone());
+    }
 }
 
 /// Runs each job under its own savepoint inside one open transaction.
@@ -184,7 +214,7 @@ impl SqliteStore {
         migrations()
             .to_latest(&mut writer_conn)
             .map_err(|e| StoreError::Unavailable(format!("migrating {}: {e}", path.display())))?;
-        let (writer, writer_jobs) = crossbeam_channel::unbounded::<WriteJob>();
+        let (writer, writer_jobs) = crossbeam_channel::unbounded::<Queued>();
         spawn_writer(writer_conn, writer_jobs)?;
         let (readers, reader_jobs) = crossbeam_channel::unbounded::<Job>();
         for i in 0..options.readers.max(1) {
@@ -209,13 +239,31 @@ impl SqliteStore {
             .map_err(|_| StoreError::Unavailable("database thread stopped".into()))?
     }
 
-    /// Runs `f` in one write transaction; commits if it returns `Ok`, rolls back otherwise.
     /// Runs `f` as one atomic write: its changes commit if it returns `Ok` and vanish if it
     /// returns `Err`. Writes queued together share one commit (group commit); the answer
     /// comes only after that commit is durable.
     pub(crate) async fn write<R: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+    ) -> StoreResult<R> {
+        self.queue_write(f, true).await
+    }
+
+    /// `write` without SQLite's foreign-key checks, for set-based statements that read every
+    /// id they write from its parent table in the same transaction, so no check can fail:
+    /// SQLite checks each inserted row's references one lookup at a time, which is half the
+    /// cost of such a statement. The integration suite runs `PRAGMA foreign_key_check`.
+    pub(crate) async fn write_with_references_read<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+    ) -> StoreResult<R> {
+        self.queue_write(f, false).await
+    }
+
+    async fn queue_write<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+        foreign_keys: bool,
     ) -> StoreResult<R> {
         let (reply, answer) = oneshot::channel();
         let job: WriteJob = Box::new(move |conn| {
@@ -230,7 +278,7 @@ impl SqliteStore {
             (ok, send)
         });
         self.writer
-            .send(job)
+            .send(Queued { job, foreign_keys })
             .map_err(|_| StoreError::Unavailable("database thread stopped".into()))?;
         answer
             .await

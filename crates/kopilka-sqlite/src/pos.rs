@@ -385,7 +385,7 @@ impl Pos for SqliteStore {
         description: &str,
     ) -> StoreResult<(u64, Option<LotKey>)> {
         let description = description.to_owned();
-        self.write(move |tx| {
+        self.write_with_references_read(move |tx| {
             let expiry = system_account(tx, SystemAccount::Expiry)?;
             let (after_at, after_id) = after.map_or((i64::MIN, i64::MIN), |k| (micros(k.expires_at), k.id));
             // Set-based, as on PostgreSQL: the batch's due lots into a scratch table, then one
