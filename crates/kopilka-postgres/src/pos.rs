@@ -11,8 +11,8 @@ use kopilka_domain::ledger::{lot_after_debt, MovementKind, SystemAccount};
 use kopilka_domain::member::{Member, MemberId, StoreId};
 use kopilka_domain::{CardNumber, CardStatus, DomainError, Points};
 use kopilka_store::{
-    Activation, Adjustment, Card, LotKey, Pos, Pricer, PurchaseOutcome, PurchaseRequest,
-    RefundOutcome, RefundRequest, StoreError, StoreResult, Till, TillCustomer,
+    Activation, Adjustment, Card, LotKey, MemberShare, Pos, Pricer, PurchaseOutcome,
+    PurchaseRequest, RefundOutcome, RefundRequest, StoreError, StoreResult, Till, TillCustomer,
 };
 use sqlx::{PgConnection, Row};
 
@@ -176,6 +176,7 @@ impl Pos for PostgresStore {
         now: DateTime<Utc>,
         batch: u32,
         after: Option<LotKey>,
+        share: MemberShare,
         description: &str,
     ) -> StoreResult<(u64, Option<LotKey>)> {
         let pool = self.pool.clone();
@@ -189,7 +190,7 @@ impl Pos for PostgresStore {
             let (after_at, after_id) = after.map_or((DateTime::<Utc>::UNIX_EPOCH, i64::MIN), |k| (k.expires_at, k.id));
             let expired: Vec<(i64, i64, i64, DateTime<Utc>)> = sqlx::query_as(
                 "WITH due AS (SELECT id FROM lots WHERE remaining > 0 AND expires_at <= $1 AND (expires_at, id) > ($3, $4) \
-                            ORDER BY expires_at, id LIMIT $2 FOR UPDATE SKIP LOCKED), \
+                            AND member_id % $5 = $6 ORDER BY expires_at, id LIMIT $2 FOR UPDATE SKIP LOCKED), \
                  zeroed AS (UPDATE lots l SET remaining = 0 FROM due d, lots old WHERE l.id = d.id AND old.id = d.id \
                             RETURNING l.id, l.member_id, old.remaining, l.expires_at) \
                  SELECT z.id, a.id, z.remaining, z.expires_at FROM zeroed z JOIN accounts a ON a.member_id = z.member_id \
@@ -199,6 +200,8 @@ impl Pos for PostgresStore {
             .bind(i64::from(batch))
             .bind(after_at)
             .bind(after_id)
+            .bind(i64::from(share.count))
+            .bind(i64::from(share.index))
             .fetch_all(&mut *tx)
             .await
             .map_err(db)?;

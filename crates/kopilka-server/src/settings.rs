@@ -166,6 +166,8 @@ settings! {
         expiry_interval_s: u64 = 3600, "KOPILKA_EXPIRY_INTERVAL_S";
         /// Lots expired per transaction.
         expiry_batch: u32 = 5000, "KOPILKA_EXPIRY_BATCH";
+        /// Expiry workers at once, each over its own share of the members (SQLite: always one).
+        expiry_workers: u32 = 2, "KOPILKA_EXPIRY_WORKERS";
         /// Public feedback forms accepted per hour from one IP address or one contact.
         feedback_per_hour: u32 = 5, "KOPILKA_FEEDBACK_PER_HOUR";
         /// Seconds a checked till key is trusted without asking the store (0: always ask).
@@ -288,6 +290,7 @@ impl Settings {
                 self.offline_receipt_max_age_days,
             )),
             expiry_batch: self.expiry_batch.max(1),
+            expiry_workers: self.expiry_workers.max(1),
             feedback_per_hour: self.feedback_per_hour,
             till_key_cache: std::time::Duration::from_secs(self.till_key_cache_s),
             ..Rules::default()

@@ -42,6 +42,8 @@ pub struct Rules {
     pub till_clock_skew: Duration,
     /// Lots expired per transaction by the expiry job.
     pub expiry_batch: u32,
+    /// Expiry workers running at once, each over its own share of the members.
+    pub expiry_workers: u32,
     /// Public feedback forms accepted per hour from one IP address or one contact.
     pub feedback_per_hour: u32,
     /// How long a till key, once checked, is trusted without asking the store again.
@@ -78,6 +80,7 @@ impl Default for Rules {
             offline_receipt_max_age: Duration::days(7),
             till_clock_skew: Duration::minutes(5),
             expiry_batch: 5000,
+            expiry_workers: 2,
             feedback_per_hour: 5,
             till_key_cache: std::time::Duration::from_secs(30),
         }

@@ -13,8 +13,8 @@ use kopilka_domain::ledger::{lot_after_debt, MovementKind, SystemAccount};
 use kopilka_domain::member::{Member, MemberId, StoreId};
 use kopilka_domain::{CardNumber, CardStatus, DomainError, Kopecks, Points};
 use kopilka_store::{
-    Adjustment, Card, LotKey, Pos, Pricer, PurchaseOutcome, PurchaseRequest, PurchaseState,
-    RefundOutcome, RefundRequest, StoreError, StoreResult, Till, TillCustomer,
+    Adjustment, Card, LotKey, MemberShare, Pos, Pricer, PurchaseOutcome, PurchaseRequest,
+    PurchaseState, RefundOutcome, RefundRequest, StoreError, StoreResult, Till, TillCustomer,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -43,6 +43,11 @@ fn make_active(conn: &Connection, member: MemberId, number: &str, at: i64) -> St
 
 #[async_trait]
 impl Pos for SqliteStore {
+    /// One writer thread.
+    fn concurrent_writes(&self) -> u32 {
+        1
+    }
+
     async fn create_till(
         &self,
         store: StoreId,
@@ -382,6 +387,7 @@ impl Pos for SqliteStore {
         now: DateTime<Utc>,
         batch: u32,
         after: Option<LotKey>,
+        share: MemberShare,
         description: &str,
     ) -> StoreResult<(u64, Option<LotKey>)> {
         let description = description.to_owned();
@@ -400,9 +406,11 @@ impl Pos for SqliteStore {
                     "INSERT INTO temp.due_lots SELECT l.id, l.member_id, l.remaining, a.id, l.expires_at \
                      FROM lots l JOIN accounts a ON a.member_id = l.member_id \
                      WHERE l.remaining > 0 AND l.expires_at <= ?1 AND (l.expires_at, l.id) > (?3, ?4) \
-                     ORDER BY l.expires_at, l.id LIMIT ?2",
+                     AND l.member_id % ?5 = ?6 ORDER BY l.expires_at, l.id LIMIT ?2",
                 )
-                .and_then(|mut st| st.execute(params![micros(now), batch, after_at, after_id]))
+                .and_then(|mut st| {
+                    st.execute(params![micros(now), batch, after_at, after_id, share.count, share.index])
+                })
                 .map_err(backend)?;
             if count == 0 {
                 return Ok((0, None));

@@ -101,6 +101,18 @@ pub struct RefundOutcome {
     pub replayed: bool,
 }
 
+/// One of `count` disjoint shares of the members (`member_id % count == index`). Expiry
+/// workers each take one, so that no two ever lock the same member's account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemberShare {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl MemberShare {
+    pub const ALL: Self = Self { index: 0, count: 1 };
+}
+
 /// A lot's place in the expiry order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LotKey {
@@ -121,6 +133,10 @@ pub struct Adjustment {
 
 #[async_trait]
 pub trait Pos: Send + Sync {
+    /// Writes the store runs at once: parallel batch jobs gain nothing beyond this.
+    fn concurrent_writes(&self) -> u32 {
+        u32::MAX
+    }
     async fn create_till(
         &self,
         store: StoreId,
@@ -148,15 +164,16 @@ pub trait Pos: Send + Sync {
     ) -> StoreResult<PurchaseOutcome>;
     /// Returns goods of a purchase once per (store, refund id). `NotFound` without the purchase.
     async fn refund_purchase(&self, request: RefundRequest) -> StoreResult<RefundOutcome>;
-    /// Expires up to `batch` lots whose time has come, in (expiry, id) order after `after`;
-    /// returns how many it expired and the last one's key, to continue from. The key keeps a
-    /// run from walking again over the lots it just expired (PostgreSQL's index still lists
-    /// them until vacuum).
+    /// Expires up to `batch` lots of the members in `share` whose time has come, in (expiry,
+    /// id) order after `after`; returns how many it expired and the last one's key, to
+    /// continue from. The key keeps a run from walking again over the lots it just expired
+    /// (PostgreSQL's index still lists them until vacuum).
     async fn expire_lots(
         &self,
         now: DateTime<Utc>,
         batch: u32,
         after: Option<LotKey>,
+        share: MemberShare,
         description: &str,
     ) -> StoreResult<(u64, Option<LotKey>)>;
     /// A manual adjustment with its audit entry; the balance after it.

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 on_both_stores!(
     points_expire_oldest_first_and_show_in_history,
+    every_members_due_points_expire_whatever_worker_takes_them,
     a_refund_may_leave_a_debt_that_later_points_pay,
     earned_points_may_wait_out_a_pending_period,
     staff_adjust_points_with_a_reason,
@@ -48,6 +49,28 @@ async fn points_expire_oldest_first_and_show_in_history(backend: Backend) {
     app.clock.advance(Duration::days(365 - 61));
     app.kopilka.expire_points().await.unwrap();
     assert_eq!(balance(&app, &token).await, 0);
+    app.assert_ledger_balanced().await;
+}
+
+/// The expiry job splits the members between its workers (on PostgreSQL); each member's due
+/// points expire once, in whichever share they fall.
+async fn every_members_due_points_expire_whatever_worker_takes_them(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| {
+        s.customer_session_days = 3650;
+        s.expiry_workers = 3;
+        s.expiry_batch = 2;
+    })
+    .await;
+    let mut tokens = Vec::new();
+    for i in 0..7 {
+        tokens.push(app.register(&format!("8999555010{i}")).await.0);
+    }
+    app.clock.advance(Duration::days(91));
+    assert_eq!(app.kopilka.expire_points().await.unwrap(), 7);
+    assert_eq!(app.kopilka.expire_points().await.unwrap(), 0);
+    for token in &tokens {
+        assert_eq!(balance(&app, token).await, 0);
+    }
     app.assert_ledger_balanced().await;
 }
 
