@@ -300,7 +300,8 @@ impl Members for SqliteStore {
         &self,
         members: Vec<ImportedMember>,
     ) -> StoreResult<Vec<(MemberId, Option<CardNumber>)>> {
-        self.write(move |tx| {
+        // Every id written below is one this job just inserted, or a system account's.
+        self.write_with_references_read(move |tx| {
             let mut added = Vec::with_capacity(members.len());
             for m in &members {
                 let p = &m.profile;

@@ -325,4 +325,5 @@ async fn seeded_members_shop_and_the_liability_report_adds_up(backend: Backend) 
     let report = app.get("/admin/reports/liability", &buh).await.expect(200);
     assert_eq!(report["liability_points"], 125 * 300 - 100 + earned);
     assert_eq!(report["balanced"], true);
+    app.assert_ledger_balanced().await;
 }
