@@ -165,9 +165,14 @@ fn commit_group(conn: &mut Connection, batch: Vec<WriteJob>, foreign_keys: bool)
             tracing::error!(error = %e, "turning foreign-key checks off");
         }
     }
-    let replies = run_batch(conn, batch);
-    let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
-    if committed.is_err() {
+    let (replies, commit) = run_batch(conn, batch);
+    let committed = if commit {
+        conn.execute_batch("COMMIT").map_err(|e| e.to_string())
+    } else {
+        // A lone job failed: undone whole. Its reply carries its own error.
+        conn.execute_batch("ROLLBACK").map_err(|e| e.to_string())
+    };
+    if commit && committed.is_err() {
         let _ = conn.execute_batch("ROLLBACK");
     }
     if !foreign_keys {
@@ -180,14 +185,24 @@ fn commit_group(conn: &mut Connection, batch: Vec<WriteJob>, foreign_keys: bool)
     }
 }
 
-/// Runs each job under its own savepoint inside one open transaction.
-fn run_batch(conn: &mut Connection, batch: Vec<WriteJob>) -> Vec<Reply> {
+/// Runs the jobs in one open transaction, each under its own savepoint when there are several
+/// (a job alone needs none: if it fails, the whole transaction goes). Returns the replies and
+/// whether the transaction is to be committed.
+fn run_batch(conn: &mut Connection, batch: Vec<WriteJob>) -> (Vec<Reply>, bool) {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         // Dropping the jobs drops their reply channels: each caller hears the write failed.
         tracing::error!(error = %e, "cannot begin a write transaction");
-        return Vec::new();
+        return (Vec::new(), false);
     }
-    batch
+    let mut batch = batch;
+    if batch.len() == 1 {
+        if let Some(job) = batch.pop() {
+            // A savepoint costs a statement journal of every page it changes; none needed.
+            let (ok, reply) = job(conn);
+            return (vec![reply], ok);
+        }
+    }
+    let replies = batch
         .into_iter()
         .map(|job| {
             if let Err(e) = conn.execute_batch("SAVEPOINT job") {
@@ -204,7 +219,8 @@ fn run_batch(conn: &mut Connection, batch: Vec<WriteJob>) -> Vec<Reply> {
             }
             reply
         })
-        .collect()
+        .collect();
+    (replies, true)
 }
 
 impl SqliteStore {
@@ -394,6 +410,32 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(rows, 20);
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_alone_leaves_nothing_behind() {
+        use kopilka_store::StoreError;
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("k.db"), &SqliteOptions::default()).unwrap();
+        let failed = store
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO staff (login, password_hash, roles, created_at) VALUES ('a', 'h', '', 0)",
+                    [],
+                )
+                .map_err(backend)?;
+                Err::<(), _>(StoreError::Conflict("login"))
+            })
+            .await;
+        assert!(matches!(failed, Err(StoreError::Conflict("login"))));
+        let rows: i64 = store
+            .read(|c| {
+                c.query_row("SELECT COUNT(*) FROM staff", [], |r| r.get(0))
+                    .map_err(backend)
+            })
+            .await
+            .unwrap();
+        assert_eq!(rows, 0);
     }
 
     #[test]
