@@ -402,14 +402,17 @@ mod tests {
                 .unwrap()
                 .is_some());
         }
-        let rows: i64 = store
+        assert_eq!(staff_rows(&store).await, 20);
+    }
+
+    async fn staff_rows(store: &SqliteStore) -> i64 {
+        store
             .read(|c| {
                 c.query_row("SELECT COUNT(*) FROM staff", [], |r| r.get(0))
                     .map_err(backend)
             })
             .await
-            .unwrap();
-        assert_eq!(rows, 20);
+            .unwrap()
     }
 
     #[tokio::test]
@@ -428,14 +431,7 @@ mod tests {
             })
             .await;
         assert!(matches!(failed, Err(StoreError::Conflict("login"))));
-        let rows: i64 = store
-            .read(|c| {
-                c.query_row("SELECT COUNT(*) FROM staff", [], |r| r.get(0))
-                    .map_err(backend)
-            })
-            .await
-            .unwrap();
-        assert_eq!(rows, 0);
+        assert_eq!(staff_rows(&store).await, 0);
     }
 
     #[test]
