@@ -188,13 +188,12 @@ fn commit_group(conn: &mut Connection, batch: Vec<WriteJob>, foreign_keys: bool)
 /// Runs the jobs in one open transaction, each under its own savepoint when there are several
 /// (a job alone needs none: if it fails, the whole transaction goes). Returns the replies and
 /// whether the transaction is to be committed.
-fn run_batch(conn: &mut Connection, batch: Vec<WriteJob>) -> (Vec<Reply>, bool) {
+fn run_batch(conn: &mut Connection, mut batch: Vec<WriteJob>) -> (Vec<Reply>, bool) {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         // Dropping the jobs drops their reply channels: each caller hears the write failed.
         tracing::error!(error = %e, "cannot begin a write transaction");
         return (Vec::new(), false);
     }
-    let mut batch = batch;
     if batch.len() == 1 {
         if let Some(job) = batch.pop() {
             // A savepoint costs a statement journal of every page it changes; none needed.
