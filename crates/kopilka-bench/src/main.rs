@@ -207,17 +207,17 @@ async fn run_store(
     macro_rules! closed {
         ($part:literal, $name:literal, $f:path) => {{
             if wanted($part) {
-            let ctx = ctx.clone();
-            let o = load::closed(c, seconds, move |n| $f(ctx.clone(), n)).await;
-            eprintln!(
-                "{store} {:<9} closed {c:>3}: {:>8.0}/s p50 {:>6.2} ms p99 {:>7.2} ms ({} failed)",
-                $name,
-                o.rate(),
-                o.ms(0.5),
-                o.ms(0.99),
-                o.failed
-            );
-            rows.push(row(store, $name, &format!("closed, {c} clients"), None, &o));
+                let ctx = ctx.clone();
+                let o = load::closed(c, seconds, move |n| $f(ctx.clone(), n)).await;
+                eprintln!(
+                    "{store} {:<9} closed {c:>3}: {:>8.0}/s p50 {:>6.2} ms p99 {:>7.2} ms ({} failed)",
+                    $name,
+                    o.rate(),
+                    o.ms(0.5),
+                    o.ms(0.99),
+                    o.failed
+                );
+                rows.push(row(store, $name, &format!("closed, {c} clients"), None, &o));
             }
         }};
     }
