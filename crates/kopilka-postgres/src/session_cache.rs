@@ -127,6 +127,9 @@ impl SessionCache {
         if let Some(entry) = entries.by_token.remove(token_hash) {
             if let Some(tokens) = entries.tokens_of.get_mut(&entry.member.id) {
                 tokens.retain(|t| t != token_hash);
+                if tokens.is_empty() {
+                    entries.tokens_of.remove(&entry.member.id);
+                }
             }
         }
     }

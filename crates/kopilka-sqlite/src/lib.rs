@@ -125,9 +125,10 @@ struct Queued {
     foreign_keys: bool,
 }
 
-/// The one writer: takes every write queued at the moment (up to a bound), runs each under a
-/// savepoint in one transaction, commits once, then answers them all. Writes that skip the
-/// foreign-key checks are committed in groups of their own.
+/// The one writer: takes every write queued at the moment (up to a bound), runs them in one
+/// transaction (each under a savepoint of its own when there are several), commits once, then
+/// answers them all. Writes that skip the foreign-key checks are committed in groups of their
+/// own.
 fn spawn_writer(
     mut conn: Connection,
     jobs: crossbeam_channel::Receiver<Queued>,
@@ -264,10 +265,11 @@ impl SqliteStore {
         self.queue_write(f, true).await
     }
 
-    /// `write` without SQLite's foreign-key checks, for set-based statements that read every
-    /// id they write from its parent table in the same transaction, so no check can fail:
-    /// SQLite checks each inserted row's references one lookup at a time, which is half the
-    /// cost of such a statement. The integration suite runs `PRAGMA foreign_key_check`.
+    /// `write` without SQLite's foreign-key checks, for bulk writes (expiry, seeding) where
+    /// every id written was read from its parent row, or just inserted into it, in the same
+    /// transaction, so no check can fail: SQLite checks each inserted row's references one
+    /// lookup at a time, which is half the cost of such a statement. The integration suite
+    /// runs `PRAGMA foreign_key_check`.
     pub(crate) async fn write_with_references_read<R: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> StoreResult<R> + Send + 'static,

@@ -109,10 +109,6 @@ pub struct MemberShare {
     pub count: u32,
 }
 
-impl MemberShare {
-    pub const ALL: Self = Self { index: 0, count: 1 };
-}
-
 /// A lot's place in the expiry order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LotKey {

@@ -376,8 +376,8 @@ impl TestApp {
         let t = self.kopilka.store().totals().await.unwrap();
         assert_eq!(t.debits, t.credits, "{t:?}");
         assert_eq!(t.debits, t.transfers, "{t:?}");
-        // PostgreSQL checks every reference on write; SQLite's expiry job skips the checks of
-        // ids it reads from their parents (`write_with_references_read`), so look here.
+        // PostgreSQL checks every reference on write; SQLite's expiry and seeding skip the
+        // checks of ids they take from their parents (`write_with_references_read`), so look.
         if let Some(path) = kopilka_sqlite::path_from_url(&self.settings.database_url) {
             let db = rusqlite::Connection::open(path).unwrap();
             let broken: Vec<String> = db
