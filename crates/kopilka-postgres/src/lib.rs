@@ -7,6 +7,7 @@ mod catalog;
 mod ledger;
 mod marketing;
 mod members;
+mod pool;
 mod pos;
 mod posting;
 mod purchases;
@@ -14,8 +15,8 @@ mod session_cache;
 mod support;
 
 use kopilka_store::{StoreError, StoreResult};
+pub use pool::Pool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
 use std::future::Future;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use std::time::Duration;
 
 #[derive(Clone)]
 pub struct PostgresStore {
-    pool: PgPool,
+    pool: Pool,
     /// The system accounts' ids, made by the migrations and fixed thereafter: a purchase
     /// need not look them up.
     system: posting::SystemIds,
@@ -41,23 +42,20 @@ impl PostgresStore {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))?
             .application_name("kopilka");
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
-            // sqlx pings a connection before each use by default: a round trip per statement.
-            // A connection that died is found by the statement itself instead, which fails
-            // as Unavailable (503) and is not returned to the pool.
-            .test_before_acquire(false)
-            .connect_with(options)
-            .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let pool = Pool::new(options.clone(), max_connections, Duration::from_secs(10));
+        let mut conn = pool.acquire().await.map_err(db)?;
         sqlx::migrate!("./migrations")
-            .run(&pool)
+            .run(&mut *conn)
             .await
             .map_err(|e| StoreError::Unavailable(format!("migrating: {e}")))?;
+        drop(conn);
         let system = posting::SystemIds::load(&pool).await?;
         let sessions = Arc::new(session_cache::SessionCache::new(session_cache));
-        session_cache::spawn_listener(pool.clone(), &sessions);
+        // The listener's own connection, outside the pool (sqlx's listener reconnects itself).
+        let listener = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_lazy_with(options);
+        session_cache::spawn_listener(listener, &sessions);
         Ok(Self {
             pool,
             system,
@@ -65,7 +63,7 @@ impl PostgresStore {
         })
     }
 
-    pub fn pool(&self) -> &PgPool {
+    pub fn pool(&self) -> &Pool {
         &self.pool
     }
 }
@@ -80,6 +78,7 @@ pub(crate) async fn detached<R: Send + 'static>(
 }
 
 pub(crate) fn db(e: sqlx::Error) -> StoreError {
+    pool::note_error(&e);
     match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => {
             StoreError::Conflict(match d.constraint() {

@@ -355,7 +355,7 @@ impl Members for PostgresStore {
 /// Bulk import: a handful of set-based statements for the whole batch rather than a dozen
 /// round trips per member.
 async fn import_members(
-    pool: &sqlx::PgPool,
+    pool: &crate::Pool,
     members: Vec<ImportedMember>,
 ) -> StoreResult<Vec<(MemberId, Option<CardNumber>)>> {
     let Some(first) = members.first() else {

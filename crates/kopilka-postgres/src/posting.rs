@@ -2,11 +2,12 @@
 //! lots down oldest first, give points back to the lots they came from.
 
 use crate::db;
+use crate::Pool;
 use chrono::{DateTime, Utc};
 use kopilka_domain::ledger::{MovementKind, SystemAccount};
 use kopilka_domain::member::MemberId;
 use kopilka_store::{StoreError, StoreResult};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -15,7 +16,7 @@ use std::sync::Arc;
 pub(crate) struct SystemIds(Arc<HashMap<String, i64>>);
 
 impl SystemIds {
-    pub(crate) async fn load(pool: &PgPool) -> StoreResult<Self> {
+    pub(crate) async fn load(pool: &Pool) -> StoreResult<Self> {
         let rows: Vec<(String, i64)> =
             sqlx::query_as("SELECT code, id FROM accounts WHERE code IS NOT NULL")
                 .fetch_all(pool)

@@ -4,6 +4,7 @@ use crate::db;
 use crate::posting::{
     draw_lots, lock_member_account, pending_points, post, restore_lots, Movement, SystemIds,
 };
+use crate::Pool;
 use kopilka_domain::earning::{plan_refund, Priced, RefundableLine};
 use kopilka_domain::ledger::{lot_after_debt, MovementKind, SystemAccount};
 use kopilka_domain::member::{MemberId, StoreId};
@@ -12,7 +13,7 @@ use kopilka_store::{
     Pricer, PurchaseOutcome, PurchaseRequest, PurchaseState, RefundOutcome, RefundRequest,
     StoreError, StoreResult,
 };
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{PgConnection, Row};
 
 type StoredPurchase = (i64, String, i64, i64, i64, i64, i64);
 
@@ -65,7 +66,7 @@ struct Snapshot {
     stored: Option<StoredPurchase>,
 }
 
-async fn snapshot(pool: &PgPool, req: &PurchaseRequest) -> StoreResult<Snapshot> {
+async fn snapshot(pool: &Pool, req: &PurchaseRequest) -> StoreResult<Snapshot> {
     let row = sqlx::query(
         "SELECT a.credits_posted - a.debits_posted, s.pending, s.receipts_today, s.offers, s.uses, \
          p.id, p.request_hash, p.earned, p.redeemed, p.discount_kop, p.payable_kop, p.balance_after \
@@ -109,7 +110,7 @@ async fn snapshot(pool: &PgPool, req: &PurchaseRequest) -> StoreResult<Snapshot>
 
 /// Two round trips in the common case: read the state, price, write it all in one statement.
 pub(crate) async fn purchase(
-    pool: &PgPool,
+    pool: &Pool,
     system: &SystemIds,
     req: PurchaseRequest,
     price: Pricer,
@@ -189,7 +190,7 @@ fn balance_after(req: &PurchaseRequest, snap: &Snapshot, priced: &Priced) -> i64
 }
 
 async fn write(
-    pool: &PgPool,
+    pool: &Pool,
     system: &SystemIds,
     req: &PurchaseRequest,
     snap: &Snapshot,
