@@ -18,14 +18,16 @@ impl Ledger for PostgresStore {
         expiring_before: Option<DateTime<Utc>>,
     ) -> StoreResult<Balance> {
         // One statement: the balance, the pending points and what expires by the horizon
-        // (none without one: `expires_at <= NULL` holds for no lot).
+        // (none without one: `expires_at <= NULL` holds for no lot). The two arrays come from
+        // the same rows in the same order; sorted here, as an ordered aggregate sets up a
+        // sort of its own on every call.
         let row = sqlx::query(
             "SELECT a.credits_posted - a.debits_posted, \
              (SELECT COALESCE(SUM(remaining), 0)::BIGINT FROM lots WHERE member_id = $1 AND remaining > 0 AND available_at > $2), \
              e.points, e.dates \
              FROM accounts a CROSS JOIN LATERAL ( \
-               SELECT COALESCE(array_agg(points ORDER BY expires_at), '{}') AS points, \
-                      COALESCE(array_agg(expires_at ORDER BY expires_at), '{}') AS dates \
+               SELECT COALESCE(array_agg(points), '{}') AS points, \
+                      COALESCE(array_agg(expires_at), '{}') AS dates \
                FROM (SELECT SUM(remaining)::BIGINT AS points, expires_at FROM lots \
                      WHERE member_id = $1 AND remaining > 0 AND expires_at <= $3 GROUP BY expires_at) d) e \
              WHERE a.member_id = $1",
@@ -41,17 +43,19 @@ impl Ledger for PostgresStore {
             (row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?);
         let points: Vec<i64> = row.try_get(2).map_err(db)?;
         let dates: Vec<DateTime<Utc>> = row.try_get(3).map_err(db)?;
+        let mut expiring: Vec<Expiring> = points
+            .into_iter()
+            .zip(dates)
+            .map(|(points, expires_at)| Expiring {
+                points: Points::new(points),
+                expires_at,
+            })
+            .collect();
+        expiring.sort_by_key(|e| e.expires_at);
         Ok(Balance {
             available: Points::new(balance - pending),
             pending: Points::new(pending),
-            expiring: points
-                .into_iter()
-                .zip(dates)
-                .map(|(points, expires_at)| Expiring {
-                    points: Points::new(points),
-                    expires_at,
-                })
-                .collect(),
+            expiring,
         })
     }
 

@@ -113,9 +113,9 @@ impl Pos for PostgresStore {
                - (SELECT COALESCE(SUM(remaining), 0)::BIGINT FROM lots WHERE member_id = m.id AND remaining > 0 AND available_at > $2) AS available, \
              o.offers, o.activated, o.uses \
              FROM cards c JOIN members m ON m.id = c.member_id JOIN accounts a ON a.member_id = m.id \
-             CROSS JOIN LATERAL (SELECT COALESCE(array_agg(offer_id ORDER BY offer_id), '{{}}') AS offers, \
-                                        COALESCE(array_agg(activated_at ORDER BY offer_id), '{{}}') AS activated, \
-                                        COALESCE(array_agg(uses ORDER BY offer_id), '{{}}') AS uses \
+             CROSS JOIN LATERAL (SELECT COALESCE(array_agg(offer_id), '{{}}') AS offers, \
+                                        COALESCE(array_agg(activated_at), '{{}}') AS activated, \
+                                        COALESCE(array_agg(uses), '{{}}') AS uses \
                                  FROM offer_activations WHERE member_id = m.id) o \
              WHERE c.number = $1"
         );
@@ -131,7 +131,9 @@ impl Pos for PostgresStore {
         let offers: Vec<i64> = row.try_get("offers").map_err(db)?;
         let activated: Vec<DateTime<Utc>> = row.try_get("activated").map_err(db)?;
         let uses: Vec<i64> = row.try_get("uses").map_err(db)?;
-        let activations = offers
+        // Aligned (one scan feeds the three arrays), sorted here: an ordered aggregate would
+        // set up a sort of its own for each array on every call.
+        let mut activations: Vec<Activation> = offers
             .into_iter()
             .zip(activated)
             .zip(uses)
@@ -141,6 +143,7 @@ impl Pos for PostgresStore {
                 uses: u32::try_from(uses).unwrap_or(u32::MAX),
             })
             .collect();
+        activations.sort_by_key(|a| a.offer_id);
         Ok(Some(TillCustomer {
             member: member_from_row(&row)?,
             card: card_from_row(&row)?,

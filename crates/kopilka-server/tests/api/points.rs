@@ -15,8 +15,13 @@ on_both_stores!(
 );
 
 async fn points_expire_oldest_first_and_show_in_history(backend: Backend) {
-    // The customer's session outlives the year this story spans.
-    let app = TestApp::spawn_with(backend, |s| s.customer_session_days = 3650).await;
+    // The customer's session outlives the year this story spans; the balance shows what
+    // expires within two years.
+    let app = TestApp::spawn_with(backend, |s| {
+        s.customer_session_days = 3650;
+        s.expiring_window_days = 730;
+    })
+    .await;
     let key = till(&app, 1, TillKind::Staffed).await;
     let (token, card, _) = app.register("89995550008").await;
     let bread =
@@ -30,6 +35,12 @@ async fn points_expire_oldest_first_and_show_in_history(backend: Backend) {
     )
     .await
     .expect(201);
+    // Soonest first.
+    let b = app.get("/me/balance", &token).await.expect(200);
+    let expiring = b["expiring"].as_array().unwrap();
+    let points: Vec<&Value> = expiring.iter().map(|e| &e["points"]).collect();
+    assert_eq!(points, [&json!(250), &json!(95)]);
+    assert!(expiring[0]["expires_at"].as_str() < expiring[1]["expires_at"].as_str());
     // 250 welcome points left (spent oldest first) expire on day 90; the 95 earned on the
     // 950 ₽ paid in money stay.
     app.clock.advance(Duration::days(59));
