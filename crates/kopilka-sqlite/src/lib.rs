@@ -105,53 +105,50 @@ fn open_connection(
     Ok(conn)
 }
 
+/// Starts one of the store's own threads (the writer, a reader, the checkpointer).
+fn spawn_thread(name: String, body: impl FnOnce() + Send + 'static) -> StoreResult<()> {
+    thread::Builder::new()
+        .name(name)
+        .spawn(body)
+        .map(|_| ())
+        .map_err(|e| StoreError::Unavailable(format!("cannot start a database thread: {e}")))
+}
+
 fn spawn_worker(
     name: String,
     mut conn: Connection,
     jobs: crossbeam_channel::Receiver<Job>,
 ) -> StoreResult<()> {
-    thread::Builder::new()
-        .name(name)
-        .spawn(move || {
-            for job in jobs {
-                job(&mut conn);
-            }
-        })
-        .map(|_| ())
-        .map_err(|e| StoreError::Unavailable(format!("cannot start a database thread: {e}")))
+    spawn_thread(name, move || {
+        for job in jobs {
+            job(&mut conn);
+        }
+    })
 }
 
 /// How often the checkpointer copies committed pages from the WAL into the database file.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
-/// WAL frames (pages) past which the checkpointer makes the next write start the WAL afresh.
-const WAL_RESTART_FRAMES: i64 = 16_384;
+/// WAL pages past which the writer checkpoints itself after a commit (SQLite's
+/// `wal_autocheckpoint`, 1,000 by default).
+const WRITER_CHECKPOINT_PAGES: i64 = 16_384;
 
 /// Checkpoints on a thread of its own, so the writer (the one thread every write waits for)
 /// spends no time copying pages and syncing the database file (5% of its time in the till).
 /// A passive checkpoint never waits for, nor holds up, the writer or a reader; but while
 /// writes follow each other without a pause it never catches up with them, and the WAL,
-/// which SQLite only starts afresh once every frame is copied, would grow without end. Past
-/// `WAL_RESTART_FRAMES` a restart checkpoint holds the writer back just long enough to copy
-/// the last frames.
+/// which SQLite only starts afresh once every frame is copied, would grow without end. So
+/// past `WRITER_CHECKPOINT_PAGES` the writer still checkpoints itself, between two groups,
+/// copying only what this thread has not copied yet.
 fn spawn_checkpointer(conn: Connection, stop: crossbeam_channel::Receiver<()>) -> StoreResult<()> {
-    let checkpoint = move |mode: &str| {
-        conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
-            r.get::<_, i64>(1)
-        })
-    };
-    thread::Builder::new()
-        .name("sqlite-checkpointer".into())
-        .spawn(move || {
-            while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
-                stop.recv_timeout(CHECKPOINT_EVERY)
-            {
-                if let Err(e) = checkpoint("PASSIVE") {
-                    tracing::warn!(error = %e, "checkpoint");
-                }
+    spawn_thread("sqlite-checkpointer".into(), move || {
+        while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
+            stop.recv_timeout(CHECKPOINT_EVERY)
+        {
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                tracing::warn!(error = %e, "checkpoint");
             }
-        })
-        .map(|_| ())
-        .map_err(|e| StoreError::Unavailable(format!("cannot start a database thread: {e}")))
+        }
+    })
 }
 
 /// A write waiting for the writer, and whether SQLite should check its foreign keys.
@@ -168,30 +165,26 @@ fn spawn_writer(
     mut conn: Connection,
     jobs: crossbeam_channel::Receiver<Queued>,
 ) -> StoreResult<()> {
-    thread::Builder::new()
-        .name("sqlite-writer".into())
-        .spawn(move || {
-            while let Ok(first) = jobs.recv() {
-                let mut next = Some(first);
-                while let Some(head) = next.take() {
-                    let foreign_keys = head.foreign_keys;
-                    let mut batch = vec![head.job];
-                    while batch.len() < GROUP_COMMIT_MAX {
-                        match jobs.try_recv() {
-                            Ok(q) if q.foreign_keys == foreign_keys => batch.push(q.job),
-                            Ok(q) => {
-                                next = Some(q);
-                                break;
-                            }
-                            Err(_) => break,
+    spawn_thread("sqlite-writer".into(), move || {
+        while let Ok(first) = jobs.recv() {
+            let mut next = Some(first);
+            while let Some(head) = next.take() {
+                let foreign_keys = head.foreign_keys;
+                let mut batch = vec![head.job];
+                while batch.len() < GROUP_COMMIT_MAX {
+                    match jobs.try_recv() {
+                        Ok(q) if q.foreign_keys == foreign_keys => batch.push(q.job),
+                        Ok(q) => {
+                            next = Some(q);
+                            break;
                         }
+                        Err(_) => break,
                     }
-                    commit_group(&mut conn, batch, foreign_keys);
                 }
+                commit_group(&mut conn, batch, foreign_keys);
             }
-        })
-        .map(|_| ())
-        .map_err(|e| StoreError::Unavailable(format!("cannot start a database thread: {e}")))
+        }
+    })
 }
 
 fn commit_group(conn: &mut Connection, batch: Vec<WriteJob>, foreign_keys: bool) {
@@ -268,7 +261,7 @@ impl SqliteStore {
         // Mostly the checkpointer's job; the writer's only when writes follow each other
         // so closely that the checkpointer cannot catch up.
         writer_conn
-            .pragma_update(None, "wal_autocheckpoint", WAL_RESTART_FRAMES)
+            .pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)
             .map_err(unavailable)?;
         let (writer, writer_jobs) = crossbeam_channel::unbounded::<Queued>();
         spawn_writer(writer_conn, writer_jobs)?;
