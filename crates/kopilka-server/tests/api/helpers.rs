@@ -12,6 +12,23 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
+/// The references PostgreSQL's ledger tables no longer declare (migration 9): (table, column,
+/// the table its id is in).
+const LEDGER_REFERENCES: [(&str, &str, &str); 12] = [
+    ("purchases", "till_id", "tills"),
+    ("purchases", "member_id", "members"),
+    ("purchase_lines", "purchase_id", "purchases"),
+    ("transfers", "debit_account_id", "accounts"),
+    ("transfers", "credit_account_id", "accounts"),
+    ("transfers", "member_id", "members"),
+    ("transfers", "lot_id", "lots"),
+    ("lots", "member_id", "members"),
+    ("lots", "transfer_id", "transfers"),
+    ("lot_usages", "lot_id", "lots"),
+    ("lot_usages", "transfer_id", "transfers"),
+    ("lot_usages", "purchase_id", "purchases"),
+];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -371,14 +388,34 @@ impl TestApp {
         signed["token"].as_str().unwrap().to_owned()
     }
 
+    pub fn database_url(&self) -> &str {
+        &self.settings.database_url
+    }
+
     /// Every account's debits equal every account's credits, and both equal the transfers.
     pub async fn assert_ledger_balanced(&self) {
         let t = self.kopilka.store().totals().await.unwrap();
         assert_eq!(t.debits, t.credits, "{t:?}");
         assert_eq!(t.debits, t.transfers, "{t:?}");
-        // PostgreSQL checks every reference on write; SQLite's expiry and seeding skip the
-        // checks of ids they take from their parents (`write_with_references_read`), so look.
-        if let Some(path) = kopilka_sqlite::path_from_url(&self.settings.database_url) {
+        // SQLite's expiry and seeding skip the checks of ids they take from their parents
+        // (`write_with_references_read`), and PostgreSQL's ledger tables carry no foreign keys
+        // (migration 9): their writers establish the references, so look for broken ones.
+        if self.settings.database_url.starts_with("postgres") {
+            let mut db =
+                <sqlx::PgConnection as sqlx::Connection>::connect(&self.settings.database_url)
+                    .await
+                    .unwrap();
+            for (table, column, parent) in LEDGER_REFERENCES {
+                let broken: i64 = sqlx::query_scalar(&format!(
+                    "SELECT COUNT(*) FROM {table} c WHERE c.{column} IS NOT NULL \
+                     AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.id = c.{column})"
+                ))
+                .fetch_one(&mut db)
+                .await
+                .unwrap();
+                assert_eq!(broken, 0, "{table}.{column} points at missing {parent}");
+            }
+        } else if let Some(path) = kopilka_sqlite::path_from_url(&self.settings.database_url) {
             let db = rusqlite::Connection::open(path).unwrap();
             let broken: Vec<String> = db
                 .prepare("PRAGMA foreign_key_check")

@@ -338,3 +338,36 @@ async fn seeded_members_shop_and_the_liability_report_adds_up(backend: Backend) 
     assert_eq!(report["balanced"], true);
     app.assert_ledger_balanced().await;
 }
+
+/// PostgreSQL's transfers carry no foreign keys (migration 9): `kopilka_post`, which every
+/// transfer goes through, refuses an account that does not exist, and moves nothing.
+#[tokio::test]
+async fn a_transfer_to_a_missing_account_is_refused_on_postgres() {
+    use sqlx::Connection;
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let (_, _, member) = app.register("89995550031").await;
+    let before = app.kopilka.store().totals().await.unwrap();
+    let mut db = sqlx::PgConnection::connect(app.database_url())
+        .await
+        .unwrap();
+    let account: i64 = sqlx::query_scalar("SELECT id FROM accounts WHERE member_id = $1")
+        .bind(member)
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    for (debit, credit) in [(account, i64::MAX), (i64::MAX, account)] {
+        let refused = sqlx::query(
+            "SELECT kopilka_post($1, $2, 10, 'adjustment', $3, NULL, NULL, NULL, 'test', now())",
+        )
+        .bind(debit)
+        .bind(credit)
+        .bind(member)
+        .execute(&mut db)
+        .await
+        .unwrap_err();
+        let code = refused.as_database_error().and_then(|e| e.code());
+        assert_eq!(code.as_deref(), Some("23503"), "{refused}");
+    }
+    assert_eq!(app.kopilka.store().totals().await.unwrap(), before);
+    app.assert_ledger_balanced().await;
+}
