@@ -182,22 +182,40 @@ impl Pos for PostgresStore {
         share: MemberShare,
         description: &str,
     ) -> StoreResult<(u64, Option<LotKey>)> {
+        let expiry = self.system.of(SystemAccount::Expiry)?;
+        let (after_at, after_id) = after.map_or((DateTime::<Utc>::UNIX_EPOCH, i64::MIN), |k| {
+            (k.expires_at, k.id)
+        });
         let pool = self.pool.clone();
         let description = description.to_owned();
         detached(async move {
+            // One statement a batch. It walks `batch` due lots in the order of the `lots_due`
+            // index and expires those of this worker's members: with the share in the index
+            // scan's filter instead, the planner cannot tell how selective it is and sorts every
+            // due lot on each batch. A lot a purchase holds right now is skipped, and left for
+            // the next run; what a lot held is read from the locked row, not the snapshot, so a
+            // purchase that committed meanwhile is not expired again.
             let mut tx = pool.begin().await.map_err(db)?;
-            let expiry = system_account(&mut tx, SystemAccount::Expiry).await?;
-            // Set-based: one statement picks and zeroes the due lots (skipping lots a purchase
-            // holds right now), one writes their transfers, one moves the accounts.
-            // A lot a purchase holds right now is skipped, and left for the next run.
-            let (after_at, after_id) = after.map_or((DateTime::<Utc>::UNIX_EPOCH, i64::MIN), |k| (k.expires_at, k.id));
-            let expired: Vec<(i64, i64, i64, DateTime<Utc>)> = sqlx::query_as(
-                "WITH due AS (SELECT id FROM lots WHERE remaining > 0 AND expires_at <= $1 AND (expires_at, id) > ($3, $4) \
-                            AND member_id % $5 = $6 ORDER BY expires_at, id LIMIT $2 FOR UPDATE SKIP LOCKED), \
-                 zeroed AS (UPDATE lots l SET remaining = 0 FROM due d, lots old WHERE l.id = d.id AND old.id = d.id \
-                            RETURNING l.id, l.member_id, old.remaining, l.expires_at) \
-                 SELECT z.id, a.id, z.remaining, z.expires_at FROM zeroed z JOIN accounts a ON a.member_id = z.member_id \
-                 ORDER BY z.expires_at, z.id",
+            let row: Option<(i64, i64, i64, DateTime<Utc>, i64)> = sqlx::query_as(
+                "WITH scanned AS (SELECT id, member_id, expires_at FROM lots \
+                                  WHERE remaining > 0 AND expires_at <= $1 AND (expires_at, id) > ($3, $4) \
+                                  ORDER BY expires_at, id LIMIT $2), \
+                 due AS (SELECT l.id, l.member_id, l.remaining, l.expires_at, a.id AS account \
+                         FROM lots l JOIN scanned s ON s.id = l.id JOIN accounts a ON a.member_id = l.member_id \
+                         WHERE s.member_id % $5 = $6 AND l.remaining > 0 FOR UPDATE OF l SKIP LOCKED), \
+                 zeroed AS (UPDATE lots l SET remaining = 0 FROM due d WHERE l.id = d.id \
+                            RETURNING d.id, d.member_id, d.account, d.remaining, d.expires_at), \
+                 debited AS (UPDATE accounts a SET debits_posted = a.debits_posted + z.total \
+                             FROM (SELECT account, SUM(remaining) AS total FROM zeroed GROUP BY account) z \
+                             WHERE a.id = z.account), \
+                 posted AS (INSERT INTO transfers (debit_account_id, credit_account_id, amount, kind, member_id, lot_id, description, at) \
+                            SELECT account, $7, remaining, 'expiry', member_id, id, $8, $1 FROM zeroed ORDER BY expires_at, id \
+                            RETURNING amount), \
+                 credited AS (UPDATE accounts SET credits_posted = credits_posted + (SELECT SUM(amount) FROM posted) \
+                              WHERE id = $7 AND EXISTS (SELECT 1 FROM posted) RETURNING id), \
+                 last AS (SELECT expires_at, id FROM scanned ORDER BY expires_at DESC, id DESC LIMIT 1) \
+                 SELECT (SELECT COUNT(*) FROM zeroed), (SELECT COUNT(*) FROM posted), (SELECT COUNT(*) FROM credited), \
+                        last.expires_at, last.id FROM last",
             )
             .bind(now)
             .bind(i64::from(batch))
@@ -205,52 +223,23 @@ impl Pos for PostgresStore {
             .bind(after_id)
             .bind(i64::from(share.count))
             .bind(i64::from(share.index))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db)?;
-            let Some(&(last_id, _, _, last_at)) = expired.last() else {
-                return Ok((0, None));
-            };
-            let last = LotKey { expires_at: last_at, id: last_id };
-            let (lots, accounts, amounts): (Vec<i64>, Vec<i64>, Vec<i64>) =
-                expired.iter().fold((vec![], vec![], vec![]), |(mut l, mut a, mut m), (lot, acc, amt, _)| {
-                    l.push(*lot);
-                    a.push(*acc);
-                    m.push(*amt);
-                    (l, a, m)
-                });
-            sqlx::query(
-                "INSERT INTO transfers (debit_account_id, credit_account_id, amount, kind, member_id, lot_id, description, at) \
-                 SELECT x.account, $4, x.amount, 'expiry', a.member_id, x.lot, $5, $6 \
-                 FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[]) AS x(lot, account, amount) JOIN accounts a ON a.id = x.account",
-            )
-            .bind(&lots)
-            .bind(&accounts)
-            .bind(&amounts)
             .bind(expiry)
             .bind(&description)
-            .bind(now)
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await
             .map_err(db)?;
-            sqlx::query(
-                "UPDATE accounts a SET debits_posted = a.debits_posted + s.total \
-                 FROM (SELECT account, SUM(amount) AS total FROM UNNEST($1::bigint[], $2::bigint[]) AS x(account, amount) GROUP BY account) s \
-                 WHERE a.id = s.account",
-            )
-            .bind(&accounts)
-            .bind(&amounts)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-            sqlx::query("UPDATE accounts SET credits_posted = credits_posted + $2 WHERE id = $1")
-                .bind(expiry)
-                .bind(amounts.iter().sum::<i64>())
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
+            let Some((zeroed, posted, credited, last_at, last_id)) = row else {
+                return Ok((0, None));
+            };
+            // Every zeroed lot has its transfer and the expiry account took them all, or the
+            // batch is rolled back.
+            if posted != zeroed || credited != i64::from(zeroed > 0) {
+                return Err(StoreError::Backend(format!(
+                    "expiry posted {posted} transfers for {zeroed} lots, credited {credited}"
+                )));
+            }
             tx.commit().await.map_err(db)?;
-            Ok((expired.len() as u64, Some(last)))
+            Ok((zeroed as u64, Some(LotKey { expires_at: last_at, id: last_id })))
         })
         .await
     }

@@ -25,6 +25,14 @@ impl SystemIds {
         Ok(Self(Arc::new(rows.into_iter().collect())))
     }
 
+    /// A system account's own id (not a shard's).
+    pub(crate) fn of(&self, account: SystemAccount) -> StoreResult<i64> {
+        self.0
+            .get(account.code())
+            .copied()
+            .ok_or_else(|| StoreError::Backend(format!("no system account {}", account.code())))
+    }
+
     /// The shard of a busy system account that carries this member's transfers: purchases
     /// of different members then lock different rows.
     pub(crate) fn for_member(&self, account: SystemAccount, member: MemberId) -> StoreResult<i64> {

@@ -402,7 +402,7 @@ impl Kopilka {
                 )
                 .await?;
             total += n;
-            if n == 0 {
+            if last.is_none() {
                 return Ok(total);
             }
             after = last;

@@ -160,10 +160,11 @@ pub trait Pos: Send + Sync {
     ) -> StoreResult<PurchaseOutcome>;
     /// Returns goods of a purchase once per (store, refund id). `NotFound` without the purchase.
     async fn refund_purchase(&self, request: RefundRequest) -> StoreResult<RefundOutcome>;
-    /// Expires up to `batch` lots of the members in `share` whose time has come, in (expiry,
-    /// id) order after `after`; returns how many it expired and the last one's key, to
-    /// continue from. The key keeps a run from walking again over the lots it just expired
-    /// (PostgreSQL's index still lists them until vacuum).
+    /// Looks at up to `batch` lots whose time has come, in (expiry, id) order after `after`,
+    /// and expires those of the members in `share`; returns how many it expired and the key of
+    /// the last lot it looked at, to continue from (none once no due lot is left). The key
+    /// keeps a run from walking again over the lots it just expired (PostgreSQL's index still
+    /// lists them until vacuum).
     async fn expire_lots(
         &self,
         now: DateTime<Utc>,
