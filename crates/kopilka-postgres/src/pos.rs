@@ -192,9 +192,11 @@ impl Pos for PostgresStore {
             // One statement a batch. It walks `batch` due lots in the order of the `lots_due`
             // index and expires those of this worker's members: with the share in the index
             // scan's filter instead, the planner cannot tell how selective it is and sorts every
-            // due lot on each batch. A lot a purchase holds right now is skipped, and left for
-            // the next run; what a lot held is read from the locked row, not the snapshot, so a
-            // purchase that committed meanwhile is not expired again.
+            // due lot on each batch. A lot, or a member's account, that a purchase holds right
+            // now is skipped and left for the next run: waiting for the account while holding
+            // the lot the purchase is about to draw on would deadlock. What a lot held is read
+            // from the locked row, not the snapshot, so a purchase that committed meanwhile is
+            // not expired again.
             let mut tx = pool.begin().await.map_err(db)?;
             let row: Option<(i64, i64, i64, DateTime<Utc>, i64)> = sqlx::query_as(
                 "WITH scanned AS (SELECT id, member_id, expires_at FROM lots \
@@ -202,7 +204,7 @@ impl Pos for PostgresStore {
                                   ORDER BY expires_at, id LIMIT $2), \
                  due AS (SELECT l.id, l.member_id, l.remaining, l.expires_at, a.id AS account \
                          FROM lots l JOIN scanned s ON s.id = l.id JOIN accounts a ON a.member_id = l.member_id \
-                         WHERE s.member_id % $5 = $6 AND l.remaining > 0 FOR UPDATE OF l SKIP LOCKED), \
+                         WHERE s.member_id % $5 = $6 AND l.remaining > 0 FOR UPDATE OF l, a SKIP LOCKED), \
                  zeroed AS (UPDATE lots l SET remaining = 0 FROM due d WHERE l.id = d.id \
                             RETURNING d.id, d.member_id, d.account, d.remaining, d.expires_at), \
                  debited AS (UPDATE accounts a SET debits_posted = a.debits_posted + z.total \
