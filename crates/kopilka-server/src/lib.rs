@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod barcode;
+mod connections;
 pub mod docs;
 pub mod error;
 pub mod extract;
@@ -16,6 +17,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::Router;
 use kopilka_domain::Clock;
 use kopilka_service::sms::SmsSender;
@@ -132,6 +134,7 @@ pub struct Application {
     router: Router,
     kopilka: Kopilka,
     expiry_interval_s: u64,
+    max_connections: usize,
 }
 
 impl Application {
@@ -145,6 +148,7 @@ impl Application {
             router,
             kopilka,
             expiry_interval_s: settings.expiry_interval_s,
+            max_connections: settings.max_connections,
         })
     }
 
@@ -165,13 +169,20 @@ impl Application {
                 Duration::from_secs(self.expiry_interval_s),
             ));
         }
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        if self.max_connections == 0 {
+            return axum::serve(self.listener, service)
+                .with_graceful_shutdown(shutdown_signal())
+                .await;
+        }
+        // Through `tap_io`, whose connections axum knows how to give a `SocketAddr` for.
+        let listener =
+            connections::BoundedListener::new(self.listener, self.max_connections).tap_io(|_| {});
+        axum::serve(listener, service)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
     }
 }
 

@@ -136,6 +136,8 @@ settings! {
         request_timeout_s: u64 = 30, "KOPILKA_REQUEST_TIMEOUT_S";
         /// API requests served at once; more are refused with 503 `overloaded` (0: no limit).
         max_in_flight: usize = 1024, "KOPILKA_MAX_IN_FLIGHT";
+        /// Client connections held open at once; more wait to be accepted (0: no limit).
+        max_connections: usize = 4096, "KOPILKA_MAX_CONNECTIONS";
         /// Kopecks paid in money per point earned (1000: 1 point per 10 roubles).
         kopecks_per_point: i64 = 1000, "KOPILKA_KOPECKS_PER_POINT";
         /// Earning multiplier in the customer's favourite category.

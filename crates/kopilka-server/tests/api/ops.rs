@@ -183,3 +183,25 @@ async fn overload_is_refused_at_once_not_queued(backend: Backend) {
     // Health is outside the limit.
     app.request("GET", "/healthz", None, None).await.expect(200);
 }
+
+/// Past `max_connections` open connections, a new one waits to be accepted until one closes.
+/// The store plays no part: SQLite only.
+#[tokio::test]
+async fn connections_past_the_bound_wait_until_one_closes() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.max_connections = 1).await;
+    let address = app.base.trim_start_matches("http://").to_owned();
+    let holder = tokio::net::TcpStream::connect(&address).await.unwrap();
+    // A client of its own: no connection of the shared client's pool can slip in.
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let url = format!("http://{address}/healthz");
+    assert!(
+        client.get(&url).send().await.is_err(),
+        "served while the only place was taken"
+    );
+    drop(holder);
+    let answer = client.get(&url).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+}
