@@ -2,28 +2,38 @@
 //! server its buffers and a task, whether or not it has a request in flight: under an
 //! overload, tills and apps that give up waiting open new connections, and the memory grew
 //! with them (196 MiB at 6,000 connections in the bench's 4,000/s run). Past the bound a new
-//! connection waits in the kernel's accept queue until one closes.
+//! connection waits in the kernel's accept queue until one closes; a connection with nothing
+//! read or written for `idle` is closed, so clients that keep connections open between
+//! requests cannot hold every place (as nginx's `worker_connections` and
+//! `keepalive_timeout`).
 
 use axum::serve::Listener;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::{Instant, Sleep};
 
 pub struct BoundedListener {
     inner: TcpListener,
     permits: Arc<Semaphore>,
+    idle: Duration,
 }
 
 impl BoundedListener {
-    pub fn new(inner: TcpListener, max_connections: usize) -> Self {
+    /// `idle` must be longer than any request may take: a connection waiting for its answer
+    /// reads and writes nothing meanwhile.
+    pub fn new(inner: TcpListener, max_connections: usize, idle: Duration) -> Self {
         Self {
             inner,
             permits: Arc::new(Semaphore::new(max_connections)),
+            idle,
         }
     }
 }
@@ -38,6 +48,9 @@ impl Listener for BoundedListener {
         let (stream, addr) = Listener::accept(&mut self.inner).await;
         let stream = BoundedStream {
             stream,
+            idle: self.idle,
+            last_active: Instant::now(),
+            deadline: Box::pin(tokio::time::sleep(self.idle)),
             _permit: permit.ok(),
         };
         (stream, addr)
@@ -48,10 +61,32 @@ impl Listener for BoundedListener {
     }
 }
 
-/// A connection that gives its place back when it closes.
+/// A connection that gives its place back when it closes, and reads as closed by the client
+/// once it has been idle too long.
 pub struct BoundedStream {
     stream: TcpStream,
+    idle: Duration,
+    last_active: Instant,
+    /// Armed lazily: reads and writes only note the time, the timer moves when it fires.
+    deadline: Pin<Box<Sleep>>,
     _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl BoundedStream {
+    /// Whether the connection has been idle too long; if not, the timer is set to wake this
+    /// task when it would be.
+    fn idle_too_long(&mut self, cx: &mut Context<'_>) -> bool {
+        loop {
+            if self.deadline.as_mut().poll(cx).is_pending() {
+                return false;
+            }
+            let until = self.last_active + self.idle;
+            if until <= Instant::now() {
+                return true;
+            }
+            self.deadline.as_mut().reset(until);
+        }
+    }
 }
 
 impl AsyncRead for BoundedStream {
@@ -60,7 +95,15 @@ impl AsyncRead for BoundedStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
+        match Pin::new(&mut self.stream).poll_read(cx, buf) {
+            Poll::Ready(read) => {
+                self.last_active = Instant::now();
+                Poll::Ready(read)
+            }
+            // Nothing read into `buf`: the server sees the client close the connection.
+            Poll::Pending if self.idle_too_long(cx) => Poll::Ready(Ok(())),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
@@ -70,6 +113,7 @@ impl AsyncWrite for BoundedStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
+        self.last_active = Instant::now();
         Pin::new(&mut self.stream).poll_write(cx, buf)
     }
 
@@ -78,6 +122,7 @@ impl AsyncWrite for BoundedStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        self.last_active = Instant::now();
         Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
     }
 

@@ -135,6 +135,7 @@ pub struct Application {
     kopilka: Kopilka,
     expiry_interval_s: u64,
     max_connections: usize,
+    idle_connection: Duration,
 }
 
 impl Application {
@@ -149,6 +150,12 @@ impl Application {
             kopilka,
             expiry_interval_s: settings.expiry_interval_s,
             max_connections: settings.max_connections,
+            // A connection waiting for its answer is not idle: never shorter than a request.
+            idle_connection: Duration::from_secs(
+                settings
+                    .idle_connection_s
+                    .max(settings.request_timeout_s + 1),
+            ),
         })
     }
 
@@ -178,8 +185,12 @@ impl Application {
                 .await;
         }
         // Through `tap_io`, whose connections axum knows how to give a `SocketAddr` for.
-        let listener =
-            connections::BoundedListener::new(self.listener, self.max_connections).tap_io(|_| {});
+        let listener = connections::BoundedListener::new(
+            self.listener,
+            self.max_connections,
+            self.idle_connection,
+        )
+        .tap_io(|_| {});
         axum::serve(listener, service)
             .with_graceful_shutdown(shutdown_signal())
             .await

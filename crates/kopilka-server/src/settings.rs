@@ -138,6 +138,8 @@ settings! {
         max_in_flight: usize = 1024, "KOPILKA_MAX_IN_FLIGHT";
         /// Client connections held open at once; more wait to be accepted (0: no limit).
         max_connections: usize = 4096, "KOPILKA_MAX_CONNECTIONS";
+        /// Seconds a bounded connection may stay idle before it is closed (at least a request's timeout).
+        idle_connection_s: u64 = 75, "KOPILKA_IDLE_CONNECTION_S";
         /// Kopecks paid in money per point earned (1000: 1 point per 10 roubles).
         kopecks_per_point: i64 = 1000, "KOPILKA_KOPECKS_PER_POINT";
         /// Earning multiplier in the customer's favourite category.

@@ -205,3 +205,40 @@ async fn connections_past_the_bound_wait_until_one_closes() {
     let answer = client.get(&url).send().await.unwrap();
     assert_eq!(answer.status(), 200);
 }
+
+/// A bounded connection with nothing read or written for `idle_connection_s` (never less than
+/// a request's timeout) is closed, and its place goes to the next client.
+#[tokio::test]
+async fn an_idle_connection_is_closed_and_its_place_freed() {
+    use tokio::io::AsyncReadExt;
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.max_connections = 1;
+        s.request_timeout_s = 1;
+        s.idle_connection_s = 1;
+    })
+    .await;
+    let address = app.base.trim_start_matches("http://").to_owned();
+    let started = std::time::Instant::now();
+    let mut idle = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), idle.read(&mut byte))
+        .await
+        .expect("closed within 10 s")
+        .unwrap();
+    assert_eq!(read, 0, "the server closed the connection");
+    let waited = started.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_secs(2),
+        "idle for {waited:?}: the timeout is at least the request timeout, 1 s, plus one"
+    );
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let answer = client
+        .get(format!("http://{address}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+}
