@@ -211,7 +211,7 @@ impl Pos for PostgresStore {
                              FROM (SELECT account, SUM(remaining) AS total FROM zeroed GROUP BY account) z \
                              WHERE a.id = z.account), \
                  posted AS (INSERT INTO transfers (debit_account_id, credit_account_id, amount, kind, member_id, lot_id, description, at) \
-                            SELECT account, $7, remaining, 'expiry', member_id, id, $8, $1 FROM zeroed ORDER BY expires_at, id \
+                            SELECT account, $7, remaining, $9, member_id, id, $8, $1 FROM zeroed ORDER BY expires_at, id \
                             RETURNING amount), \
                  credited AS (UPDATE accounts SET credits_posted = credits_posted + (SELECT SUM(amount) FROM posted) \
                               WHERE id = $7 AND EXISTS (SELECT 1 FROM posted) RETURNING id), \
@@ -227,6 +227,7 @@ impl Pos for PostgresStore {
             .bind(i64::from(share.index))
             .bind(expiry)
             .bind(&description)
+            .bind(MovementKind::Expiry.as_str())
             .fetch_optional(&mut *tx)
             .await
             .map_err(db)?;
