@@ -1,4 +1,4 @@
-use crate::posting::{add_lot, post, system_account, Movement};
+use crate::posting::{add_lot, post, Movement, SystemIds};
 use crate::{db, detached, PostgresStore};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -73,16 +73,17 @@ pub(crate) async fn member_by_id(
         .transpose()
 }
 
-/// Posts a credit from a system account to a member's account, with its lot.
+/// Posts a credit from the system account `debit` (`credit.from`'s id) to a member's
+/// account, with its lot.
 pub(crate) async fn post_credit(
     conn: &mut PgConnection,
     member: MemberId,
     account: i64,
+    debit: i64,
     credit: &Credit,
     at: DateTime<Utc>,
 ) -> StoreResult<i64> {
     let amount = credit.lot.points.get();
-    let debit = system_account(conn, credit.from).await?;
     let transfer = post(
         conn,
         &Movement {
@@ -128,6 +129,7 @@ async fn log_consents(conn: &mut PgConnection, member: MemberId, c: &Consents) -
 #[async_trait]
 impl Members for PostgresStore {
     async fn register(&self, r: Registration) -> StoreResult<(Member, Card)> {
+        let welcome_from = self.system.of(r.welcome.from)?;
         let pool = self.pool.clone();
         detached(async move {
             let mut tx = pool.begin().await.map_err(db)?;
@@ -187,7 +189,7 @@ impl Members for PostgresStore {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(db)?;
-            post_credit(&mut tx, member, account, &r.welcome, r.at).await?;
+            post_credit(&mut tx, member, account, welcome_from, &r.welcome, r.at).await?;
             let member = member_by_id(&mut tx, member).await?.ok_or(StoreError::NotFound)?;
             tx.commit().await.map_err(db)?;
             let card = Card {
@@ -340,8 +342,8 @@ impl Members for PostgresStore {
         &self,
         members: Vec<ImportedMember>,
     ) -> StoreResult<Vec<(MemberId, Option<CardNumber>)>> {
-        let pool = self.pool.clone();
-        detached(async move { import_members(&pool, members).await }).await
+        let (pool, system) = (self.pool.clone(), self.system.clone());
+        detached(async move { import_members(&pool, &system, members).await }).await
     }
 
     async fn member_count(&self) -> StoreResult<i64> {
@@ -356,6 +358,7 @@ impl Members for PostgresStore {
 /// round trips per member.
 async fn import_members(
     pool: &crate::Pool,
+    system: &SystemIds,
     members: Vec<ImportedMember>,
 ) -> StoreResult<Vec<(MemberId, Option<CardNumber>)>> {
     let Some(first) = members.first() else {
@@ -463,7 +466,7 @@ async fn import_members(
         .iter()
         .map(|id| account_of.get(id).copied().unwrap_or_default())
         .collect();
-    let from = crate::posting::system_account(&mut tx, welcome_from).await?;
+    let from = system.of(welcome_from)?;
     let transfers: Vec<(i64, i64)> = sqlx::query_as(
         "INSERT INTO transfers (debit_account_id, credit_account_id, amount, kind, member_id, description, at) \
          SELECT $4, x.account, x.points, 'welcome', x.member, $5, $6 \

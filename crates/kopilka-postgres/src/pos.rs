@@ -1,7 +1,5 @@
 use crate::members::{card_from_row, member_by_id, member_from_row, CARD_COLUMNS, MEMBER_COLUMNS};
-use crate::posting::{
-    add_lot, draw_lots, lock_member_account, pending_points, post, system_account, Movement,
-};
+use crate::posting::{add_lot, draw_lots, lock_member_account, pending_points, post, Movement};
 use crate::purchases::{purchase, refund_tx};
 use crate::{db, detached, PostgresStore};
 use async_trait::async_trait;
@@ -248,11 +246,11 @@ impl Pos for PostgresStore {
     }
 
     async fn adjust(&self, a: Adjustment) -> StoreResult<Points> {
+        let system = self.system.of(SystemAccount::Adjustment)?;
         let pool = self.pool.clone();
         detached(async move {
             let mut tx = pool.begin().await.map_err(db)?;
             let (account, balance) = lock_member_account(&mut tx, a.member_id).await?;
-            let system = system_account(&mut tx, SystemAccount::Adjustment).await?;
             let points = a.points.get();
             let movement = |debit, credit, amount| Movement {
                 debit,

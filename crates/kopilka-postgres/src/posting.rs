@@ -27,39 +27,25 @@ impl SystemIds {
 
     /// A system account's own id (not a shard's).
     pub(crate) fn of(&self, account: SystemAccount) -> StoreResult<i64> {
+        self.by_code(account.code())
+    }
+
+    fn by_code(&self, code: &str) -> StoreResult<i64> {
         self.0
-            .get(account.code())
+            .get(code)
             .copied()
-            .ok_or_else(|| StoreError::Backend(format!("no system account {}", account.code())))
+            .ok_or_else(|| StoreError::Backend(format!("no system account {code}")))
     }
 
     /// The shard of a busy system account that carries this member's transfers: purchases
     /// of different members then lock different rows.
     pub(crate) fn for_member(&self, account: SystemAccount, member: MemberId) -> StoreResult<i64> {
         let shard = member.rem_euclid(SHARDS);
-        let code = if shard == 0
-            || !matches!(account, SystemAccount::Accrual | SystemAccount::Redemption)
-        {
-            account.code().to_owned()
-        } else {
-            format!("{}:{shard}", account.code())
-        };
-        self.0
-            .get(&code)
-            .copied()
-            .ok_or_else(|| StoreError::Backend(format!("no system account {code}")))
+        if shard == 0 || !matches!(account, SystemAccount::Accrual | SystemAccount::Redemption) {
+            return self.of(account);
+        }
+        self.by_code(&format!("{}:{shard}", account.code()))
     }
-}
-
-pub(crate) async fn system_account(
-    conn: &mut PgConnection,
-    account: SystemAccount,
-) -> StoreResult<i64> {
-    sqlx::query_scalar("SELECT id FROM accounts WHERE code = $1")
-        .bind(account.code())
-        .fetch_one(conn)
-        .await
-        .map_err(db)
 }
 
 /// Shards of the accrual and redemption accounts (migration 0003 creates 1..15; 0 is the
