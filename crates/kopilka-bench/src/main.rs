@@ -54,6 +54,11 @@ struct Args {
     /// these counts on one database, with the time each seeding step took.
     #[arg(long, value_delimiter = ',')]
     scale: Vec<usize>,
+    /// Keep the SQLite scale run's database and each step's cards in this folder, and reuse
+    /// the steps an earlier run seeded there: seeding 10 M members takes minutes, and an A/B
+    /// run of the till at 10 M should not pay them twice (copy the folder for each side).
+    #[arg(long)]
+    scale_dir: Option<PathBuf>,
     /// Instead of the scenarios: seed this many members who joined 91 days ago (so each has
     /// a due welcome lot) and time `kopilka expire` over them.
     #[arg(long)]
@@ -337,8 +342,16 @@ fn server_env(url: &str, sms: &str) -> Vec<(String, String)> {
 async fn run_scale(args: &Args, store: &str, seconds: Duration, rows: &mut Vec<Row>) -> Result<()> {
     const SAMPLE_PER_STEP: usize = 20_000;
     let binary = server::kopilka_binary()?;
-    let dir = tempfile::tempdir()?;
-    let (url, pg_name) = fresh_database(args, store, dir.path()).await?;
+    let temporary = tempfile::tempdir()?;
+    let dir = match &args.scale_dir {
+        Some(kept) if store == "sqlite" => {
+            std::fs::create_dir_all(kept)?;
+            kept.clone()
+        }
+        Some(_) => anyhow::bail!("--scale-dir keeps SQLite databases only"),
+        None => temporary.path().to_owned(),
+    };
+    let (url, pg_name) = fresh_database(args, store, &dir).await?;
     let codes = Arc::new(Mutex::new(HashMap::new()));
     let sms = sms_receiver(codes.clone()).await?;
     let server = server::Server::start(&binary, server_env(&url, &sms)).await?;
@@ -346,8 +359,16 @@ async fn run_scale(args: &Args, store: &str, seconds: Duration, rows: &mut Vec<R
     let mut cards: Vec<String> = Vec::new();
     let mut seeded = 0usize;
     for &target in &args.scale {
+        let file = dir.join(format!("cards-{target}.txt"));
+        if target > seeded && file.exists() {
+            eprintln!(
+                "{store}: reusing the members seeded up to {target} in {}",
+                dir.display()
+            );
+            cards.extend(sample(&file, SAMPLE_PER_STEP)?);
+            seeded = target;
+        }
         if target > seeded {
-            let file = dir.path().join("cards.txt");
             let started = std::time::Instant::now();
             server.command(
                 &[
@@ -360,12 +381,7 @@ async fn run_scale(args: &Args, store: &str, seconds: Duration, rows: &mut Vec<R
                 None,
             )?;
             let took = started.elapsed().as_secs_f64();
-            let new: Vec<String> = std::fs::read_to_string(&file)?
-                .lines()
-                .map(String::from)
-                .collect();
-            let step = (new.len() / SAMPLE_PER_STEP).max(1);
-            cards.extend(new.into_iter().step_by(step));
+            cards.extend(sample(&file, SAMPLE_PER_STEP)?);
             eprintln!(
                 "{store} seeded {} members up to {target} in {took:.1} s",
                 target - seeded
@@ -399,11 +415,12 @@ async fn run_scale(args: &Args, store: &str, seconds: Duration, rows: &mut Vec<R
         })
         .await;
         eprintln!(
-            "{store} till at {target:>9} members: {:>8.0}/s p50 {:>6.2} ms p99 {:>7.2} ms ({} failed)",
+            "{store} till at {target:>9} members: {:>8.0}/s p50 {:>6.2} ms p99 {:>7.2} ms ({} failed), server peak RSS {:.0} MiB",
             o.rate(),
             o.ms(0.5),
             o.ms(0.99),
-            o.failed
+            o.failed,
+            server.rss_mib()
         );
         let mut r = row(store, "till", "scale", None, &o);
         r.members = Some(target as u64);
@@ -411,6 +428,16 @@ async fn run_scale(args: &Args, store: &str, seconds: Duration, rows: &mut Vec<R
     }
     drop(server);
     drop_database(args, pg_name).await
+}
+
+/// About `count` of the card numbers in `file`, evenly spread over it.
+fn sample(file: &std::path::Path, count: usize) -> Result<Vec<String>> {
+    let all: Vec<String> = std::fs::read_to_string(file)?
+        .lines()
+        .map(String::from)
+        .collect();
+    let step = (all.len() / count).max(1);
+    Ok(all.into_iter().step_by(step).collect())
 }
 
 /// The expiry job over `count` due lots: members seeded as having joined 91 days ago (their
