@@ -83,6 +83,7 @@ impl Kopilka {
             }
         }
         cards.truncate(count);
+        self.store().refresh_statistics().await?;
         Ok(cards)
     }
 

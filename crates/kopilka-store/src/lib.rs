@@ -74,6 +74,9 @@ pub trait Members: Send + Sync {
         members: Vec<ImportedMember>,
     ) -> StoreResult<Vec<(MemberId, Option<CardNumber>)>>;
     async fn member_count(&self) -> StoreResult<i64>;
+    /// Brings the query planner's picture of the member tables up to date after a bulk
+    /// import, so that the first queries afterwards are planned on the tables' real sizes.
+    async fn refresh_statistics(&self) -> StoreResult<()>;
 }
 
 #[async_trait]
