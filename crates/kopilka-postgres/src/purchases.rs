@@ -55,9 +55,11 @@ fn replay(req: &PurchaseRequest, stored: StoredPurchase) -> StoreResult<Purchase
 /// bounds a pathological pile-up on one card.
 const MAX_PRICINGS: usize = 64;
 
-/// What a sale is priced against, read without a lock; `kopilka_purchase` checks it under the
-/// lock and refuses the write (KP409) if anything changed.
+/// What a sale is priced against, read without a lock. `kopilka_purchase` checks under the
+/// lock that the member's account is still at `version` and refuses the write (KP409) if not:
+/// every change to this state moves points and so rewrites the account row (migration 11).
 struct Snapshot {
+    version: i64,
     balance: i64,
     pending: i64,
     receipts_today: i64,
@@ -67,11 +69,18 @@ struct Snapshot {
 }
 
 async fn snapshot(pool: &Pool, req: &PurchaseRequest) -> StoreResult<Snapshot> {
+    // Plain subqueries in one statement: each PL/pgSQL statement would start an executor of
+    // its own. The offers come in the primary key's order, so their arrays need no sort.
     let row = sqlx::query(
-        "SELECT a.credits_posted - a.debits_posted, s.pending, s.receipts_today, s.offers, s.uses, \
-         p.id, p.request_hash, p.earned, p.redeemed, p.discount_kop, p.payable_kop, p.balance_after \
+        "SELECT a.credits_posted - a.debits_posted, \
+         (SELECT COALESCE(SUM(remaining), 0)::BIGINT FROM lots \
+          WHERE member_id = $1 AND remaining > 0 AND available_at > $4), \
+         (SELECT COUNT(*) FROM purchases \
+          WHERE member_id = $1 AND earned > 0 AND purchased_at >= $2 AND purchased_at < $3), \
+         ARRAY(SELECT offer_id FROM offer_activations WHERE member_id = $1 AND offer_id = ANY ($7) ORDER BY offer_id), \
+         ARRAY(SELECT uses FROM offer_activations WHERE member_id = $1 AND offer_id = ANY ($7) ORDER BY offer_id), \
+         kopilka_account_version(a.xmin), p.id, p.request_hash, p.earned, p.redeemed, p.discount_kop, p.payable_kop, p.balance_after \
          FROM accounts a \
-         CROSS JOIN kopilka_sale_state($1, $4, $2, $3, $7, NULL) s \
          LEFT JOIN purchases p ON p.store_id = $5 AND p.receipt_id = $6 \
          WHERE a.member_id = $1",
     )
@@ -86,19 +95,20 @@ async fn snapshot(pool: &Pool, req: &PurchaseRequest) -> StoreResult<Snapshot> {
     .await
     .map_err(db)?
     .ok_or(StoreError::NotFound)?;
-    let stored = match row.try_get::<Option<i64>, _>(5).map_err(db)? {
+    let stored = match row.try_get::<Option<i64>, _>(6).map_err(db)? {
         None => None,
         Some(id) => Some((
             id,
-            row.try_get(6).map_err(db)?,
             row.try_get(7).map_err(db)?,
             row.try_get(8).map_err(db)?,
             row.try_get(9).map_err(db)?,
             row.try_get(10).map_err(db)?,
             row.try_get(11).map_err(db)?,
+            row.try_get(12).map_err(db)?,
         )),
     };
     Ok(Snapshot {
+        version: row.try_get(5).map_err(db)?,
         balance: row.try_get(0).map_err(db)?,
         pending: row.try_get(1).map_err(db)?,
         receipts_today: row.try_get(2).map_err(db)?,
@@ -225,8 +235,7 @@ async fn write(
     };
     sqlx::query_scalar(
         "SELECT kopilka_purchase($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-         $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, \
-         $38, $39, $40, $41, $42)",
+         $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35)",
     )
     .bind(req.store_id)
     .bind(req.till_id)
@@ -237,14 +246,7 @@ async fn write(
     .bind(req.card_token.as_deref())
     .bind(req.purchased_at)
     .bind(req.committed_at)
-    .bind(req.day_start)
-    .bind(req.day_end)
-    .bind(snap.balance)
-    .bind(snap.pending)
-    .bind(snap.receipts_today)
-    .bind(&req.offer_ids)
-    .bind(&snap.offers)
-    .bind(&snap.uses)
+    .bind(snap.version)
     .bind((priced.payable + priced.discount).get())
     .bind(priced.discount.get())
     .bind(priced.payable.get())
