@@ -63,10 +63,12 @@ impl Sessions for PostgresStore {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Member>> {
-        if let Some(member) = self.sessions.get(token_hash, now) {
-            return Ok(Some(member));
+        if let Some((member, expires_at)) = self.caches.sessions.get(token_hash) {
+            if expires_at > now {
+                return Ok(Some(member));
+            }
         }
-        let ticket = self.sessions.ticket();
+        let ticket = self.caches.sessions.ticket();
         let sql = format!(
             "SELECT {MEMBER_COLUMNS}, s.expires_at FROM sessions s JOIN members m ON m.id = s.subject \
              WHERE s.token_hash = $1 AND s.kind = $3 AND s.revoked_at IS NULL AND s.expires_at > $2"
@@ -84,7 +86,9 @@ impl Sessions for PostgresStore {
         let member = member_from_row(&row)?;
         if let Some(ticket) = ticket {
             let expires_at = row.try_get("expires_at").map_err(db)?;
-            self.sessions.put(ticket, token_hash, &member, expires_at);
+            self.caches
+                .sessions
+                .put(ticket, token_hash, member.id, &(member.clone(), expires_at));
         }
         Ok(Some(member))
     }
@@ -106,7 +110,7 @@ impl Sessions for PostgresStore {
         .map_err(db)?
         .rows_affected();
         // Other nodes hear of it from the trigger; this one forgets at once.
-        self.sessions.forget_token(token_hash);
+        self.caches.sessions.forget(token_hash);
         Ok(n == 1)
     }
 
@@ -125,7 +129,7 @@ impl Sessions for PostgresStore {
             .map_err(db)?
             .rows_affected();
         if kind == TokenKind::Customer {
-            self.sessions.forget_member(subject);
+            self.caches.forget_member(subject);
         }
         Ok(n)
     }

@@ -6,12 +6,12 @@ mod auth;
 mod catalog;
 mod ledger;
 mod marketing;
+mod member_cache;
 mod members;
 mod pool;
 mod pos;
 mod posting;
 mod purchases;
-mod session_cache;
 mod support;
 
 use kopilka_store::{StoreError, StoreResult};
@@ -28,16 +28,18 @@ pub struct PostgresStore {
     /// The system accounts' ids, made by the migrations and fixed thereafter: a purchase
     /// need not look them up.
     system: posting::SystemIds,
-    sessions: Arc<session_cache::SessionCache>,
+    caches: Arc<member_cache::MemberCaches>,
 }
 
 impl PostgresStore {
-    /// Connects and migrates. Customer sessions are cached for `session_cache` at most
-    /// (zero: not cached), coherently across nodes (`session_cache` module).
+    /// Connects and migrates. Customer sessions are cached for `session_cache` at most, and
+    /// scanned cards with their holder for `card_cache` (zero: not cached), coherently
+    /// across nodes (`member_cache` module).
     pub async fn connect(
         url: &str,
         max_connections: u32,
         session_cache: Duration,
+        card_cache: Duration,
     ) -> StoreResult<Self> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))?
@@ -50,16 +52,16 @@ impl PostgresStore {
             .map_err(|e| StoreError::Unavailable(format!("migrating: {e}")))?;
         drop(conn);
         let system = posting::SystemIds::load(&pool).await?;
-        let sessions = Arc::new(session_cache::SessionCache::new(session_cache));
+        let caches = Arc::new(member_cache::MemberCaches::new(session_cache, card_cache));
         // The listener's own connection, outside the pool (sqlx's listener reconnects itself).
         let listener = PgPoolOptions::new()
             .max_connections(1)
             .connect_lazy_with(options);
-        session_cache::spawn_listener(listener, &sessions);
+        member_cache::spawn_listener(listener, &caches);
         Ok(Self {
             pool,
             system,
-            sessions,
+            caches,
         })
     }
 

@@ -354,7 +354,7 @@ impl Marketing for PostgresStore {
         at: DateTime<Utc>,
     ) -> StoreResult<Activation> {
         let pool = self.pool.clone();
-        detached(async move {
+        let activation = detached(async move {
             let mut tx = pool.begin().await.map_err(db)?;
             // A concurrent activation of the same offer waits on the insert, then does nothing;
             // the select, a new statement, sees the row it committed.
@@ -380,7 +380,10 @@ impl Marketing for PostgresStore {
             tx.commit().await.map_err(db)?;
             Ok(activation)
         })
-        .await
+        .await;
+        // The till sees it at once on this node; other nodes forget on the trigger's notice.
+        self.caches.forget_member(member);
+        activation
     }
 
     async fn last_purchase_at(&self, member: MemberId) -> StoreResult<Option<DateTime<Utc>>> {

@@ -265,7 +265,7 @@ impl Members for PostgresStore {
         p: &Profile,
         consents: &Consents,
     ) -> StoreResult<Member> {
-        let (pool, sessions) = (self.pool.clone(), self.sessions.clone());
+        let (pool, caches) = (self.pool.clone(), self.caches.clone());
         let (p, consents) = (p.clone(), consents.clone());
         detached(async move {
             let mut tx = pool.begin().await.map_err(db)?;
@@ -295,7 +295,7 @@ impl Members for PostgresStore {
             }
             let member = member_by_id(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
             tx.commit().await.map_err(db)?;
-            sessions.forget_member(id);
+            caches.forget_member(id);
             Ok(member)
         })
         .await
@@ -320,7 +320,7 @@ impl Members for PostgresStore {
         .await
         .map_err(db)?
         .rows_affected();
-        self.sessions.forget_member(id);
+        self.caches.forget_member(id);
         Ok(n == 1)
     }
 

@@ -1,7 +1,7 @@
 use crate::members::{card_from_row, member_by_id, member_from_row, CARD_COLUMNS, MEMBER_COLUMNS};
 use crate::posting::{add_lot, draw_lots, lock_member_account, pending_points, post, Movement};
 use crate::purchases::{purchase, refund_tx};
-use crate::{db, detached, PostgresStore};
+use crate::{db, detached, Pool, PostgresStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use kopilka_domain::earning::TillKind;
@@ -9,9 +9,10 @@ use kopilka_domain::ledger::{lot_after_debt, MovementKind, SystemAccount};
 use kopilka_domain::member::{Member, MemberId, StoreId};
 use kopilka_domain::{CardNumber, CardStatus, DomainError, Points};
 use kopilka_store::{
-    Activation, Adjustment, Card, LotKey, MemberShare, Pos, Pricer, PurchaseOutcome,
+    Activation, Adjustment, Card, CardHolder, LotKey, MemberShare, Pos, Pricer, PurchaseOutcome,
     PurchaseRequest, RefundOutcome, RefundRequest, StoreError, StoreResult, Till, TillCustomer,
 };
+use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
 fn till_kind(s: &str) -> StoreResult<TillKind> {
@@ -48,6 +49,84 @@ async fn make_active(
         .await
         .map_err(db)?;
     Ok(())
+}
+
+/// A bound card with its holder and the holder's offer activations, in one statement; with
+/// `available_at`, also the points the holder can spend then (`available`).
+async fn holder_row(
+    pool: &Pool,
+    number: &CardNumber,
+    available_at: Option<DateTime<Utc>>,
+) -> StoreResult<Option<PgRow>> {
+    let (available, accounts) = if available_at.is_some() {
+        (
+            ", a.credits_posted - a.debits_posted \
+               - (SELECT COALESCE(SUM(remaining), 0)::BIGINT FROM lots WHERE member_id = m.id AND remaining > 0 AND available_at > $2) AS available",
+            "JOIN accounts a ON a.member_id = m.id",
+        )
+    } else {
+        ("", "")
+    };
+    let sql = format!(
+        "SELECT {MEMBER_COLUMNS}, {CARD_COLUMNS}, o.offers, o.activated, o.uses{available} \
+         FROM cards c JOIN members m ON m.id = c.member_id {accounts} \
+         CROSS JOIN LATERAL (SELECT COALESCE(array_agg(offer_id), '{{}}') AS offers, \
+                                    COALESCE(array_agg(activated_at), '{{}}') AS activated, \
+                                    COALESCE(array_agg(uses), '{{}}') AS uses \
+                             FROM offer_activations WHERE member_id = m.id) o \
+         WHERE c.number = $1"
+    );
+    let query = sqlx::query(&sql).bind(number.as_str());
+    match available_at {
+        Some(at) => query.bind(at),
+        None => query,
+    }
+    .fetch_optional(pool)
+    .await
+    .map_err(db)
+}
+
+fn holder_from_row(row: &PgRow) -> StoreResult<CardHolder> {
+    let offers: Vec<i64> = row.try_get("offers").map_err(db)?;
+    let activated: Vec<DateTime<Utc>> = row.try_get("activated").map_err(db)?;
+    let uses: Vec<i64> = row.try_get("uses").map_err(db)?;
+    // Aligned (one scan feeds the three arrays), sorted here: an ordered aggregate would set
+    // up a sort of its own for each array on every call.
+    let mut activations: Vec<Activation> = offers
+        .into_iter()
+        .zip(activated)
+        .zip(uses)
+        .map(|((offer_id, activated_at), uses)| Activation {
+            offer_id,
+            activated_at,
+            uses: u32::try_from(uses).unwrap_or(u32::MAX),
+        })
+        .collect();
+    activations.sort_by_key(|a| a.offer_id);
+    Ok(CardHolder {
+        member: member_from_row(row)?,
+        card: card_from_row(row)?,
+        activations,
+    })
+}
+
+/// The points a member can spend at `now`: the balance less what is still pending.
+async fn available_points(
+    pool: &Pool,
+    member: MemberId,
+    now: DateTime<Utc>,
+) -> StoreResult<Points> {
+    let available: Option<i64> = sqlx::query_scalar(
+        "SELECT a.credits_posted - a.debits_posted \
+           - (SELECT COALESCE(SUM(remaining), 0)::BIGINT FROM lots WHERE member_id = $1 AND remaining > 0 AND available_at > $2) \
+         FROM accounts a WHERE a.member_id = $1",
+    )
+    .bind(member)
+    .bind(now)
+    .fetch_optional(pool)
+    .await
+    .map_err(db)?;
+    available.map(Points::new).ok_or(StoreError::NotFound)
 }
 
 #[async_trait]
@@ -105,49 +184,42 @@ impl Pos for PostgresStore {
         number: &CardNumber,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<TillCustomer>> {
-        let sql = format!(
-            "SELECT {MEMBER_COLUMNS}, {CARD_COLUMNS}, \
-             a.credits_posted - a.debits_posted \
-               - (SELECT COALESCE(SUM(remaining), 0)::BIGINT FROM lots WHERE member_id = m.id AND remaining > 0 AND available_at > $2) AS available, \
-             o.offers, o.activated, o.uses \
-             FROM cards c JOIN members m ON m.id = c.member_id JOIN accounts a ON a.member_id = m.id \
-             CROSS JOIN LATERAL (SELECT COALESCE(array_agg(offer_id), '{{}}') AS offers, \
-                                        COALESCE(array_agg(activated_at), '{{}}') AS activated, \
-                                        COALESCE(array_agg(uses), '{{}}') AS uses \
-                                 FROM offer_activations WHERE member_id = m.id) o \
-             WHERE c.number = $1"
-        );
-        let Some(row) = sqlx::query(&sql)
-            .bind(number.as_str())
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?
-        else {
+        if let Some(holder) = self.caches.cards.get(number.as_str()) {
+            let available = available_points(&self.pool, holder.member.id, now).await?;
+            return Ok(Some(TillCustomer { holder, available }));
+        }
+        let ticket = self.caches.cards.ticket();
+        let Some(row) = holder_row(&self.pool, number, Some(now)).await? else {
             return Ok(None);
         };
-        let offers: Vec<i64> = row.try_get("offers").map_err(db)?;
-        let activated: Vec<DateTime<Utc>> = row.try_get("activated").map_err(db)?;
-        let uses: Vec<i64> = row.try_get("uses").map_err(db)?;
-        // Aligned (one scan feeds the three arrays), sorted here: an ordered aggregate would
-        // set up a sort of its own for each array on every call.
-        let mut activations: Vec<Activation> = offers
-            .into_iter()
-            .zip(activated)
-            .zip(uses)
-            .map(|((offer_id, activated_at), uses)| Activation {
-                offer_id,
-                activated_at,
-                uses: u32::try_from(uses).unwrap_or(u32::MAX),
-            })
-            .collect();
-        activations.sort_by_key(|a| a.offer_id);
-        Ok(Some(TillCustomer {
-            member: member_from_row(&row)?,
-            card: card_from_row(&row)?,
+        let customer = TillCustomer {
+            holder: holder_from_row(&row)?,
             available: Points::new(row.try_get("available").map_err(db)?),
-            activations,
-        }))
+        };
+        if let Some(ticket) = ticket {
+            let member = customer.holder.member.id;
+            self.caches
+                .cards
+                .put(ticket, number.as_str(), member, &customer.holder);
+        }
+        Ok(Some(customer))
+    }
+
+    async fn card_holder(&self, number: &CardNumber) -> StoreResult<Option<CardHolder>> {
+        if let Some(holder) = self.caches.cards.get(number.as_str()) {
+            return Ok(Some(holder));
+        }
+        let ticket = self.caches.cards.ticket();
+        let Some(row) = holder_row(&self.pool, number, None).await? else {
+            return Ok(None);
+        };
+        let holder = holder_from_row(&row)?;
+        if let Some(ticket) = ticket {
+            self.caches
+                .cards
+                .put(ticket, number.as_str(), holder.member.id, &holder);
+        }
+        Ok(Some(holder))
     }
 
     async fn commit_purchase(
@@ -156,7 +228,14 @@ impl Pos for PostgresStore {
         price: Pricer,
     ) -> StoreResult<PurchaseOutcome> {
         let (pool, system) = (self.pool.clone(), self.system.clone());
-        detached(async move { purchase(&pool, &system, req, price).await }).await
+        let (member, offers_in_play) = (req.member_id, !req.offer_ids.is_empty());
+        let outcome = detached(async move { purchase(&pool, &system, req, price).await }).await;
+        // A use it counted changed the holder's activations: forgotten here at once, on
+        // other nodes when the trigger's notice comes.
+        if offers_in_play {
+            self.caches.forget_member(member);
+        }
+        outcome
     }
 
     async fn refund_purchase(&self, req: RefundRequest) -> StoreResult<RefundOutcome> {
@@ -319,7 +398,7 @@ impl Pos for PostgresStore {
     ) -> StoreResult<Card> {
         let pool = self.pool.clone();
         let number = number.as_str().to_owned();
-        detached(async move {
+        let card = detached(async move {
             let mut tx = pool.begin().await.map_err(db)?;
             let card = card_row(&mut tx, &number, true).await?.ok_or(DomainError::NotFound("card"))?;
             if card.status != CardStatus::Unbound || card.member_id.is_some() {
@@ -337,7 +416,9 @@ impl Pos for PostgresStore {
             tx.commit().await.map_err(db)?;
             Ok(card)
         })
-        .await
+        .await;
+        self.caches.forget_member(member);
+        card
     }
 
     async fn add_virtual_card(
@@ -348,7 +429,7 @@ impl Pos for PostgresStore {
     ) -> StoreResult<Card> {
         let pool = self.pool.clone();
         let number = number.as_str().to_owned();
-        detached(async move {
+        let card = detached(async move {
             let mut tx = pool.begin().await.map_err(db)?;
             sqlx::query("INSERT INTO cards (number, kind, status, member_id, created_at, bound_at) VALUES ($1, 'virtual', 'active', $2, $3, $3)")
                 .bind(&number)
@@ -362,7 +443,9 @@ impl Pos for PostgresStore {
             tx.commit().await.map_err(db)?;
             Ok(card)
         })
-        .await
+        .await;
+        self.caches.forget_member(member);
+        card
     }
 
     async fn block_card(
@@ -379,6 +462,7 @@ impl Pos for PostgresStore {
             .execute(&self.pool)
             .await
             .map_err(db)?;
+        self.caches.forget_member(member);
         let mut conn = self.pool.acquire().await.map_err(db)?;
         card_row(&mut conn, &number, false)
             .await?

@@ -83,6 +83,7 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, AppError>
             url,
             settings.pg_max_connections,
             std::time::Duration::from_secs(settings.pg_session_cache_s),
+            std::time::Duration::from_secs(settings.pg_card_cache_s),
         )
         .await?;
         Ok(Arc::new(store))

@@ -10,8 +10,8 @@ use kopilka_domain::member::{Member, MemberId, StoreId};
 use kopilka_domain::offers::{apply_offers, ActivatedOffer};
 use kopilka_domain::{CardNumber, CardStatus, DomainError, Kopecks, Points};
 use kopilka_store::{
-    Adjustment, Card, MemberShare, NewAuditEntry, PurchaseOutcome, PurchaseRequest, RefundOutcome,
-    RefundRequest, StoreError, Till, TillCustomer,
+    Adjustment, Card, CardHolder, MemberShare, NewAuditEntry, PurchaseOutcome, PurchaseRequest,
+    RefundOutcome, RefundRequest, StoreError, Till, TillCustomer,
 };
 use sha2::{Digest, Sha256};
 
@@ -109,28 +109,18 @@ impl Kopilka {
         Ok(till)
     }
 
-    /// Resolves a card number or a one-time code to its customer. `for_commit` also accepts
-    /// a code that was already spent and a card blocked since, so that a retried purchase can
-    /// be recognised and replayed: the purchase itself checks both after looking for the
-    /// receipt.
-    async fn resolve(
+    /// The customer a barcode (a card or a one-time code) stands for, with their points now.
+    async fn customer(
         &self,
         barcode: &CardNumber,
-        for_commit: bool,
     ) -> ServiceResult<(TillCustomer, Option<CardNumber>)> {
         let now = self.now();
         let found = if barcode.range() == Some(CardRange::OneTimeToken) {
-            match self
-                .store()
-                .resolve_card_token(barcode, (!for_commit).then_some(now))
-                .await?
-            {
+            match self.store().resolve_card_token(barcode, Some(now)).await? {
                 Some((member, card)) => Some((
                     TillCustomer {
                         available: self.available_points(member.id).await?,
-                        activations: self.store().activations(member.id).await?,
-                        member,
-                        card,
+                        holder: self.holder_of(member, card).await?,
                     },
                     Some(barcode.clone()),
                 )),
@@ -143,20 +133,52 @@ impl Kopilka {
                 .map(|customer| (customer, None))
         };
         let (customer, token) = found.ok_or(DomainError::NotFound("card"))?;
-        if customer.card.status == CardStatus::Blocked && !for_commit {
+        if customer.holder.card.status == CardStatus::Blocked {
             return Err(DomainError::CardBlocked.into());
         }
         Ok((customer, token))
     }
 
+    /// The holder a purchase's barcode stands for, without the points: the purchase reads
+    /// them with the rest of its state. Also a code that was already spent and a card blocked
+    /// since, so that a retried purchase can be recognised and replayed: the purchase itself
+    /// checks both after looking for the receipt.
+    async fn purchase_holder(
+        &self,
+        barcode: &CardNumber,
+    ) -> ServiceResult<(CardHolder, Option<CardNumber>)> {
+        let found = if barcode.range() == Some(CardRange::OneTimeToken) {
+            match self.store().resolve_card_token(barcode, None).await? {
+                Some((member, card)) => {
+                    Some((self.holder_of(member, card).await?, Some(barcode.clone())))
+                }
+                None => None,
+            }
+        } else {
+            self.store()
+                .card_holder(barcode)
+                .await?
+                .map(|holder| (holder, None))
+        };
+        Ok(found.ok_or(DomainError::NotFound("card"))?)
+    }
+
+    async fn holder_of(&self, member: Member, card: Card) -> ServiceResult<CardHolder> {
+        Ok(CardHolder {
+            activations: self.store().activations(member.id).await?,
+            member,
+            card,
+        })
+    }
+
     pub async fn identify(&self, barcode: &CardNumber) -> ServiceResult<Identified> {
-        let (customer, token) = self.resolve(barcode, false).await?;
+        let (customer, token) = self.customer(barcode).await?;
         let offers = self
-            .activated_offers(&customer.activations, self.now())
+            .activated_offers(&customer.holder.activations, self.now())
             .await?;
         Ok(Identified {
-            member: customer.member,
-            card: customer.card,
+            member: customer.holder.member,
+            card: customer.holder.card,
             available: customer.available,
             token,
             offers,
@@ -196,18 +218,12 @@ impl Kopilka {
         basket: &Basket,
         redeem: Points,
     ) -> ServiceResult<Priced> {
-        let (customer, _) = self.resolve(barcode, false).await?;
+        let (TillCustomer { holder, available }, _) = self.customer(barcode).await?;
         let ctx = self
-            .context(
-                till,
-                &customer.member,
-                &customer.card,
-                customer.available,
-                0,
-            )
+            .context(till, &holder.member, &holder.card, available, 0)
             .await?;
         let offers = self
-            .activated_offers(&customer.activations, self.now())
+            .activated_offers(&holder.activations, self.now())
             .await?;
         let mut priced = price(basket, redeem, &ctx, &self.rules().earning);
         apply_offers(&mut priced, &offers, self.now(), &self.rules().earning);
@@ -247,14 +263,13 @@ impl Kopilka {
                 .unwrap_or_default(),
         ]);
         let (
-            TillCustomer {
+            CardHolder {
                 member,
                 card,
                 activations,
-                ..
             },
             token,
-        ) = self.resolve(&input.barcode, true).await?;
+        ) = self.purchase_holder(&input.barcode).await?;
         let ctx = self.context(till, &member, &card, Points::ZERO, 0).await?;
         let offers = self.activated_offers(&activations, purchased_at).await?;
         let offer_ids = offers.iter().map(|o| o.offer.id).collect();

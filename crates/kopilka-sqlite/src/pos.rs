@@ -13,8 +13,9 @@ use kopilka_domain::ledger::{lot_after_debt, MovementKind, SystemAccount};
 use kopilka_domain::member::{Member, MemberId, StoreId};
 use kopilka_domain::{CardNumber, CardStatus, DomainError, Kopecks, Points};
 use kopilka_store::{
-    Adjustment, Card, LotKey, MemberShare, Pos, Pricer, PurchaseOutcome, PurchaseRequest,
-    PurchaseState, RefundOutcome, RefundRequest, StoreError, StoreResult, Till, TillCustomer,
+    Adjustment, Card, CardHolder, LotKey, MemberShare, Pos, Pricer, PurchaseOutcome,
+    PurchaseRequest, PurchaseState, RefundOutcome, RefundRequest, StoreError, StoreResult, Till,
+    TillCustomer,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -606,9 +607,27 @@ impl Pos for SqliteStore {
             let available = balance_of(c, member.id, now, None)?.available;
             let activations = activations_of(c, member.id)?;
             Ok(Some(TillCustomer {
+                holder: CardHolder {
+                    member,
+                    card,
+                    activations,
+                },
+                available,
+            }))
+        })
+        .await
+    }
+
+    async fn card_holder(&self, number: &CardNumber) -> StoreResult<Option<CardHolder>> {
+        let number = number.as_str().to_owned();
+        self.read(move |c| {
+            let Some((member, card)) = card_holder(c, &number)? else {
+                return Ok(None);
+            };
+            let activations = activations_of(c, member.id)?;
+            Ok(Some(CardHolder {
                 member,
                 card,
-                available,
                 activations,
             }))
         })

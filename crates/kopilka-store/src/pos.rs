@@ -16,14 +16,20 @@ pub struct Till {
     pub kind: TillKind,
 }
 
-/// Whom a scanned card stands for, with what the till shows and prices against: one read.
+/// Whom a scanned card stands for: the member, the card and the member's offer activations.
 #[derive(Debug, Clone)]
-pub struct TillCustomer {
+pub struct CardHolder {
     pub member: Member,
     pub card: Card,
-    /// Points the member can spend now.
-    pub available: Points,
     pub activations: Vec<Activation>,
+}
+
+/// A card's holder with the points they can spend now: what the till shows and prices a
+/// quote against.
+#[derive(Debug, Clone)]
+pub struct TillCustomer {
+    pub holder: CardHolder,
+    pub available: Points,
 }
 
 /// What the pricing rules need that only the store knows, read inside the transaction.
@@ -148,6 +154,9 @@ pub trait Pos: Send + Sync {
         number: &CardNumber,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<TillCustomer>>;
+    /// The same without the points, for a purchase, which reads them with the rest of its
+    /// state.
+    async fn card_holder(&self, number: &CardNumber) -> StoreResult<Option<CardHolder>>;
 
     /// Records a purchase once per (store, receipt id): spends points FIFO from the lots,
     /// credits what it earned as a new lot (paying any debt first). A repeat of the same

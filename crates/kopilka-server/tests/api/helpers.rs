@@ -431,3 +431,18 @@ impl TestApp {
         }
     }
 }
+
+/// Polls `check` for up to five seconds: a change reaches other nodes on commit, not instantly.
+pub async fn eventually<F, Fut>(check: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..100 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the other node did not hear of the change within 5 s");
+}

@@ -1,4 +1,4 @@
-use crate::helpers::{Backend, TestApp, PASSWORD};
+use crate::helpers::{eventually, Backend, TestApp, PASSWORD};
 use crate::on_both_stores;
 use chrono::Duration;
 use serde_json::json;
@@ -478,19 +478,4 @@ async fn every_node_hears_of_a_sign_out_and_a_profile_change(backend: Backend) {
     b.get("/me/balance", &token)
         .await
         .expect_problem(401, "unauthorized");
-}
-
-/// Polls `check` for up to five seconds: a change reaches other nodes on commit, not instantly.
-async fn eventually<F, Fut>(check: F)
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..100 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the other node did not hear of the change within 5 s");
 }

@@ -1,4 +1,4 @@
-use crate::helpers::{Answer, Backend, TestApp};
+use crate::helpers::{eventually, Answer, Backend, TestApp};
 use crate::on_both_stores;
 use chrono::Duration;
 use kopilka_domain::earning::TillKind;
@@ -9,8 +9,10 @@ on_both_stores!(
     returns_take_back_and_give_back_in_proportion,
     self_checkout_excluded_categories_and_the_daily_limit,
     concurrent_tills_never_spend_more_than_the_balance,
+    concurrent_tills_never_earn_on_more_receipts_a_day_than_the_limit,
     the_same_receipt_sent_many_times_at_once_counts_once,
     offline_receipts_earn_as_of_their_own_time,
+    every_node_hears_of_a_new_card_and_an_activated_offer,
 );
 
 pub async fn till(app: &TestApp, store: i64, kind: TillKind) -> String {
@@ -358,6 +360,46 @@ async fn concurrent_tills_never_spend_more_than_the_balance(backend: Backend) {
     app.assert_ledger_balanced().await;
 }
 
+/// The day's earning receipts are part of the state a sale is priced against: sales racing on
+/// one card must not all see four receipts and all earn.
+async fn concurrent_tills_never_earn_on_more_receipts_a_day_than_the_limit(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (token, card, _) = app.register("89995550008").await;
+    let mut keys = Vec::new();
+    for store in 1..=4 {
+        keys.push(till(&app, store, TillKind::Staffed).await);
+    }
+    let bread =
+        json!([{ "line_id": "1", "sku": "bread", "category_id": 14, "amount_kop": 100000 }]);
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let client = app.client.clone();
+        let url = format!("{}/api/v1/pos/purchases", app.base);
+        let key = keys[i % keys.len()].clone();
+        let body = json!({ "receipt_id": format!("E{i}"), "barcode": card, "lines": bread });
+        tasks.push(tokio::spawn(async move {
+            let r = client
+                .post(url)
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut earned = Vec::new();
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        assert_eq!(status, 201, "{body}");
+        earned.push(body["earned_points"].as_i64().unwrap());
+    }
+    earned.sort_unstable();
+    assert_eq!(earned, [vec![0; 11], vec![100; 5]].concat());
+    assert_eq!(balance(&app, &token).await, 300 + 500);
+    app.assert_ledger_balanced().await;
+}
+
 async fn the_same_receipt_sent_many_times_at_once_counts_once(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let key = till(&app, 1, TillKind::Staffed).await;
@@ -438,4 +480,50 @@ async fn offline_receipts_earn_as_of_their_own_time(backend: Backend) {
     app.kopilka.expire_points().await.unwrap();
     assert_eq!(balance(&app, &token).await, 0);
     app.assert_ledger_balanced().await;
+}
+
+/// Nodes may cache scanned cards with their holder (PostgreSQL does); a card blocked or an
+/// offer activated through one node must reach the tills served by the others.
+async fn every_node_hears_of_a_new_card_and_an_activated_offer(backend: Backend) {
+    let a = TestApp::spawn(backend).await;
+    let b = a.another_node().await;
+    let key = till(&a, 1, TillKind::Staffed).await;
+    let (token, card, _) = a.register("89995550020").await;
+    // Scanned twice at a till of the second node, so the card is in its cache if it has one.
+    for _ in 0..2 {
+        let who = pos(&b, &key, "/identify", json!({ "barcode": card }))
+            .await
+            .expect(200);
+        assert_eq!(who["offers"], json!([]));
+    }
+    a.request("POST", "/api/v1/me/offers/2/activate", Some(&token), None)
+        .await
+        .expect(200);
+    eventually(|| async {
+        let who = pos(&b, &key, "/identify", json!({ "barcode": card })).await;
+        who.body["offers"][0]["id"] == 2
+    })
+    .await;
+    let physical = a.kopilka.issue_cards(1).await.unwrap()[0].to_string();
+    a.request(
+        "POST",
+        "/api/v1/me/cards",
+        Some(&token),
+        Some(json!({ "number": physical })),
+    )
+    .await
+    .expect(201);
+    eventually(|| async {
+        let who = pos(&b, &key, "/identify", json!({ "barcode": card })).await;
+        who.status == 409
+    })
+    .await;
+    pos(
+        &b,
+        &key,
+        "/purchases",
+        json!({ "receipt_id": "N1", "barcode": card, "lines": basket() }),
+    )
+    .await
+    .expect_problem(409, "card_blocked");
 }
