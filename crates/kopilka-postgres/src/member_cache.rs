@@ -25,8 +25,13 @@ use std::time::{Duration, Instant};
 
 pub(crate) const CHANNEL: &str = "kopilka_member_changed";
 
-/// More entries than one node serves at once: beyond this a cache starts afresh.
-const MAX_ENTRIES: usize = 200_000;
+/// More signed-in customers than one node serves at once.
+const MAX_SESSIONS: usize = 200_000;
+
+/// More cards than one node's tills scan within a card's lifetime in the cache (30 s by
+/// default: a till's identify, quote and purchase are seconds apart), at 1,000 sales a second;
+/// some 35 MB of entries.
+const MAX_CARDS: usize = 60_000;
 
 /// Waits between attempts to listen again after the connection was lost.
 const RELISTEN_AFTER: Duration = Duration::from_secs(1);
@@ -42,8 +47,8 @@ pub(crate) struct MemberCaches {
 impl MemberCaches {
     pub(crate) fn new(sessions: Duration, cards: Duration) -> Self {
         Self {
-            sessions: MemberCache::new(sessions),
-            cards: MemberCache::new(cards),
+            sessions: MemberCache::new(sessions, MAX_SESSIONS),
+            cards: MemberCache::new(cards, MAX_CARDS),
         }
     }
 
@@ -85,6 +90,8 @@ impl<V> Default for Entries<V> {
 /// Values about one member each, by key.
 pub(crate) struct MemberCache<V> {
     ttl: Duration,
+    /// Past this many entries the stale ones go, or all of them if too few are stale.
+    max_entries: usize,
     /// Whether this node is listening for changes; nothing is cached or served otherwise.
     live: AtomicBool,
     /// Bumped by every forgetting: a read that began before one must not be cached after it.
@@ -98,9 +105,10 @@ pub(crate) struct MemberCache<V> {
 pub(crate) struct Ticket(u64);
 
 impl<V: Clone> MemberCache<V> {
-    fn new(ttl: Duration) -> Self {
+    fn new(ttl: Duration, max_entries: usize) -> Self {
         Self {
             ttl,
+            max_entries,
             live: AtomicBool::new(false),
             epoch: AtomicU64::new(0),
             entries: RwLock::new(Entries::default()),
@@ -132,8 +140,8 @@ impl<V: Clone> MemberCache<V> {
         if self.epoch.load(Ordering::Acquire) != ticket.0 || !self.live.load(Ordering::Acquire) {
             return;
         }
-        if entries.by_key.len() >= MAX_ENTRIES {
-            *entries = Entries::default();
+        if entries.by_key.len() >= self.max_entries {
+            self.make_room(&mut entries);
         }
         let entry = Entry {
             member,
@@ -146,6 +154,25 @@ impl<V: Clone> MemberCache<V> {
                 .entry(member)
                 .or_default()
                 .push(key.to_owned());
+        }
+    }
+
+    /// Drops the entries past their lifetime; if that frees less than half, all of them.
+    fn make_room(&self, entries: &mut Entries<V>) {
+        entries
+            .by_key
+            .retain(|_, e| e.cached_at.elapsed() < self.ttl);
+        if entries.by_key.len() >= self.max_entries / 2 {
+            *entries = Entries::default();
+            return;
+        }
+        entries.keys_of.clear();
+        for (key, entry) in &entries.by_key {
+            entries
+                .keys_of
+                .entry(entry.member)
+                .or_default()
+                .push(key.clone());
         }
     }
 
@@ -246,7 +273,7 @@ mod tests {
     }
 
     fn live_cache() -> MemberCache<Member> {
-        let cache = MemberCache::new(Duration::from_secs(60));
+        let cache = MemberCache::new(Duration::from_secs(60), 100);
         cache.reset(true);
         cache
     }
@@ -257,11 +284,35 @@ mod tests {
         cache.put(cache.ticket().unwrap(), "t", 1, &member(1));
         assert_eq!(cache.get("t").map(|m| m.id), Some(1));
         assert!(cache.get("other").is_none());
-        let short = MemberCache::new(Duration::from_millis(1));
+        let short = MemberCache::new(Duration::from_millis(1), 100);
         short.reset(true);
         short.put(short.ticket().unwrap(), "t", 1, &member(1));
         std::thread::sleep(Duration::from_millis(5));
         assert!(short.get("t").is_none());
+    }
+
+    #[test]
+    fn a_full_cache_drops_its_stale_entries_first() {
+        let cache = MemberCache::new(Duration::from_millis(50), 4);
+        cache.reset(true);
+        let put =
+            |key: &str, id: MemberId| cache.put(cache.ticket().unwrap(), key, id, &member(id));
+        for (key, id) in [("a", 1), ("b", 2), ("c", 3)] {
+            put(key, id);
+        }
+        std::thread::sleep(Duration::from_millis(60));
+        put("d", 4);
+        put("e", 4);
+        // Full at "e": the three stale entries made room; the fresh one stayed, by member too.
+        assert!(cache.get("d").is_some() && cache.get("e").is_some());
+        cache.forget_member(4);
+        assert!(cache.get("d").is_none() && cache.get("e").is_none());
+        // Full of fresh entries: it starts afresh.
+        for (key, id) in [("f", 5), ("g", 6), ("h", 7), ("i", 8), ("j", 9)] {
+            put(key, id);
+        }
+        assert!(cache.get("f").is_none());
+        assert!(cache.get("j").is_some());
     }
 
     #[test]
@@ -313,7 +364,7 @@ mod tests {
 
     #[test]
     fn nothing_is_cached_or_served_while_not_listening() {
-        let cache = MemberCache::<Member>::new(Duration::from_secs(60));
+        let cache = MemberCache::<Member>::new(Duration::from_secs(60), 100);
         assert!(cache.ticket().is_none());
         let live = live_cache();
         live.put(live.ticket().unwrap(), "t", 1, &member(1));
@@ -325,7 +376,7 @@ mod tests {
 
     #[test]
     fn off_when_its_lifetime_is_zero() {
-        let cache = MemberCache::<Member>::new(Duration::ZERO);
+        let cache = MemberCache::<Member>::new(Duration::ZERO, 100);
         cache.reset(true);
         assert!(cache.ticket().is_none());
     }
