@@ -320,6 +320,32 @@ async fn self_checkout_excluded_categories_and_the_daily_limit(backend: Backend)
     app.assert_ledger_balanced().await;
 }
 
+/// Sends every purchase at once, each with its till key; the answers in the order given.
+async fn purchases_at_once(app: &TestApp, sales: Vec<(String, Value)>) -> Vec<(u16, Value)> {
+    let tasks: Vec<_> = sales
+        .into_iter()
+        .map(|(key, body)| {
+            let client = app.client.clone();
+            let url = format!("{}/api/v1/pos/purchases", app.base);
+            tokio::spawn(async move {
+                let r = client
+                    .post(url)
+                    .bearer_auth(key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status().as_u16(), r.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    answers
+}
+
 async fn concurrent_tills_never_spend_more_than_the_balance(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (token, card, _) = app.register("89995550006").await;
@@ -328,28 +354,17 @@ async fn concurrent_tills_never_spend_more_than_the_balance(backend: Backend) {
         keys.push(till(&app, store, TillKind::Staffed).await);
     }
     let tobacco = json!([{ "line_id": "1", "sku": "cig", "category_id": 8, "amount_kop": 10000 }]);
-    let mut tasks = Vec::new();
-    for i in 0..24 {
-        let client = app.client.clone();
-        let url = format!("{}/api/v1/pos/purchases", app.base);
-        let key = keys[i % keys.len()].clone();
-        let body = json!({ "receipt_id": format!("C{i}"), "barcode": card, "lines": tobacco, "redeem_points": 40 });
-        tasks.push(tokio::spawn(async move {
-            client
-                .post(url)
-                .bearer_auth(key)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }));
-    }
-    let mut statuses = Vec::new();
-    for t in tasks {
-        statuses.push(t.await.unwrap());
-    }
+    let sales = (0..24)
+        .map(|i| {
+            let body = json!({ "receipt_id": format!("C{i}"), "barcode": card, "lines": tobacco, "redeem_points": 40 });
+            (keys[i % keys.len()].clone(), body)
+        })
+        .collect();
+    let statuses: Vec<u16> = purchases_at_once(&app, sales)
+        .await
+        .into_iter()
+        .map(|(status, _)| status)
+        .collect();
     let spent = statuses.iter().filter(|s| **s == 201).count() as i64 * 40;
     assert!(
         statuses.iter().all(|s| *s == 201 || *s == 409),
@@ -371,26 +386,14 @@ async fn concurrent_tills_never_earn_on_more_receipts_a_day_than_the_limit(backe
     }
     let bread =
         json!([{ "line_id": "1", "sku": "bread", "category_id": 14, "amount_kop": 100000 }]);
-    let mut tasks = Vec::new();
-    for i in 0..16 {
-        let client = app.client.clone();
-        let url = format!("{}/api/v1/pos/purchases", app.base);
-        let key = keys[i % keys.len()].clone();
-        let body = json!({ "receipt_id": format!("E{i}"), "barcode": card, "lines": bread });
-        tasks.push(tokio::spawn(async move {
-            let r = client
-                .post(url)
-                .bearer_auth(key)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            (r.status().as_u16(), r.json::<Value>().await.unwrap())
-        }));
-    }
+    let sales = (0..16)
+        .map(|i| {
+            let body = json!({ "receipt_id": format!("E{i}"), "barcode": card, "lines": bread });
+            (keys[i % keys.len()].clone(), body)
+        })
+        .collect();
     let mut earned = Vec::new();
-    for t in tasks {
-        let (status, body) = t.await.unwrap();
+    for (status, body) in purchases_at_once(&app, sales).await {
         assert_eq!(status, 201, "{body}");
         earned.push(body["earned_points"].as_i64().unwrap());
     }
@@ -406,26 +409,7 @@ async fn the_same_receipt_sent_many_times_at_once_counts_once(backend: Backend) 
     let (token, card, _) = app.register("89995550007").await;
     let body =
         json!({ "receipt_id": "SAME", "barcode": card, "lines": basket(), "redeem_points": 100 });
-    let mut tasks = Vec::new();
-    for _ in 0..12 {
-        let client = app.client.clone();
-        let url = format!("{}/api/v1/pos/purchases", app.base);
-        let (key, body) = (key.clone(), body.clone());
-        tasks.push(tokio::spawn(async move {
-            let r = client
-                .post(url)
-                .bearer_auth(key)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            (r.status().as_u16(), r.json::<Value>().await.unwrap())
-        }));
-    }
-    let mut answers = Vec::new();
-    for t in tasks {
-        answers.push(t.await.unwrap());
-    }
+    let answers = purchases_at_once(&app, vec![(key, body); 12]).await;
     assert_eq!(
         answers.iter().filter(|(s, _)| *s == 201).count(),
         1,
