@@ -61,7 +61,7 @@ fn digest(parts: &[&str]) -> String {
         h.update(p.as_bytes());
         h.update([0x1f]);
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crypto::hex(&h.finalize())
 }
 
 impl Kopilka {
