@@ -511,3 +511,44 @@ async fn every_node_hears_of_a_new_card_and_an_activated_offer(backend: Backend)
     .await
     .expect_problem(409, "card_blocked");
 }
+
+/// A node that lost its connection to the notices may have missed one: when it listens again
+/// its caches start empty, so a card blocked meanwhile is not served from them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_stopped_listening_forgets_its_cards_on_postgres() {
+    use sqlx::Connection;
+    let a = TestApp::spawn(Backend::Postgres).await;
+    let b = a.another_node().await;
+    let key = till(&a, 1, TillKind::Staffed).await;
+    let (token, card, _) = a.register("89995550021").await;
+    for _ in 0..2 {
+        pos(&b, &key, "/identify", json!({ "barcode": card }))
+            .await
+            .expect(200);
+    }
+    // Every node's listening connection goes; a notice sent now reaches none of them.
+    let mut db = sqlx::PgConnection::connect(a.database_url()).await.unwrap();
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(ended, [true, true], "both nodes were listening");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let physical = a.kopilka.issue_cards(1).await.unwrap()[0].to_string();
+    a.request(
+        "POST",
+        "/api/v1/me/cards",
+        Some(&token),
+        Some(json!({ "number": physical })),
+    )
+    .await
+    .expect(201);
+    eventually(|| async {
+        let who = pos(&b, &key, "/identify", json!({ "barcode": card })).await;
+        who.status == 409
+    })
+    .await;
+}
