@@ -11,6 +11,7 @@ mod marketing;
 mod members;
 mod pos;
 mod posting;
+mod purchases;
 mod support;
 
 use chrono::{DateTime, Utc};

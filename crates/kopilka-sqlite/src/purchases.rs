@@ -1,0 +1,354 @@
+//! A purchase and a return, each one transaction on the writer's connection.
+
+use crate::posting::{
+    add_lot, draw_lots, member_account, pending_points, post, restore_lots, system_account,
+    Movement,
+};
+use crate::{backend, micros, optional};
+use kopilka_domain::earning::{plan_refund, RefundableLine};
+use kopilka_domain::ledger::{lot_after_debt, MovementKind, SystemAccount};
+use kopilka_domain::member::MemberId;
+use kopilka_domain::{DomainError, Kopecks, Points};
+use kopilka_store::{
+    Pricer, PurchaseOutcome, PurchaseRequest, PurchaseState, RefundOutcome, RefundRequest,
+    StoreError, StoreResult,
+};
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// Records a priced purchase once per (store, receipt id); see `Pos::commit_purchase`.
+pub(crate) fn purchase_tx(
+    tx: &Connection,
+    req: PurchaseRequest,
+    price: Pricer,
+) -> StoreResult<PurchaseOutcome> {
+    let existing: Option<(i64, String, i64, i64, i64, i64, i64)> = tx
+        .prepare_cached(
+            "SELECT id, request_hash, earned, redeemed, discount_kop, payable_kop, balance_after FROM purchases \
+             WHERE store_id = ?1 AND receipt_id = ?2",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![req.store_id, req.receipt_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+            })
+            .optional()
+        })
+        .map_err(backend)?;
+    if let Some((id, hash, earned, redeemed, discount, payable, balance)) = existing {
+        if hash != req.request_hash {
+            return Err(DomainError::IdempotencyConflict.into());
+        }
+        return Ok(PurchaseOutcome {
+            purchase_id: id,
+            receipt_id: req.receipt_id,
+            earned: Points::new(earned),
+            redeemed: Points::new(redeemed),
+            discount: Kopecks::new(discount),
+            payable: Kopecks::new(payable),
+            balance: Points::new(balance),
+            replayed: true,
+        });
+    }
+    if let Some(code) = &req.card_token {
+        let spent = tx
+            .execute(
+                "UPDATE card_tokens SET used_at = ?2 WHERE code = ?1 AND used_at IS NULL AND expires_at > ?2",
+                params![code, micros(req.committed_at)],
+            )
+            .map_err(backend)?;
+        if spent != 1 {
+            return Err(DomainError::NotFound("card").into());
+        }
+    }
+    let (account, balance) = member_account(tx, req.member_id)?;
+    let earning_receipts_today: u32 = tx
+        .prepare_cached(
+            "SELECT COUNT(*) FROM purchases WHERE member_id = ?1 AND earned > 0 AND purchased_at >= ?2 AND purchased_at < ?3",
+        )
+        .and_then(|mut s| s.query_row(params![req.member_id, micros(req.day_start), micros(req.day_end)], |r| r.get(0)))
+        .map_err(backend)?;
+    let pending = pending_points(tx, req.member_id, req.committed_at)?;
+    let mut offer_uses = Vec::with_capacity(req.offer_ids.len());
+    for &offer in &req.offer_ids {
+        let uses: Option<u32> = optional(
+            tx.prepare_cached(
+                "SELECT uses FROM offer_activations WHERE member_id = ?1 AND offer_id = ?2",
+            )
+            .and_then(|mut s| s.query_row(params![req.member_id, offer], |r| r.get(0))),
+        )?;
+        offer_uses.extend(uses.map(|u| (offer, u)));
+    }
+    let priced = price(&PurchaseState {
+        available: Points::new(balance - pending),
+        earning_receipts_today,
+        offer_uses,
+    })?;
+    let (earn, redeem) = (priced.earn.get(), priced.redeem.get());
+    let new_lot = lot_after_debt(balance - redeem, earn);
+    let new_pending = if req.lot_available_at > req.committed_at {
+        new_lot
+    } else {
+        0
+    };
+    // What the customer can spend afterwards: spending drew only on available lots.
+    let balance_after = balance - redeem + earn - pending - new_pending;
+    let purchase: i64 = tx
+        .prepare_cached(
+            "INSERT INTO purchases (store_id, till_id, receipt_id, request_hash, member_id, card_number, total_kop, \
+             discount_kop, payable_kop, earned, redeemed, balance_after, purchased_at, committed_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) RETURNING id",
+        )
+        .and_then(|mut s| {
+            s.query_row(
+                params![
+                    req.store_id,
+                    req.till_id,
+                    req.receipt_id,
+                    req.request_hash,
+                    req.member_id,
+                    req.card_number.as_str(),
+                    (priced.payable + priced.discount).get(),
+                    priced.discount.get(),
+                    priced.payable.get(),
+                    earn,
+                    redeem,
+                    balance_after,
+                    micros(req.purchased_at),
+                    micros(req.committed_at)
+                ],
+                |r| r.get(0),
+            )
+        })
+        .map_err(backend)?;
+    {
+        let mut stmt = tx
+            .prepare_cached(
+                "INSERT INTO purchase_lines (purchase_id, line_no, line_id, sku, category_id, amount_kop, discount_kop, earned, redeemed, rule) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )
+            .map_err(backend)?;
+        for (no, l) in priced.lines.iter().enumerate() {
+            let rule = l.rule.as_str();
+            stmt.execute(params![
+                purchase,
+                no as i64,
+                l.line_id,
+                l.sku,
+                l.category_id,
+                l.amount.get(),
+                l.discount.get(),
+                l.earned.get(),
+                l.redeemed.get(),
+                rule
+            ])
+            .map_err(backend)?;
+        }
+    }
+    if redeem > 0 {
+        let transfer = post(
+            tx,
+            &Movement {
+                debit: account,
+                credit: system_account(tx, SystemAccount::Redemption)?,
+                amount: redeem,
+                kind: MovementKind::Redemption,
+                member: req.member_id,
+                store_id: Some(req.store_id),
+                receipt_id: Some(&req.receipt_id),
+                lot_id: None,
+                description: &req.redemption_description,
+                at: req.committed_at,
+            },
+        )?;
+        draw_lots(
+            tx,
+            req.member_id,
+            redeem,
+            transfer,
+            Some(purchase),
+            None,
+            req.committed_at,
+        )?;
+    }
+    if earn > 0 {
+        // What the rules earned, then what each offer added: separate lines in the
+        // history, one lot, so a return takes them back together.
+        let from_offers: i64 = priced.offers.iter().map(|o| o.points.get()).sum();
+        let accrual = system_account(tx, SystemAccount::Accrual)?;
+        let mut movements = Vec::with_capacity(1 + priced.offers.len());
+        let accrual_description = priced.describe(&req.accrual_description);
+        if earn > from_offers {
+            movements.push((
+                MovementKind::Accrual,
+                earn - from_offers,
+                accrual_description,
+            ));
+        }
+        for award in &priced.offers {
+            movements.push((
+                MovementKind::Offer,
+                award.points.get(),
+                award.description(&req.receipt_id),
+            ));
+            tx.prepare_cached("UPDATE offer_activations SET uses = uses + 1 WHERE member_id = ?1 AND offer_id = ?2")
+                .and_then(|mut s| s.execute(params![req.member_id, award.offer_id]))
+                .map_err(backend)?;
+        }
+        let mut first = None;
+        for (kind, amount, description) in &movements {
+            let transfer = post(
+                tx,
+                &Movement {
+                    debit: accrual,
+                    credit: account,
+                    amount: *amount,
+                    kind: *kind,
+                    member: req.member_id,
+                    store_id: Some(req.store_id),
+                    receipt_id: Some(&req.receipt_id),
+                    lot_id: None,
+                    description,
+                    at: req.committed_at,
+                },
+            )?;
+            first.get_or_insert(transfer);
+        }
+        let transfer =
+            first.ok_or_else(|| StoreError::Backend("an accrual without a transfer".into()))?;
+        add_lot(
+            tx,
+            req.member_id,
+            transfer,
+            new_lot,
+            req.purchased_at,
+            req.lot_expires_at,
+            req.lot_available_at,
+        )?;
+        tx.prepare_cached("UPDATE purchases SET accrual_transfer_id = ?2 WHERE id = ?1")
+            .and_then(|mut s| s.execute(params![purchase, transfer]))
+            .map_err(backend)?;
+    }
+    Ok(PurchaseOutcome {
+        purchase_id: purchase,
+        receipt_id: req.receipt_id,
+        earned: priced.earn,
+        redeemed: priced.redeem,
+        discount: priced.discount,
+        payable: priced.payable,
+        balance: Points::new(balance_after),
+        replayed: false,
+    })
+}
+
+/// Returns goods of a purchase once per (store, refund id); see `Pos::refund_purchase`.
+pub(crate) fn refund_tx(tx: &Connection, req: RefundRequest) -> StoreResult<RefundOutcome> {
+    let existing: Option<(String, i64, i64, i64)> = tx
+        .prepare_cached("SELECT request_hash, taken_back, returned, balance_after FROM refunds WHERE store_id = ?1 AND refund_id = ?2")
+        .and_then(|mut s| s.query_row(params![req.store_id, req.refund_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).optional())
+        .map_err(backend)?;
+    if let Some((hash, taken_back, returned, balance)) = existing {
+        if hash != req.request_hash {
+            return Err(DomainError::IdempotencyConflict.into());
+        }
+        return Ok(RefundOutcome {
+            refund_id: req.refund_id,
+            points_taken_back: Points::new(taken_back),
+            points_returned: Points::new(returned),
+            balance: Points::new(balance),
+            replayed: true,
+        });
+    }
+    let (purchase, member, accrual): (i64, MemberId, Option<i64>) = tx
+        .prepare_cached("SELECT id, member_id, accrual_transfer_id FROM purchases WHERE store_id = ?1 AND receipt_id = ?2")
+        .and_then(|mut s| s.query_row(params![req.store_id, req.receipt_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional())
+        .map_err(backend)?
+        .ok_or(DomainError::NotFound("purchase"))?;
+    let lines: Vec<(i64, RefundableLine)> = tx
+        .prepare_cached(
+            "SELECT line_no, line_id, amount_kop, earned, redeemed, refunded_kop, taken_back, returned \
+             FROM purchase_lines WHERE purchase_id = ?1 ORDER BY line_no",
+        )
+        .and_then(|mut s| {
+            s.query_map([purchase], |r| {
+                Ok((
+                    r.get(0)?,
+                    RefundableLine {
+                        line_id: r.get(1)?,
+                        amount: Kopecks::new(r.get(2)?),
+                        earned: Points::new(r.get(3)?),
+                        redeemed: Points::new(r.get(4)?),
+                        refunded: Kopecks::new(r.get(5)?),
+                        taken_back: Points::new(r.get(6)?),
+                        returned: Points::new(r.get(7)?),
+                    },
+                ))
+            })?
+            .collect()
+        })
+        .map_err(backend)?;
+    let state: Vec<RefundableLine> = lines.iter().map(|(_, l)| l.clone()).collect();
+    let plan = plan_refund(&state, req.lines.as_deref())?;
+    for step in &plan {
+        let line_no = lines
+            .iter()
+            .find(|(_, l)| l.line_id == step.line_id)
+            .map(|(no, _)| *no)
+            .unwrap_or(-1);
+        tx.prepare_cached(
+            "UPDATE purchase_lines SET refunded_kop = refunded_kop + ?3, taken_back = taken_back + ?4, returned = returned + ?5 \
+             WHERE purchase_id = ?1 AND line_no = ?2",
+        )
+        .and_then(|mut s| s.execute(params![purchase, line_no, step.amount.get(), step.taken_back.get(), step.returned.get()]))
+        .map_err(backend)?;
+    }
+    let taken_back: i64 = plan.iter().map(|s| s.taken_back.get()).sum();
+    let returned: i64 = plan.iter().map(|s| s.returned.get()).sum();
+    let (account, balance) = member_account(tx, member)?;
+    let movement = |debit, credit, amount| Movement {
+        debit,
+        credit,
+        amount,
+        kind: MovementKind::Refund,
+        member,
+        store_id: Some(req.store_id),
+        receipt_id: Some(&req.receipt_id),
+        lot_id: None,
+        description: &req.description,
+        at: req.at,
+    };
+    if returned > 0 {
+        post(
+            tx,
+            &movement(
+                system_account(tx, SystemAccount::Redemption)?,
+                account,
+                returned,
+            ),
+        )?;
+        restore_lots(tx, purchase, lot_after_debt(balance, returned))?;
+    }
+    if taken_back > 0 {
+        let transfer = post(
+            tx,
+            &movement(
+                account,
+                system_account(tx, SystemAccount::Accrual)?,
+                taken_back,
+            ),
+        )?;
+        draw_lots(tx, member, taken_back, transfer, None, accrual, req.at)?;
+    }
+    let balance_after = balance + returned - taken_back - pending_points(tx, member, req.at)?;
+    tx.prepare_cached(
+        "INSERT INTO refunds (store_id, refund_id, purchase_id, request_hash, taken_back, returned, balance_after, at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .and_then(|mut s| s.execute(params![req.store_id, req.refund_id, purchase, req.request_hash, taken_back, returned, balance_after, micros(req.at)]))
+    .map_err(backend)?;
+    Ok(RefundOutcome {
+        refund_id: req.refund_id,
+        points_taken_back: Points::new(taken_back),
+        points_returned: Points::new(returned),
+        balance: Points::new(balance_after),
+        replayed: false,
+    })
+}
