@@ -488,15 +488,7 @@ async fn every_node_hears_of_a_new_card_and_an_activated_offer(backend: Backend)
         who.body["offers"][0]["id"] == 2
     })
     .await;
-    let physical = a.kopilka.issue_cards(1).await.unwrap()[0].to_string();
-    a.request(
-        "POST",
-        "/api/v1/me/cards",
-        Some(&token),
-        Some(json!({ "number": physical })),
-    )
-    .await
-    .expect(201);
+    replace_card_through(&a, &token).await;
     eventually(|| async {
         let who = pos(&b, &key, "/identify", json!({ "barcode": card })).await;
         who.status == 409
@@ -537,18 +529,23 @@ async fn a_node_that_stopped_listening_forgets_its_cards_on_postgres() {
     .unwrap();
     assert_eq!(ended, [true, true], "both nodes were listening");
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    let physical = a.kopilka.issue_cards(1).await.unwrap()[0].to_string();
-    a.request(
-        "POST",
-        "/api/v1/me/cards",
-        Some(&token),
-        Some(json!({ "number": physical })),
-    )
-    .await
-    .expect(201);
+    replace_card_through(&a, &token).await;
     eventually(|| async {
         let who = pos(&b, &key, "/identify", json!({ "barcode": card })).await;
         who.status == 409
     })
     .await;
+}
+
+/// Binds a printed card through `node`, which blocks the customer's card before it.
+async fn replace_card_through(node: &TestApp, token: &str) {
+    let physical = node.kopilka.issue_cards(1).await.unwrap()[0].to_string();
+    node.request(
+        "POST",
+        "/api/v1/me/cards",
+        Some(token),
+        Some(json!({ "number": physical })),
+    )
+    .await
+    .expect(201);
 }
