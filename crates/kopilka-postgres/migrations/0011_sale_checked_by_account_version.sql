@@ -96,7 +96,7 @@ BEGIN
          WITH ORDINALITY AS x(id, sku, category, amount, discount, earned, redeemed, rule, n);
 
     IF p_redeemed > 0 THEN
-            UPDATE accounts
+        UPDATE accounts
         SET debits_posted = debits_posted + CASE WHEN id = account THEN p_redeemed ELSE 0 END,
             credits_posted = credits_posted + CASE WHEN id = account THEN 0 ELSE p_redeemed END
         WHERE id IN (account, p_redemption_account);

@@ -116,11 +116,11 @@ impl Kopilka {
     ) -> ServiceResult<(TillCustomer, Option<CardNumber>)> {
         let now = self.now();
         let found = if barcode.range() == Some(CardRange::OneTimeToken) {
-            match self.store().resolve_card_token(barcode, Some(now)).await? {
-                Some((member, card)) => Some((
+            match self.token_holder(barcode, Some(now)).await? {
+                Some(holder) => Some((
                     TillCustomer {
-                        available: self.available_points(member.id).await?,
-                        holder: self.holder_of(member, card).await?,
+                        available: self.available_points(holder.member.id).await?,
+                        holder,
                     },
                     Some(barcode.clone()),
                 )),
@@ -148,12 +148,9 @@ impl Kopilka {
         barcode: &CardNumber,
     ) -> ServiceResult<(CardHolder, Option<CardNumber>)> {
         let found = if barcode.range() == Some(CardRange::OneTimeToken) {
-            match self.store().resolve_card_token(barcode, None).await? {
-                Some((member, card)) => {
-                    Some((self.holder_of(member, card).await?, Some(barcode.clone())))
-                }
-                None => None,
-            }
+            self.token_holder(barcode, None)
+                .await?
+                .map(|holder| (holder, Some(barcode.clone())))
         } else {
             self.store()
                 .card_holder(barcode)
@@ -163,12 +160,21 @@ impl Kopilka {
         Ok(found.ok_or(DomainError::NotFound("card"))?)
     }
 
-    async fn holder_of(&self, member: Member, card: Card) -> ServiceResult<CardHolder> {
-        Ok(CardHolder {
+    /// The holder a one-time code stands for: with `now`, only while the code is unspent
+    /// and unexpired then; without, whatever became of it.
+    async fn token_holder(
+        &self,
+        code: &CardNumber,
+        now: Option<DateTime<Utc>>,
+    ) -> ServiceResult<Option<CardHolder>> {
+        let Some((member, card)) = self.store().resolve_card_token(code, now).await? else {
+            return Ok(None);
+        };
+        Ok(Some(CardHolder {
             activations: self.store().activations(member.id).await?,
             member,
             card,
-        })
+        }))
     }
 
     pub async fn identify(&self, barcode: &CardNumber) -> ServiceResult<Identified> {
