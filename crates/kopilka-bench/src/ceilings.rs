@@ -2,20 +2,28 @@
 //! nothing, and the database doing the ledger's transaction (insert a transfer, update a
 //! balance) with no HTTP and no logic.
 
+use crate::http::Http;
 use crate::load::{self, Outcome};
+use hyper::Method;
 use rand::Rng;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Closed loop against an axum handler that answers "ok".
 pub async fn bare_http(clients: usize, duration: Duration) -> anyhow::Result<Outcome> {
     let app = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/", listener.local_addr()?);
+    let http = Arc::new(Http::new(&format!("http://{}", listener.local_addr()?))?);
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let client = reqwest::Client::new();
+    // The same client as the scenarios', so the ratios compare like with like.
     Ok(load::closed(clients, duration, move |_| {
-        let (client, url) = (client.clone(), url.clone());
-        async move { matches!(client.get(&url).send().await, Ok(r) if r.status().is_success()) }
+        let http = http.clone();
+        async move {
+            matches!(
+                http.send(Method::GET, "/", None, None).await,
+                Some((200, _))
+            )
+        }
     })
     .await)
 }

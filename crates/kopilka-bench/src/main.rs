@@ -4,6 +4,7 @@
 
 mod ceilings;
 mod chart;
+mod http;
 mod load;
 mod scenarios;
 mod server;
@@ -169,6 +170,7 @@ async fn run_store(
     let mut ctx = Ctx {
         client,
         api: format!("{}/api/v1", server.base),
+        http: Arc::new(http::Http::new(&server.base)?),
         cards: Arc::new(cards),
         tills: Arc::new(tills),
         tokens: Arc::new(Vec::new()),
@@ -404,6 +406,7 @@ async fn run_scale(args: &Args, store: &str, seconds: Duration, rows: &mut Vec<R
                 .pool_max_idle_per_host(256)
                 .build()?,
             api: format!("{}/api/v1", server.base),
+            http: Arc::new(http::Http::new(&server.base)?),
             cards: Arc::new(cards.clone()),
             tills: Arc::new(tills.clone()),
             tokens: Arc::new(Vec::new()),

@@ -1,5 +1,7 @@
 //! What the clients do. Each scenario is an operation `op(n)` over a shared context.
 
+use crate::http::Http;
+use hyper::Method;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -8,8 +10,11 @@ use std::sync::{Arc, Mutex};
 
 #[derive(Clone)]
 pub struct Ctx {
+    /// For setting a run up (signing members in); the load itself goes through `http`.
     pub client: reqwest::Client,
+    /// The API's full address, for `client`.
     pub api: String,
+    pub http: Arc<Http>,
     pub cards: Arc<Vec<String>>,
     pub tills: Arc<Vec<String>>,
     pub tokens: Arc<Vec<String>>,
@@ -19,25 +24,28 @@ pub struct Ctx {
     pub run: u64,
 }
 
+/// Where the API's paths start on the server.
+const API: &str = "/api/v1";
+
 async fn post(ctx: &Ctx, path: &str, auth: Option<&str>, body: Value) -> Option<(u16, Value)> {
-    let mut req = ctx.client.post(format!("{}{path}", ctx.api)).json(&body);
-    if let Some(a) = auth {
-        req = req.bearer_auth(a);
-    }
-    let res = req.send().await.ok()?;
-    let status = res.status().as_u16();
-    Some((status, res.json().await.unwrap_or(Value::Null)))
+    let body = serde_json::to_vec(&body).ok()?;
+    let (status, answer) = ctx
+        .http
+        .send(Method::POST, &format!("{API}{path}"), auth, Some(body))
+        .await?;
+    Some((
+        status,
+        serde_json::from_slice(&answer).unwrap_or(Value::Null),
+    ))
 }
 
 async fn get_ok(ctx: &Ctx, path: &str, auth: Option<&str>) -> bool {
-    let mut req = ctx.client.get(format!("{}{path}", ctx.api));
-    if let Some(a) = auth {
-        req = req.bearer_auth(a);
-    }
-    match req.send().await {
-        Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
-        Err(_) => false,
-    }
+    matches!(
+        ctx.http
+            .send(Method::GET, &format!("{API}{path}"), auth, None)
+            .await,
+        Some((200..=299, _))
+    )
 }
 
 const CATEGORIES: [i64; 8] = [10, 11, 12, 14, 15, 16, 17, 8];
