@@ -42,6 +42,11 @@ struct Args {
     /// Offered purchase rates (per second) for the open-loop sweep of the till.
     #[arg(long, value_delimiter = ',', default_value = "250,500,1000,2000")]
     rates: Vec<f64>,
+    /// Seconds each open-loop rate runs before it is measured, unrecorded: a step up in the
+    /// offered rate first opens connections (new PostgreSQL backends plan their statements and
+    /// compile the purchase function once), which is start-up, not the steady state.
+    #[arg(long, default_value_t = 2)]
+    warmup: u64,
     /// A smoke run: one second each, few members, one rate (for CI: checks the bench works).
     #[arg(long)]
     quick: bool,
@@ -233,9 +238,17 @@ async fn run_store(
     closed!("sign-in", "sign-in", scenarios::sign_in);
     closed!("public", "public", scenarios::public);
     for &rate in rates.iter().filter(|_| wanted("open")) {
-        let ctx2 = ctx.clone();
-        // Operation numbers far above the closed loop's, so no receipt id repeats.
+        // Operation numbers far above the closed loop's, so no receipt id repeats; the
+        // warm-up's half way to the next rate's.
         let base = 1_000_000_000_000 * (1 + rate as u64);
+        if args.warmup > 0 && !args.quick {
+            let ctx2 = ctx.clone();
+            load::open(rate, Duration::from_secs(args.warmup), move |n| {
+                scenarios::till(ctx2.clone(), n + base + 500_000_000_000)
+            })
+            .await;
+        }
+        let ctx2 = ctx.clone();
         let o = load::open(rate, seconds, move |n| {
             scenarios::till(ctx2.clone(), n + base)
         })
