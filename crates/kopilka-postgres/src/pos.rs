@@ -1,6 +1,6 @@
 use crate::members::{card_from_row, member_by_id, member_from_row, CARD_COLUMNS, MEMBER_COLUMNS};
 use crate::posting::{add_lot, draw_lots, lock_member_account, pending_points, post, Movement};
-use crate::purchases::{purchase, refund_tx};
+use crate::purchases::{purchase, refund};
 use crate::{db, detached, Pool, PostgresStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -240,15 +240,7 @@ impl Pos for PostgresStore {
 
     async fn refund_purchase(&self, req: RefundRequest) -> StoreResult<RefundOutcome> {
         let (pool, system) = (self.pool.clone(), self.system.clone());
-        detached(async move {
-            let mut tx = pool.begin().await.map_err(db)?;
-            let outcome = refund_tx(&mut tx, &system, req).await?;
-            if !outcome.replayed {
-                tx.commit().await.map_err(db)?;
-            }
-            Ok(outcome)
-        })
-        .await
+        detached(async move { refund(&pool, &system, req).await }).await
     }
 
     async fn expire_lots(
@@ -350,8 +342,8 @@ impl Pos for PostgresStore {
                 if balance - pending_points(&mut tx, a.member_id, a.at).await? < -points {
                     return Err(DomainError::InsufficientPoints.into());
                 }
-                let transfer = post(&mut tx, &movement(account, system, -points)).await?;
-                draw_lots(&mut tx, a.member_id, -points, transfer, None, None, a.at).await?;
+                post(&mut tx, &movement(account, system, -points)).await?;
+                draw_lots(&mut tx, a.member_id, -points, None, a.at).await?;
             }
             sqlx::query("INSERT INTO audit_log (actor, action, subject, details, at) VALUES ($1, $2, $3, $4, $5)")
                 .bind(&a.audit.actor)

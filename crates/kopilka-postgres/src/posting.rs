@@ -145,62 +145,22 @@ pub(crate) async fn pending_points(
 
 /// Draws up to `amount` from the member's live lots (`kopilka_draw_lots`, migration 6): first
 /// the lot that the transfer `prefer` credited (a return takes back the purchase's own
-/// points), then lots available at `now` before pending ones, soonest expiry first. With
-/// `purchase`, records each draw so a return can give it back. Returns what it drew.
+/// points), then lots available at `now` before pending ones, soonest expiry first. Returns
+/// what it drew. (A sale's draws, which record the transfer and purchase that drew them, are
+/// made inside `kopilka_purchase`.)
 pub(crate) async fn draw_lots(
     conn: &mut PgConnection,
     member: MemberId,
     amount: i64,
-    transfer: i64,
-    purchase: Option<i64>,
     prefer: Option<i64>,
     now: DateTime<Utc>,
 ) -> StoreResult<i64> {
-    sqlx::query_scalar("SELECT kopilka_draw_lots($1, $2, $3, $4, $5, $6)")
+    sqlx::query_scalar("SELECT kopilka_draw_lots($1, $2, NULL, NULL, $3, $4)")
         .bind(member)
         .bind(amount)
-        .bind(transfer)
-        .bind(purchase)
         .bind(prefer)
         .bind(now)
         .fetch_one(conn)
         .await
         .map_err(db)
-}
-
-/// Gives up to `amount` back to the lots a purchase drew on, latest expiry first.
-pub(crate) async fn restore_lots(
-    conn: &mut PgConnection,
-    purchase: i64,
-    amount: i64,
-) -> StoreResult<()> {
-    let usages: Vec<(i64, i64, i64)> = sqlx::query_as(
-        "SELECT u.id, u.lot_id, u.points - u.restored FROM lot_usages u JOIN lots l ON l.id = u.lot_id \
-         WHERE u.purchase_id = $1 AND u.points > u.restored ORDER BY l.expires_at DESC, u.id DESC",
-    )
-    .bind(purchase)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?;
-    let mut left = amount;
-    for (usage, lot, open) in usages {
-        if left == 0 {
-            break;
-        }
-        let give = open.min(left);
-        sqlx::query("UPDATE lot_usages SET restored = restored + $2 WHERE id = $1")
-            .bind(usage)
-            .bind(give)
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
-        sqlx::query("UPDATE lots SET remaining = remaining + $2 WHERE id = $1")
-            .bind(lot)
-            .bind(give)
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
-        left -= give;
-    }
-    Ok(())
 }

@@ -1,9 +1,7 @@
 //! A purchase and a refund, each one transaction on a connection the caller owns.
 
 use crate::db;
-use crate::posting::{
-    draw_lots, lock_member_account, pending_points, post, restore_lots, Movement, SystemIds,
-};
+use crate::posting::SystemIds;
 use crate::Pool;
 use kopilka_domain::earning::{plan_refund, Priced, RefundableLine};
 use kopilka_domain::ledger::{lot_after_debt, MovementKind, SystemAccount};
@@ -13,7 +11,7 @@ use kopilka_store::{
     Pricer, PurchaseOutcome, PurchaseRequest, PurchaseState, RefundOutcome, RefundRequest,
     StoreError, StoreResult,
 };
-use sqlx::{PgConnection, Row};
+use sqlx::Row;
 
 type StoredPurchase = (i64, String, i64, i64, i64, i64, i64);
 
@@ -276,138 +274,164 @@ async fn write(
     .await
 }
 
-pub(crate) async fn refund_tx(
-    conn: &mut PgConnection,
-    system: &SystemIds,
-    req: RefundRequest,
-) -> StoreResult<RefundOutcome> {
-    let (purchase, member, accrual): (i64, MemberId, Option<i64>) = sqlx::query_as(
-        "SELECT id, member_id, accrual_transfer_id FROM purchases WHERE store_id = $1 AND receipt_id = $2",
+/// What a return is planned against, read without a lock; `kopilka_refund` checks it under
+/// the lock (migration 14).
+struct RefundSnapshot {
+    purchase: i64,
+    member: MemberId,
+    accrual: Option<i64>,
+    balance: i64,
+    version: i64,
+    /// (line number, the line as it stands)
+    lines: Vec<(i32, RefundableLine)>,
+    /// The refund id's request hash and result, when it is already recorded.
+    stored: Option<(String, i64, i64, i64)>,
+}
+
+async fn refund_snapshot(pool: &Pool, req: &RefundRequest) -> StoreResult<RefundSnapshot> {
+    // One row per line, the purchase's and the refund id's columns on each.
+    let rows = sqlx::query(
+        "SELECT p.id, p.member_id, p.accrual_transfer_id, a.credits_posted - a.debits_posted,          kopilka_account_version(a.xmin), r.request_hash, r.taken_back, r.returned, r.balance_after,          l.line_no, l.line_id, l.amount_kop, l.earned, l.redeemed, l.refunded_kop, l.taken_back, l.returned          FROM purchases p JOIN accounts a ON a.member_id = p.member_id          LEFT JOIN refunds r ON r.store_id = $1 AND r.refund_id = $3          JOIN purchase_lines l ON l.purchase_id = p.id          WHERE p.store_id = $1 AND p.receipt_id = $2 ORDER BY l.line_no",
     )
     .bind(req.store_id)
     .bind(&req.receipt_id)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?
-    .ok_or(DomainError::NotFound("purchase"))?;
-    let claimed: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO refunds (store_id, refund_id, purchase_id, request_hash, taken_back, returned, balance_after, at) \
-         VALUES ($1, $2, $3, $4, 0, 0, 0, $5) ON CONFLICT (store_id, refund_id) DO NOTHING RETURNING id",
-    )
-    .bind(req.store_id)
     .bind(&req.refund_id)
-    .bind(purchase)
-    .bind(&req.request_hash)
-    .bind(req.at)
-    .fetch_optional(&mut *conn)
+    .fetch_all(pool)
     .await
     .map_err(db)?;
-    let Some(refund) = claimed else {
-        let (hash, taken_back, returned, balance): (String, i64, i64, i64) =
-            sqlx::query_as("SELECT request_hash, taken_back, returned, balance_after FROM refunds WHERE store_id = $1 AND refund_id = $2")
-                .bind(req.store_id)
-                .bind(&req.refund_id)
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(db)?;
-        if hash != req.request_hash {
-            return Err(DomainError::IdempotencyConflict.into());
-        }
-        return Ok(RefundOutcome {
-            refund_id: req.refund_id,
-            points_taken_back: Points::new(taken_back),
-            points_returned: Points::new(returned),
-            balance: Points::new(balance),
-            replayed: true,
-        });
+    let first = rows.first().ok_or(DomainError::NotFound("purchase"))?;
+    let stored = match first.try_get::<Option<String>, _>(5).map_err(db)? {
+        None => None,
+        Some(hash) => Some((
+            hash,
+            first.try_get(6).map_err(db)?,
+            first.try_get(7).map_err(db)?,
+            first.try_get(8).map_err(db)?,
+        )),
     };
-    // The account lock also orders refunds of one receipt: the lines are read after it.
-    let (account, balance) = lock_member_account(conn, member).await?;
-    let rows = sqlx::query(
-        "SELECT line_no, line_id, amount_kop, earned, redeemed, refunded_kop, taken_back, returned \
-         FROM purchase_lines WHERE purchase_id = $1 ORDER BY line_no",
-    )
-    .bind(purchase)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?;
     let mut lines = Vec::with_capacity(rows.len());
     for r in &rows {
         lines.push((
-            r.try_get::<i32, _>(0).map_err(db)?,
+            r.try_get::<i32, _>(9).map_err(db)?,
             RefundableLine {
-                line_id: r.try_get(1).map_err(db)?,
-                amount: Kopecks::new(r.try_get(2).map_err(db)?),
-                earned: Points::new(r.try_get(3).map_err(db)?),
-                redeemed: Points::new(r.try_get(4).map_err(db)?),
-                refunded: Kopecks::new(r.try_get(5).map_err(db)?),
-                taken_back: Points::new(r.try_get(6).map_err(db)?),
-                returned: Points::new(r.try_get(7).map_err(db)?),
+                line_id: r.try_get(10).map_err(db)?,
+                amount: Kopecks::new(r.try_get(11).map_err(db)?),
+                earned: Points::new(r.try_get(12).map_err(db)?),
+                redeemed: Points::new(r.try_get(13).map_err(db)?),
+                refunded: Kopecks::new(r.try_get(14).map_err(db)?),
+                taken_back: Points::new(r.try_get(15).map_err(db)?),
+                returned: Points::new(r.try_get(16).map_err(db)?),
             },
         ));
     }
-    let state: Vec<RefundableLine> = lines.iter().map(|(_, l)| l.clone()).collect();
-    let plan = plan_refund(&state, req.lines.as_deref())?;
-    for step in &plan {
-        let line_no = lines
-            .iter()
-            .find(|(_, l)| l.line_id == step.line_id)
-            .map(|(no, _)| *no)
-            .unwrap_or(-1);
-        sqlx::query(
-            "UPDATE purchase_lines SET refunded_kop = refunded_kop + $3, taken_back = taken_back + $4, returned = returned + $5 \
-             WHERE purchase_id = $1 AND line_no = $2",
-        )
-        .bind(purchase)
-        .bind(line_no)
-        .bind(step.amount.get())
-        .bind(step.taken_back.get())
-        .bind(step.returned.get())
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
+    Ok(RefundSnapshot {
+        purchase: first.try_get(0).map_err(db)?,
+        member: first.try_get(1).map_err(db)?,
+        accrual: first.try_get(2).map_err(db)?,
+        balance: first.try_get(3).map_err(db)?,
+        version: first.try_get(4).map_err(db)?,
+        lines,
+        stored,
+    })
+}
+
+fn replay_refund(
+    req: &RefundRequest,
+    (hash, taken_back, returned, balance): (String, i64, i64, i64),
+) -> StoreResult<RefundOutcome> {
+    if hash != req.request_hash {
+        return Err(DomainError::IdempotencyConflict.into());
     }
-    let taken_back: i64 = plan.iter().map(|s| s.taken_back.get()).sum();
-    let returned: i64 = plan.iter().map(|s| s.returned.get()).sum();
-    let movement = |debit, credit, amount| Movement {
-        debit,
-        credit,
-        amount,
-        kind: MovementKind::Refund,
-        member,
-        store_id: Some(req.store_id),
-        receipt_id: Some(&req.receipt_id),
-        lot_id: None,
-        description: &req.description,
-        at: req.at,
-    };
-    if returned > 0 {
-        let from = system.for_member(SystemAccount::Redemption, member)?;
-        post(conn, &movement(from, account, returned)).await?;
-        restore_lots(conn, purchase, lot_after_debt(balance, returned)).await?;
-    }
-    if taken_back > 0 {
-        let to = system.for_member(SystemAccount::Accrual, member)?;
-        let transfer = post(conn, &movement(account, to, taken_back)).await?;
-        draw_lots(conn, member, taken_back, transfer, None, accrual, req.at).await?;
-    }
-    let balance_after =
-        balance + returned - taken_back - pending_points(conn, member, req.at).await?;
-    sqlx::query(
-        "UPDATE refunds SET taken_back = $2, returned = $3, balance_after = $4 WHERE id = $1",
-    )
-    .bind(refund)
-    .bind(taken_back)
-    .bind(returned)
-    .bind(balance_after)
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?;
     Ok(RefundOutcome {
-        refund_id: req.refund_id,
+        refund_id: req.refund_id.clone(),
         points_taken_back: Points::new(taken_back),
         points_returned: Points::new(returned),
-        balance: Points::new(balance_after),
-        replayed: false,
+        balance: Points::new(balance),
+        replayed: true,
     })
+}
+
+/// Two round trips in the common case, as a sale: read the state, plan the return with
+/// `kopilka_domain::earning::plan_refund`, write it all in one statement.
+pub(crate) async fn refund(
+    pool: &Pool,
+    system: &SystemIds,
+    req: RefundRequest,
+) -> StoreResult<RefundOutcome> {
+    for _ in 0..MAX_PRICINGS {
+        let snap = refund_snapshot(pool, &req).await?;
+        if let Some(stored) = snap.stored {
+            return replay_refund(&req, stored);
+        }
+        let state: Vec<RefundableLine> = snap.lines.iter().map(|(_, l)| l.clone()).collect();
+        let plan = plan_refund(&state, req.lines.as_deref())?;
+        let line_no = |id: &str| {
+            snap.lines
+                .iter()
+                .find(|(_, l)| l.line_id == id)
+                .map_or(-1, |(no, _)| *no)
+        };
+        let taken_back: i64 = plan.iter().map(|s| s.taken_back.get()).sum();
+        let returned: i64 = plan.iter().map(|s| s.returned.get()).sum();
+        let refunded: i64 = state.iter().map(|l| l.refunded.get()).sum();
+        let written: Result<Option<i64>, sqlx::Error> = sqlx::query_scalar(
+            "SELECT kopilka_refund($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+             $16, $17, $18, $19, $20, $21)",
+        )
+        .bind(req.store_id)
+        .bind(&req.refund_id)
+        .bind(snap.purchase)
+        .bind(&req.request_hash)
+        .bind(req.at)
+        .bind(snap.member)
+        .bind(&req.receipt_id)
+        .bind(snap.version)
+        .bind(refunded)
+        .bind(plan.iter().map(|s| line_no(&s.line_id)).collect::<Vec<_>>())
+        .bind(plan.iter().map(|s| s.amount.get()).collect::<Vec<_>>())
+        .bind(plan.iter().map(|s| s.taken_back.get()).collect::<Vec<_>>())
+        .bind(plan.iter().map(|s| s.returned.get()).collect::<Vec<_>>())
+        .bind(taken_back)
+        .bind(returned)
+        .bind(lot_after_debt(snap.balance, returned))
+        .bind(snap.accrual)
+        .bind(system.for_member(SystemAccount::Redemption, snap.member)?)
+        .bind(system.for_member(SystemAccount::Accrual, snap.member)?)
+        .bind(MovementKind::Refund.as_str())
+        .bind(&req.description)
+        .fetch_one(pool)
+        .await;
+        match written {
+            Ok(Some(balance)) => {
+                return Ok(RefundOutcome {
+                    refund_id: req.refund_id,
+                    points_taken_back: Points::new(taken_back),
+                    points_returned: Points::new(returned),
+                    balance: Points::new(balance),
+                    replayed: false,
+                })
+            }
+            // Recorded by a concurrent request with the same refund id meanwhile.
+            Ok(None) => {
+                let stored = sqlx::query_as(
+                    "SELECT request_hash, taken_back, returned, balance_after FROM refunds \
+                     WHERE store_id = $1 AND refund_id = $2",
+                )
+                .bind(req.store_id)
+                .bind(&req.refund_id)
+                .fetch_one(pool)
+                .await
+                .map_err(db)?;
+                return replay_refund(&req, stored);
+            }
+            Err(e) => match sql_state(&e).as_deref() {
+                Some("KP409") => continue,
+                Some("KP404") => return Err(StoreError::NotFound),
+                _ => return Err(db(e)),
+            },
+        }
+    }
+    Err(StoreError::Unavailable(
+        "too many concurrent returns on one account".into(),
+    ))
 }

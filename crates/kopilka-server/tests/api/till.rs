@@ -11,6 +11,7 @@ on_both_stores!(
     concurrent_tills_never_spend_more_than_the_balance,
     concurrent_tills_never_earn_on_more_receipts_a_day_than_the_limit,
     the_same_receipt_sent_many_times_at_once_counts_once,
+    concurrent_returns_of_one_receipt_never_return_more_than_it_had,
     offline_receipts_earn_as_of_their_own_time,
     every_node_hears_of_a_new_card_and_an_activated_offer,
 );
@@ -322,11 +323,17 @@ async fn self_checkout_excluded_categories_and_the_daily_limit(backend: Backend)
 
 /// Sends every purchase at once, each with its till key; the answers in the order given.
 async fn purchases_at_once(app: &TestApp, sales: Vec<(String, Value)>) -> Vec<(u16, Value)> {
-    let tasks: Vec<_> = sales
+    at_once(app, "/purchases", sales).await
+}
+
+/// Sends every request to the till's `path` at once, each with its till key; the answers in
+/// the order given.
+async fn at_once(app: &TestApp, path: &str, requests: Vec<(String, Value)>) -> Vec<(u16, Value)> {
+    let tasks: Vec<_> = requests
         .into_iter()
         .map(|(key, body)| {
             let client = app.client.clone();
-            let url = format!("{}/api/v1/pos/purchases", app.base);
+            let url = format!("{}/api/v1/pos{path}", app.base);
             tokio::spawn(async move {
                 let r = client
                     .post(url)
@@ -423,6 +430,86 @@ async fn the_same_receipt_sent_many_times_at_once_counts_once(backend: Backend) 
         "{answers:?}"
     );
     assert_eq!(balance(&app, &token).await, 255);
+    app.assert_ledger_balanced().await;
+}
+
+/// Returns of one receipt racing at four tills: each is planned against what the receipt has
+/// left, so exactly the ten that fit go through, and what they take back and give back adds
+/// up to what the sale earned and spent. A refund id sent many times at once counts once.
+async fn concurrent_returns_of_one_receipt_never_return_more_than_it_had(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (token, card, _) = app.register("89995550009").await;
+    // A receipt is returned in the store that sold it: four tills of store 1.
+    let mut keys = Vec::new();
+    for _ in 0..4 {
+        keys.push(till(&app, 1, TillKind::Staffed).await);
+    }
+    let bread =
+        json!([{ "line_id": "1", "sku": "bread", "category_id": 14, "amount_kop": 100000 }]);
+    let sale = pos(
+        &app,
+        &keys[0],
+        "/purchases",
+        json!({ "receipt_id": "RR", "barcode": card, "lines": bread, "redeem_points": 100 }),
+    )
+    .await
+    .expect(201);
+    let returns = (0..12)
+        .map(|i| {
+            let body = json!({ "refund_id": format!("P{i}"), "lines": [{ "line_id": "1", "amount_kop": 10000 }] });
+            (keys[i % keys.len()].clone(), body)
+        })
+        .collect();
+    let answers = at_once(&app, "/purchases/RR/refunds", returns).await;
+    let done: Vec<&Value> = answers
+        .iter()
+        .filter(|(s, _)| *s == 201)
+        .map(|(_, b)| b)
+        .collect();
+    assert_eq!(done.len(), 10, "{answers:?}");
+    assert!(
+        answers.iter().all(|(s, _)| *s == 201 || *s == 422),
+        "{answers:?}"
+    );
+    let sum = |field: &str| done.iter().map(|b| b[field].as_i64().unwrap()).sum::<i64>();
+    assert_eq!(
+        sum("points_taken_back"),
+        sale["earned_points"].as_i64().unwrap()
+    );
+    assert_eq!(
+        sum("points_returned"),
+        sale["redeemed_points"].as_i64().unwrap()
+    );
+    assert_eq!(balance(&app, &token).await, 300);
+
+    // The receipt is returned in full now; one refund id sent twelve times gets one answer.
+    pos(
+        &app,
+        &keys[0],
+        "/purchases",
+        json!({ "receipt_id": "RS", "barcode": card, "lines": bread }),
+    )
+    .await
+    .expect(201);
+    let same = json!({ "refund_id": "ALL" });
+    let answers = at_once(
+        &app,
+        "/purchases/RS/refunds",
+        vec![(keys[1].clone(), same); 12],
+    )
+    .await;
+    assert_eq!(
+        answers.iter().filter(|(s, _)| *s == 201).count(),
+        1,
+        "{answers:?}"
+    );
+    assert!(
+        answers
+            .iter()
+            .all(|(s, b)| (*s == 201 || *s == 200) && *b == answers[0].1),
+        "{answers:?}"
+    );
+    assert_eq!(balance(&app, &token).await, 300);
     app.assert_ledger_balanced().await;
 }
 
