@@ -353,6 +353,22 @@ async fn at_once(app: &TestApp, path: &str, requests: Vec<(String, Value)>) -> V
     answers
 }
 
+/// Exactly one of `answers` created the record and every other one replayed it: 200 with the
+/// same `key` of the answer.
+fn created_once(answers: &[(u16, Value)], key: impl Fn(&Value) -> &Value) {
+    assert_eq!(
+        answers.iter().filter(|(s, _)| *s == 201).count(),
+        1,
+        "{answers:?}"
+    );
+    assert!(
+        answers
+            .iter()
+            .all(|(s, b)| (*s == 201 || *s == 200) && key(b) == key(&answers[0].1)),
+        "{answers:?}"
+    );
+}
+
 async fn concurrent_tills_never_spend_more_than_the_balance(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (token, card, _) = app.register("89995550006").await;
@@ -417,18 +433,7 @@ async fn the_same_receipt_sent_many_times_at_once_counts_once(backend: Backend) 
     let body =
         json!({ "receipt_id": "SAME", "barcode": card, "lines": basket(), "redeem_points": 100 });
     let answers = purchases_at_once(&app, vec![(key, body); 12]).await;
-    assert_eq!(
-        answers.iter().filter(|(s, _)| *s == 201).count(),
-        1,
-        "{answers:?}"
-    );
-    assert!(
-        answers
-            .iter()
-            .all(|(s, b)| (*s == 201 || *s == 200)
-                && b["purchase_id"] == answers[0].1["purchase_id"]),
-        "{answers:?}"
-    );
+    created_once(&answers, |b| &b["purchase_id"]);
     assert_eq!(balance(&app, &token).await, 255);
     app.assert_ledger_balanced().await;
 }
@@ -482,7 +487,7 @@ async fn concurrent_returns_of_one_receipt_never_return_more_than_it_had(backend
     );
     assert_eq!(balance(&app, &token).await, 300);
 
-    // The receipt is returned in full now; one refund id sent twelve times gets one answer.
+    // One refund id for the whole of another receipt, sent twelve times at once: one return.
     pos(
         &app,
         &keys[0],
@@ -498,17 +503,7 @@ async fn concurrent_returns_of_one_receipt_never_return_more_than_it_had(backend
         vec![(keys[1].clone(), same); 12],
     )
     .await;
-    assert_eq!(
-        answers.iter().filter(|(s, _)| *s == 201).count(),
-        1,
-        "{answers:?}"
-    );
-    assert!(
-        answers
-            .iter()
-            .all(|(s, b)| (*s == 201 || *s == 200) && *b == answers[0].1),
-        "{answers:?}"
-    );
+    created_once(&answers, |b| b);
     assert_eq!(balance(&app, &token).await, 300);
     app.assert_ledger_balanced().await;
 }
