@@ -8,8 +8,8 @@ use kopilka_domain::ledger::{lot_after_debt, MovementKind, SystemAccount};
 use kopilka_domain::member::{MemberId, StoreId};
 use kopilka_domain::{DomainError, Kopecks, Points};
 use kopilka_store::{
-    Pricer, PurchaseOutcome, PurchaseRequest, PurchaseState, RefundOutcome, RefundRequest,
-    StoreError, StoreResult,
+    Pricer, PurchaseOutcome, PurchaseRequest, PurchaseState, RecordedRefund, RefundOutcome,
+    RefundRequest, StoreError, StoreResult,
 };
 use sqlx::Row;
 
@@ -284,14 +284,20 @@ struct RefundSnapshot {
     version: i64,
     /// (line number, the line as it stands)
     lines: Vec<(i32, RefundableLine)>,
-    /// The refund id's request hash and result, when it is already recorded.
-    stored: Option<(String, i64, i64, i64)>,
+    /// The refund id's request, when it is already recorded.
+    stored: Option<RecordedRefund>,
 }
 
 async fn refund_snapshot(pool: &Pool, req: &RefundRequest) -> StoreResult<RefundSnapshot> {
     // One row per line, the purchase's and the refund id's columns on each.
     let rows = sqlx::query(
-        "SELECT p.id, p.member_id, p.accrual_transfer_id, a.credits_posted - a.debits_posted,          kopilka_account_version(a.xmin), r.request_hash, r.taken_back, r.returned, r.balance_after,          l.line_no, l.line_id, l.amount_kop, l.earned, l.redeemed, l.refunded_kop, l.taken_back, l.returned          FROM purchases p JOIN accounts a ON a.member_id = p.member_id          LEFT JOIN refunds r ON r.store_id = $1 AND r.refund_id = $3          JOIN purchase_lines l ON l.purchase_id = p.id          WHERE p.store_id = $1 AND p.receipt_id = $2 ORDER BY l.line_no",
+        "SELECT p.id, p.member_id, p.accrual_transfer_id, a.credits_posted - a.debits_posted, \
+         kopilka_account_version(a.xmin), r.request_hash, r.taken_back, r.returned, r.balance_after, \
+         l.line_no, l.line_id, l.amount_kop, l.earned, l.redeemed, l.refunded_kop, l.taken_back, l.returned \
+         FROM purchases p JOIN accounts a ON a.member_id = p.member_id \
+         LEFT JOIN refunds r ON r.store_id = $1 AND r.refund_id = $3 \
+         JOIN purchase_lines l ON l.purchase_id = p.id \
+         WHERE p.store_id = $1 AND p.receipt_id = $2 ORDER BY l.line_no",
     )
     .bind(req.store_id)
     .bind(&req.receipt_id)
@@ -302,12 +308,12 @@ async fn refund_snapshot(pool: &Pool, req: &RefundRequest) -> StoreResult<Refund
     let first = rows.first().ok_or(DomainError::NotFound("purchase"))?;
     let stored = match first.try_get::<Option<String>, _>(5).map_err(db)? {
         None => None,
-        Some(hash) => Some((
-            hash,
-            first.try_get(6).map_err(db)?,
-            first.try_get(7).map_err(db)?,
-            first.try_get(8).map_err(db)?,
-        )),
+        Some(request_hash) => Some(RecordedRefund {
+            request_hash,
+            taken_back: first.try_get(6).map_err(db)?,
+            returned: first.try_get(7).map_err(db)?,
+            balance: first.try_get(8).map_err(db)?,
+        }),
     };
     let mut lines = Vec::with_capacity(rows.len());
     for r in &rows {
@@ -335,22 +341,6 @@ async fn refund_snapshot(pool: &Pool, req: &RefundRequest) -> StoreResult<Refund
     })
 }
 
-fn replay_refund(
-    req: &RefundRequest,
-    (hash, taken_back, returned, balance): (String, i64, i64, i64),
-) -> StoreResult<RefundOutcome> {
-    if hash != req.request_hash {
-        return Err(DomainError::IdempotencyConflict.into());
-    }
-    Ok(RefundOutcome {
-        refund_id: req.refund_id.clone(),
-        points_taken_back: Points::new(taken_back),
-        points_returned: Points::new(returned),
-        balance: Points::new(balance),
-        replayed: true,
-    })
-}
-
 /// Two round trips in the common case, as a sale: read the state, plan the return with
 /// `kopilka_domain::earning::plan_refund`, write it all in one statement.
 pub(crate) async fn refund(
@@ -361,7 +351,7 @@ pub(crate) async fn refund(
     for _ in 0..MAX_PRICINGS {
         let snap = refund_snapshot(pool, &req).await?;
         if let Some(stored) = snap.stored {
-            return replay_refund(&req, stored);
+            return stored.replay(&req);
         }
         let state: Vec<RefundableLine> = snap.lines.iter().map(|(_, l)| l.clone()).collect();
         let plan = plan_refund(&state, req.lines.as_deref())?;
@@ -413,7 +403,7 @@ pub(crate) async fn refund(
             }
             // Recorded by a concurrent request with the same refund id meanwhile.
             Ok(None) => {
-                let stored = sqlx::query_as(
+                let (request_hash, taken_back, returned, balance) = sqlx::query_as(
                     "SELECT request_hash, taken_back, returned, balance_after FROM refunds \
                      WHERE store_id = $1 AND refund_id = $2",
                 )
@@ -422,7 +412,13 @@ pub(crate) async fn refund(
                 .fetch_one(pool)
                 .await
                 .map_err(db)?;
-                return replay_refund(&req, stored);
+                let stored = RecordedRefund {
+                    request_hash,
+                    taken_back,
+                    returned,
+                    balance,
+                };
+                return stored.replay(&req);
             }
             Err(e) => match sql_state(&e).as_deref() {
                 Some("KP409") => continue,

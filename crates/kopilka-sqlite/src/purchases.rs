@@ -10,8 +10,8 @@ use kopilka_domain::ledger::{lot_after_debt, MovementKind, SystemAccount};
 use kopilka_domain::member::MemberId;
 use kopilka_domain::{DomainError, Kopecks, Points};
 use kopilka_store::{
-    Pricer, PurchaseOutcome, PurchaseRequest, PurchaseState, RefundOutcome, RefundRequest,
-    StoreError, StoreResult,
+    Pricer, PurchaseOutcome, PurchaseRequest, PurchaseState, RecordedRefund, RefundOutcome,
+    RefundRequest, StoreError, StoreResult,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -241,21 +241,22 @@ pub(crate) fn purchase_tx(
 
 /// Returns goods of a purchase once per (store, refund id); see `Pos::refund_purchase`.
 pub(crate) fn refund_tx(tx: &Connection, req: RefundRequest) -> StoreResult<RefundOutcome> {
-    let existing: Option<(String, i64, i64, i64)> = tx
+    let existing: Option<RecordedRefund> = tx
         .prepare_cached("SELECT request_hash, taken_back, returned, balance_after FROM refunds WHERE store_id = ?1 AND refund_id = ?2")
-        .and_then(|mut s| s.query_row(params![req.store_id, req.refund_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).optional())
+        .and_then(|mut s| {
+            s.query_row(params![req.store_id, req.refund_id], |r| {
+                Ok(RecordedRefund {
+                    request_hash: r.get(0)?,
+                    taken_back: r.get(1)?,
+                    returned: r.get(2)?,
+                    balance: r.get(3)?,
+                })
+            })
+            .optional()
+        })
         .map_err(backend)?;
-    if let Some((hash, taken_back, returned, balance)) = existing {
-        if hash != req.request_hash {
-            return Err(DomainError::IdempotencyConflict.into());
-        }
-        return Ok(RefundOutcome {
-            refund_id: req.refund_id,
-            points_taken_back: Points::new(taken_back),
-            points_returned: Points::new(returned),
-            balance: Points::new(balance),
-            replayed: true,
-        });
+    if let Some(stored) = existing {
+        return stored.replay(&req);
     }
     let (purchase, member, accrual): (i64, MemberId, Option<i64>) = tx
         .prepare_cached("SELECT id, member_id, accrual_transfer_id FROM purchases WHERE store_id = ?1 AND receipt_id = ?2")

@@ -107,6 +107,32 @@ pub struct RefundOutcome {
     pub replayed: bool,
 }
 
+/// A return already recorded under a refund id, as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRefund {
+    pub request_hash: String,
+    pub taken_back: i64,
+    pub returned: i64,
+    pub balance: i64,
+}
+
+impl RecordedRefund {
+    /// The answer to `req` when its refund id is already recorded: the recorded result again,
+    /// or an idempotency conflict when the request is not the one recorded.
+    pub fn replay(self, req: &RefundRequest) -> StoreResult<RefundOutcome> {
+        if self.request_hash != req.request_hash {
+            return Err(DomainError::IdempotencyConflict.into());
+        }
+        Ok(RefundOutcome {
+            refund_id: req.refund_id.clone(),
+            points_taken_back: Points::new(self.taken_back),
+            points_returned: Points::new(self.returned),
+            balance: Points::new(self.balance),
+            replayed: true,
+        })
+    }
+}
+
 /// One of `count` disjoint shares of the members (`member_id % count == index`). Expiry
 /// workers each take one, so that no two ever lock the same member's account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
