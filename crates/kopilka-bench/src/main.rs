@@ -169,12 +169,7 @@ async fn run_store(
         .map(String::from)
         .collect();
     let tills = till_keys(&server)?;
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(256)
-        .build()?;
     let mut ctx = Ctx {
-        client,
-        api: format!("{}/api/v1", server.base),
         http: Arc::new(http::Http::new(&server.base)?),
         cards: Arc::new(cards),
         tills: Arc::new(tills),
@@ -186,25 +181,28 @@ async fn run_store(
     let mut tokens = Vec::new();
     for i in 1..=members.min(200) {
         let phone = format!("+79{i:09}");
-        ctx.client
-            .post(format!("{}/auth/otp", ctx.api))
-            .json(&serde_json::json!({ "phone": phone }))
-            .send()
-            .await?;
+        scenarios::post(
+            &ctx,
+            "/auth/otp",
+            None,
+            serde_json::json!({ "phone": phone }),
+        )
+        .await
+        .context("requesting an SMS code")?;
         let code = ctx
             .codes
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&phone)
             .context("an SMS code")?;
-        let answer: serde_json::Value = ctx
-            .client
-            .post(format!("{}/auth/otp/verify", ctx.api))
-            .json(&serde_json::json!({ "phone": phone, "code": code }))
-            .send()
-            .await?
-            .json()
-            .await?;
+        let (_, answer) = scenarios::post(
+            &ctx,
+            "/auth/otp/verify",
+            None,
+            serde_json::json!({ "phone": phone, "code": code }),
+        )
+        .await
+        .context("verifying an SMS code")?;
         tokens.push(
             answer["token"]
                 .as_str()
@@ -415,10 +413,6 @@ async fn run_scale(args: &Args, store: &str, seconds: Duration, rows: &mut Vec<R
             seeded = target;
         }
         let ctx = Ctx {
-            client: reqwest::Client::builder()
-                .pool_max_idle_per_host(256)
-                .build()?,
-            api: format!("{}/api/v1", server.base),
             http: Arc::new(http::Http::new(&server.base)?),
             cards: Arc::new(cards.clone()),
             tills: Arc::new(tills.clone()),

@@ -10,10 +10,6 @@ use std::sync::{Arc, Mutex};
 
 #[derive(Clone)]
 pub struct Ctx {
-    /// For setting a run up (signing members in); the load itself goes through `http`.
-    pub client: reqwest::Client,
-    /// The API's full address, for `client`.
-    pub api: String,
     pub http: Arc<Http>,
     pub cards: Arc<Vec<String>>,
     pub tills: Arc<Vec<String>>,
@@ -27,7 +23,9 @@ pub struct Ctx {
 /// Where the API's paths start on the server.
 const API: &str = "/api/v1";
 
-async fn post(ctx: &Ctx, path: &str, auth: Option<&str>, body: Value) -> Option<(u16, Value)> {
+/// POSTs JSON to the API: the status and the answer as JSON (null when it is not), or `None`
+/// when the connection failed.
+pub async fn post(ctx: &Ctx, path: &str, auth: Option<&str>, body: Value) -> Option<(u16, Value)> {
     let body = serde_json::to_vec(&body).ok()?;
     let (status, answer) = ctx
         .http
