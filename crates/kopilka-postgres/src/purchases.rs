@@ -8,19 +8,17 @@ use kopilka_domain::ledger::{lot_after_debt, MovementKind, SystemAccount};
 use kopilka_domain::member::{MemberId, StoreId};
 use kopilka_domain::{DomainError, Kopecks, Points};
 use kopilka_store::{
-    Pricer, PurchaseOutcome, PurchaseRequest, PurchaseState, RecordedRefund, RefundOutcome,
-    RefundRequest, StoreError, StoreResult,
+    Pricer, PurchaseOutcome, PurchaseRequest, PurchaseState, RecordedPurchase, RecordedRefund,
+    RefundOutcome, RefundRequest, StoreError, StoreResult,
 };
 use sqlx::Row;
 
-type StoredPurchase = (i64, String, i64, i64, i64, i64, i64);
-
-async fn stored_purchase(
+async fn recorded_purchase(
     conn: impl sqlx::PgExecutor<'_>,
     store: StoreId,
     receipt: &str,
-) -> StoreResult<Option<StoredPurchase>> {
-    sqlx::query_as(
+) -> StoreResult<Option<RecordedPurchase>> {
+    let row: Option<(i64, String, i64, i64, i64, i64, i64)> = sqlx::query_as(
         "SELECT id, request_hash, earned, redeemed, discount_kop, payable_kop, balance_after FROM purchases \
          WHERE store_id = $1 AND receipt_id = $2",
     )
@@ -28,24 +26,20 @@ async fn stored_purchase(
     .bind(receipt)
     .fetch_optional(conn)
     .await
-    .map_err(db)
-}
-
-fn replay(req: &PurchaseRequest, stored: StoredPurchase) -> StoreResult<PurchaseOutcome> {
-    let (id, hash, earned, redeemed, discount, payable, balance) = stored;
-    if hash != req.request_hash {
-        return Err(DomainError::IdempotencyConflict.into());
-    }
-    Ok(PurchaseOutcome {
-        purchase_id: id,
-        receipt_id: req.receipt_id.clone(),
-        earned: Points::new(earned),
-        redeemed: Points::new(redeemed),
-        discount: Kopecks::new(discount),
-        payable: Kopecks::new(payable),
-        balance: Points::new(balance),
-        replayed: true,
-    })
+    .map_err(db)?;
+    Ok(row.map(
+        |(purchase_id, request_hash, earned, redeemed, discount_kop, payable_kop, balance)| {
+            RecordedPurchase {
+                purchase_id,
+                request_hash,
+                earned,
+                redeemed,
+                discount_kop,
+                payable_kop,
+                balance,
+            }
+        },
+    ))
 }
 
 /// How often a sale is priced again because a concurrent one changed its member's state
@@ -63,7 +57,7 @@ struct Snapshot {
     receipts_today: i64,
     offers: Vec<i64>,
     uses: Vec<i64>,
-    stored: Option<StoredPurchase>,
+    recorded: Option<RecordedPurchase>,
 }
 
 async fn snapshot(pool: &Pool, req: &PurchaseRequest) -> StoreResult<Snapshot> {
@@ -93,17 +87,17 @@ async fn snapshot(pool: &Pool, req: &PurchaseRequest) -> StoreResult<Snapshot> {
     .await
     .map_err(db)?
     .ok_or(StoreError::NotFound)?;
-    let stored = match row.try_get::<Option<i64>, _>(6).map_err(db)? {
+    let recorded = match row.try_get::<Option<i64>, _>(6).map_err(db)? {
         None => None,
-        Some(id) => Some((
-            id,
-            row.try_get(7).map_err(db)?,
-            row.try_get(8).map_err(db)?,
-            row.try_get(9).map_err(db)?,
-            row.try_get(10).map_err(db)?,
-            row.try_get(11).map_err(db)?,
-            row.try_get(12).map_err(db)?,
-        )),
+        Some(purchase_id) => Some(RecordedPurchase {
+            purchase_id,
+            request_hash: row.try_get(7).map_err(db)?,
+            earned: row.try_get(8).map_err(db)?,
+            redeemed: row.try_get(9).map_err(db)?,
+            discount_kop: row.try_get(10).map_err(db)?,
+            payable_kop: row.try_get(11).map_err(db)?,
+            balance: row.try_get(12).map_err(db)?,
+        }),
     };
     Ok(Snapshot {
         version: row.try_get(5).map_err(db)?,
@@ -112,7 +106,7 @@ async fn snapshot(pool: &Pool, req: &PurchaseRequest) -> StoreResult<Snapshot> {
         receipts_today: row.try_get(2).map_err(db)?,
         offers: row.try_get(3).map_err(db)?,
         uses: row.try_get(4).map_err(db)?,
-        stored,
+        recorded,
     })
 }
 
@@ -125,8 +119,8 @@ pub(crate) async fn purchase(
 ) -> StoreResult<PurchaseOutcome> {
     for _ in 0..MAX_PRICINGS {
         let snap = snapshot(pool, &req).await?;
-        if let Some(stored) = snap.stored {
-            return replay(&req, stored);
+        if let Some(recorded) = snap.recorded {
+            return recorded.replay(&req);
         }
         let offer_uses = snap
             .offers
@@ -155,10 +149,10 @@ pub(crate) async fn purchase(
             }
             // Recorded by a concurrent identical (or conflicting) request meanwhile.
             Ok(None) => {
-                let stored = stored_purchase(pool, req.store_id, &req.receipt_id)
+                return recorded_purchase(pool, req.store_id, &req.receipt_id)
                     .await?
-                    .ok_or(StoreError::NotFound)?;
-                return replay(&req, stored);
+                    .ok_or(StoreError::NotFound)?
+                    .replay(&req);
             }
             Err(e) => match sql_state(&e).as_deref() {
                 Some("KP409") => continue,

@@ -10,8 +10,8 @@ use kopilka_domain::ledger::{lot_after_debt, MovementKind, SystemAccount};
 use kopilka_domain::member::MemberId;
 use kopilka_domain::{DomainError, Kopecks, Points};
 use kopilka_store::{
-    Pricer, PurchaseOutcome, PurchaseRequest, PurchaseState, RecordedRefund, RefundOutcome,
-    RefundRequest, StoreError, StoreResult,
+    Pricer, PurchaseOutcome, PurchaseRequest, PurchaseState, RecordedPurchase, RecordedRefund,
+    RefundOutcome, RefundRequest, StoreError, StoreResult,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -21,32 +21,28 @@ pub(crate) fn purchase_tx(
     req: PurchaseRequest,
     price: Pricer,
 ) -> StoreResult<PurchaseOutcome> {
-    let existing: Option<(i64, String, i64, i64, i64, i64, i64)> = tx
+    let existing: Option<RecordedPurchase> = tx
         .prepare_cached(
             "SELECT id, request_hash, earned, redeemed, discount_kop, payable_kop, balance_after FROM purchases \
              WHERE store_id = ?1 AND receipt_id = ?2",
         )
         .and_then(|mut s| {
             s.query_row(params![req.store_id, req.receipt_id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+                Ok(RecordedPurchase {
+                    purchase_id: r.get(0)?,
+                    request_hash: r.get(1)?,
+                    earned: r.get(2)?,
+                    redeemed: r.get(3)?,
+                    discount_kop: r.get(4)?,
+                    payable_kop: r.get(5)?,
+                    balance: r.get(6)?,
+                })
             })
             .optional()
         })
         .map_err(backend)?;
-    if let Some((id, hash, earned, redeemed, discount, payable, balance)) = existing {
-        if hash != req.request_hash {
-            return Err(DomainError::IdempotencyConflict.into());
-        }
-        return Ok(PurchaseOutcome {
-            purchase_id: id,
-            receipt_id: req.receipt_id,
-            earned: Points::new(earned),
-            redeemed: Points::new(redeemed),
-            discount: Kopecks::new(discount),
-            payable: Kopecks::new(payable),
-            balance: Points::new(balance),
-            replayed: true,
-        });
+    if let Some(recorded) = existing {
+        return recorded.replay(&req);
     }
     if let Some(code) = &req.card_token {
         let spent = tx

@@ -107,6 +107,38 @@ pub struct RefundOutcome {
     pub replayed: bool,
 }
 
+/// A sale already recorded under a receipt id, as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedPurchase {
+    pub purchase_id: i64,
+    pub request_hash: String,
+    pub earned: i64,
+    pub redeemed: i64,
+    pub discount_kop: i64,
+    pub payable_kop: i64,
+    pub balance: i64,
+}
+
+impl RecordedPurchase {
+    /// The answer to `req` when its receipt id is already recorded: the recorded result again,
+    /// or an idempotency conflict when the request is not the one recorded.
+    pub fn replay(self, req: &PurchaseRequest) -> StoreResult<PurchaseOutcome> {
+        if self.request_hash != req.request_hash {
+            return Err(DomainError::IdempotencyConflict.into());
+        }
+        Ok(PurchaseOutcome {
+            purchase_id: self.purchase_id,
+            receipt_id: req.receipt_id.clone(),
+            earned: Points::new(self.earned),
+            redeemed: Points::new(self.redeemed),
+            discount: Kopecks::new(self.discount_kop),
+            payable: Kopecks::new(self.payable_kop),
+            balance: Points::new(self.balance),
+            replayed: true,
+        })
+    }
+}
+
 /// A return already recorded under a refund id, as the store keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedRefund {
