@@ -115,14 +115,26 @@ fn spawn_thread(name: String, body: impl FnOnce() + Send + 'static) -> StoreResu
         .map_err(|e| StoreError::Unavailable(format!("cannot start a database thread: {e}")))
 }
 
-fn spawn_worker(
+/// A reader: each job runs in one read transaction, so all its statements see one snapshot
+/// (a balance and the history beside it agree), and the page cache, which SQLite empties
+/// when it finds another connection committed since, is refilled once per job rather than
+/// once per statement.
+fn spawn_reader(
     name: String,
     mut conn: Connection,
     jobs: crossbeam_channel::Receiver<Job>,
 ) -> StoreResult<()> {
     spawn_thread(name, move || {
         for job in jobs {
+            let began = conn.prepare_cached("BEGIN").and_then(|mut s| s.execute([]));
             job(&mut conn);
+            // A read changes nothing, so the end cannot fail for a reason worth a word; a
+            // job that failed inside left the transaction to be ended here all the same.
+            if began.is_ok() && !conn.is_autocommit() {
+                let _ = conn
+                    .prepare_cached("COMMIT")
+                    .and_then(|mut s| s.execute([]));
+            }
         }
     })
 }
@@ -274,7 +286,7 @@ impl SqliteStore {
         let (readers, reader_jobs) = crossbeam_channel::unbounded::<Job>();
         for i in 0..options.readers.max(1) {
             let conn = open_connection(path, options, false).map_err(unavailable)?;
-            spawn_worker(format!("sqlite-reader-{i}"), conn, reader_jobs.clone())?;
+            spawn_reader(format!("sqlite-reader-{i}"), conn, reader_jobs.clone())?;
         }
         Ok(Self {
             writer,
@@ -345,7 +357,7 @@ impl SqliteStore {
             .map_err(|_| StoreError::Unavailable("database thread stopped".into()))?
     }
 
-    /// Runs `f` on a reader connection (a consistent snapshot for the statement).
+    /// Runs `f` on a reader connection, in one read transaction: one snapshot for all of it.
     pub(crate) async fn read<R: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
@@ -457,6 +469,44 @@ mod tests {
             })
             .await
             .unwrap()
+    }
+
+    /// Every statement of one read sees the same snapshot, even when a write commits between
+    /// two of them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_sees_one_snapshot_throughout() {
+        use kopilka_store::Staff;
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("k.db"), &SqliteOptions::default()).unwrap();
+        let (first_read, wait_for_first) = std::sync::mpsc::channel();
+        let (written, wait_for_write) = std::sync::mpsc::channel();
+        let reading = tokio::spawn({
+            let store = store.clone();
+            async move {
+                store
+                    .read(move |c| {
+                        let count = |c: &Connection| {
+                            c.query_row("SELECT COUNT(*) FROM staff", [], |r| r.get::<_, i64>(0))
+                                .map_err(backend)
+                        };
+                        let before = count(c)?;
+                        first_read.send(()).unwrap();
+                        wait_for_write.recv().unwrap();
+                        Ok((before, count(c)?))
+                    })
+                    .await
+            }
+        });
+        tokio::task::spawn_blocking(move || wait_for_first.recv().unwrap())
+            .await
+            .unwrap();
+        store
+            .create_staff("late", "hash", &[], chrono::Utc::now())
+            .await
+            .unwrap();
+        written.send(()).unwrap();
+        assert_eq!(reading.await.unwrap().unwrap(), (0, 0));
+        assert_eq!(staff_rows(&store).await, 1, "the next read sees the write");
     }
 
     #[tokio::test]
