@@ -11,35 +11,54 @@ use kopilka_store::{
     Pricer, PurchaseOutcome, PurchaseRequest, PurchaseState, RecordedPurchase, RecordedRefund,
     RefundOutcome, RefundRequest, StoreError, StoreResult,
 };
+use sqlx::postgres::PgRow;
 use sqlx::Row;
+
+/// The columns of a recorded purchase (`purchases p`), in the order `recorded_from` reads
+/// them; a macro so the statements that use it stay static strings.
+macro_rules! recorded_columns {
+    () => {
+        "p.id, p.request_hash, p.earned, p.redeemed, p.discount_kop, p.payable_kop, p.balance_after"
+    };
+}
+
+/// The recorded purchase in `row` from column `first` on (`recorded_columns!`); none when
+/// its id is NULL (no receipt recorded under that id).
+fn recorded_from(row: &PgRow, first: usize) -> StoreResult<Option<RecordedPurchase>> {
+    let Some(purchase_id) = row.try_get::<Option<i64>, _>(first).map_err(db)? else {
+        return Ok(None);
+    };
+    let column = |n: usize| first + n;
+    Ok(Some(RecordedPurchase {
+        purchase_id,
+        request_hash: row.try_get(column(1)).map_err(db)?,
+        earned: row.try_get(column(2)).map_err(db)?,
+        redeemed: row.try_get(column(3)).map_err(db)?,
+        discount_kop: row.try_get(column(4)).map_err(db)?,
+        payable_kop: row.try_get(column(5)).map_err(db)?,
+        balance: row.try_get(column(6)).map_err(db)?,
+    }))
+}
 
 async fn recorded_purchase(
     conn: impl sqlx::PgExecutor<'_>,
     store: StoreId,
     receipt: &str,
 ) -> StoreResult<Option<RecordedPurchase>> {
-    let row: Option<(i64, String, i64, i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT id, request_hash, earned, redeemed, discount_kop, payable_kop, balance_after FROM purchases \
-         WHERE store_id = $1 AND receipt_id = $2",
-    )
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        recorded_columns!(),
+        " FROM purchases p WHERE p.store_id = $1 AND p.receipt_id = $2"
+    ))
     .bind(store)
     .bind(receipt)
     .fetch_optional(conn)
     .await
     .map_err(db)?;
-    Ok(row.map(
-        |(purchase_id, request_hash, earned, redeemed, discount_kop, payable_kop, balance)| {
-            RecordedPurchase {
-                purchase_id,
-                request_hash,
-                earned,
-                redeemed,
-                discount_kop,
-                payable_kop,
-                balance,
-            }
-        },
-    ))
+    Ok(match row {
+        Some(row) => recorded_from(&row, 0)?,
+        None => None,
+    })
 }
 
 /// How often a sale is priced again because a concurrent one changed its member's state
@@ -63,7 +82,7 @@ struct Snapshot {
 async fn snapshot(pool: &Pool, req: &PurchaseRequest) -> StoreResult<Snapshot> {
     // Plain subqueries in one statement: each PL/pgSQL statement would start an executor of
     // its own. The offers come in the primary key's order, so their arrays need no sort.
-    let row = sqlx::query(
+    let row = sqlx::query(concat!(
         "SELECT a.credits_posted - a.debits_posted, \
          (SELECT COALESCE(SUM(remaining), 0)::BIGINT FROM lots \
           WHERE member_id = $1 AND remaining > 0 AND available_at > $4), \
@@ -71,11 +90,12 @@ async fn snapshot(pool: &Pool, req: &PurchaseRequest) -> StoreResult<Snapshot> {
           WHERE member_id = $1 AND earned > 0 AND purchased_at >= $2 AND purchased_at < $3), \
          ARRAY(SELECT offer_id FROM offer_activations WHERE member_id = $1 AND offer_id = ANY ($7) ORDER BY offer_id), \
          ARRAY(SELECT uses FROM offer_activations WHERE member_id = $1 AND offer_id = ANY ($7) ORDER BY offer_id), \
-         kopilka_account_version(a.xmin), p.id, p.request_hash, p.earned, p.redeemed, p.discount_kop, p.payable_kop, p.balance_after \
-         FROM accounts a \
+         kopilka_account_version(a.xmin), ",
+        recorded_columns!(),
+        " FROM accounts a \
          LEFT JOIN purchases p ON p.store_id = $5 AND p.receipt_id = $6 \
-         WHERE a.member_id = $1",
-    )
+         WHERE a.member_id = $1"
+    ))
     .bind(req.member_id)
     .bind(req.day_start)
     .bind(req.day_end)
@@ -87,18 +107,7 @@ async fn snapshot(pool: &Pool, req: &PurchaseRequest) -> StoreResult<Snapshot> {
     .await
     .map_err(db)?
     .ok_or(StoreError::NotFound)?;
-    let recorded = match row.try_get::<Option<i64>, _>(6).map_err(db)? {
-        None => None,
-        Some(purchase_id) => Some(RecordedPurchase {
-            purchase_id,
-            request_hash: row.try_get(7).map_err(db)?,
-            earned: row.try_get(8).map_err(db)?,
-            redeemed: row.try_get(9).map_err(db)?,
-            discount_kop: row.try_get(10).map_err(db)?,
-            payable_kop: row.try_get(11).map_err(db)?,
-            balance: row.try_get(12).map_err(db)?,
-        }),
-    };
+    let recorded = recorded_from(&row, 6)?;
     Ok(Snapshot {
         version: row.try_get(5).map_err(db)?,
         balance: row.try_get(0).map_err(db)?,
