@@ -67,8 +67,9 @@ async fn recorded_purchase(
 const MAX_PRICINGS: usize = 64;
 
 /// What a sale is priced against, read without a lock. `kopilka_purchase` checks under the
-/// lock that the member's account is still at `version` and refuses the write (KP409) if not:
-/// every change to this state moves points and so rewrites the account row (migration 11).
+/// lock that the member's account is still at `version` and otherwise answers `stale`, having
+/// written nothing (migration 15). Every change to this state moves points and so rewrites
+/// the account row (migration 11).
 struct Snapshot {
     version: i64,
     balance: i64,
@@ -143,7 +144,7 @@ pub(crate) async fn purchase(
             offer_uses,
         })?;
         match write(pool, system, &req, &snap, &priced).await {
-            Ok(Some(id)) => {
+            Ok(Written::Done(id)) => {
                 let balance = balance_after(&req, &snap, &priced);
                 return Ok(PurchaseOutcome {
                     purchase_id: id,
@@ -156,15 +157,15 @@ pub(crate) async fn purchase(
                     replayed: false,
                 });
             }
-            // Recorded by a concurrent identical (or conflicting) request meanwhile.
-            Ok(None) => {
+            // Recorded by a concurrent conflicting request meanwhile.
+            Ok(Written::Recorded) => {
                 return recorded_purchase(pool, req.store_id, &req.receipt_id)
                     .await?
                     .ok_or(StoreError::NotFound)?
                     .replay(&req);
             }
+            Ok(Written::Stale) => continue,
             Err(e) => match sql_state(&e).as_deref() {
-                Some("KP409") => continue,
                 Some("KP410") => return Err(DomainError::NotFound("card").into()),
                 Some("KP404") => return Err(StoreError::NotFound),
                 _ => return Err(db(e)),
@@ -174,6 +175,26 @@ pub(crate) async fn purchase(
     Err(StoreError::Unavailable(
         "too many concurrent purchases on one card".into(),
     ))
+}
+
+/// What one call of `kopilka_purchase` or `kopilka_refund` did (migration 15).
+enum Written<T> {
+    /// Wrote it, with this result.
+    Done(T),
+    /// Wrote nothing: the id is already recorded, and the caller replays it.
+    Recorded,
+    /// Wrote nothing: the state changed since it was read, and the caller reads it again.
+    Stale,
+}
+
+impl<T> From<(bool, Option<T>)> for Written<T> {
+    fn from((stale, result): (bool, Option<T>)) -> Self {
+        match (stale, result) {
+            (true, _) => Written::Stale,
+            (false, Some(result)) => Written::Done(result),
+            (false, None) => Written::Recorded,
+        }
+    }
 }
 
 /// The SQLSTATE a statement failed with, such as the KP codes `kopilka_purchase` raises.
@@ -206,7 +227,7 @@ async fn write(
     req: &PurchaseRequest,
     snap: &Snapshot,
     priced: &Priced,
-) -> Result<Option<i64>, sqlx::Error> {
+) -> Result<Written<i64>, sqlx::Error> {
     let lines = &priced.lines;
     let (earn, redeem) = (priced.earn.get(), priced.redeem.get());
     // What the rules earned, then what each offer added: separate lines in the history.
@@ -234,9 +255,10 @@ async fn write(
             .for_member(kind, req.member_id)
             .map_err(|e| sqlx::Error::Protocol(e.to_string()))
     };
-    sqlx::query_scalar(
-        "SELECT kopilka_purchase($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-         $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35)",
+    sqlx::query_as::<_, (bool, Option<i64>)>(
+        "SELECT stale, new_purchase FROM kopilka_purchase($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+         $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, \
+         $33, $34, $35)",
     )
     .bind(req.store_id)
     .bind(req.till_id)
@@ -275,6 +297,7 @@ async fn write(
     .bind(req.lot_available_at)
     .fetch_one(pool)
     .await
+    .map(Written::from)
 }
 
 /// What a return is planned against, read without a lock; `kopilka_refund` checks it under
@@ -367,9 +390,9 @@ pub(crate) async fn refund(
         let taken_back: i64 = plan.iter().map(|s| s.taken_back.get()).sum();
         let returned: i64 = plan.iter().map(|s| s.returned.get()).sum();
         let refunded: i64 = state.iter().map(|l| l.refunded.get()).sum();
-        let written: Result<Option<i64>, sqlx::Error> = sqlx::query_scalar(
-            "SELECT kopilka_refund($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-             $16, $17, $18, $19, $20, $21)",
+        let written = sqlx::query_as::<_, (bool, Option<i64>)>(
+            "SELECT stale, new_balance FROM kopilka_refund($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+             $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
         )
         .bind(req.store_id)
         .bind(&req.refund_id)
@@ -393,9 +416,10 @@ pub(crate) async fn refund(
         .bind(MovementKind::Refund.as_str())
         .bind(&req.description)
         .fetch_one(pool)
-        .await;
+        .await
+        .map(Written::from);
         match written {
-            Ok(Some(balance)) => {
+            Ok(Written::Done(balance)) => {
                 return Ok(RefundOutcome {
                     refund_id: req.refund_id,
                     points_taken_back: Points::new(taken_back),
@@ -404,8 +428,8 @@ pub(crate) async fn refund(
                     replayed: false,
                 })
             }
-            // Recorded by a concurrent request with the same refund id meanwhile.
-            Ok(None) => {
+            // Recorded by a concurrent conflicting request with the same refund id meanwhile.
+            Ok(Written::Recorded) => {
                 let (request_hash, taken_back, returned, balance) = sqlx::query_as(
                     "SELECT request_hash, taken_back, returned, balance_after FROM refunds \
                      WHERE store_id = $1 AND refund_id = $2",
@@ -423,8 +447,8 @@ pub(crate) async fn refund(
                 };
                 return stored.replay(&req);
             }
+            Ok(Written::Stale) => continue,
             Err(e) => match sql_state(&e).as_deref() {
-                Some("KP409") => continue,
                 Some("KP404") => return Err(StoreError::NotFound),
                 _ => return Err(db(e)),
             },

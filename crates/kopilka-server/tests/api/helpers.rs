@@ -393,6 +393,39 @@ impl TestApp {
     }
 
     /// Every account's debits equal every account's credits, and both equal the transfers.
+    /// On PostgreSQL: no purchase or return was written and then rolled back. A sale priced
+    /// against a state that changed meanwhile writes nothing at all (migration 15), so races
+    /// leave no dead rows behind (`pgstattuple` counts them exactly, unlike the statistics).
+    pub async fn assert_nothing_rolled_back(&self) {
+        if !self.settings.database_url.starts_with("postgres") {
+            return;
+        }
+        let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&self.settings.database_url)
+            .await
+            .unwrap();
+        sqlx::query("CREATE EXTENSION IF NOT EXISTS pgstattuple")
+            .execute(&mut db)
+            .await
+            .unwrap();
+        let dead = |table: &'static str| {
+            sqlx::query_scalar::<_, i64>("SELECT dead_tuple_count FROM pgstattuple($1)").bind(table)
+        };
+        // Sales are never updated: any dead row is one rolled back.
+        let sales = dead("purchases").fetch_one(&mut db).await.unwrap();
+        assert_eq!(sales, 0, "sales written and rolled back");
+        // Each return rewrites its own row once, to record the balance after it.
+        let returns = dead("refunds").fetch_one(&mut db).await.unwrap();
+        let recorded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM refunds")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+        assert!(
+            returns <= recorded,
+            "{} returns written and rolled back",
+            returns - recorded
+        );
+    }
+
     pub async fn assert_ledger_balanced(&self) {
         let t = self.kopilka.store().totals().await.unwrap();
         assert_eq!(t.debits, t.credits, "{t:?}");

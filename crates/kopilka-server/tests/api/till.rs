@@ -396,6 +396,7 @@ async fn concurrent_tills_never_spend_more_than_the_balance(backend: Backend) {
     assert_eq!(spent, 280, "7 of 24 fit in 300 points: {statuses:?}");
     assert_eq!(balance(&app, &token).await, 20);
     app.assert_ledger_balanced().await;
+    app.assert_nothing_rolled_back().await;
 }
 
 /// The day's earning receipts are part of the state a sale is priced against: sales racing on
@@ -506,6 +507,7 @@ async fn concurrent_returns_of_one_receipt_never_return_more_than_it_had(backend
     created_once(&answers, |b| b);
     assert_eq!(balance(&app, &token).await, 300);
     app.assert_ledger_balanced().await;
+    app.assert_nothing_rolled_back().await;
 }
 
 async fn offline_receipts_earn_as_of_their_own_time(backend: Backend) {
