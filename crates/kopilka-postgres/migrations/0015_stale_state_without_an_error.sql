@@ -1,20 +1,21 @@
 -- A sale priced, or a return planned, against a state that changed before its write raised
 -- KP409 (migrations 11 and 14) after claiming the receipt or refund id. PostgreSQL logged each
 -- such retry as an ERROR with its statement, and the claimed row, rolled back, stayed in the
--- table and its indexes as a dead tuple until vacuum. Both functions now take the member's
+-- table and its indexes as a dead tuple until vacuum. The functions below take the member's
 -- account lock and check the state first, and answer `stale` without having written
 -- anything. The receipt or refund id is claimed after the check, under the account lock.
 -- Their results come as OUT parameters: `stale`, then the new purchase's id or the balance
 -- after the return (NULL when the id is already recorded: the caller replays it).
-
-DROP FUNCTION kopilka_purchase;
-DROP FUNCTION kopilka_refund;
+--
+-- They are new functions beside kopilka_purchase and kopilka_refund, which stay for the nodes
+-- of the previous release while a rolling upgrade replaces them: changing those functions'
+-- results in place would fail every sale such a node makes. A later migration drops them.
 
 -- Records a priced sale: `new_purchase`, or NULL when the receipt is already recorded (the
 -- caller replays it); `stale` when the member's account changed since the state was read
 -- (p_version). Raises KP404 without the member's account, KP410 when the one-time card code
 -- is spent or expired.
-CREATE FUNCTION kopilka_purchase(
+CREATE FUNCTION kopilka_record_sale(
     p_store BIGINT, p_till BIGINT, p_receipt TEXT, p_hash TEXT, p_member BIGINT, p_card TEXT,
     p_token TEXT, p_purchased_at TIMESTAMPTZ, p_committed_at TIMESTAMPTZ,
     -- the version of the member's account the sale was priced against
@@ -147,7 +148,7 @@ END $$;
 -- Records a planned return of p_purchase: `new_balance`, the points the member can spend
 -- afterwards, or NULL when the refund id is already recorded (the caller replays it); `stale`
 -- when the state changed since it was read. Raises KP404 without the member's account.
-CREATE FUNCTION kopilka_refund(
+CREATE FUNCTION kopilka_record_return(
     p_store BIGINT, p_refund TEXT, p_purchase BIGINT, p_hash TEXT, p_at TIMESTAMPTZ,
     p_member BIGINT, p_receipt TEXT,
     -- the state the return was planned against

@@ -147,7 +147,7 @@ pub(crate) async fn pending_points(
 /// the lot that the transfer `prefer` credited (a return takes back the purchase's own
 /// points), then lots available at `now` before pending ones, soonest expiry first. Returns
 /// what it drew. (A sale's draws, which record the transfer and purchase that drew them, are
-/// made inside `kopilka_purchase`.)
+/// made inside `kopilka_record_sale`.)
 pub(crate) async fn draw_lots(
     conn: &mut PgConnection,
     member: MemberId,

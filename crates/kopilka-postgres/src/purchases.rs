@@ -66,7 +66,7 @@ async fn recorded_purchase(
 /// bounds a pathological pile-up on one card.
 const MAX_PRICINGS: usize = 64;
 
-/// What a sale is priced against, read without a lock. `kopilka_purchase` checks under the
+/// What a sale is priced against, read without a lock. `kopilka_record_sale` checks under the
 /// lock that the member's account is still at `version` and otherwise answers `stale`, having
 /// written nothing (migration 15). Every change to this state moves points and so rewrites
 /// the account row (migration 11).
@@ -177,7 +177,7 @@ pub(crate) async fn purchase(
     ))
 }
 
-/// What one call of `kopilka_purchase` or `kopilka_refund` did (migration 15).
+/// What one call of `kopilka_record_sale` or `kopilka_record_return` did (migration 15).
 enum Written<T> {
     /// Wrote it, with this result.
     Done(T),
@@ -197,7 +197,7 @@ impl<T> From<(bool, Option<T>)> for Written<T> {
     }
 }
 
-/// The SQLSTATE a statement failed with, such as the KP codes `kopilka_purchase` raises.
+/// The SQLSTATE a statement failed with, such as the KP codes `kopilka_record_sale` raises.
 fn sql_state(e: &sqlx::Error) -> Option<String> {
     match e {
         sqlx::Error::Database(d) => d.code().map(|c| c.into_owned()),
@@ -256,7 +256,7 @@ async fn write(
             .map_err(|e| sqlx::Error::Protocol(e.to_string()))
     };
     sqlx::query_as::<_, (bool, Option<i64>)>(
-        "SELECT stale, new_purchase FROM kopilka_purchase($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+        "SELECT stale, new_purchase FROM kopilka_record_sale($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
          $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, \
          $33, $34, $35)",
     )
@@ -300,8 +300,8 @@ async fn write(
     .map(Written::from)
 }
 
-/// What a return is planned against, read without a lock; `kopilka_refund` checks it under
-/// the lock (migration 14).
+/// What a return is planned against, read without a lock; `kopilka_record_return` checks it
+/// under the lock (migrations 14 and 15).
 struct RefundSnapshot {
     purchase: i64,
     member: MemberId,
@@ -391,7 +391,7 @@ pub(crate) async fn refund(
         let returned: i64 = plan.iter().map(|s| s.returned.get()).sum();
         let refunded: i64 = state.iter().map(|l| l.refunded.get()).sum();
         let written = sqlx::query_as::<_, (bool, Option<i64>)>(
-            "SELECT stale, new_balance FROM kopilka_refund($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+            "SELECT stale, new_balance FROM kopilka_record_return($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
              $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
         )
         .bind(req.store_id)
