@@ -10,6 +10,10 @@
 -- They are new functions beside kopilka_purchase and kopilka_refund, which stay for the nodes
 -- of the previous release while a rolling upgrade replaces them: changing those functions'
 -- results in place would fail every sale such a node makes. A later migration drops them.
+-- While both run, one receipt sent to an old and a new node at the same moment can deadlock
+-- (the old function claims the id, then waits for the account; the new one the other way
+-- round). PostgreSQL breaks it within deadlock_timeout by failing one, and the till's retry
+-- of that one is replayed.
 
 -- Records a priced sale: `new_purchase`, or NULL when the receipt is already recorded (the
 -- caller replays it); `stale` when the member's account changed since the state was read
