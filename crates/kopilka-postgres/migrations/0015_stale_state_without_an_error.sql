@@ -8,12 +8,13 @@
 -- after the return (NULL when the id is already recorded: the caller replays it).
 --
 -- They are new functions beside kopilka_purchase and kopilka_refund, which stay for the nodes
--- of the previous release while a rolling upgrade replaces them: changing those functions'
--- results in place would fail every sale such a node makes. A later migration drops them.
--- While both run, one receipt sent to an old and a new node at the same moment can deadlock
--- (the old function claims the id, then waits for the account; the new one the other way
--- round). PostgreSQL breaks it within deadlock_timeout by failing one, and the till's retry
--- of that one is replayed.
+-- of the previous release that are still running while a rolling upgrade replaces them:
+-- changing those functions' results in place would fail every sale such a node makes. (A node
+-- of the previous release restarted now refuses to start: it does not know this migration.)
+-- A later migration drops them. While both run, one receipt sent to an old and a new node at
+-- the same moment can deadlock (the old function claims the id, then waits for the account;
+-- the new one the other way round). PostgreSQL breaks it within deadlock_timeout by failing
+-- one; the new node tries again, and an old node's till retries and is replayed.
 
 -- Records a priced sale: `new_purchase`, or NULL when the receipt is already recorded (the
 -- caller replays it); `stale` when the member's account changed since the state was read

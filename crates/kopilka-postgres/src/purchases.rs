@@ -166,6 +166,7 @@ pub(crate) async fn purchase(
             }
             Ok(Written::Stale) => continue,
             Err(e) => match sql_state(&e).as_deref() {
+                Some(DEADLOCK) => continue,
                 Some("KP410") => return Err(DomainError::NotFound("card").into()),
                 Some("KP404") => return Err(StoreError::NotFound),
                 _ => return Err(db(e)),
@@ -196,6 +197,12 @@ impl<T> From<(bool, Option<T>)> for Written<T> {
         }
     }
 }
+
+/// PostgreSQL's `deadlock_detected`. A sale or return is one statement, undone whole when
+/// PostgreSQL breaks a deadlock by failing it, so it is simply tried again. Between the
+/// functions of migration 15 there is none (account, then the id, then lots, then shards);
+/// one can arise during a rolling upgrade, against the previous release's functions.
+const DEADLOCK: &str = "40P01";
 
 /// The SQLSTATE a statement failed with, such as the KP codes `kopilka_record_sale` raises.
 fn sql_state(e: &sqlx::Error) -> Option<String> {
@@ -449,6 +456,7 @@ pub(crate) async fn refund(
             }
             Ok(Written::Stale) => continue,
             Err(e) => match sql_state(&e).as_deref() {
+                Some(DEADLOCK) => continue,
                 Some("KP404") => return Err(StoreError::NotFound),
                 _ => return Err(db(e)),
             },

@@ -126,14 +126,20 @@ fn spawn_reader(
 ) -> StoreResult<()> {
     spawn_thread(name, move || {
         for job in jobs {
-            let began = conn.prepare_cached("BEGIN").and_then(|mut s| s.execute([]));
+            if let Err(e) = conn.prepare_cached("BEGIN").and_then(|mut s| s.execute([])) {
+                tracing::error!(error = %e, "cannot begin a read transaction");
+            }
             job(&mut conn);
-            // A read changes nothing, so the end cannot fail for a reason worth a word; a
-            // job that failed inside left the transaction to be ended here all the same.
-            if began.is_ok() && !conn.is_autocommit() {
-                let _ = conn
+            // Whatever the job did, the next one starts outside any transaction: a reader
+            // left inside one would serve that old snapshot for good and keep the WAL from
+            // being reused. A read changes nothing, so a rollback loses nothing.
+            if !conn.is_autocommit() {
+                let committed = conn
                     .prepare_cached("COMMIT")
                     .and_then(|mut s| s.execute([]));
+                if committed.is_err() {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
             }
         }
     })
