@@ -14,17 +14,17 @@ use kopilka_store::{
 use sqlx::postgres::PgRow;
 use sqlx::Row;
 
-/// The columns of a recorded purchase (`purchases p`), in the order `recorded_from` reads
+/// The columns of a recorded purchase (`purchases p`), in the order `recorded_purchase_from` reads
 /// them; a macro so the statements that use it stay static strings.
-macro_rules! recorded_columns {
+macro_rules! recorded_purchase_columns {
     () => {
         "p.id, p.request_hash, p.earned, p.redeemed, p.discount_kop, p.payable_kop, p.balance_after"
     };
 }
 
-/// The recorded purchase in `row` from column `first` on (`recorded_columns!`); none when
+/// The recorded purchase in `row` from column `first` on (`recorded_purchase_columns!`); none when
 /// its id is NULL (no receipt recorded under that id).
-fn recorded_from(row: &PgRow, first: usize) -> StoreResult<Option<RecordedPurchase>> {
+fn recorded_purchase_from(row: &PgRow, first: usize) -> StoreResult<Option<RecordedPurchase>> {
     let Some(purchase_id) = row.try_get::<Option<i64>, _>(first).map_err(db)? else {
         return Ok(None);
     };
@@ -47,7 +47,7 @@ async fn recorded_purchase(
 ) -> StoreResult<Option<RecordedPurchase>> {
     let row = sqlx::query(concat!(
         "SELECT ",
-        recorded_columns!(),
+        recorded_purchase_columns!(),
         " FROM purchases p WHERE p.store_id = $1 AND p.receipt_id = $2"
     ))
     .bind(store)
@@ -56,7 +56,50 @@ async fn recorded_purchase(
     .await
     .map_err(db)?;
     Ok(match row {
-        Some(row) => recorded_from(&row, 0)?,
+        Some(row) => recorded_purchase_from(&row, 0)?,
+        None => None,
+    })
+}
+
+/// The columns of a recorded return (`refunds r`), in the order `recorded_refund_from` reads
+/// them.
+macro_rules! recorded_refund_columns {
+    () => {
+        "r.request_hash, r.taken_back, r.returned, r.balance_after"
+    };
+}
+
+/// The recorded return in `row` from column `first` on (`recorded_refund_columns!`); none
+/// when its request hash is NULL (no return recorded under that refund id).
+fn recorded_refund_from(row: &PgRow, first: usize) -> StoreResult<Option<RecordedRefund>> {
+    let Some(request_hash) = row.try_get::<Option<String>, _>(first).map_err(db)? else {
+        return Ok(None);
+    };
+    Ok(Some(RecordedRefund {
+        request_hash,
+        taken_back: row.try_get(first + 1).map_err(db)?,
+        returned: row.try_get(first + 2).map_err(db)?,
+        balance: row.try_get(first + 3).map_err(db)?,
+    }))
+}
+
+async fn recorded_refund(
+    conn: impl sqlx::PgExecutor<'_>,
+    store: StoreId,
+    refund: &str,
+) -> StoreResult<Option<RecordedRefund>> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        recorded_refund_columns!(),
+        " FROM refunds r WHERE r.store_id = $1 AND r.refund_id = $2"
+    ))
+    .bind(store)
+    .bind(refund)
+    .fetch_optional(conn)
+    .await
+    .map_err(db)?;
+    Ok(match row {
+        Some(row) => recorded_refund_from(&row, 0)?,
         None => None,
     })
 }
@@ -92,7 +135,7 @@ async fn snapshot(pool: &Pool, req: &PurchaseRequest) -> StoreResult<Snapshot> {
          ARRAY(SELECT offer_id FROM offer_activations WHERE member_id = $1 AND offer_id = ANY ($7) ORDER BY offer_id), \
          ARRAY(SELECT uses FROM offer_activations WHERE member_id = $1 AND offer_id = ANY ($7) ORDER BY offer_id), \
          kopilka_account_version(a.xmin), ",
-        recorded_columns!(),
+        recorded_purchase_columns!(),
         " FROM accounts a \
          LEFT JOIN purchases p ON p.store_id = $5 AND p.receipt_id = $6 \
          WHERE a.member_id = $1"
@@ -108,7 +151,7 @@ async fn snapshot(pool: &Pool, req: &PurchaseRequest) -> StoreResult<Snapshot> {
     .await
     .map_err(db)?
     .ok_or(StoreError::NotFound)?;
-    let recorded = recorded_from(&row, 6)?;
+    let recorded = recorded_purchase_from(&row, 6)?;
     Ok(Snapshot {
         version: row.try_get(5).map_err(db)?,
         balance: row.try_get(0).map_err(db)?,
@@ -317,21 +360,22 @@ struct RefundSnapshot {
     version: i64,
     /// (line number, the line as it stands)
     lines: Vec<(i32, RefundableLine)>,
-    /// The refund id's request, when it is already recorded.
-    stored: Option<RecordedRefund>,
+    /// The refund id's return, when it is already recorded.
+    recorded: Option<RecordedRefund>,
 }
 
 async fn refund_snapshot(pool: &Pool, req: &RefundRequest) -> StoreResult<RefundSnapshot> {
     // One row per line, the purchase's and the refund id's columns on each.
-    let rows = sqlx::query(
+    let rows = sqlx::query(concat!(
         "SELECT p.id, p.member_id, p.accrual_transfer_id, a.credits_posted - a.debits_posted, \
-         kopilka_account_version(a.xmin), r.request_hash, r.taken_back, r.returned, r.balance_after, \
-         l.line_no, l.line_id, l.amount_kop, l.earned, l.redeemed, l.refunded_kop, l.taken_back, l.returned \
+         kopilka_account_version(a.xmin), ",
+        recorded_refund_columns!(),
+        ", l.line_no, l.line_id, l.amount_kop, l.earned, l.redeemed, l.refunded_kop, l.taken_back, l.returned \
          FROM purchases p JOIN accounts a ON a.member_id = p.member_id \
          LEFT JOIN refunds r ON r.store_id = $1 AND r.refund_id = $3 \
          JOIN purchase_lines l ON l.purchase_id = p.id \
-         WHERE p.store_id = $1 AND p.receipt_id = $2 ORDER BY l.line_no",
-    )
+         WHERE p.store_id = $1 AND p.receipt_id = $2 ORDER BY l.line_no"
+    ))
     .bind(req.store_id)
     .bind(&req.receipt_id)
     .bind(&req.refund_id)
@@ -339,15 +383,7 @@ async fn refund_snapshot(pool: &Pool, req: &RefundRequest) -> StoreResult<Refund
     .await
     .map_err(db)?;
     let first = rows.first().ok_or(DomainError::NotFound("purchase"))?;
-    let stored = match first.try_get::<Option<String>, _>(5).map_err(db)? {
-        None => None,
-        Some(request_hash) => Some(RecordedRefund {
-            request_hash,
-            taken_back: first.try_get(6).map_err(db)?,
-            returned: first.try_get(7).map_err(db)?,
-            balance: first.try_get(8).map_err(db)?,
-        }),
-    };
+    let recorded = recorded_refund_from(first, 5)?;
     let mut lines = Vec::with_capacity(rows.len());
     for r in &rows {
         lines.push((
@@ -370,7 +406,7 @@ async fn refund_snapshot(pool: &Pool, req: &RefundRequest) -> StoreResult<Refund
         balance: first.try_get(3).map_err(db)?,
         version: first.try_get(4).map_err(db)?,
         lines,
-        stored,
+        recorded,
     })
 }
 
@@ -383,8 +419,8 @@ pub(crate) async fn refund(
 ) -> StoreResult<RefundOutcome> {
     for _ in 0..MAX_PRICINGS {
         let snap = refund_snapshot(pool, &req).await?;
-        if let Some(stored) = snap.stored {
-            return stored.replay(&req);
+        if let Some(recorded) = snap.recorded {
+            return recorded.replay(&req);
         }
         let state: Vec<RefundableLine> = snap.lines.iter().map(|(_, l)| l.clone()).collect();
         let plan = plan_refund(&state, req.lines.as_deref())?;
@@ -437,22 +473,10 @@ pub(crate) async fn refund(
             }
             // Recorded by a concurrent conflicting request with the same refund id meanwhile.
             Ok(Written::Recorded) => {
-                let (request_hash, taken_back, returned, balance) = sqlx::query_as(
-                    "SELECT request_hash, taken_back, returned, balance_after FROM refunds \
-                     WHERE store_id = $1 AND refund_id = $2",
-                )
-                .bind(req.store_id)
-                .bind(&req.refund_id)
-                .fetch_one(pool)
-                .await
-                .map_err(db)?;
-                let stored = RecordedRefund {
-                    request_hash,
-                    taken_back,
-                    returned,
-                    balance,
-                };
-                return stored.replay(&req);
+                return recorded_refund(pool, req.store_id, &req.refund_id)
+                    .await?
+                    .ok_or(StoreError::NotFound)?
+                    .replay(&req);
             }
             Ok(Written::Stale) => continue,
             Err(e) => match sql_state(&e).as_deref() {
