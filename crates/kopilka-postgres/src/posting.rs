@@ -48,9 +48,9 @@ impl SystemIds {
     }
 }
 
-/// Shards of the accrual and redemption accounts (migration 0003 creates 1..15; 0 is the
+/// Shards of the accrual and redemption accounts (migrations 3 and 16 create 1..127; 0 is the
 /// account itself).
-const SHARDS: i64 = 16;
+const SHARDS: i64 = 128;
 
 /// The member's account and balance, locked until the transaction ends: concurrent spends of
 /// one balance queue here.
