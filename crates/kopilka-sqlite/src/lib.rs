@@ -244,13 +244,13 @@ fn commit_group(conn: &mut Connection, batch: Vec<WriteJob>, foreign_keys: bool)
     }
     let (replies, commit) = run_batch(conn, batch);
     let committed = if commit {
-        conn.execute_batch("COMMIT").map_err(|e| e.to_string())
+        control(conn, "COMMIT").map_err(|e| e.to_string())
     } else {
         // A lone job failed: undone whole. Its reply carries its own error.
-        conn.execute_batch("ROLLBACK").map_err(|e| e.to_string())
+        control(conn, "ROLLBACK").map_err(|e| e.to_string())
     };
     if commit && committed.is_err() {
-        let _ = conn.execute_batch("ROLLBACK");
+        let _ = control(conn, "ROLLBACK");
     }
     if !foreign_keys {
         if let Err(e) = conn.pragma_update(None, "foreign_keys", "ON") {
@@ -262,11 +262,17 @@ fn commit_group(conn: &mut Connection, batch: Vec<WriteJob>, foreign_keys: bool)
     }
 }
 
+/// Runs one of the writer's transaction-control statements from the connection's statement
+/// cache: `execute_batch` would parse it again for every group and every job.
+fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
 /// Runs the jobs in one open transaction, each under its own savepoint when there are several
 /// (a job alone needs none: if it fails, the whole transaction goes). Returns the replies and
 /// whether the transaction is to be committed.
 fn run_batch(conn: &mut Connection, mut batch: Vec<WriteJob>) -> (Vec<Reply>, bool) {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(e) = control(conn, "BEGIN IMMEDIATE") {
         // Dropping the jobs drops their reply channels: each caller hears the write failed.
         tracing::error!(error = %e, "cannot begin a write transaction");
         return (Vec::new(), false);
@@ -281,16 +287,16 @@ fn run_batch(conn: &mut Connection, mut batch: Vec<WriteJob>) -> (Vec<Reply>, bo
     let replies = batch
         .into_iter()
         .map(|job| {
-            if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+            if let Err(e) = control(conn, "SAVEPOINT job") {
                 tracing::error!(error = %e, "savepoint");
             }
             let (ok, reply) = job(conn);
-            let end = if ok {
-                "RELEASE job"
+            let undone = if ok {
+                Ok(())
             } else {
-                "ROLLBACK TO job; RELEASE job"
+                control(conn, "ROLLBACK TO job")
             };
-            if let Err(e) = conn.execute_batch(end) {
+            if let Err(e) = undone.and_then(|()| control(conn, "RELEASE job")) {
                 tracing::error!(error = %e, "ending a savepoint");
             }
             reply

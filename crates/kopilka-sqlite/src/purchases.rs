@@ -87,60 +87,11 @@ pub(crate) fn purchase_tx(
     };
     // What the customer can spend afterwards: spending drew only on available lots.
     let balance_after = balance - redeem + earn - pending - new_pending;
-    let purchase: i64 = tx
-        .prepare_cached(
-            "INSERT INTO purchases (store_id, till_id, receipt_id, request_hash, member_id, card_number, total_kop, \
-             discount_kop, payable_kop, earned, redeemed, balance_after, purchased_at, committed_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) RETURNING id",
-        )
-        .and_then(|mut s| {
-            s.query_row(
-                params![
-                    req.store_id,
-                    req.till_id,
-                    req.receipt_id,
-                    req.request_hash,
-                    req.member_id,
-                    req.card_number.as_str(),
-                    (priced.payable + priced.discount).get(),
-                    priced.discount.get(),
-                    priced.payable.get(),
-                    earn,
-                    redeem,
-                    balance_after,
-                    micros(req.purchased_at),
-                    micros(req.committed_at)
-                ],
-                |r| r.get(0),
-            )
-        })
-        .map_err(backend)?;
-    {
-        let mut stmt = tx
-            .prepare_cached(
-                "INSERT INTO purchase_lines (purchase_id, line_no, line_id, sku, category_id, amount_kop, discount_kop, earned, redeemed, rule) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )
-            .map_err(backend)?;
-        for (no, l) in priced.lines.iter().enumerate() {
-            let rule = l.rule.as_str();
-            stmt.execute(params![
-                purchase,
-                no as i64,
-                l.line_id,
-                l.sku,
-                l.category_id,
-                l.amount.get(),
-                l.discount.get(),
-                l.earned.get(),
-                l.redeemed.get(),
-                rule
-            ])
-            .map_err(backend)?;
-        }
-    }
-    if redeem > 0 {
-        let transfer = post(
+    // The transfers first, redemption before accrual (the history lists them in id order),
+    // so the purchase row is written once, with its accrual transfer; the lot draws and the
+    // new lot need the purchase and come after it.
+    let redemption = if redeem > 0 {
+        Some(post(
             tx,
             &Movement {
                 debit: account,
@@ -154,18 +105,11 @@ pub(crate) fn purchase_tx(
                 description: &req.redemption_description,
                 at: req.committed_at,
             },
-        )?;
-        draw_lots(
-            tx,
-            req.member_id,
-            redeem,
-            transfer,
-            Some(purchase),
-            None,
-            req.committed_at,
-        )?;
-    }
-    if earn > 0 {
+        )?)
+    } else {
+        None
+    };
+    let accrual = if earn > 0 {
         // What the rules earned, then what each offer added: separate lines in the
         // history, one lot, so a return takes them back together.
         let from_offers: i64 = priced.offers.iter().map(|o| o.points.get()).sum();
@@ -208,8 +152,75 @@ pub(crate) fn purchase_tx(
             )?;
             first.get_or_insert(transfer);
         }
-        let transfer =
-            first.ok_or_else(|| StoreError::Backend("an accrual without a transfer".into()))?;
+        Some(first.ok_or_else(|| StoreError::Backend("an accrual without a transfer".into()))?)
+    } else {
+        None
+    };
+    let purchase: i64 = tx
+        .prepare_cached(
+            "INSERT INTO purchases (store_id, till_id, receipt_id, request_hash, member_id, card_number, total_kop, \
+             discount_kop, payable_kop, earned, redeemed, balance_after, purchased_at, committed_at, accrual_transfer_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) RETURNING id",
+        )
+        .and_then(|mut s| {
+            s.query_row(
+                params![
+                    req.store_id,
+                    req.till_id,
+                    req.receipt_id,
+                    req.request_hash,
+                    req.member_id,
+                    req.card_number.as_str(),
+                    (priced.payable + priced.discount).get(),
+                    priced.discount.get(),
+                    priced.payable.get(),
+                    earn,
+                    redeem,
+                    balance_after,
+                    micros(req.purchased_at),
+                    micros(req.committed_at),
+                    accrual
+                ],
+                |r| r.get(0),
+            )
+        })
+        .map_err(backend)?;
+    {
+        let mut stmt = tx
+            .prepare_cached(
+                "INSERT INTO purchase_lines (purchase_id, line_no, line_id, sku, category_id, amount_kop, discount_kop, earned, redeemed, rule) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )
+            .map_err(backend)?;
+        for (no, l) in priced.lines.iter().enumerate() {
+            let rule = l.rule.as_str();
+            stmt.execute(params![
+                purchase,
+                no as i64,
+                l.line_id,
+                l.sku,
+                l.category_id,
+                l.amount.get(),
+                l.discount.get(),
+                l.earned.get(),
+                l.redeemed.get(),
+                rule
+            ])
+            .map_err(backend)?;
+        }
+    }
+    if let Some(transfer) = redemption {
+        draw_lots(
+            tx,
+            req.member_id,
+            redeem,
+            transfer,
+            Some(purchase),
+            None,
+            req.committed_at,
+        )?;
+    }
+    if let Some(transfer) = accrual {
         add_lot(
             tx,
             req.member_id,
@@ -219,9 +230,6 @@ pub(crate) fn purchase_tx(
             req.lot_expires_at,
             req.lot_available_at,
         )?;
-        tx.prepare_cached("UPDATE purchases SET accrual_transfer_id = ?2 WHERE id = ?1")
-            .and_then(|mut s| s.execute(params![purchase, transfer]))
-            .map_err(backend)?;
     }
     Ok(PurchaseOutcome {
         purchase_id: purchase,
