@@ -145,9 +145,9 @@ fn spawn_reader(
     })
 }
 
-/// How often the checkpointer copies committed pages from the WAL into the database file, at
-/// most and at least: it checkpoints more often while checkpoints are slow (see
-/// `next_checkpoint_in`).
+/// How often the checkpointer copies committed pages from the WAL into the database file:
+/// every `CHECKPOINT_EVERY` at the longest and every `CHECKPOINT_EVERY_MIN` at the shortest,
+/// more often while checkpoints are slow (see `next_checkpoint_in`).
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 const CHECKPOINT_EVERY_MIN: std::time::Duration = std::time::Duration::from_millis(20);
 /// A checkpoint slower than this halves the interval; one quicker than `CHECKPOINT_QUICK`
@@ -242,16 +242,22 @@ fn commit_group(conn: &mut Connection, batch: Vec<WriteJob>, foreign_keys: bool)
             tracing::error!(error = %e, "turning foreign-key checks off");
         }
     }
-    let (replies, commit) = run_batch(conn, batch);
-    let committed = if commit {
-        control(conn, "COMMIT").map_err(|e| e.to_string())
-    } else {
+    let (replies, ending) = run_batch(conn, batch);
+    let committed = match ending {
+        Ending::Commit => {
+            let committed = control(conn, "COMMIT").map_err(|e| e.to_string());
+            if committed.is_err() {
+                let _ = control(conn, "ROLLBACK");
+            }
+            committed
+        }
         // A lone job failed: undone whole. Its reply carries its own error.
-        control(conn, "ROLLBACK").map_err(|e| e.to_string())
+        Ending::RollBack => control(conn, "ROLLBACK").map_err(|e| e.to_string()),
+        Ending::Abandon(why) => {
+            let _ = control(conn, "ROLLBACK");
+            Err(why)
+        }
     };
-    if commit && committed.is_err() {
-        let _ = control(conn, "ROLLBACK");
-    }
     if !foreign_keys {
         if let Err(e) = conn.pragma_update(None, "foreign_keys", "ON") {
             tracing::error!(error = %e, "turning foreign-key checks back on");
@@ -262,6 +268,20 @@ fn commit_group(conn: &mut Connection, batch: Vec<WriteJob>, foreign_keys: bool)
     }
 }
 
+/// What becomes of a group's transaction once its jobs have run.
+enum Ending {
+    /// Every job's writes stand; a failed job's were rolled back to its savepoint.
+    Commit,
+    /// The group's one job failed (or none could begin): all of it is undone, and the job's
+    /// reply carries its own error.
+    RollBack,
+    /// The transaction could not be kept whole: a savepoint could not be taken, released or
+    /// rolled back to, or SQLite ended the transaction itself (a full disk, an I/O error).
+    /// All of it is undone and every job hears so, whatever its own result: committing what
+    /// is left would keep some of a job's writes (a sale's transfers without its purchase).
+    Abandon(String),
+}
+
 /// Runs one of the writer's transaction-control statements from the connection's statement
 /// cache: `execute_batch` would parse it again for every group and every job.
 fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
@@ -269,40 +289,48 @@ fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 }
 
 /// Runs the jobs in one open transaction, each under its own savepoint when there are several
-/// (a job alone needs none: if it fails, the whole transaction goes). Returns the replies and
-/// whether the transaction is to be committed.
-fn run_batch(conn: &mut Connection, mut batch: Vec<WriteJob>) -> (Vec<Reply>, bool) {
+/// (a job alone needs none: if it fails, the whole transaction goes). Returns the replies of
+/// the jobs that ran and how the transaction is to end; the jobs not run are dropped, and
+/// dropping a job drops its reply channel: its caller hears the write failed.
+fn run_batch(conn: &mut Connection, mut batch: Vec<WriteJob>) -> (Vec<Reply>, Ending) {
     if let Err(e) = control(conn, "BEGIN IMMEDIATE") {
-        // Dropping the jobs drops their reply channels: each caller hears the write failed.
         tracing::error!(error = %e, "cannot begin a write transaction");
-        return (Vec::new(), false);
+        return (Vec::new(), Ending::RollBack);
     }
     if batch.len() == 1 {
         if let Some(job) = batch.pop() {
             // A savepoint costs a statement journal of every page it changes; none needed.
             let (ok, reply) = job(conn);
-            return (vec![reply], ok);
+            let ending = if ok { Ending::Commit } else { Ending::RollBack };
+            return (vec![reply], ending);
         }
     }
-    let replies = batch
-        .into_iter()
-        .map(|job| {
-            if let Err(e) = control(conn, "SAVEPOINT job") {
-                tracing::error!(error = %e, "savepoint");
-            }
-            let (ok, reply) = job(conn);
-            let undone = if ok {
-                Ok(())
-            } else {
-                control(conn, "ROLLBACK TO job")
-            };
-            if let Err(e) = undone.and_then(|()| control(conn, "RELEASE job")) {
-                tracing::error!(error = %e, "ending a savepoint");
-            }
-            reply
-        })
-        .collect();
-    (replies, true)
+    let mut replies = Vec::with_capacity(batch.len());
+    for job in batch {
+        if let Err(e) = control(conn, "SAVEPOINT job") {
+            tracing::error!(error = %e, "savepoint");
+            return (replies, Ending::Abandon(format!("savepoint: {e}")));
+        }
+        let (ok, reply) = job(conn);
+        replies.push(reply);
+        let undone = if ok {
+            Ok(())
+        } else {
+            control(conn, "ROLLBACK TO job")
+        };
+        if let Err(e) = undone.and_then(|()| control(conn, "RELEASE job")) {
+            tracing::error!(error = %e, "ending a savepoint");
+            return (replies, Ending::Abandon(format!("ending a savepoint: {e}")));
+        }
+        if conn.is_autocommit() {
+            tracing::error!("the write transaction ended inside a job");
+            return (
+                replies,
+                Ending::Abandon("the write transaction ended".into()),
+            );
+        }
+    }
+    (replies, Ending::Commit)
 }
 
 impl SqliteStore {
@@ -510,6 +538,44 @@ mod tests {
             })
             .await
             .unwrap()
+    }
+
+    /// A group whose transaction SQLite ended inside a job (as on a full disk) commits
+    /// nothing of it, and no job of it hears it was written: committing the rest would keep
+    /// part of a job's writes.
+    #[test]
+    fn a_group_that_loses_its_transaction_commits_none_of_it() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
+        let (results, heard) = std::sync::mpsc::channel();
+        let job = |sql: &'static str| -> WriteJob {
+            let results = results.clone();
+            Box::new(move |conn: &Connection| {
+                let ok = conn.execute_batch(sql).is_ok();
+                let reply: Reply = Box::new(move |committed| {
+                    let _ = results.send(committed);
+                });
+                (ok, reply)
+            })
+        };
+        let batch = vec![
+            job("INSERT INTO t VALUES (1)"),
+            // What SQLite does on its own after some errors: the transaction is gone.
+            job("ROLLBACK"),
+            job("INSERT INTO t VALUES (3)"),
+        ];
+        commit_group(&mut conn, batch, true);
+        drop(results);
+        let heard: Vec<_> = heard.iter().collect();
+        assert!(
+            !heard.is_empty() && heard.iter().all(Result::is_err),
+            "{heard:?}"
+        );
+        let rows: i64 = conn
+            .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 0, "nothing of the group was committed");
+        assert!(conn.is_autocommit(), "no transaction left open");
     }
 
     /// Every statement of one read sees the same snapshot, even when a write commits between

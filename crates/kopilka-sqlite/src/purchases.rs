@@ -88,8 +88,9 @@ pub(crate) fn purchase_tx(
     // What the customer can spend afterwards: spending drew only on available lots.
     let balance_after = balance - redeem + earn - pending - new_pending;
     // The transfers first, redemption before accrual (the history lists them in id order),
-    // so the purchase row is written once, with its accrual transfer; the lot draws and the
-    // new lot need the purchase and come after it.
+    // so the purchase row is written once, with its accrual transfer. The lot draws record
+    // the purchase and come after it; the new lot comes after the draws, which must not
+    // take from it.
     let redemption = if redeem > 0 {
         Some(post(
             tx,
