@@ -40,26 +40,12 @@ fn recorded_purchase_from(row: &PgRow, first: usize) -> StoreResult<Option<Recor
     }))
 }
 
-async fn recorded_purchase(
-    conn: impl sqlx::PgExecutor<'_>,
-    store: StoreId,
-    receipt: &str,
-) -> StoreResult<Option<RecordedPurchase>> {
-    let row = sqlx::query(concat!(
-        "SELECT ",
-        recorded_purchase_columns!(),
-        " FROM purchases p WHERE p.store_id = $1 AND p.receipt_id = $2"
-    ))
-    .bind(store)
-    .bind(receipt)
-    .fetch_optional(conn)
-    .await
-    .map_err(db)?;
-    Ok(match row {
-        Some(row) => recorded_purchase_from(&row, 0)?,
-        None => None,
-    })
-}
+/// Finds a recorded sale by store and receipt id (`recorded`).
+const RECORDED_PURCHASE: &str = concat!(
+    "SELECT ",
+    recorded_purchase_columns!(),
+    " FROM purchases p WHERE p.store_id = $1 AND p.receipt_id = $2"
+);
 
 /// The columns of a recorded return (`refunds r`), in the order `recorded_refund_from` reads
 /// them.
@@ -83,25 +69,32 @@ fn recorded_refund_from(row: &PgRow, first: usize) -> StoreResult<Option<Recorde
     }))
 }
 
-async fn recorded_refund(
+/// Finds a recorded return by store and refund id (`recorded`).
+const RECORDED_REFUND: &str = concat!(
+    "SELECT ",
+    recorded_refund_columns!(),
+    " FROM refunds r WHERE r.store_id = $1 AND r.refund_id = $2"
+);
+
+/// The sale or return that `sql` (`RECORDED_PURCHASE`, `RECORDED_REFUND`) finds under a store
+/// and an id, decoded by `decode`; none when nothing is recorded under that id.
+async fn recorded<T>(
     conn: impl sqlx::PgExecutor<'_>,
+    sql: &'static str,
     store: StoreId,
-    refund: &str,
-) -> StoreResult<Option<RecordedRefund>> {
-    let row = sqlx::query(concat!(
-        "SELECT ",
-        recorded_refund_columns!(),
-        " FROM refunds r WHERE r.store_id = $1 AND r.refund_id = $2"
-    ))
-    .bind(store)
-    .bind(refund)
-    .fetch_optional(conn)
-    .await
-    .map_err(db)?;
-    Ok(match row {
-        Some(row) => recorded_refund_from(&row, 0)?,
-        None => None,
-    })
+    id: &str,
+    decode: fn(&PgRow, usize) -> StoreResult<Option<T>>,
+) -> StoreResult<Option<T>> {
+    match sqlx::query(sql)
+        .bind(store)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db)?
+    {
+        Some(row) => decode(&row, 0),
+        None => Ok(None),
+    }
 }
 
 /// How often a sale is priced again because a concurrent one changed its member's state
@@ -202,10 +195,16 @@ pub(crate) async fn purchase(
             }
             // Recorded by a concurrent conflicting request meanwhile.
             Ok(Written::Recorded) => {
-                return recorded_purchase(pool, req.store_id, &req.receipt_id)
-                    .await?
-                    .ok_or(StoreError::NotFound)?
-                    .replay(&req);
+                return recorded(
+                    pool,
+                    RECORDED_PURCHASE,
+                    req.store_id,
+                    &req.receipt_id,
+                    recorded_purchase_from,
+                )
+                .await?
+                .ok_or(StoreError::NotFound)?
+                .replay(&req);
             }
             Ok(Written::Stale) => continue,
             Err(e) => match sql_state(&e).as_deref() {
@@ -473,10 +472,16 @@ pub(crate) async fn refund(
             }
             // Recorded by a concurrent conflicting request with the same refund id meanwhile.
             Ok(Written::Recorded) => {
-                return recorded_refund(pool, req.store_id, &req.refund_id)
-                    .await?
-                    .ok_or(StoreError::NotFound)?
-                    .replay(&req);
+                return recorded(
+                    pool,
+                    RECORDED_REFUND,
+                    req.store_id,
+                    &req.refund_id,
+                    recorded_refund_from,
+                )
+                .await?
+                .ok_or(StoreError::NotFound)?
+                .replay(&req);
             }
             Ok(Written::Stale) => continue,
             Err(e) => match sql_state(&e).as_deref() {

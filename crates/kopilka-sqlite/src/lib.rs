@@ -126,20 +126,15 @@ fn spawn_reader(
 ) -> StoreResult<()> {
     spawn_thread(name, move || {
         for job in jobs {
-            if let Err(e) = conn.prepare_cached("BEGIN").and_then(|mut s| s.execute([])) {
+            if let Err(e) = control(&conn, "BEGIN") {
                 tracing::error!(error = %e, "cannot begin a read transaction");
             }
             job(&mut conn);
             // Whatever the job did, the next one starts outside any transaction: a reader
             // left inside one would serve that old snapshot for good and keep the WAL from
             // being reused. A read changes nothing, so a rollback loses nothing.
-            if !conn.is_autocommit() {
-                let committed = conn
-                    .prepare_cached("COMMIT")
-                    .and_then(|mut s| s.execute([]));
-                if committed.is_err() {
-                    let _ = conn.execute_batch("ROLLBACK");
-                }
+            if !conn.is_autocommit() && control(&conn, "COMMIT").is_err() {
+                let _ = control(&conn, "ROLLBACK");
             }
         }
     })
@@ -282,8 +277,8 @@ enum Ending {
     Abandon(String),
 }
 
-/// Runs one of the writer's transaction-control statements from the connection's statement
-/// cache: `execute_batch` would parse it again for every group and every job.
+/// Runs a transaction-control statement (the writer's and the readers') from the
+/// connection's statement cache: `execute_batch` would parse it again for every job.
 fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }

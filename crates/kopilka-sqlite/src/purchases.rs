@@ -114,7 +114,7 @@ pub(crate) fn purchase_tx(
         // What the rules earned, then what each offer added: separate lines in the
         // history, one lot, so a return takes them back together.
         let from_offers: i64 = priced.offers.iter().map(|o| o.points.get()).sum();
-        let accrual = system_account(tx, SystemAccount::Accrual)?;
+        let accrual_account = system_account(tx, SystemAccount::Accrual)?;
         let mut movements = Vec::with_capacity(1 + priced.offers.len());
         let accrual_description = priced.describe(&req.accrual_description);
         if earn > from_offers {
@@ -139,7 +139,7 @@ pub(crate) fn purchase_tx(
             let transfer = post(
                 tx,
                 &Movement {
-                    debit: accrual,
+                    debit: accrual_account,
                     credit: account,
                     amount: *amount,
                     kind: *kind,

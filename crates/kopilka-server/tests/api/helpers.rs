@@ -392,7 +392,6 @@ impl TestApp {
         &self.settings.database_url
     }
 
-    /// Every account's debits equal every account's credits, and both equal the transfers.
     /// On PostgreSQL: no purchase or return was written and then rolled back. A sale priced
     /// against a state that changed meanwhile writes nothing at all (migration 15), so races
     /// leave no dead rows behind (`pgstattuple` counts them exactly, unlike the statistics).
@@ -426,6 +425,7 @@ impl TestApp {
         );
     }
 
+    /// Every account's debits equal every account's credits, and both equal the transfers.
     pub async fn assert_ledger_balanced(&self) {
         let t = self.kopilka.store().totals().await.unwrap();
         assert_eq!(t.debits, t.credits, "{t:?}");
