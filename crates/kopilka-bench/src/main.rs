@@ -218,6 +218,8 @@ async fn run_store(
         ($part:literal, $name:literal, $f:path) => {{
             if wanted($part) {
                 let ctx = ctx.clone();
+                // Announced, so a profiler (scripts/flamegraph.sh) can join the load itself.
+                eprintln!("{store} {:<9} closed {c:>3}: load started", $name);
                 let o = load::closed(c, seconds, move |n| $f(ctx.clone(), n)).await;
                 eprintln!(
                     "{store} {:<9} closed {c:>3}: {:>8.0}/s p50 {:>6.2} ms p99 {:>7.2} ms ({} failed)",

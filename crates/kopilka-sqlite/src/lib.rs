@@ -101,6 +101,11 @@ fn open_connection(
     if write {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", &options.synchronous)?;
+        // Each job of a group commit runs in a savepoint, so SQLite keeps the first image of
+        // every page a job changes in a statement journal; past 64 KiB that journal spills to
+        // a temporary file, a `pwrite` a page. In memory it costs a copy (a group's pages: a
+        // few MiB at most), and it is thrown away at commit either way.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
     }
     conn.set_prepared_statement_cache_capacity(128);
     Ok(conn)
