@@ -101,10 +101,10 @@ fn open_connection(
     if write {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", &options.synchronous)?;
-        // Each job of a group commit runs in a savepoint, so SQLite keeps the first image of
-        // every page a job changes in a statement journal; past 64 KiB that journal spills to
-        // a temporary file, a `pwrite` a page. In memory it costs a copy (a group's pages: a
-        // few MiB at most), and it is thrown away at commit either way.
+        // Each job of a group commit runs in a savepoint, whose statement journal keeps the
+        // first image of every page the job changes: a till's group of sales fills a few MiB.
+        // Past 64 KiB SQLite spilled it to a temporary file, a `pwrite` a page; in memory it
+        // is a copy. (Bulk writes, whose journals would be large, commit alone, without one.)
         conn.pragma_update(None, "temp_store", "MEMORY")?;
     }
     conn.set_prepared_statement_cache_capacity(128);
@@ -207,8 +207,8 @@ struct Queued {
 
 /// The one writer: takes every write queued at the moment (up to a bound), runs them in one
 /// transaction (each under a savepoint of its own when there are several), commits once, then
-/// answers them all. Writes that skip the foreign-key checks are committed in groups of their
-/// own.
+/// answers them all. Writes that skip the foreign-key checks (bulk writes) are committed one
+/// at a time.
 fn spawn_writer(
     mut conn: Connection,
     jobs: crossbeam_channel::Receiver<Queued>,
@@ -219,7 +219,11 @@ fn spawn_writer(
             while let Some(head) = next.take() {
                 let foreign_keys = head.foreign_keys;
                 let mut batch = vec![head.job];
-                while batch.len() < GROUP_COMMIT_MAX {
+                // A bulk write (seeding, expiry) is a transaction's worth by itself, and in a
+                // group it would run under a savepoint: an in-memory journal of every page it
+                // changes, which SQLite walks chunk by chunk to truncate (a seed took twice as
+                // long). So it commits alone.
+                while foreign_keys && batch.len() < GROUP_COMMIT_MAX {
                     match jobs.try_recv() {
                         Ok(q) if q.foreign_keys == foreign_keys => batch.push(q.job),
                         Ok(q) => {
