@@ -8,6 +8,8 @@
 # It samples every CPU with perf's cpu-clock (virtual machines here have no hardware
 # counters) and unwinds with DWARF, since the release build keeps debug info but no frame
 # pointers. PostgreSQL's own frames show as addresses: Debian strips its binaries.
+# Frames under a pixel wide are left out (--minwidth 1): a few hundred KiB instead of MiBs.
+# PROFILE_SECONDS (default 5) is how long it samples; FOLDED=path keeps the folded stacks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,7 +39,7 @@ perf record -q -e cpu-clock -F 199 -a --call-graph dwarf,16384 -o "$work/perf.da
 wait $bench
 perf script -F +pid -i "$work/perf.data" 2>/dev/null | inferno-collapse-perf --all --pid > "$work/folded"
 mkdir -p "$(dirname "$out")"
-inferno-flamegraph --title "$(basename "$out" .svg)" --width 1600 < "$work/folded" > "$out"
+inferno-flamegraph --title "$(basename "$out" .svg)" --width 1600 --minwidth 1 < "$work/folded" > "$out"
 # The folded stacks too, for reading the figures off by name (FOLDED=path).
 [ -n "${FOLDED:-}" ] && cp "$work/folded" "$FOLDED"
 echo "wrote $out"
