@@ -422,6 +422,7 @@ async fn run_scale(args: &Args, store: &str, seconds: Duration, rows: &mut Vec<R
             codes: codes.clone(),
             run: std::process::id() as u64 + target as u64,
         };
+        eprintln!("{store} till at {target:>9} members: load started");
         let o = load::closed(args.clients, seconds, move |n| {
             scenarios::till(ctx.clone(), n)
         })
@@ -477,6 +478,7 @@ async fn run_expiry(args: &Args, store: &str, count: usize, rows: &mut Vec<Row>)
         "91",
     ])?;
     eprintln!("{store} seeded {count} members in {seeded:.1} s");
+    eprintln!("{store} expiry job over {count} lots: load started");
     let expired = run(&["expire"])?;
     eprintln!("{store} expired {count} lots in {expired:.1} s");
     for (what, secs) in [("seed", seeded), ("expiry job", expired)] {

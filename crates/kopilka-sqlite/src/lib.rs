@@ -101,11 +101,6 @@ fn open_connection(
     if write {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", &options.synchronous)?;
-        // Each job of a group commit runs in a savepoint, whose statement journal keeps the
-        // first image of every page the job changes: a till's group of sales fills a few MiB.
-        // Past 64 KiB SQLite spilled it to a temporary file, a `pwrite` a page; in memory it
-        // is a copy. (Bulk writes, whose journals would be large, commit alone, without one.)
-        conn.pragma_update(None, "temp_store", "MEMORY")?;
     }
     conn.set_prepared_statement_cache_capacity(128);
     Ok(conn)
@@ -348,6 +343,16 @@ impl SqliteStore {
         // so closely that the checkpointer cannot catch up.
         writer_conn
             .pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)
+            .map_err(unavailable)?;
+        // Each job of a group commit runs under a savepoint, whose statement journal keeps
+        // the first image of every page the job changes until it is released; one sale's
+        // pages pass 64 KiB, past which SQLite spilled the journal to a temporary file (one
+        // for each group), a `pwrite` a page. In memory it is a copy: the till did 17% more.
+        // Bulk writes commit alone, without a savepoint, so their statements' journals stay
+        // small (`kopilka expire` peaked at 27 MiB over 1 M lots). Set after the migrations:
+        // it also keeps sorts in memory, and a migration may sort a whole table for an index.
+        writer_conn
+            .pragma_update(None, "temp_store", "MEMORY")
             .map_err(unavailable)?;
         let (writer, writer_jobs) = crossbeam_channel::unbounded::<Queued>();
         spawn_writer(writer_conn, writer_jobs)?;
