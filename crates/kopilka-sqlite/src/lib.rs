@@ -39,7 +39,8 @@ pub struct SqliteOptions {
     pub synchronous: String,
     pub readers: usize,
     /// Page cache of each connection, MiB. SQLite's own 2 MiB stays the default: 64 MiB
-    /// gained nothing at 10 M members (docs/PERFORMANCE.md) and costs resident memory.
+    /// gained nothing at 10 M members, nor 32 or 128 MiB for the writer alone, which cut its
+    /// reads but not the till's time (docs/performance-log.md), and a cache costs memory.
     pub cache_mib: u32,
 }
 
