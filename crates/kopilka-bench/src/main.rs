@@ -6,6 +6,7 @@ mod ceilings;
 mod chart;
 mod http;
 mod load;
+mod machine;
 mod scenarios;
 mod server;
 
@@ -551,6 +552,13 @@ async fn main() -> Result<()> {
         "both" => vec!["sqlite", "postgres"],
         s => vec![s],
     };
+    let machine = machine::describe(
+        stores
+            .contains(&"postgres")
+            .then_some(args.postgres.as_str()),
+    )
+    .await?;
+    eprintln!("machine: {}", serde_json::to_string(&machine)?);
     if !args.scale.is_empty() || args.expiry.is_some() {
         for store in &stores {
             if !args.scale.is_empty() {
@@ -561,7 +569,7 @@ async fn main() -> Result<()> {
             }
         }
         std::fs::create_dir_all(&args.out)?;
-        let json = serde_json::json!({ "seconds": seconds.as_secs(), "clients": args.clients, "rows": rows });
+        let json = serde_json::json!({ "machine": machine, "seconds": seconds.as_secs(), "clients": args.clients, "rows": rows });
         std::fs::write(
             args.out.join("results-scale.json"),
             serde_json::to_string_pretty(&json)?,
@@ -596,7 +604,7 @@ async fn main() -> Result<()> {
         ));
     }
     std::fs::create_dir_all(&args.out)?;
-    let json = serde_json::json!({ "seconds": seconds.as_secs(), "clients": args.clients, "members": members, "rss_mib": rss, "rows": rows });
+    let json = serde_json::json!({ "machine": machine, "seconds": seconds.as_secs(), "clients": args.clients, "members": members, "rss_mib": rss, "rows": rows });
     std::fs::write(
         args.out.join("results.json"),
         serde_json::to_string_pretty(&json)?,
