@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 on_both_stores!(
     points_expire_oldest_first_and_show_in_history,
     every_members_due_points_expire_whatever_worker_takes_them,
+    due_points_are_spent_or_expired_never_both,
     a_refund_may_leave_a_debt_that_later_points_pay,
     earned_points_may_wait_out_a_pending_period,
     staff_adjust_points_with_a_reason,
@@ -81,6 +82,69 @@ async fn every_members_due_points_expire_whatever_worker_takes_them(backend: Bac
     assert_eq!(app.kopilka.expire_points().await.unwrap(), 0);
     for token in &tokens {
         assert_eq!(balance(&app, token).await, 0);
+    }
+    app.assert_ledger_balanced().await;
+}
+
+/// The expiry job and sales that spend the same due points, at once: whoever reaches a
+/// member first, each point is either spent or expired, never both, and never twice.
+async fn due_points_are_spent_or_expired_never_both(backend: Backend) {
+    const MEMBERS: usize = 8;
+    let app = TestApp::spawn_with(backend, |s| {
+        s.customer_session_days = 3650;
+        s.expiry_workers = 2;
+        s.expiry_batch = 1;
+    })
+    .await;
+    let key = till(&app, 1, TillKind::Staffed).await;
+    let mut members = Vec::new();
+    for i in 0..MEMBERS {
+        let (token, card, _) = app.register(&format!("8999555020{i}")).await;
+        members.push((token, card));
+    }
+    // The 300 welcome points are past their 90 days; the hourly job has not run yet.
+    app.clock.advance(Duration::days(91));
+    let mut sales = tokio::task::JoinSet::new();
+    for (i, (_, card)) in members.iter().enumerate() {
+        let request = app
+            .client
+            .post(format!("{}/api/v1/pos/purchases", app.base))
+            .bearer_auth(&key)
+            // Tobacco earns nothing: what a member holds afterwards is what is left of the
+            // welcome points.
+            .json(&json!({
+                "receipt_id": format!("D{i}"), "barcode": card, "redeem_points": 100,
+                "lines": [{ "line_id": "1", "sku": "cig", "category_id": 8, "amount_kop": 100000 }],
+            }));
+        sales.spawn(async move {
+            let res = request.send().await.unwrap();
+            let status = res.status().as_u16();
+            (i, status, res.json::<Value>().await.unwrap())
+        });
+    }
+    let expiry = app.kopilka.clone();
+    let (sold, expired) = tokio::join!(sales.join_all(), async move {
+        expiry.expire_points().await.unwrap()
+    });
+    // A lot a sale held when the job passed is left for the job's next run.
+    let expired = expired + app.kopilka.expire_points().await.unwrap();
+    assert_eq!(
+        expired, MEMBERS as u64,
+        "every welcome lot expires once, whole or what is left of it"
+    );
+    for (i, status, sale) in sold {
+        // Spent before the job reached the member, or refused with nothing left after it.
+        let spent = match status {
+            201 => sale["redeemed_points"].as_i64().unwrap(),
+            409 if sale["code"] == "insufficient_points" => 0,
+            _ => panic!("{status} {sale}"),
+        };
+        assert!(spent == 0 || spent == 100, "{sale}");
+        let token = &members[i].0;
+        assert_eq!(balance(&app, token).await, 0, "member {i}");
+        let history = app.get("/me/history?limit=1", token).await.expect(200);
+        assert_eq!(history["items"][0]["kind"], "expiry", "member {i}");
+        assert_eq!(history["items"][0]["points"], -(300 - spent), "member {i}");
     }
     app.assert_ledger_balanced().await;
 }
