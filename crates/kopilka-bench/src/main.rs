@@ -149,7 +149,7 @@ async fn run_store(
 ) -> Result<f64> {
     let binary = server::kopilka_binary()?;
     let dir = tempfile::tempdir()?;
-    let (url, pg_name) = fresh_database(args, store, dir.path()).await?;
+    on_fresh_database(args, store, dir.path(), async |url: String| {
     let codes = Arc::new(Mutex::new(HashMap::new()));
     let sms = sms_receiver(codes.clone()).await?;
     let env = server_env(&url, &sms);
@@ -275,8 +275,9 @@ async fn run_store(
         failed: 0,
         members: None,
     });
-    drop_database(args, pg_name).await?;
     Ok(rss)
+    })
+    .await
 }
 
 /// Keys of staffed tills in eight of the demo stores.
@@ -322,6 +323,21 @@ async fn fresh_database(
     let mut url = reqwest::Url::parse(&args.postgres)?;
     url.set_path(&name);
     Ok((url.to_string(), Some(name)))
+}
+
+/// Runs `body` on a fresh database of `store` (given its URL), then drops a PostgreSQL one
+/// whether `body` succeeded or not: a run that fails half-way must not leave a database of
+/// millions of members behind on the server.
+async fn on_fresh_database<T>(
+    args: &Args,
+    store: &str,
+    dir: &std::path::Path,
+    body: impl AsyncFnOnce(String) -> Result<T>,
+) -> Result<T> {
+    let (url, pg_name) = fresh_database(args, store, dir).await?;
+    let result = body(url).await;
+    drop_database(args, pg_name).await?;
+    result
 }
 
 async fn drop_database(args: &Args, name: Option<String>) -> Result<()> {
@@ -386,7 +402,7 @@ async fn run_scale(args: &Args, store: &str, seconds: Duration, rows: &mut Vec<R
         Some(_) => anyhow::bail!("--scale-dir keeps SQLite databases only"),
         None => temporary.path().to_owned(),
     };
-    let (url, pg_name) = fresh_database(args, store, &dir).await?;
+    on_fresh_database(args, store, &dir, async |url: String| {
     let codes = Arc::new(Mutex::new(HashMap::new()));
     let sms = sms_receiver(codes.clone()).await?;
     let server = server::Server::start(&binary, server_env(&url, &sms)).await?;
@@ -463,8 +479,9 @@ async fn run_scale(args: &Args, store: &str, seconds: Duration, rows: &mut Vec<R
         r.members = Some(target as u64);
         rows.push(r);
     }
-    drop(server);
-    drop_database(args, pg_name).await
+    Ok(())
+    })
+    .await
 }
 
 /// About `count` of the card numbers in `file`, evenly spread over it.
@@ -482,43 +499,45 @@ fn sample(file: &std::path::Path, count: usize) -> Result<Vec<String>> {
 async fn run_expiry(args: &Args, store: &str, count: usize, rows: &mut Vec<Row>) -> Result<()> {
     let binary = server::kopilka_binary()?;
     let dir = tempfile::tempdir()?;
-    let (url, pg_name) = fresh_database(args, store, dir.path()).await?;
-    let env = server_env(&url, "http://127.0.0.1:9/unused");
-    let run = |what: &[&str]| -> Result<f64> {
-        let started = std::time::Instant::now();
-        let status = std::process::Command::new(&binary)
-            .args(what)
-            .envs(env.iter().cloned())
-            .stdout(std::process::Stdio::null())
-            .status()?;
-        anyhow::ensure!(status.success(), "kopilka {what:?} failed");
-        Ok(started.elapsed().as_secs_f64())
-    };
-    let seeded = run(&[
-        "seed",
-        "--members",
-        &count.to_string(),
-        "--joined-days-ago",
-        "91",
-    ])?;
-    eprintln!("{store} seeded {count} members in {seeded:.1} s");
-    eprintln!("{store} expiry job over {count} lots: load started");
-    let expired = run(&["expire"])?;
-    eprintln!("{store} expired {count} lots in {expired:.1} s");
-    for (what, secs) in [("seed", seeded), ("expiry job", expired)] {
-        rows.push(Row {
-            store: store.into(),
-            what: what.into(),
-            mode: "expiry".into(),
-            offered: None,
-            rate: count as f64 / secs,
-            p50_ms: secs * 1000.0,
-            p99_ms: 0.0,
-            failed: 0,
-            members: Some(count as u64),
-        });
-    }
-    drop_database(args, pg_name).await
+    on_fresh_database(args, store, dir.path(), async |url: String| {
+        let env = server_env(&url, "http://127.0.0.1:9/unused");
+        let run = |what: &[&str]| -> Result<f64> {
+            let started = std::time::Instant::now();
+            let status = std::process::Command::new(&binary)
+                .args(what)
+                .envs(env.iter().cloned())
+                .stdout(std::process::Stdio::null())
+                .status()?;
+            anyhow::ensure!(status.success(), "kopilka {what:?} failed");
+            Ok(started.elapsed().as_secs_f64())
+        };
+        let seeded = run(&[
+            "seed",
+            "--members",
+            &count.to_string(),
+            "--joined-days-ago",
+            "91",
+        ])?;
+        eprintln!("{store} seeded {count} members in {seeded:.1} s");
+        eprintln!("{store} expiry job over {count} lots: load started");
+        let expired = run(&["expire"])?;
+        eprintln!("{store} expired {count} lots in {expired:.1} s");
+        for (what, secs) in [("seed", seeded), ("expiry job", expired)] {
+            rows.push(Row {
+                store: store.into(),
+                what: what.into(),
+                mode: "expiry".into(),
+                offered: None,
+                rate: count as f64 / secs,
+                p50_ms: secs * 1000.0,
+                p99_ms: 0.0,
+                failed: 0,
+                members: Some(count as u64),
+            });
+        }
+        Ok(())
+    })
+    .await
 }
 
 #[tokio::main]
