@@ -150,132 +150,132 @@ async fn run_store(
     let binary = server::kopilka_binary()?;
     let dir = tempfile::tempdir()?;
     on_fresh_database(args, store, dir.path(), async |url: String| {
-    let codes = Arc::new(Mutex::new(HashMap::new()));
-    let sms = sms_receiver(codes.clone()).await?;
-    let env = server_env(&url, &sms);
-    let server = server::Server::start(&binary, env).await?;
-    let cards_file = dir.path().join("cards.txt");
-    server.command(
-        &[
-            "seed",
-            "--members",
-            &members.to_string(),
-            "--cards-out",
-            &cards_file.to_string_lossy(),
-        ],
-        None,
-    )?;
-    let cards: Vec<String> = std::fs::read_to_string(&cards_file)?
-        .lines()
-        .map(String::from)
-        .collect();
-    let tills = till_keys(&server)?;
-    let mut ctx = Ctx {
-        http: Arc::new(http::Http::new(&server.base)?),
-        cards: Arc::new(cards),
-        tills: Arc::new(tills),
-        tokens: Arc::new(Vec::new()),
-        codes,
-        run: std::process::id() as u64,
-    };
-    // Customer tokens for the app scenario: sign in some of the seeded members by SMS code.
-    let mut tokens = Vec::new();
-    for i in 1..=members.min(200) {
-        let phone = format!("+79{i:09}");
-        scenarios::post(
-            &ctx,
-            "/auth/otp",
+        let codes = Arc::new(Mutex::new(HashMap::new()));
+        let sms = sms_receiver(codes.clone()).await?;
+        let env = server_env(&url, &sms);
+        let server = server::Server::start(&binary, env).await?;
+        let cards_file = dir.path().join("cards.txt");
+        server.command(
+            &[
+                "seed",
+                "--members",
+                &members.to_string(),
+                "--cards-out",
+                &cards_file.to_string_lossy(),
+            ],
             None,
-            serde_json::json!({ "phone": phone }),
-        )
-        .await
-        .context("requesting an SMS code")?;
-        let code = ctx
-            .codes
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&phone)
-            .context("an SMS code")?;
-        let (_, answer) = scenarios::post(
-            &ctx,
-            "/auth/otp/verify",
-            None,
-            serde_json::json!({ "phone": phone, "code": code }),
-        )
-        .await
-        .context("verifying an SMS code")?;
-        tokens.push(
-            answer["token"]
-                .as_str()
-                .context("a customer token")?
-                .to_owned(),
-        );
-    }
-    ctx.tokens = Arc::new(tokens);
+        )?;
+        let cards: Vec<String> = std::fs::read_to_string(&cards_file)?
+            .lines()
+            .map(String::from)
+            .collect();
+        let tills = till_keys(&server)?;
+        let mut ctx = Ctx {
+            http: Arc::new(http::Http::new(&server.base)?),
+            cards: Arc::new(cards),
+            tills: Arc::new(tills),
+            tokens: Arc::new(Vec::new()),
+            codes,
+            run: std::process::id() as u64,
+        };
+        // Customer tokens for the app scenario: sign in some of the seeded members by SMS code.
+        let mut tokens = Vec::new();
+        for i in 1..=members.min(200) {
+            let phone = format!("+79{i:09}");
+            scenarios::post(
+                &ctx,
+                "/auth/otp",
+                None,
+                serde_json::json!({ "phone": phone }),
+            )
+            .await
+            .context("requesting an SMS code")?;
+            let code = ctx
+                .codes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&phone)
+                .context("an SMS code")?;
+            let (_, answer) = scenarios::post(
+                &ctx,
+                "/auth/otp/verify",
+                None,
+                serde_json::json!({ "phone": phone, "code": code }),
+            )
+            .await
+            .context("verifying an SMS code")?;
+            tokens.push(
+                answer["token"]
+                    .as_str()
+                    .context("a customer token")?
+                    .to_owned(),
+            );
+        }
+        ctx.tokens = Arc::new(tokens);
 
-    let c = args.clients;
-    let wanted = |part: &str| args.only.is_empty() || args.only.iter().any(|o| o == part);
-    macro_rules! closed {
-        ($part:literal, $name:literal, $f:path) => {{
-            if wanted($part) {
-                let ctx = ctx.clone();
-                // Announced, so a profiler (scripts/flamegraph.sh) can join the load itself.
-                eprintln!("{store} {:<9} closed {c:>3}: load started", $name);
-                let o = load::closed(c, seconds, move |n| $f(ctx.clone(), n)).await;
-                eprintln!(
-                    "{store} {:<9} closed {c:>3}: {:>8.0}/s p50 {:>6.2} ms p99 {:>7.2} ms ({} failed)",
-                    $name,
-                    o.rate(),
-                    o.ms(0.5),
-                    o.ms(0.99),
-                    o.failed
-                );
-                rows.push(row(store, $name, &format!("closed, {c} clients"), None, &o));
+        let c = args.clients;
+        let wanted = |part: &str| args.only.is_empty() || args.only.iter().any(|o| o == part);
+        macro_rules! closed {
+            ($part:literal, $name:literal, $f:path) => {{
+                if wanted($part) {
+                    let ctx = ctx.clone();
+                    // Announced, so a profiler (scripts/flamegraph.sh) can join the load itself.
+                    eprintln!("{store} {:<9} closed {c:>3}: load started", $name);
+                    let o = load::closed(c, seconds, move |n| $f(ctx.clone(), n)).await;
+                    eprintln!(
+                        "{store} {:<9} closed {c:>3}: {:>8.0}/s p50 {:>6.2} ms p99 {:>7.2} ms ({} failed)",
+                        $name,
+                        o.rate(),
+                        o.ms(0.5),
+                        o.ms(0.99),
+                        o.failed
+                    );
+                    rows.push(row(store, $name, &format!("closed, {c} clients"), None, &o));
+                }
+            }};
+        }
+        closed!("till", "till", scenarios::till);
+        closed!("home", "app home", scenarios::home);
+        closed!("sign-in", "sign-in", scenarios::sign_in);
+        closed!("public", "public", scenarios::public);
+        for &rate in rates.iter().filter(|_| wanted("open")) {
+            // Operation numbers far above the closed loop's, so no receipt id repeats; the
+            // warm-up's half way to the next rate's.
+            let base = 1_000_000_000_000 * (1 + rate as u64);
+            if args.warmup > 0 && !args.quick {
+                let ctx2 = ctx.clone();
+                load::open(rate, Duration::from_secs(args.warmup), move |n| {
+                    scenarios::till(ctx2.clone(), n + base + 500_000_000_000)
+                })
+                .await;
             }
-        }};
-    }
-    closed!("till", "till", scenarios::till);
-    closed!("home", "app home", scenarios::home);
-    closed!("sign-in", "sign-in", scenarios::sign_in);
-    closed!("public", "public", scenarios::public);
-    for &rate in rates.iter().filter(|_| wanted("open")) {
-        // Operation numbers far above the closed loop's, so no receipt id repeats; the
-        // warm-up's half way to the next rate's.
-        let base = 1_000_000_000_000 * (1 + rate as u64);
-        if args.warmup > 0 && !args.quick {
             let ctx2 = ctx.clone();
-            load::open(rate, Duration::from_secs(args.warmup), move |n| {
-                scenarios::till(ctx2.clone(), n + base + 500_000_000_000)
+            let o = load::open(rate, seconds, move |n| {
+                scenarios::till(ctx2.clone(), n + base)
             })
             .await;
+            eprintln!("{store} till      open {rate:>6.0}/s: {:>8.0}/s p50 {:>6.2} ms p99 {:>7.2} ms ({} failed)", o.rate(), o.ms(0.5), o.ms(0.99), o.failed);
+            rows.push(row(store, "till", "open", Some(rate), &o));
         }
-        let ctx2 = ctx.clone();
-        let o = load::open(rate, seconds, move |n| {
-            scenarios::till(ctx2.clone(), n + base)
-        })
-        .await;
-        eprintln!("{store} till      open {rate:>6.0}/s: {:>8.0}/s p50 {:>6.2} ms p99 {:>7.2} ms ({} failed)", o.rate(), o.ms(0.5), o.ms(0.99), o.failed);
-        rows.push(row(store, "till", "open", Some(rate), &o));
-    }
-    let rss = server.rss_mib();
-    drop(server);
-    let raw = match store {
-        "sqlite" => ceilings::raw_sqlite(seconds, "full")?,
-        _ => ceilings::raw_postgres(&url, 16, seconds).await?,
-    };
-    eprintln!("{store} raw ledger transaction: {raw:.0}/s; server peak RSS {rss:.0} MiB");
-    rows.push(Row {
-        store: store.into(),
-        what: "raw ledger transaction".into(),
-        mode: "ceiling".into(),
-        offered: None,
-        rate: raw,
-        p50_ms: 0.0,
-        p99_ms: 0.0,
-        failed: 0,
-        members: None,
-    });
-    Ok(rss)
+        let rss = server.rss_mib();
+        drop(server);
+        let raw = match store {
+            "sqlite" => ceilings::raw_sqlite(seconds, "full")?,
+            _ => ceilings::raw_postgres(&url, 16, seconds).await?,
+        };
+        eprintln!("{store} raw ledger transaction: {raw:.0}/s; server peak RSS {rss:.0} MiB");
+        rows.push(Row {
+            store: store.into(),
+            what: "raw ledger transaction".into(),
+            mode: "ceiling".into(),
+            offered: None,
+            rate: raw,
+            p50_ms: 0.0,
+            p99_ms: 0.0,
+            failed: 0,
+            members: None,
+        });
+        Ok(rss)
     })
     .await
 }
@@ -403,83 +403,83 @@ async fn run_scale(args: &Args, store: &str, seconds: Duration, rows: &mut Vec<R
         None => temporary.path().to_owned(),
     };
     on_fresh_database(args, store, &dir, async |url: String| {
-    let codes = Arc::new(Mutex::new(HashMap::new()));
-    let sms = sms_receiver(codes.clone()).await?;
-    let server = server::Server::start(&binary, server_env(&url, &sms)).await?;
-    let tills = till_keys(&server)?;
-    let mut cards: Vec<String> = Vec::new();
-    let mut seeded = 0usize;
-    for &target in &args.scale {
-        let file = dir.join(format!("cards-{target}.txt"));
-        if target > seeded && file.exists() {
+        let codes = Arc::new(Mutex::new(HashMap::new()));
+        let sms = sms_receiver(codes.clone()).await?;
+        let server = server::Server::start(&binary, server_env(&url, &sms)).await?;
+        let tills = till_keys(&server)?;
+        let mut cards: Vec<String> = Vec::new();
+        let mut seeded = 0usize;
+        for &target in &args.scale {
+            let file = dir.join(format!("cards-{target}.txt"));
+            if target > seeded && file.exists() {
+                eprintln!(
+                    "{store}: reusing the members seeded up to {target} in {}",
+                    dir.display()
+                );
+                cards.extend(sample(&file, SAMPLE_PER_STEP)?);
+                seeded = target;
+            }
+            if target > seeded {
+                let started = std::time::Instant::now();
+                server.command(
+                    &[
+                        "seed",
+                        "--members",
+                        &(target - seeded).to_string(),
+                        "--cards-out",
+                        &file.to_string_lossy(),
+                    ],
+                    None,
+                )?;
+                let took = started.elapsed().as_secs_f64();
+                cards.extend(sample(&file, SAMPLE_PER_STEP)?);
+                eprintln!(
+                    "{store} seeded {} members up to {target} in {took:.1} s",
+                    target - seeded
+                );
+                rows.push(Row {
+                    store: store.into(),
+                    what: "seed".into(),
+                    mode: "scale".into(),
+                    offered: None,
+                    rate: (target - seeded) as f64 / took,
+                    p50_ms: 0.0,
+                    p99_ms: 0.0,
+                    failed: 0,
+                    members: Some(target as u64),
+                });
+                seeded = target;
+            }
+            let ctx = Ctx {
+                http: Arc::new(http::Http::new(&server.base)?),
+                cards: Arc::new(cards.clone()),
+                tills: Arc::new(tills.clone()),
+                tokens: Arc::new(Vec::new()),
+                codes: codes.clone(),
+                run: std::process::id() as u64 + target as u64,
+            };
+            if store == "sqlite" {
+                let took = warm_page_cache(&dir.join("bench.db"))?;
+                eprintln!("{store}: database file read into the OS page cache in {took:.1} s");
+            }
+            eprintln!("{store} till at {target:>9} members: load started");
+            let o = load::closed(args.clients, seconds, move |n| {
+                scenarios::till(ctx.clone(), n)
+            })
+            .await;
             eprintln!(
-                "{store}: reusing the members seeded up to {target} in {}",
-                dir.display()
+                "{store} till at {target:>9} members: {:>8.0}/s p50 {:>6.2} ms p99 {:>7.2} ms ({} failed), server peak RSS {:.0} MiB",
+                o.rate(),
+                o.ms(0.5),
+                o.ms(0.99),
+                o.failed,
+                server.rss_mib()
             );
-            cards.extend(sample(&file, SAMPLE_PER_STEP)?);
-            seeded = target;
+            let mut r = row(store, "till", "scale", None, &o);
+            r.members = Some(target as u64);
+            rows.push(r);
         }
-        if target > seeded {
-            let started = std::time::Instant::now();
-            server.command(
-                &[
-                    "seed",
-                    "--members",
-                    &(target - seeded).to_string(),
-                    "--cards-out",
-                    &file.to_string_lossy(),
-                ],
-                None,
-            )?;
-            let took = started.elapsed().as_secs_f64();
-            cards.extend(sample(&file, SAMPLE_PER_STEP)?);
-            eprintln!(
-                "{store} seeded {} members up to {target} in {took:.1} s",
-                target - seeded
-            );
-            rows.push(Row {
-                store: store.into(),
-                what: "seed".into(),
-                mode: "scale".into(),
-                offered: None,
-                rate: (target - seeded) as f64 / took,
-                p50_ms: 0.0,
-                p99_ms: 0.0,
-                failed: 0,
-                members: Some(target as u64),
-            });
-            seeded = target;
-        }
-        let ctx = Ctx {
-            http: Arc::new(http::Http::new(&server.base)?),
-            cards: Arc::new(cards.clone()),
-            tills: Arc::new(tills.clone()),
-            tokens: Arc::new(Vec::new()),
-            codes: codes.clone(),
-            run: std::process::id() as u64 + target as u64,
-        };
-        if store == "sqlite" {
-            let took = warm_page_cache(&dir.join("bench.db"))?;
-            eprintln!("{store}: database file read into the OS page cache in {took:.1} s");
-        }
-        eprintln!("{store} till at {target:>9} members: load started");
-        let o = load::closed(args.clients, seconds, move |n| {
-            scenarios::till(ctx.clone(), n)
-        })
-        .await;
-        eprintln!(
-            "{store} till at {target:>9} members: {:>8.0}/s p50 {:>6.2} ms p99 {:>7.2} ms ({} failed), server peak RSS {:.0} MiB",
-            o.rate(),
-            o.ms(0.5),
-            o.ms(0.99),
-            o.failed,
-            server.rss_mib()
-        );
-        let mut r = row(store, "till", "scale", None, &o);
-        r.members = Some(target as u64);
-        rows.push(r);
-    }
-    Ok(())
+        Ok(())
     })
     .await
 }
