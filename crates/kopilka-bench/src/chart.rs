@@ -112,10 +112,15 @@ fn panel(out: &mut String, x0: f64, title: &str, series: &[Series], axes: Axes) 
     };
     let y_ticks = if axes.y_log {
         let positive: Vec<f64> = ys().filter(|y| *y > 0.0).collect();
-        log_ticks(
-            positive.iter().copied().fold(f64::MAX, f64::min),
-            positive.iter().copied().fold(0.0, f64::max),
-        )
+        if positive.is_empty() {
+            // Every request of the run failed: nothing to place, one decade to show.
+            vec![1.0, 10.0]
+        } else {
+            log_ticks(
+                positive.iter().copied().fold(f64::MAX, f64::min),
+                positive.iter().copied().fold(0.0, f64::max),
+            )
+        }
     } else {
         linear_ticks(ys().fold(0.0, f64::max))
     };
@@ -385,6 +390,12 @@ mod tests {
         assert!(svg.contains("stroke-dasharray"));
         assert_eq!(svg.matches("<polyline").count(), 7);
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
+    }
+
+    #[test]
+    fn latencies_of_zero_still_give_an_axis() {
+        let svg = open_loop(&[open("sqlite", 100.0, 0.0, 0.0, 0.0)]);
+        assert!(svg.contains(">10<") && !svg.contains("NaN"));
     }
 
     #[test]
