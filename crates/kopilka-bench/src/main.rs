@@ -378,11 +378,11 @@ fn warm_page_cache(db: &std::path::Path) -> Result<f64> {
     let started = std::time::Instant::now();
     let mut wal = db.as_os_str().to_owned();
     wal.push("-wal");
+    let mut buffer = vec![0u8; 1 << 20];
     for path in [db.to_owned(), PathBuf::from(wal)] {
         let Ok(mut file) = std::fs::File::open(&path) else {
             continue;
         };
-        let mut buffer = vec![0u8; 1 << 20];
         while std::io::Read::read(&mut file, &mut buffer)? > 0 {}
     }
     Ok(started.elapsed().as_secs_f64())
