@@ -23,13 +23,13 @@ impl Ledger for PostgresStore {
         // sort of its own on every call.
         let row = sqlx::query(
             "SELECT a.credits_posted - a.debits_posted, \
-             (SELECT COALESCE(SUM(remaining), 0)::BIGINT FROM lots WHERE member_id = $1 AND remaining > 0 AND available_at > $2), \
+             (SELECT COALESCE(SUM(remaining), 0)::BIGINT FROM live_lots WHERE member_id = $1 AND available_at > $2), \
              e.points, e.dates \
              FROM accounts a CROSS JOIN LATERAL ( \
                SELECT COALESCE(array_agg(points), '{}') AS points, \
                       COALESCE(array_agg(expires_at), '{}') AS dates \
-               FROM (SELECT SUM(remaining)::BIGINT AS points, expires_at FROM lots \
-                     WHERE member_id = $1 AND remaining > 0 AND expires_at <= $3 GROUP BY expires_at) d) e \
+               FROM (SELECT SUM(remaining)::BIGINT AS points, expires_at FROM live_lots \
+                     WHERE member_id = $1 AND expires_at <= $3 GROUP BY expires_at) d) e \
              WHERE a.member_id = $1",
         )
         .bind(member)

@@ -357,7 +357,7 @@ impl Members for PostgresStore {
         // Without statistics right after millions of rows arrive (autovacuum comes later, or
         // never where it is off), a lookup the indexes answer in a millisecond was planned as
         // a scan of the whole table: the system accounts' ids took 3 s at 10 M members.
-        sqlx::query("ANALYZE members, consent_log, cards, accounts, transfers, lots")
+        sqlx::query("ANALYZE members, consent_log, cards, accounts, transfers, lots, live_lots")
             .execute(&self.pool)
             .await
             .map_err(db)?;
@@ -499,9 +499,12 @@ async fn import_members(
         .map(|id| transfer_of.get(id).copied().unwrap_or_default())
         .collect();
     sqlx::query(
-        "INSERT INTO lots (member_id, transfer_id, points, remaining, earned_at, expires_at) \
-         SELECT x.member, x.transfer, x.points, x.points, $5, x.expires FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::timestamptz[]) \
-           AS x(member, transfer, points, expires)",
+        "WITH lot AS (INSERT INTO lots (member_id, transfer_id, points, earned_at, expires_at) \
+                      SELECT x.member, x.transfer, x.points, $5, x.expires \
+                      FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::timestamptz[]) AS x(member, transfer, points, expires) \
+                      RETURNING id, member_id, transfer_id, points, expires_at, available_at) \
+         INSERT INTO live_lots (member_id, expires_at, lot_id, transfer_id, available_at, remaining) \
+         SELECT member_id, expires_at, id, transfer_id, available_at, points FROM lot",
     )
     .bind(&ids)
     .bind(&transfer_ids)

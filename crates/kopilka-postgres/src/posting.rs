@@ -112,8 +112,10 @@ pub(crate) async fn add_lot(
         return Ok(());
     }
     sqlx::query(
-        "INSERT INTO lots (member_id, transfer_id, points, remaining, earned_at, expires_at, available_at) \
-         VALUES ($1, $2, $3, $3, $4, $5, $6)",
+        "WITH lot AS (INSERT INTO lots (member_id, transfer_id, points, earned_at, expires_at, available_at) \
+                      VALUES ($1, $2, $3, $4, $5, $6) RETURNING id) \
+         INSERT INTO live_lots (member_id, expires_at, lot_id, transfer_id, available_at, remaining) \
+         SELECT $1, $5, id, $2, $6, $3 FROM lot",
     )
     .bind(member)
     .bind(transfer)
@@ -134,7 +136,7 @@ pub(crate) async fn pending_points(
     now: DateTime<Utc>,
 ) -> StoreResult<i64> {
     sqlx::query_scalar(
-        "SELECT COALESCE(SUM(remaining), 0)::BIGINT FROM lots WHERE member_id = $1 AND remaining > 0 AND available_at > $2",
+        "SELECT COALESCE(SUM(remaining), 0)::BIGINT FROM live_lots WHERE member_id = $1 AND available_at > $2",
     )
     .bind(member)
     .bind(now)

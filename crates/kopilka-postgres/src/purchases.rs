@@ -121,8 +121,8 @@ async fn snapshot(pool: &Pool, req: &PurchaseRequest) -> StoreResult<Snapshot> {
     // its own. The offers come in the primary key's order, so their arrays need no sort.
     let row = sqlx::query(concat!(
         "SELECT a.credits_posted - a.debits_posted, \
-         (SELECT COALESCE(SUM(remaining), 0)::BIGINT FROM lots \
-          WHERE member_id = $1 AND remaining > 0 AND available_at > $4), \
+         (SELECT COALESCE(SUM(remaining), 0)::BIGINT FROM live_lots \
+          WHERE member_id = $1 AND available_at > $4), \
          (SELECT COUNT(*) FROM purchases \
           WHERE member_id = $1 AND earned > 0 AND purchased_at >= $2 AND purchased_at < $3), \
          ARRAY(SELECT offer_id FROM offer_activations WHERE member_id = $1 AND offer_id = ANY ($7) ORDER BY offer_id), \

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 /// The references PostgreSQL's ledger tables no longer declare (migration 9): (table, column,
 /// the table its id is in).
-const LEDGER_REFERENCES: [(&str, &str, &str); 12] = [
+const LEDGER_REFERENCES: [(&str, &str, &str); 14] = [
     ("purchases", "till_id", "tills"),
     ("purchases", "member_id", "members"),
     ("purchase_lines", "purchase_id", "purchases"),
@@ -24,6 +24,8 @@ const LEDGER_REFERENCES: [(&str, &str, &str); 12] = [
     ("transfers", "lot_id", "lots"),
     ("lots", "member_id", "members"),
     ("lots", "transfer_id", "transfers"),
+    ("live_lots", "lot_id", "lots"),
+    ("live_lots", "member_id", "members"),
     ("lot_usages", "lot_id", "lots"),
     ("lot_usages", "transfer_id", "transfers"),
     ("lot_usages", "purchase_id", "purchases"),
@@ -448,6 +450,18 @@ impl TestApp {
                 .unwrap();
                 assert_eq!(broken, 0, "{table}.{column} points at missing {parent}");
             }
+            // What a live lot holds is within what its lot was, and the copies of the lot's
+            // columns it is keyed and drawn by agree with the lot (migration 17).
+            let disagreeing: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM live_lots v JOIN lots l ON l.id = v.lot_id \
+                 WHERE v.remaining > l.points OR v.member_id <> l.member_id \
+                    OR v.expires_at <> l.expires_at OR v.transfer_id <> l.transfer_id \
+                    OR v.available_at <> l.available_at",
+            )
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+            assert_eq!(disagreeing, 0, "live lots that disagree with their lots");
         } else if let Some(path) = kopilka_sqlite::path_from_url(&self.settings.database_url) {
             let db = rusqlite::Connection::open(path).unwrap();
             let broken: Vec<String> = db
