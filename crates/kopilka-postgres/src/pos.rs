@@ -261,28 +261,26 @@ impl Pos for PostgresStore {
             // One statement a batch. It walks `batch` due lots in the order of the `live_lots_due`
             // index and expires those of this worker's members: with the share in the index
             // scan's filter instead, the planner cannot tell how selective it is and sorts every
-            // due lot on each batch. A lot, or a member's account, that a purchase holds right
-            // now is skipped and left for the next run: waiting for the account while holding
-            // the lot the purchase is about to draw on would deadlock. What a lot held is read
-            // from the locked row, not the snapshot, so a purchase that committed meanwhile is
-            // not expired again, and a lot it spent to nothing (deleted) is not locked at all.
-            // An expired lot is deleted from `live_lots` (migration 17): no new version, no
-            // index entry. The lots are found again by the address of the version the scan saw
-            // (`ctid`), not by their key (the job over 10 M lots 99.1 → 92.4 s, eleventh
-            // sitting). A lot that a purchase changed meanwhile is locked and deleted in its
-            // newest version, as PostgreSQL follows the update from the version seen; a
-            // PostgreSQL that rechecks the address instead skips the lot, which the next run
-            // then expires.
+            // due lot on each batch. Only the members' accounts are locked: every writer of a
+            // member's lots holds the account (migration 17), so with it held no one else
+            // changes the lots. An account that a purchase holds right now is skipped and its
+            // lots are left for the next run. A lot is deleted from `live_lots` by the address
+            // of the version the scan saw (`ctid`), not by its key: no new version, no index
+            // entry, no descent of an index. A lot that a purchase changed between the scan
+            // and the account's lock has its newest version at another address: PostgreSQL 15
+            // skips it (tried by hand: an update committed while the batch waited), and the
+            // next run expires it; one that spent it to nothing deleted it. What is expired is
+            // what the row deleted held, never what the snapshot saw.
             let mut tx = pool.begin().await.map_err(db)?;
             let row: Option<(i64, i64, i64, DateTime<Utc>, i64)> = sqlx::query_as(
                 "WITH scanned AS (SELECT ctid AS seen, lot_id, member_id, expires_at FROM live_lots \
                                   WHERE expires_at <= $1 AND (expires_at, lot_id) > ($3, $4) \
                                   ORDER BY expires_at, lot_id LIMIT $2), \
-                 due AS (SELECT s.seen, l.lot_id, l.member_id, l.remaining, l.expires_at, a.id AS account \
-                         FROM scanned s JOIN live_lots l ON l.ctid = s.seen JOIN accounts a ON a.member_id = l.member_id \
-                         WHERE s.member_id % $5 = $6 FOR UPDATE OF l, a SKIP LOCKED), \
+                 due AS (SELECT s.seen, a.id AS account \
+                         FROM scanned s JOIN accounts a ON a.member_id = s.member_id \
+                         WHERE s.member_id % $5 = $6 FOR UPDATE OF a SKIP LOCKED), \
                  zeroed AS (DELETE FROM live_lots l USING due d WHERE l.ctid = d.seen \
-                            RETURNING d.lot_id, d.member_id, d.account, d.remaining, d.expires_at), \
+                            RETURNING l.lot_id, l.member_id, d.account, l.remaining, l.expires_at), \
                  debited AS (UPDATE accounts a SET debits_posted = a.debits_posted + z.total \
                              FROM (SELECT account, SUM(remaining) AS total FROM zeroed GROUP BY account) z \
                              WHERE a.id = z.account), \
