@@ -63,6 +63,11 @@ BEGIN
         ELSE
             UPDATE live_lots SET remaining = remaining - take WHERE ctid = lot.seen;
         END IF;
+        -- A writer that did not hold the account changed the lot: draw nothing rather than
+        -- record a draw no lot paid for.
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'lot % changed during a draw', lot.lot_id;
+        END IF;
         IF p_purchase IS NOT NULL THEN
             INSERT INTO lot_usages (lot_id, transfer_id, purchase_id, points)
             VALUES (lot.lot_id, p_transfer, p_purchase, take);
