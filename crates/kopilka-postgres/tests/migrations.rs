@@ -2,23 +2,18 @@
 //! schema before it wrote, not only on the empty databases every other test starts from.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod common;
+
 use chrono::{DateTime, Utc};
+use common::server_options;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, Executor, PgConnection};
 use std::path::Path;
-use std::str::FromStr;
-
-fn admin_options() -> PgConnectOptions {
-    let url = std::env::var("KOPILKA_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    PgConnectOptions::from_str(&url).unwrap()
-}
 
 /// A database of its own, migrated up to `last` (inclusive) from a copy of those migrations:
 /// sqlx then finds them applied, with the same checksums, when the whole set runs.
 async fn database_at(name: &str, last: i64) -> PgConnection {
-    let mut admin = PgConnection::connect_with(&admin_options()).await.unwrap();
+    let mut admin = PgConnection::connect_with(&server_options()).await.unwrap();
     admin
         .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
         .await
@@ -27,7 +22,7 @@ async fn database_at(name: &str, last: i64) -> PgConnection {
         .execute(format!("CREATE DATABASE {name}").as_str())
         .await
         .unwrap();
-    let mut conn = PgConnection::connect_with(&admin_options().database(name))
+    let mut conn = PgConnection::connect_with(&server_options().database(name))
         .await
         .unwrap();
     let earlier = tempfile::tempdir().unwrap();
@@ -62,7 +57,7 @@ impl Drop for Dropped {
                 .build()
                 .unwrap();
             runtime.block_on(async {
-                let mut admin = PgConnection::connect_with(&admin_options()).await.unwrap();
+                let mut admin = PgConnection::connect_with(&server_options()).await.unwrap();
                 admin
                     .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
                     .await

@@ -3,20 +3,15 @@
 //! statement runs on the very connection the previous user had.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod common;
+
+use common::server_options;
 use kopilka_postgres::Pool;
-use sqlx::postgres::PgConnectOptions;
 use sqlx::{Executor, Row};
-use std::str::FromStr;
 use std::time::Duration;
 
-fn options() -> PgConnectOptions {
-    let url = std::env::var("KOPILKA_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    PgConnectOptions::from_str(&url).unwrap()
-}
-
 fn pool_of_one() -> Pool {
-    Pool::new(options(), 1, Duration::from_secs(5))
+    Pool::new(server_options(), 1, Duration::from_secs(5))
 }
 
 async fn backend_pid(pool: &Pool) -> i32 {
@@ -86,7 +81,7 @@ async fn a_statement_cancelled_half_way_leaves_no_answer_for_the_next() {
 async fn a_connection_the_server_closed_is_replaced() {
     let pool = pool_of_one();
     let pid = backend_pid(&pool).await;
-    let other = Pool::new(options(), 1, Duration::from_secs(5));
+    let other = Pool::new(server_options(), 1, Duration::from_secs(5));
     sqlx::query("SELECT pg_terminate_backend($1)")
         .bind(pid)
         .execute(&other)
@@ -104,7 +99,7 @@ async fn a_connection_the_server_closed_is_replaced() {
 
 #[tokio::test]
 async fn a_caller_waits_for_the_connection_in_use_and_times_out() {
-    let pool = Pool::new(options(), 1, Duration::from_millis(200));
+    let pool = Pool::new(server_options(), 1, Duration::from_millis(200));
     let held = pool.acquire().await.unwrap();
     assert!(matches!(
         pool.acquire().await.err(),
