@@ -69,6 +69,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0003_marketing.sql")),
         M::up(include_str!("../migrations/0004_expiry_order.sql")),
         M::up(include_str!("../migrations/0005_one_purchase_index.sql")),
+        M::up(include_str!("../migrations/0006_live_lots_covered.sql")),
     ])
 }
 
