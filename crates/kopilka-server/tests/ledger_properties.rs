@@ -2,6 +2,8 @@
 //! sequences of purchases, retries, refunds and expiry runs, checked after every step.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod common;
+
 use chrono::{DateTime, Duration, Utc};
 use kopilka_domain::earning::{Basket, Line, TillKind};
 use kopilka_domain::member::{Gender, Profile};
@@ -70,8 +72,7 @@ async fn world(postgres: bool, pending_days: u32) -> World {
     let dir = tempfile::tempdir().unwrap();
     let (database_url, pg) = if postgres {
         use sqlx::Connection;
-        let admin = std::env::var("KOPILKA_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let admin = common::postgres_admin_url();
         let name = format!("kopilka_prop_{}", uuid::Uuid::new_v4().simple());
         let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
         sqlx::query(&format!("CREATE DATABASE {name}"))

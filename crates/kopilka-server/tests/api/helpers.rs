@@ -94,11 +94,6 @@ impl Drop for Database {
     }
 }
 
-pub fn postgres_admin_url() -> String {
-    std::env::var("KOPILKA_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
 async fn fresh_database(backend: Backend) -> (String, Database) {
     match backend {
         Backend::Sqlite => {
@@ -108,7 +103,7 @@ async fn fresh_database(backend: Backend) -> (String, Database) {
         }
         Backend::Postgres => {
             use sqlx::Connection;
-            let admin_url = postgres_admin_url();
+            let admin_url = crate::common::postgres_admin_url();
             let name = format!("kopilka_test_{}", uuid::Uuid::new_v4().simple());
             let mut conn = sqlx::PgConnection::connect(&admin_url)
                 .await

@@ -4,6 +4,8 @@
 
 mod cards;
 mod catalog;
+#[path = "../common/mod.rs"]
+mod common;
 mod helpers;
 mod logs;
 mod offers;
