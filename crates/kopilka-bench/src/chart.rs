@@ -350,6 +350,7 @@ mod tests {
             p99_ms,
             failed: 0,
             members: None,
+            requests_each: None,
         }
     }
 

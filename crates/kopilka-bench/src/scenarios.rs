@@ -99,6 +99,12 @@ pub async fn till(ctx: Ctx, n: u64) -> bool {
     true
 }
 
+/// Requests of one app home screen (`home`), one sign-in (`sign_in`), one public look-up
+/// (`public`): the results give those scenarios' rates in operations and in requests.
+pub const HOME_REQUESTS: u32 = 3;
+pub const SIGN_IN_REQUESTS: u32 = 2;
+pub const PUBLIC_REQUESTS: u32 = 2;
+
 /// What the app shows on its first screen: profile, balance, the first page of history.
 pub async fn home(ctx: Ctx, n: u64) -> bool {
     let token = &ctx.tokens[(n as usize) % ctx.tokens.len()];
