@@ -70,14 +70,18 @@ struct Args {
     /// a due welcome lot) and time `kopilka expire` over them.
     #[arg(long)]
     expiry: Option<usize>,
-    /// Only these parts of the main run (till, home, sign-in, public, open), for A/B runs of
-    /// one change; all of them by default.
+    /// Only these parts of the main run (till, home, sign-in, public, mixed, open), for A/B
+    /// runs of one change; all of them by default.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// PostgreSQL server to create the benchmark databases on.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     postgres: String,
 }
+
+/// Operation numbers of the mixed run's till, above every closed loop's (client × 10^9 +
+/// attempt) and below every open loop's (10^12 × (1 + rate)), so that no receipt id repeats.
+const MIXED_TILL_BASE: u64 = 500_000_000_000;
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Row {
@@ -263,6 +267,38 @@ async fn run_store(
         closed!("home", "app home", scenarios::home, Some(scenarios::HOME_REQUESTS));
         closed!("sign-in", "sign-in", scenarios::sign_in, Some(scenarios::SIGN_IN_REQUESTS));
         closed!("public", "public", scenarios::public, Some(scenarios::PUBLIC_REQUESTS));
+        if wanted("mixed") {
+            // A chain's peak has tills and the app at once: half the clients on each, so the
+            // store's split between its writer and its readers shows (the SQLite readers'
+            // default was chosen on each alone). Receipt numbers above the closed loop's.
+            let (tills, apps) = (c.div_ceil(2), c / 2);
+            let mode = format!("closed, {tills} till + {apps} app clients");
+            eprintln!("{store} mixed     {mode}: load started");
+            let (ctx_till, ctx_app) = (ctx.clone(), ctx.clone());
+            let (till, home) = tokio::join!(
+                load::closed(tills, seconds, move |n| {
+                    scenarios::till(ctx_till.clone(), n + MIXED_TILL_BASE)
+                }),
+                load::closed(apps, seconds, move |n| scenarios::home(ctx_app.clone(), n)),
+            );
+            for (name, o, requests_each) in [
+                ("till, with the app", till, None),
+                ("app home, with tills", home, Some(scenarios::HOME_REQUESTS)),
+            ] {
+                let r = Row {
+                    requests_each,
+                    ..row(store, name, &mode, None, &o)
+                };
+                eprintln!(
+                    "{store} {name:<20}: {:>8} p50 {:>6.2} ms p99 {:>7.2} ms ({} failed)",
+                    r.rate_text(),
+                    r.p50_ms,
+                    r.p99_ms,
+                    r.failed
+                );
+                rows.push(r);
+            }
+        }
         for &rate in rates.iter().filter(|_| wanted("open")) {
             // Operation numbers far above the closed loop's, so no receipt id repeats; the
             // warm-up's half way to the next rate's.

@@ -90,7 +90,7 @@ settings! {
         pg_card_cache_s: u64 = 30, "KOPILKA_PG_CARD_CACHE_S";
         /// SQLite `synchronous` pragma: `full` survives power loss, `normal` only a process crash.
         sqlite_synchronous: String = "full".to_owned(), "KOPILKA_SQLITE_SYNCHRONOUS";
-        /// SQLite reader threads (default: one per core, at least two).
+        /// SQLite reader threads (default: two per core).
         sqlite_readers: usize = kopilka_sqlite::default_readers(), "KOPILKA_SQLITE_READERS";
         /// SQLite page cache of each connection, MiB.
         sqlite_cache_mib: u32 = 2, "KOPILKA_SQLITE_CACHE_MIB";

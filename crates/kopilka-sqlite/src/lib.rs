@@ -55,13 +55,13 @@ impl Default for SqliteOptions {
     }
 }
 
-/// One reader thread per core, and at least two so that one waiting for the disk does not
-/// hold up every read. A read on warm pages is all CPU: a reader beyond the cores only takes
-/// turns away from the writer, the one thread every sale waits for. On two cores, two
-/// readers against four did +15% purchases and +6% app home screens a second (six
-/// interleaved pairs, docs/performance-log.md, fourteenth sitting).
+/// Two reader threads per core. Reads on warm pages are all CPU, so the number of readers
+/// sets how the cores are shared between the app's reads and the writer every sale waits
+/// for. On two cores, with tills and the app at once (the bench's mixed run), four readers
+/// served 10% more app screens than two and as many sales; two served 15% more sales with
+/// tills alone (docs/performance-log.md, fourteenth sitting). A chain's peak has both.
 pub fn default_readers() -> usize {
-    thread::available_parallelism().map_or(2, |n| n.get().max(2))
+    2 * thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 #[derive(Clone)]
