@@ -714,3 +714,42 @@ async fn main() -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn closed_row(rate: f64, requests_each: Option<u32>) -> Row {
+        Row {
+            store: "sqlite".into(),
+            what: "app home".into(),
+            mode: "closed, 32 clients".into(),
+            offered: None,
+            rate,
+            p50_ms: 1.0,
+            p99_ms: 2.0,
+            failed: 0,
+            members: None,
+            requests_each,
+        }
+    }
+
+    /// An app home screen is three requests: its rate is given in both units, so that a
+    /// screen is never read as a request again (the thirteenth sitting did).
+    #[test]
+    fn several_request_operations_also_in_requests() {
+        assert_eq!(
+            closed_row(15_442.4, Some(scenarios::HOME_REQUESTS)).rate_text(),
+            "15442/s = 46327 requests/s"
+        );
+        assert_eq!(closed_row(4_834.0, None).rate_text(), "4834/s");
+    }
+
+    /// Results written before the field existed still load (`--replot`).
+    #[test]
+    fn old_results_load_without_requests_each() {
+        let old = r#"{"store":"sqlite","what":"app home","mode":"closed, 32 clients","offered":null,"rate":17315.4,"p50_ms":1.7,"p99_ms":3.4,"failed":0,"members":null}"#;
+        let row: Row = serde_json::from_str(old).unwrap();
+        assert_eq!(row.requests_each, None);
+    }
+}
