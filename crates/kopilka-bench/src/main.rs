@@ -268,9 +268,9 @@ async fn run_store(
         closed!("sign-in", "sign-in", scenarios::sign_in, Some(scenarios::SIGN_IN_REQUESTS));
         closed!("public", "public", scenarios::public, Some(scenarios::PUBLIC_REQUESTS));
         if wanted("mixed") {
-            // A chain's peak has tills and the app at once: half the clients on each, so the
-            // store's split between its writer and its readers shows (the SQLite readers'
-            // default was chosen on each alone). Receipt numbers above the closed loop's.
+            // A chain's peak has tills and the app at once: half the clients on each, so how
+            // the store shares the cores between its writer and its readers shows (the SQLite
+            // readers' default was chosen with this run).
             let (tills, apps) = (c.div_ceil(2), c / 2);
             let mode = format!("closed, {tills} till + {apps} app clients");
             eprintln!("{store} mixed     {mode}: load started");
