@@ -116,6 +116,17 @@ impl Row {
             None => format!("{:.0}/s", self.rate),
         }
     }
+
+    /// What a run prints of a measured load: its rate, latencies and failures.
+    fn summary(&self) -> String {
+        format!(
+            "{:>8} p50 {:>6.2} ms p99 {:>7.2} ms ({} failed)",
+            self.rate_text(),
+            self.p50_ms,
+            self.p99_ms,
+            self.failed
+        )
+    }
 }
 
 fn row(store: &str, what: &str, mode: &str, offered: Option<f64>, o: &Outcome) -> Row {
@@ -251,22 +262,30 @@ async fn run_store(
                         requests_each: $requests_each,
                         ..row(store, $name, &format!("closed, {c} clients"), None, &o)
                     };
-                    eprintln!(
-                        "{store} {:<9} closed {c:>3}: {:>8} p50 {:>6.2} ms p99 {:>7.2} ms ({} failed)",
-                        $name,
-                        r.rate_text(),
-                        r.p50_ms,
-                        r.p99_ms,
-                        r.failed
-                    );
+                    eprintln!("{store} {:<9} closed {c:>3}: {}", $name, r.summary());
                     rows.push(r);
                 }
             }};
         }
         closed!("till", "till", scenarios::till, None);
-        closed!("home", "app home", scenarios::home, Some(scenarios::HOME_REQUESTS));
-        closed!("sign-in", "sign-in", scenarios::sign_in, Some(scenarios::SIGN_IN_REQUESTS));
-        closed!("public", "public", scenarios::public, Some(scenarios::PUBLIC_REQUESTS));
+        closed!(
+            "home",
+            "app home",
+            scenarios::home,
+            Some(scenarios::HOME_REQUESTS)
+        );
+        closed!(
+            "sign-in",
+            "sign-in",
+            scenarios::sign_in,
+            Some(scenarios::SIGN_IN_REQUESTS)
+        );
+        closed!(
+            "public",
+            "public",
+            scenarios::public,
+            Some(scenarios::PUBLIC_REQUESTS)
+        );
         if wanted("mixed") {
             // A chain's peak has tills and the app at once: half the clients on each, so how
             // the store shares the cores between its writer and its readers shows (the SQLite
@@ -289,13 +308,7 @@ async fn run_store(
                     requests_each,
                     ..row(store, name, &mode, None, &o)
                 };
-                eprintln!(
-                    "{store} {name:<20}: {:>8} p50 {:>6.2} ms p99 {:>7.2} ms ({} failed)",
-                    r.rate_text(),
-                    r.p50_ms,
-                    r.p99_ms,
-                    r.failed
-                );
+                eprintln!("{store} {name:<20}: {}", r.summary());
                 rows.push(r);
             }
         }
@@ -315,8 +328,9 @@ async fn run_store(
                 scenarios::till(ctx2.clone(), n + base)
             })
             .await;
-            eprintln!("{store} till      open {rate:>6.0}/s: {:>8.0}/s p50 {:>6.2} ms p99 {:>7.2} ms ({} failed)", o.rate(), o.ms(0.5), o.ms(0.99), o.failed);
-            rows.push(row(store, "till", "open", Some(rate), &o));
+            let r = row(store, "till", "open", Some(rate), &o);
+            eprintln!("{store} till      open {rate:>6.0}/s: {}", r.summary());
+            rows.push(r);
         }
         let rss = server.rss_mib();
         drop(server);
