@@ -12,6 +12,7 @@ mod pool;
 mod pos;
 mod posting;
 mod purchases;
+mod sale_state;
 mod support;
 
 use kopilka_store::{StoreError, StoreResult};
@@ -29,12 +30,15 @@ pub struct PostgresStore {
     /// need not look them up.
     system: posting::SystemIds,
     caches: Arc<member_cache::MemberCaches>,
+    /// What the till's identify and quote read for the purchase that follows them.
+    sale_states: Arc<sale_state::SaleStates>,
 }
 
 impl PostgresStore {
     /// Connects and migrates. Customer sessions are cached for `session_cache` at most, and
     /// scanned cards with their holder for `card_cache` (zero: not cached), coherently
-    /// across nodes (`member_cache` module).
+    /// across nodes (`member_cache` module); the state a till's quote read is kept as long
+    /// for its purchase (`sale_state` module).
     pub async fn connect(
         url: &str,
         max_connections: u32,
@@ -62,6 +66,7 @@ impl PostgresStore {
             pool,
             system,
             caches,
+            sale_states: Arc::new(sale_state::SaleStates::new(card_cache)),
         })
     }
 

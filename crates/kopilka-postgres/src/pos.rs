@@ -1,6 +1,7 @@
 use crate::members::{card_from_row, member_by_id, member_from_row, CARD_COLUMNS, MEMBER_COLUMNS};
 use crate::posting::{add_lot, draw_lots, lock_member_account, pending_points, post, Movement};
 use crate::purchases::{purchase, refund};
+use crate::sale_state::{SaleState, RECEIPTS_LOOKBACK};
 use crate::{db, detached, Pool, PostgresStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -51,39 +52,88 @@ async fn make_active(
     Ok(())
 }
 
+/// A sale's state (`SaleState`) for the member of the account `a` at `$2`, with the earning
+/// receipts since `$3`; from `accounts a` and its pending lots `pend` (`PENDING_LOTS`, one
+/// scan, the arrays aligned). The offer uses come with the activations (`activations_of`).
+const SALE_STATE_COLUMNS: &str = "a.credits_posted - a.debits_posted AS balance, \
+     kopilka_account_version(a.xmin) AS version, pend.at AS pending_at, pend.points AS pending_points, \
+     ARRAY(SELECT purchased_at FROM purchases \
+           WHERE member_id = a.member_id AND earned > 0 AND purchased_at >= $3) AS earning_receipts";
+const PENDING_LOTS: &str = "CROSS JOIN LATERAL (SELECT COALESCE(array_agg(available_at), '{}') AS at, \
+                                   COALESCE(array_agg(remaining), '{}') AS points \
+                            FROM live_lots WHERE member_id = a.member_id AND available_at > $2) pend";
+
+/// The offer activations of the member `member` (an SQL expression), aggregated as `o`.
+fn activations_of(member: &str) -> String {
+    format!(
+        "CROSS JOIN LATERAL (SELECT COALESCE(array_agg(offer_id), '{{}}') AS offers, \
+                                    COALESCE(array_agg(activated_at), '{{}}') AS activated, \
+                                    COALESCE(array_agg(uses), '{{}}') AS uses \
+                             FROM offer_activations WHERE member_id = {member}) o"
+    )
+}
+
 /// A bound card with its holder and the holder's offer activations, in one statement; with
-/// `available_at`, also the points the holder can spend then (`available`).
+/// `now`, also the holder's sale state then (`SALE_STATE_COLUMNS`).
 async fn holder_row(
     pool: &Pool,
     number: &CardNumber,
-    available_at: Option<DateTime<Utc>>,
+    now: Option<DateTime<Utc>>,
 ) -> StoreResult<Option<PgRow>> {
-    let (available, accounts) = if available_at.is_some() {
-        (
-            ", a.credits_posted - a.debits_posted \
-               - (SELECT COALESCE(SUM(remaining), 0)::BIGINT FROM live_lots WHERE member_id = m.id AND available_at > $2) AS available",
-            "JOIN accounts a ON a.member_id = m.id",
-        )
-    } else {
-        ("", "")
+    let (state, accounts) = match now {
+        Some(_) => (
+            format!(", {SALE_STATE_COLUMNS}"),
+            format!("JOIN accounts a ON a.member_id = m.id {PENDING_LOTS}"),
+        ),
+        None => (String::new(), String::new()),
     };
+    let activations = activations_of("m.id");
     let sql = format!(
-        "SELECT {MEMBER_COLUMNS}, {CARD_COLUMNS}, o.offers, o.activated, o.uses{available} \
-         FROM cards c JOIN members m ON m.id = c.member_id {accounts} \
-         CROSS JOIN LATERAL (SELECT COALESCE(array_agg(offer_id), '{{}}') AS offers, \
-                                    COALESCE(array_agg(activated_at), '{{}}') AS activated, \
-                                    COALESCE(array_agg(uses), '{{}}') AS uses \
-                             FROM offer_activations WHERE member_id = m.id) o \
+        "SELECT {MEMBER_COLUMNS}, {CARD_COLUMNS}, o.offers, o.activated, o.uses{state} \
+         FROM cards c JOIN members m ON m.id = c.member_id {accounts} {activations} \
          WHERE c.number = $1"
     );
     let query = sqlx::query(&sql).bind(number.as_str());
-    match available_at {
-        Some(at) => query.bind(at),
+    match now {
+        Some(now) => query.bind(now).bind(now - RECEIPTS_LOOKBACK),
         None => query,
     }
     .fetch_optional(pool)
     .await
     .map_err(db)
+}
+
+/// A member's sale state at `now`, for a holder already known.
+async fn sale_state(pool: &Pool, member: MemberId, now: DateTime<Utc>) -> StoreResult<SaleState> {
+    let activations = activations_of("a.member_id");
+    let sql = format!(
+        "SELECT o.offers, o.uses, {SALE_STATE_COLUMNS} \
+         FROM accounts a {activations} {PENDING_LOTS} WHERE a.member_id = $1"
+    );
+    let row = sqlx::query(&sql)
+        .bind(member)
+        .bind(now)
+        .bind(now - RECEIPTS_LOOKBACK)
+        .fetch_optional(pool)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::NotFound)?;
+    sale_state_from_row(&row, now)
+}
+
+fn sale_state_from_row(row: &PgRow, now: DateTime<Utc>) -> StoreResult<SaleState> {
+    let pending_at: Vec<DateTime<Utc>> = row.try_get("pending_at").map_err(db)?;
+    let pending_points: Vec<i64> = row.try_get("pending_points").map_err(db)?;
+    let offers: Vec<i64> = row.try_get("offers").map_err(db)?;
+    let uses: Vec<i64> = row.try_get("uses").map_err(db)?;
+    Ok(SaleState {
+        read_at: now,
+        version: row.try_get("version").map_err(db)?,
+        balance: row.try_get("balance").map_err(db)?,
+        pending: pending_at.into_iter().zip(pending_points).collect(),
+        earning_receipts: row.try_get("earning_receipts").map_err(db)?,
+        offer_uses: offers.into_iter().zip(uses).collect(),
+    })
 }
 
 fn holder_from_row(row: &PgRow) -> StoreResult<CardHolder> {
@@ -108,25 +158,6 @@ fn holder_from_row(row: &PgRow) -> StoreResult<CardHolder> {
         card: card_from_row(row)?,
         activations,
     })
-}
-
-/// The points a member can spend at `now`: the balance less what is still pending.
-async fn available_points(
-    pool: &Pool,
-    member: MemberId,
-    now: DateTime<Utc>,
-) -> StoreResult<Points> {
-    let available: Option<i64> = sqlx::query_scalar(
-        "SELECT a.credits_posted - a.debits_posted \
-           - (SELECT COALESCE(SUM(remaining), 0)::BIGINT FROM live_lots WHERE member_id = $1 AND available_at > $2) \
-         FROM accounts a WHERE a.member_id = $1",
-    )
-    .bind(member)
-    .bind(now)
-    .fetch_optional(pool)
-    .await
-    .map_err(db)?;
-    available.map(Points::new).ok_or(StoreError::NotFound)
 }
 
 #[async_trait]
@@ -184,25 +215,28 @@ impl Pos for PostgresStore {
         number: &CardNumber,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<TillCustomer>> {
+        // The state is kept for the purchase that follows (`sale_state`).
         if let Some(holder) = self.caches.cards.get(number.as_str()) {
-            let available = available_points(&self.pool, holder.member.id, now).await?;
+            let state = sale_state(&self.pool, holder.member.id, now).await?;
+            let available = state.available();
+            self.sale_states.keep(holder.member.id, state);
             return Ok(Some(TillCustomer { holder, available }));
         }
         let ticket = self.caches.cards.ticket();
         let Some(row) = holder_row(&self.pool, number, Some(now)).await? else {
             return Ok(None);
         };
-        let customer = TillCustomer {
-            holder: holder_from_row(&row)?,
-            available: Points::new(row.try_get("available").map_err(db)?),
-        };
+        let holder = holder_from_row(&row)?;
+        let state = sale_state_from_row(&row, now)?;
+        let member = holder.member.id;
         if let Some(ticket) = ticket {
-            let member = customer.holder.member.id;
             self.caches
                 .cards
-                .put(ticket, number.as_str(), member, &customer.holder);
+                .put(ticket, number.as_str(), member, &holder);
         }
-        Ok(Some(customer))
+        let available = state.available();
+        self.sale_states.keep(member, state);
+        Ok(Some(TillCustomer { holder, available }))
     }
 
     async fn card_holder(&self, number: &CardNumber) -> StoreResult<Option<CardHolder>> {
@@ -229,7 +263,9 @@ impl Pos for PostgresStore {
     ) -> StoreResult<PurchaseOutcome> {
         let (pool, system) = (self.pool.clone(), self.system.clone());
         let (member, offers_in_play) = (req.member_id, !req.offer_ids.is_empty());
-        let outcome = detached(async move { purchase(&pool, &system, req, price).await }).await;
+        let kept = self.sale_states.take(member);
+        let outcome =
+            detached(async move { purchase(&pool, &system, req, price, kept).await }).await;
         // A use it counted changed the holder's activations: forgotten here at once, on
         // other nodes when the trigger's notice comes.
         if offers_in_play {

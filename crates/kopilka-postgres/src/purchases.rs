@@ -2,6 +2,7 @@
 
 use crate::db;
 use crate::posting::SystemIds;
+use crate::sale_state::SaleState;
 use crate::Pool;
 use kopilka_domain::earning::{plan_refund, Priced, RefundableLine};
 use kopilka_domain::ledger::{lot_after_debt, MovementKind, SystemAccount};
@@ -106,14 +107,14 @@ const MAX_PRICINGS: usize = 64;
 /// lock that the member's account is still at `version` and otherwise answers `stale`, having
 /// written nothing (migration 15). Every change to this state moves points and so rewrites
 /// the account row (migration 11).
-struct Snapshot {
-    version: i64,
-    balance: i64,
-    pending: i64,
-    receipts_today: i64,
-    offers: Vec<i64>,
-    uses: Vec<i64>,
-    recorded: Option<RecordedPurchase>,
+pub(crate) struct Snapshot {
+    pub(crate) version: i64,
+    pub(crate) balance: i64,
+    pub(crate) pending: i64,
+    pub(crate) receipts_today: i64,
+    pub(crate) offers: Vec<i64>,
+    pub(crate) uses: Vec<i64>,
+    pub(crate) recorded: Option<RecordedPurchase>,
 }
 
 async fn snapshot(pool: &Pool, req: &PurchaseRequest) -> StoreResult<Snapshot> {
@@ -156,15 +157,22 @@ async fn snapshot(pool: &Pool, req: &PurchaseRequest) -> StoreResult<Snapshot> {
     })
 }
 
-/// Two round trips in the common case: read the state, price, write it all in one statement.
+/// Two round trips in the common case: read the state, price, write it all in one statement;
+/// one when the till's quote or identify read the state on this node (`sale_state`).
 pub(crate) async fn purchase(
     pool: &Pool,
     system: &SystemIds,
     req: PurchaseRequest,
     price: Pricer,
+    kept: Option<SaleState>,
 ) -> StoreResult<PurchaseOutcome> {
+    let mut kept = kept.and_then(|state| state.for_purchase(&req));
     for _ in 0..MAX_PRICINGS {
-        let snap = snapshot(pool, &req).await?;
+        let from_kept = kept.is_some();
+        let snap = match kept.take() {
+            Some(snap) => snap,
+            None => snapshot(pool, &req).await?,
+        };
         if let Some(recorded) = snap.recorded {
             return recorded.replay(&req);
         }
@@ -174,11 +182,17 @@ pub(crate) async fn purchase(
             .zip(&snap.uses)
             .map(|(&o, &u)| (o, u32::try_from(u).unwrap_or(u32::MAX)))
             .collect();
-        let priced = price(&PurchaseState {
+        let priced = match price(&PurchaseState {
             available: Points::new(snap.balance - snap.pending),
             earning_receipts_today: u32::try_from(snap.receipts_today).unwrap_or(u32::MAX),
             offer_uses,
-        })?;
+        }) {
+            Ok(priced) => priced,
+            // A kept state cannot see the receipt: a retried purchase that the state since
+            // refuses (its points spent, its card blocked) gets its first answer instead.
+            Err(_) if from_kept => continue,
+            Err(e) => return Err(e.into()),
+        };
         match write(pool, system, &req, &snap, &priced).await {
             Ok(Written::Done(id)) => {
                 let balance = balance_after(&req, &snap, &priced);

@@ -12,6 +12,7 @@ mod offers;
 mod ops;
 mod points;
 mod profile;
+mod quoted_purchases;
 mod registration;
 mod sign_in;
 mod sms_webhook;

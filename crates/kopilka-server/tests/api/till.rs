@@ -322,7 +322,7 @@ async fn self_checkout_excluded_categories_and_the_daily_limit(backend: Backend)
 }
 
 /// Sends every purchase at once, each with its till key; the answers in the order given.
-async fn purchases_at_once(app: &TestApp, sales: Vec<(String, Value)>) -> Vec<(u16, Value)> {
+pub async fn purchases_at_once(app: &TestApp, sales: Vec<(String, Value)>) -> Vec<(u16, Value)> {
     at_once(app, "/purchases", sales).await
 }
 
