@@ -276,7 +276,11 @@ async fn run_store(
         drop(server);
         let raw = match store {
             "sqlite" => ceilings::raw_sqlite(seconds, "full")?,
-            _ => ceilings::raw_postgres(&url, 16, seconds).await?,
+            // Pooled as the server pools its connections, by default.
+            _ => {
+                let connections = kopilka_postgres::default_connections();
+                ceilings::raw_postgres(&url, connections, seconds).await?
+            }
         };
         eprintln!("{store} raw ledger transaction: {raw:.0}/s; server peak RSS {rss:.0} MiB");
         rows.push(Row {
@@ -377,7 +381,6 @@ fn server_env(url: &str, sms: &str) -> Vec<(String, String)> {
         ("KOPILKA_SMS_PER_IP_HOURLY", "1000000000"),
         ("KOPILKA_OTP_RESEND_COOLDOWN_S", "0"),
         ("KOPILKA_EARNING_RECEIPTS_PER_DAY", "1000000"),
-        ("KOPILKA_PG_MAX_CONNECTIONS", "16"),
         ("KOPILKA_EXPIRY_INTERVAL_S", "0"),
     ]
     .into_iter()

@@ -75,6 +75,17 @@ impl PostgresStore {
     }
 }
 
+/// Four pool connections per core of this machine, sized for a PostgreSQL on cores like these
+/// (on the same host, as on one machine, or a server of the same size). More backends than
+/// that only take turns on the cores: on two cores shared with the server, 8 connections did
+/// 7% more till sales than 16, 7% more app screens, 10–16% more of both at once, and 4 did
+/// fewer (docs/performance-log.md, fifteenth sitting). A database server with more cores than
+/// a node wants `KOPILKA_PG_MAX_CONNECTIONS` raised.
+pub fn default_connections() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    4 * u32::try_from(cores).unwrap_or(u32::MAX / 4)
+}
+
 /// Runs a write to its end in its own task, whatever happens to the request that asked.
 pub(crate) async fn detached<R: Send + 'static>(
     work: impl Future<Output = StoreResult<R>> + Send + 'static,

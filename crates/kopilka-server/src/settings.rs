@@ -82,8 +82,8 @@ settings! {
         listen: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 8080)), "KOPILKA_LISTEN";
         /// `sqlite://PATH` (created and migrated on start) or `postgres://…`.
         database_url: String = "sqlite://kopilka.db".to_owned(), "KOPILKA_DATABASE_URL";
-        /// PostgreSQL pool size.
-        pg_max_connections: u32 = 16, "KOPILKA_PG_MAX_CONNECTIONS";
+        /// PostgreSQL pool size (default: four per core).
+        pg_max_connections: u32 = kopilka_postgres::default_connections(), "KOPILKA_PG_MAX_CONNECTIONS";
         /// PostgreSQL: seconds a node caches a customer session at most (0: off); changes reach every node on commit.
         pg_session_cache_s: u64 = 300, "KOPILKA_PG_SESSION_CACHE_S";
         /// PostgreSQL: seconds a node caches a scanned card with its holder, for the till's identify, quote and purchase of one sale (0: off); changes reach every node on commit.
