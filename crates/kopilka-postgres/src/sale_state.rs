@@ -3,10 +3,12 @@
 //! again: on PostgreSQL that read is a statement and a round trip of its own, about a seventh
 //! of what a sale at the till costs (`docs/performance-log.md`, fifteenth sitting).
 //!
-//! Nothing kept here is trusted. `kopilka_record_sale` checks under the member's lock that
-//! the account is still at the state's version, and every change to this state moves points
-//! and so rewrites the account row (migration 11): a state that went stale costs a read, not
-//! a wrong sale. What depends on the time is kept so that it can be worked out for the
+//! Nothing kept here is trusted. `kopilka_record_sale` checks under the member's lock that the
+//! account is still at the state's version, and every change to this state moves points and so
+//! rewrites the account row (migration 11): a state that went stale costs a read, not a wrong
+//! sale. (A new writer of lots, earning purchases or offer uses must keep that true: the
+//! version check is all that stands between a kept state and a sale priced on it, for as long
+//! as the state is kept.) What depends on the time is kept so that it can be worked out for the
 //! purchase's own moment: the pending lots with when each becomes available, and the earning
 //! receipts of the last days with when each was bought.
 
