@@ -31,6 +31,8 @@ enum Op {
         category: i64,
         redeem: i64,
         self_checkout: bool,
+        /// Quoted first, as a till does: PostgreSQL prices it against the state the quote read.
+        quoted: bool,
     },
     Retry {
         purchase: usize,
@@ -42,15 +44,21 @@ enum Op {
     Wait {
         days: i64,
     },
+    /// The till quotes a basket: on PostgreSQL the node keeps the state it read for the
+    /// member's next purchase, which the ops in between may change.
+    Quote {
+        member: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        5 => (0usize..3, 100i64..300_000, prop_oneof![Just(8i64), Just(10), Just(11), Just(14)], 0i64..500, any::<bool>())
-            .prop_map(|(member, amount, category, redeem, self_checkout)| Op::Purchase { member, amount, category, redeem, self_checkout }),
+        5 => (0usize..3, 100i64..300_000, prop_oneof![Just(8i64), Just(10), Just(11), Just(14)], 0i64..500, any::<bool>(), any::<bool>())
+            .prop_map(|(member, amount, category, redeem, self_checkout, quoted)| Op::Purchase { member, amount, category, redeem, self_checkout, quoted }),
         1 => (0usize..20).prop_map(|purchase| Op::Retry { purchase }),
         2 => (0usize..20, proptest::option::of(1i64..100)).prop_map(|(purchase, part)| Op::Refund { purchase, part }),
         1 => (0i64..120).prop_map(|days| Op::Wait { days }),
+        2 => (0usize..3).prop_map(|member| Op::Quote { member }),
     ]
 }
 
@@ -200,6 +208,20 @@ async fn check_invariants(w: &World) {
     }
 }
 
+async fn quote(w: &World, member: usize) {
+    let basket = Basket::parse(vec![Line {
+        line_id: "1".into(),
+        sku: "sku".into(),
+        category_id: 10,
+        amount: Kopecks::new(10_000),
+    }])
+    .unwrap();
+    w.kopilka
+        .quote(&w.staffed, &w.cards[member].1, &basket, Points::ZERO)
+        .await
+        .unwrap();
+}
+
 async fn step(w: &mut World, op: Op, n: usize) {
     match op {
         Op::Purchase {
@@ -208,7 +230,11 @@ async fn step(w: &mut World, op: Op, n: usize) {
             category,
             redeem,
             self_checkout,
+            quoted,
         } => {
+            if quoted {
+                quote(w, member).await;
+            }
             let before = balances(w).await[member].0;
             let available = w
                 .kopilka
@@ -240,6 +266,11 @@ async fn step(w: &mut World, op: Op, n: usize) {
                     assert!(
                         outcome.redeemed.get() <= available.max(0),
                         "never spends more than is available"
+                    );
+                    let after = w.kopilka.balance(w.cards[member].0).await.unwrap();
+                    assert_eq!(
+                        outcome.balance, after.available,
+                        "the purchase answers what the member can spend afterwards"
                     );
                     assert!(
                         outcome.balance.get() >= available.min(0),
@@ -352,6 +383,7 @@ async fn step(w: &mut World, op: Op, n: usize) {
                 );
             }
         }
+        Op::Quote { member } => quote(w, member).await,
         Op::Wait { days } => {
             w.clock.advance(Duration::days(days));
             w.kopilka.expire_points().await.unwrap();
