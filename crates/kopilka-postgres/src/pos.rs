@@ -215,27 +215,28 @@ impl Pos for PostgresStore {
         number: &CardNumber,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<TillCustomer>> {
-        // The state is kept for the purchase that follows (`sale_state`).
-        if let Some(holder) = self.caches.cards.get(number.as_str()) {
-            let state = sale_state(&self.pool, holder.member.id, now).await?;
-            let available = state.available();
-            self.sale_states.keep(holder.member.id, state);
-            return Ok(Some(TillCustomer { holder, available }));
-        }
-        let ticket = self.caches.cards.ticket();
-        let Some(row) = holder_row(&self.pool, number, Some(now)).await? else {
-            return Ok(None);
+        let (holder, state) = match self.caches.cards.get(number.as_str()) {
+            Some(holder) => {
+                let state = sale_state(&self.pool, holder.member.id, now).await?;
+                (holder, state)
+            }
+            None => {
+                let ticket = self.caches.cards.ticket();
+                let Some(row) = holder_row(&self.pool, number, Some(now)).await? else {
+                    return Ok(None);
+                };
+                let (holder, state) = (holder_from_row(&row)?, sale_state_from_row(&row, now)?);
+                if let Some(ticket) = ticket {
+                    self.caches
+                        .cards
+                        .put(ticket, number.as_str(), holder.member.id, &holder);
+                }
+                (holder, state)
+            }
         };
-        let holder = holder_from_row(&row)?;
-        let state = sale_state_from_row(&row, now)?;
-        let member = holder.member.id;
-        if let Some(ticket) = ticket {
-            self.caches
-                .cards
-                .put(ticket, number.as_str(), member, &holder);
-        }
+        // Kept for the purchase that follows (`sale_state`).
         let available = state.available();
-        self.sale_states.keep(member, state);
+        self.sale_states.keep(holder.member.id, state);
         Ok(Some(TillCustomer { holder, available }))
     }
 
