@@ -4,7 +4,7 @@
 //! and the purchase must come out as if nothing had been kept. On SQLite nothing is kept, and
 //! the same stories hold.
 
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Answer, Backend, TestApp};
 use crate::on_both_stores;
 use crate::till::{balance, pos, purchases_at_once, till};
 use chrono::Duration;
@@ -35,6 +35,16 @@ async fn quote(app: &TestApp, key: &str, card: &str, redeem: i64) -> Value {
     .expect(200)
 }
 
+async fn buy(app: &TestApp, key: &str, card: &str, receipt: &str, redeem: i64) -> Answer {
+    pos(
+        app,
+        key,
+        "/purchases",
+        json!({ "receipt_id": receipt, "barcode": card, "lines": bread(), "redeem_points": redeem }),
+    )
+    .await
+}
+
 async fn a_purchase_sees_points_taken_after_its_quote(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let key = till(&app, 1, TillKind::Staffed).await;
@@ -53,22 +63,10 @@ async fn a_purchase_sees_points_taken_after_its_quote(backend: Backend) {
     )
     .await
     .expect(201);
-    pos(
-        &app,
-        &key,
-        "/purchases",
-        json!({ "receipt_id": "Q1", "barcode": card, "lines": bread(), "redeem_points": 300 }),
-    )
-    .await
-    .expect_problem(409, "insufficient_points");
-    let bought = pos(
-        &app,
-        &key,
-        "/purchases",
-        json!({ "receipt_id": "Q2", "barcode": card, "lines": bread(), "redeem_points": 100 }),
-    )
-    .await
-    .expect(201);
+    buy(&app, &key, &card, "Q1", 300)
+        .await
+        .expect_problem(409, "insufficient_points");
+    let bought = buy(&app, &key, &card, "Q2", 100).await.expect(201);
     assert_eq!(bought["redeemed_points"], 100);
     assert_eq!(bought["balance"], balance(&app, &token).await);
     app.assert_ledger_balanced().await;
@@ -78,14 +76,7 @@ async fn points_that_become_available_after_the_quote_can_be_spent(backend: Back
     let app = TestApp::spawn_with(backend, |s| s.accrual_pending_days = 14).await;
     let key = till(&app, 1, TillKind::Staffed).await;
     let (token, card, _) = app.register("89995550102").await;
-    let earned = pos(
-        &app,
-        &key,
-        "/purchases",
-        json!({ "receipt_id": "P1", "barcode": card, "lines": bread() }),
-    )
-    .await
-    .expect(201);
+    let earned = buy(&app, &key, &card, "P1", 0).await.expect(201);
     assert_eq!(earned["earned_points"], 100);
     app.clock.advance(Duration::days(14) - Duration::minutes(1));
     assert_eq!(
@@ -94,14 +85,7 @@ async fn points_that_become_available_after_the_quote_can_be_spent(backend: Back
         "a minute before, the 100 points are still pending"
     );
     app.clock.advance(Duration::minutes(2));
-    let spent = pos(
-        &app,
-        &key,
-        "/purchases",
-        json!({ "receipt_id": "P2", "barcode": card, "lines": bread(), "redeem_points": 400 }),
-    )
-    .await
-    .expect(201);
+    let spent = buy(&app, &key, &card, "P2", 400).await.expect(201);
     assert_eq!(spent["redeemed_points"], 400);
     assert_eq!(spent["balance"], 0, "what P2 earned is pending itself");
     assert_eq!(balance(&app, &token).await, 0);
@@ -112,24 +96,25 @@ async fn the_daily_limit_counts_the_purchases_own_day(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let key = till(&app, 1, TillKind::Staffed).await;
     let (_, card, _) = app.register("89995550103").await;
-    let buy = |receipt: &'static str| {
-        pos(
-            &app,
-            &key,
-            "/purchases",
-            json!({ "receipt_id": receipt, "barcode": card, "lines": bread() }),
-        )
-    };
     for receipt in ["D1", "D2", "D3", "D4", "D5"] {
-        assert_eq!(buy(receipt).await.expect(201)["earned_points"], 100);
+        assert_eq!(
+            buy(&app, &key, &card, receipt, 0).await.expect(201)["earned_points"],
+            100
+        );
     }
     // Quoted after the day's five earning receipts: the sixth of the day earns nothing.
     quote(&app, &key, &card, 0).await;
-    assert_eq!(buy("D6").await.expect(201)["earned_points"], 0);
+    assert_eq!(
+        buy(&app, &key, &card, "D6", 0).await.expect(201)["earned_points"],
+        0
+    );
     // Quoted on that day, bought on the next: it earns again.
     quote(&app, &key, &card, 0).await;
     app.clock.advance(Duration::days(1));
-    assert_eq!(buy("D7").await.expect(201)["earned_points"], 100);
+    assert_eq!(
+        buy(&app, &key, &card, "D7", 0).await.expect(201)["earned_points"],
+        100
+    );
     app.assert_ledger_balanced().await;
 }
 
