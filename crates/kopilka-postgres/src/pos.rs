@@ -214,6 +214,7 @@ impl Pos for PostgresStore {
         &self,
         number: &CardNumber,
         now: DateTime<Utc>,
+        earning_day: Option<(DateTime<Utc>, DateTime<Utc>)>,
     ) -> StoreResult<Option<TillCustomer>> {
         let (holder, state) = match self.caches.cards.get(number.as_str()) {
             Some(holder) => {
@@ -234,10 +235,40 @@ impl Pos for PostgresStore {
                 (holder, state)
             }
         };
+        let earning_receipts = match earning_day {
+            None => 0,
+            Some((start, end)) => match state.earning_receipts_between(start, end) {
+                Some(count) => u32::try_from(count).unwrap_or(u32::MAX),
+                None => self.earning_receipts(holder.member.id, start, end).await?,
+            },
+        };
         // Kept for the purchase that follows (`sale_state`).
         let available = state.available();
         self.sale_states.keep(holder.member.id, state);
-        Ok(Some(TillCustomer { holder, available }))
+        Ok(Some(TillCustomer {
+            holder,
+            available,
+            earning_receipts,
+        }))
+    }
+
+    async fn earning_receipts(
+        &self,
+        member: MemberId,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> StoreResult<u32> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM purchases WHERE member_id = $1 AND earned > 0 \
+             AND purchased_at >= $2 AND purchased_at < $3",
+        )
+        .bind(member)
+        .bind(start)
+        .bind(end)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
     }
 
     async fn card_holder(&self, number: &CardNumber) -> StoreResult<Option<CardHolder>> {

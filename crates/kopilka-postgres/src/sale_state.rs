@@ -51,13 +51,28 @@ impl SaleState {
         Points::new(self.balance - self.pending.iter().map(|(_, points)| points).sum::<i64>())
     }
 
+    /// The earning receipts bought in `[start, end)`, if the state goes back that far.
+    pub(crate) fn earning_receipts_between(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Option<usize> {
+        (start >= self.read_at - RECEIPTS_LOOKBACK).then(|| {
+            self.earning_receipts
+                .iter()
+                .filter(|at| (start..end).contains(*at))
+                .count()
+        })
+    }
+
     /// What `req` would read as its state, if this state can tell; `None` sends it to the
     /// database. It cannot tell whether the receipt is recorded: the sale's function finds
     /// that out when it claims the receipt id.
     pub(crate) fn for_purchase(&self, req: &PurchaseRequest) -> Option<Snapshot> {
-        if req.committed_at < self.read_at || req.day_start < self.read_at - RECEIPTS_LOOKBACK {
+        if req.committed_at < self.read_at {
             return None;
         }
+        let receipts_today = self.earning_receipts_between(req.day_start, req.day_end)?;
         let mut offers = req.offer_ids.clone();
         offers.sort_unstable();
         let uses = offers
@@ -67,11 +82,6 @@ impl SaleState {
                 Some(*uses)
             })
             .collect::<Option<Vec<i64>>>()?;
-        let receipts_today = self
-            .earning_receipts
-            .iter()
-            .filter(|at| (req.day_start..req.day_end).contains(*at))
-            .count();
         Some(Snapshot {
             version: self.version,
             balance: self.balance,
@@ -177,6 +187,14 @@ mod tests {
         let later = s.for_purchase(&request(at(2), (-10, 14), vec![])).unwrap();
         assert_eq!((later.version, later.balance, later.pending), (7, 500, 40));
         assert!(later.recorded.is_none());
+    }
+
+    #[test]
+    fn a_quote_counts_the_days_receipts_when_it_goes_back_that_far() {
+        let s = state();
+        assert_eq!(s.earning_receipts_between(at(-10), at(14)), Some(2));
+        assert_eq!(s.earning_receipts_between(at(-34), at(-10)), Some(1));
+        assert_eq!(s.earning_receipts_between(at(-49), at(-25)), None);
     }
 
     #[test]

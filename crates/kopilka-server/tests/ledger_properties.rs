@@ -5,7 +5,7 @@
 mod common;
 
 use chrono::{DateTime, Duration, Utc};
-use kopilka_domain::earning::{Basket, Line, TillKind};
+use kopilka_domain::earning::{Basket, Line, Priced, TillKind};
 use kopilka_domain::member::{Gender, Profile};
 use kopilka_domain::password::NewPassword;
 use kopilka_domain::{
@@ -102,6 +102,8 @@ async fn world(postgres: bool, pending_days: u32) -> World {
         sqlite_synchronous: "off".into(),
         pg_max_connections: 2,
         accrual_pending_days: pending_days,
+        // Low enough that a run's purchases reach it within a day.
+        earning_receipts_per_day: 2,
         ..Settings::default()
     };
     let clock = Arc::new(ManualClock::new(
@@ -208,18 +210,21 @@ async fn check_invariants(w: &World) {
     }
 }
 
-async fn quote(w: &World, member: usize) {
-    let basket = Basket::parse(vec![Line {
+fn basket(amount: i64, category: i64) -> Basket {
+    Basket::parse(vec![Line {
         line_id: "1".into(),
         sku: "sku".into(),
-        category_id: 10,
-        amount: Kopecks::new(10_000),
+        category_id: category,
+        amount: Kopecks::new(amount),
     }])
-    .unwrap();
+    .unwrap()
+}
+
+async fn quote(w: &World, till: &Till, member: usize, basket: &Basket, redeem: i64) -> Priced {
     w.kopilka
-        .quote(&w.staffed, &w.cards[member].1, &basket, Points::ZERO)
+        .quote(till, &w.cards[member].1, basket, Points::new(redeem))
         .await
-        .unwrap();
+        .unwrap()
 }
 
 async fn step(w: &mut World, op: Op, n: usize) {
@@ -232,9 +237,16 @@ async fn step(w: &mut World, op: Op, n: usize) {
             self_checkout,
             quoted,
         } => {
-            if quoted {
-                quote(w, member).await;
-            }
+            let till = if self_checkout {
+                &w.self_checkout
+            } else {
+                &w.staffed
+            };
+            let basket = basket(amount, category);
+            let quoted = match quoted {
+                true => Some(quote(w, till, member, &basket, redeem).await),
+                false => None,
+            };
             let before = balances(w).await[member].0;
             let available = w
                 .kopilka
@@ -246,20 +258,9 @@ async fn step(w: &mut World, op: Op, n: usize) {
             let input = PurchaseInput {
                 receipt_id: format!("P{n}"),
                 barcode: w.cards[member].1.clone(),
-                basket: Basket::parse(vec![Line {
-                    line_id: "1".into(),
-                    sku: "sku".into(),
-                    category_id: category,
-                    amount: Kopecks::new(amount),
-                }])
-                .unwrap(),
+                basket,
                 redeem: Points::new(redeem),
                 purchased_at: None,
-            };
-            let till = if self_checkout {
-                &w.self_checkout
-            } else {
-                &w.staffed
             };
             match w.kopilka.purchase(till, input.clone()).await {
                 Ok(outcome) => {
@@ -278,6 +279,13 @@ async fn step(w: &mut World, op: Op, n: usize) {
                     );
                     if self_checkout {
                         assert_eq!(outcome.earned, Points::ZERO);
+                    }
+                    if let Some(q) = quoted {
+                        assert_eq!(
+                            (q.earn, q.redeem, q.payable),
+                            (outcome.earned, outcome.redeemed, outcome.payable),
+                            "the quote a moment before says what the purchase earns and costs"
+                        );
                     }
                     w.purchases.push((input, self_checkout, outcome));
                 }
@@ -383,7 +391,9 @@ async fn step(w: &mut World, op: Op, n: usize) {
                 );
             }
         }
-        Op::Quote { member } => quote(w, member).await,
+        Op::Quote { member } => {
+            quote(w, &w.staffed, member, &basket(10_000, 10), 0).await;
+        }
         Op::Wait { days } => {
             w.clock.advance(Duration::days(days));
             w.kopilka.expire_points().await.unwrap();

@@ -109,26 +109,39 @@ impl Kopilka {
         Ok(till)
     }
 
-    /// The customer a barcode (a card or a one-time code) stands for, with their points now.
+    /// The customer a barcode (a card or a one-time code) stands for, with their points now
+    /// and, when `earning_day` is given, their earning receipts on it.
     async fn customer(
         &self,
         barcode: &CardNumber,
+        earning_day: Option<(DateTime<Utc>, DateTime<Utc>)>,
     ) -> ServiceResult<(TillCustomer, Option<CardNumber>)> {
         let now = self.now();
         let found = if barcode.range() == Some(CardRange::OneTimeToken) {
             match self.token_holder(barcode, Some(now)).await? {
-                Some(holder) => Some((
-                    TillCustomer {
-                        available: self.available_points(holder.member.id).await?,
-                        holder,
-                    },
-                    Some(barcode.clone()),
-                )),
+                Some(holder) => {
+                    let earning_receipts = match earning_day {
+                        Some((start, end)) => {
+                            self.store()
+                                .earning_receipts(holder.member.id, start, end)
+                                .await?
+                        }
+                        None => 0,
+                    };
+                    Some((
+                        TillCustomer {
+                            available: self.available_points(holder.member.id).await?,
+                            holder,
+                            earning_receipts,
+                        },
+                        Some(barcode.clone()),
+                    ))
+                }
                 None => None,
             }
         } else {
             self.store()
-                .till_customer(barcode, now)
+                .till_customer(barcode, now, earning_day)
                 .await?
                 .map(|customer| (customer, None))
         };
@@ -178,7 +191,7 @@ impl Kopilka {
     }
 
     pub async fn identify(&self, barcode: &CardNumber) -> ServiceResult<Identified> {
-        let (customer, token) = self.customer(barcode).await?;
+        let (customer, token) = self.customer(barcode, None).await?;
         let offers = self
             .activated_offers(&customer.holder.activations, self.now())
             .await?;
@@ -215,8 +228,8 @@ impl Kopilka {
         })
     }
 
-    /// What a basket would earn and cost (SPEC §4.3). Changes nothing. The daily receipt
-    /// limit is not counted here: the purchase applies it.
+    /// What a basket would earn and cost if bought now (SPEC §4.3), the day's earning
+    /// receipts counted against the daily limit as the purchase counts them. Changes nothing.
     pub async fn quote(
         &self,
         till: &Till,
@@ -224,9 +237,23 @@ impl Kopilka {
         basket: &Basket,
         redeem: Points,
     ) -> ServiceResult<Priced> {
-        let (TillCustomer { holder, available }, _) = self.customer(barcode).await?;
+        let today = self.local_day(self.now());
+        let (
+            TillCustomer {
+                holder,
+                available,
+                earning_receipts,
+            },
+            _,
+        ) = self.customer(barcode, Some(today)).await?;
         let ctx = self
-            .context(till, &holder.member, &holder.card, available, 0)
+            .context(
+                till,
+                &holder.member,
+                &holder.card,
+                available,
+                earning_receipts,
+            )
             .await?;
         let offers = self
             .activated_offers(&holder.activations, self.now())

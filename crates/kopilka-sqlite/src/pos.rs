@@ -4,7 +4,7 @@ use crate::members::{card_from_row, card_holder, member_where};
 use crate::posting::{
     add_lot, draw_lots, member_account, pending_points, post, system_account, Movement,
 };
-use crate::purchases::{purchase_tx, refund_tx};
+use crate::purchases::{earning_receipts, purchase_tx, refund_tx};
 use crate::{backend, micros, optional, time, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -320,6 +320,7 @@ impl Pos for SqliteStore {
         &self,
         number: &CardNumber,
         now: DateTime<Utc>,
+        earning_day: Option<(DateTime<Utc>, DateTime<Utc>)>,
     ) -> StoreResult<Option<TillCustomer>> {
         let number = number.as_str().to_owned();
         self.read(move |c| {
@@ -328,6 +329,10 @@ impl Pos for SqliteStore {
             };
             let available = balance_of(c, member.id, now, None)?.available;
             let activations = activations_of(c, member.id)?;
+            let earning_receipts = match earning_day {
+                Some((start, end)) => earning_receipts(c, member.id, start, end)?,
+                None => 0,
+            };
             Ok(Some(TillCustomer {
                 holder: CardHolder {
                     member,
@@ -335,9 +340,20 @@ impl Pos for SqliteStore {
                     activations,
                 },
                 available,
+                earning_receipts,
             }))
         })
         .await
+    }
+
+    async fn earning_receipts(
+        &self,
+        member: MemberId,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> StoreResult<u32> {
+        self.read(move |c| earning_receipts(c, member, start, end))
+            .await
     }
 
     async fn card_holder(&self, number: &CardNumber) -> StoreResult<Option<CardHolder>> {

@@ -5,6 +5,7 @@ use crate::posting::{
     Movement,
 };
 use crate::{backend, micros, optional};
+use chrono::{DateTime, Utc};
 use kopilka_domain::earning::{plan_refund, RefundableLine};
 use kopilka_domain::ledger::{lot_after_debt, MovementKind, SystemAccount};
 use kopilka_domain::member::MemberId;
@@ -56,12 +57,7 @@ pub(crate) fn purchase_tx(
         }
     }
     let (account, balance) = member_account(tx, req.member_id)?;
-    let earning_receipts_today: u32 = tx
-        .prepare_cached(
-            "SELECT COUNT(*) FROM purchases WHERE member_id = ?1 AND earned > 0 AND purchased_at >= ?2 AND purchased_at < ?3",
-        )
-        .and_then(|mut s| s.query_row(params![req.member_id, micros(req.day_start), micros(req.day_end)], |r| r.get(0)))
-        .map_err(backend)?;
+    let earning_receipts_today = earning_receipts(tx, req.member_id, req.day_start, req.day_end)?;
     let pending = pending_points(tx, req.member_id, req.committed_at)?;
     let mut offer_uses = Vec::with_capacity(req.offer_ids.len());
     for &offer in &req.offer_ids {
@@ -357,4 +353,18 @@ pub(crate) fn refund_tx(tx: &Connection, req: RefundRequest) -> StoreResult<Refu
         balance: Points::new(balance_after),
         replayed: false,
     })
+}
+
+/// How many of the member's purchases in `[start, end)` earned points (the daily limit).
+pub(crate) fn earning_receipts(
+    conn: &Connection,
+    member: MemberId,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> StoreResult<u32> {
+    conn.prepare_cached(
+        "SELECT COUNT(*) FROM purchases WHERE member_id = ?1 AND earned > 0 AND purchased_at >= ?2 AND purchased_at < ?3",
+    )
+    .and_then(|mut s| s.query_row(params![member, micros(start), micros(end)], |r| r.get(0)))
+    .map_err(backend)
 }

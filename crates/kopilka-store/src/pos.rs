@@ -30,6 +30,9 @@ pub struct CardHolder {
 pub struct TillCustomer {
     pub holder: CardHolder,
     pub available: Points,
+    /// The holder's earning receipts on the day asked for (the daily limit counts them);
+    /// zero when no day was asked for.
+    pub earning_receipts: u32,
 }
 
 /// What the pricing rules need that only the store knows, read inside the transaction.
@@ -206,12 +209,22 @@ pub trait Pos: Send + Sync {
     ) -> StoreResult<Till>;
     async fn till_by_key(&self, key_hash: &str) -> StoreResult<Option<Till>>;
     /// The member a bound card belongs to, the card, the points available at `now` and the
-    /// member's offer activations; `None` for an unknown or unbound card.
+    /// member's offer activations, with their earning receipts on `earning_day` (`[start,
+    /// end)`) when one is given; `None` for an unknown or unbound card.
     async fn till_customer(
         &self,
         number: &CardNumber,
         now: DateTime<Utc>,
+        earning_day: Option<(DateTime<Utc>, DateTime<Utc>)>,
     ) -> StoreResult<Option<TillCustomer>>;
+    /// How many of the member's purchases in `[start, end)` earned points: what the daily
+    /// earning limit counts.
+    async fn earning_receipts(
+        &self,
+        member: MemberId,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> StoreResult<u32>;
     /// The same without the points, for a purchase, which reads them with the rest of its
     /// state.
     async fn card_holder(&self, number: &CardNumber) -> StoreResult<Option<CardHolder>>;

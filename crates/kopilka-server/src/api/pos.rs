@@ -154,6 +154,8 @@ pub struct QuoteBody {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct QuoteView {
+    /// What the basket would earn if bought now: nothing at a self-checkout till, and nothing
+    /// once the card has had the day's earning receipts (five by default).
     earn_points: i64,
     max_redeem_points: i64,
     /// The points that would be spent: the request, at most `max_redeem_points`.

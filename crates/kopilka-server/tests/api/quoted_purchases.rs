@@ -102,19 +102,21 @@ async fn the_daily_limit_counts_the_purchases_own_day(backend: Backend) {
             100
         );
     }
-    // Quoted after the day's five earning receipts: the sixth of the day earns nothing.
-    quote(&app, &key, &card, 0).await;
+    // Quoted after the day's five earning receipts: the sixth of the day earns nothing, and
+    // the quote says so.
+    assert_eq!(quote(&app, &key, &card, 0).await["earn_points"], 0);
     assert_eq!(
         buy(&app, &key, &card, "D6", 0).await.expect(201)["earned_points"],
         0
     );
     // Quoted on that day, bought on the next: it earns again.
-    quote(&app, &key, &card, 0).await;
+    assert_eq!(quote(&app, &key, &card, 0).await["earn_points"], 0);
     app.clock.advance(Duration::days(1));
     assert_eq!(
         buy(&app, &key, &card, "D7", 0).await.expect(201)["earned_points"],
         100
     );
+    assert_eq!(quote(&app, &key, &card, 0).await["earn_points"], 100);
     app.assert_ledger_balanced().await;
 }
 

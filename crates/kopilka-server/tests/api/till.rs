@@ -298,6 +298,24 @@ async fn self_checkout_excluded_categories_and_the_daily_limit(backend: Backend)
         .expect(201);
         assert_eq!(p["earned_points"], 100);
     }
+    // The quote says so before the sixth, whether the till scanned the card or a one-time
+    // code from the app.
+    let code = app
+        .request("POST", "/api/v1/me/card-token", Some(&token), None)
+        .await
+        .expect(200)["code"]
+        .clone();
+    for barcode in [json!(card), code] {
+        let quoted = pos(
+            &app,
+            &staffed,
+            "/quote",
+            json!({ "barcode": barcode, "lines": bread, "redeem_points": 0 }),
+        )
+        .await
+        .expect(200);
+        assert_eq!(quoted["earn_points"], 0, "quoted with {barcode}");
+    }
     let sixth = pos(
         &app,
         &staffed,
@@ -308,6 +326,15 @@ async fn self_checkout_excluded_categories_and_the_daily_limit(backend: Backend)
     .expect(201);
     assert_eq!(sixth["earned_points"], 0);
     app.clock.advance(Duration::days(1));
+    let quoted = pos(
+        &app,
+        &staffed,
+        "/quote",
+        json!({ "barcode": card, "lines": bread, "redeem_points": 0 }),
+    )
+    .await
+    .expect(200);
+    assert_eq!(quoted["earn_points"], 100, "a new day");
     let next_day = pos(
         &app,
         &staffed,
