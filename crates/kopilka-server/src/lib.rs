@@ -83,7 +83,7 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, AppError>
             url,
             settings.pg_max_connections,
             std::time::Duration::from_secs(settings.pg_session_cache_s),
-            std::time::Duration::from_secs(settings.pg_card_cache_s),
+            std::time::Duration::from_secs(settings.card_cache_s),
         )
         .await?;
         Ok(Arc::new(store))
@@ -92,6 +92,7 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, AppError>
             synchronous: settings.sqlite_synchronous.clone(),
             readers: settings.sqlite_readers,
             cache_mib: settings.sqlite_cache_mib,
+            card_cache: std::time::Duration::from_secs(settings.card_cache_s),
         };
         let store =
             tokio::task::spawn_blocking(move || kopilka_sqlite::SqliteStore::open(&path, &options))

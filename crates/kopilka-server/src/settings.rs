@@ -86,8 +86,8 @@ settings! {
         pg_max_connections: u32 = kopilka_postgres::default_connections(), "KOPILKA_PG_MAX_CONNECTIONS";
         /// PostgreSQL: seconds a node caches a customer session at most (0: off); changes reach every node on commit.
         pg_session_cache_s: u64 = 300, "KOPILKA_PG_SESSION_CACHE_S";
-        /// PostgreSQL: seconds a node caches a scanned card with its holder, for the till's identify, quote and purchase of one sale (0: off); changes reach every node on commit.
-        pg_card_cache_s: u64 = 30, "KOPILKA_PG_CARD_CACHE_S";
+        /// Seconds a scanned card is cached with its holder, for the till's identify, quote and purchase of one sale (0: off); both stores forget a changed member on commit (PostgreSQL on every node).
+        card_cache_s: u64 = 30, "KOPILKA_CARD_CACHE_S";
         /// SQLite `synchronous` pragma: `full` survives power loss, `normal` only a process crash.
         sqlite_synchronous: String = "full".to_owned(), "KOPILKA_SQLITE_SYNCHRONOUS";
         /// SQLite reader threads (default: two per core).

@@ -6,6 +6,7 @@
 
 mod auth;
 mod catalog;
+mod holders;
 mod ledger;
 mod marketing;
 mod members;
@@ -16,11 +17,14 @@ mod support;
 mod writer;
 
 use chrono::{DateTime, Utc};
-use kopilka_store::{StoreError, StoreResult};
+use kopilka_store::member_cache::{MemberCache, MAX_CARDS};
+use kopilka_store::{CardHolder, StoreError, StoreResult};
 use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{Migrations, M};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::thread;
+use std::time::Duration;
 use tokio::sync::oneshot;
 use writer::{Queued, Reply, WriteJob};
 
@@ -36,6 +40,8 @@ pub struct SqliteOptions {
     /// gained nothing at 10 M members, nor 32 or 128 MiB for the writer alone, which cut its
     /// reads but not the till's time (docs/performance-log.md), and a cache costs memory.
     pub cache_mib: u32,
+    /// How long a scanned card is cached with its holder (zero: not cached); see `holders`.
+    pub card_cache: Duration,
 }
 
 impl Default for SqliteOptions {
@@ -44,6 +50,7 @@ impl Default for SqliteOptions {
             synchronous: "full".to_owned(),
             readers: default_readers(),
             cache_mib: 2,
+            card_cache: Duration::from_secs(30),
         }
     }
 }
@@ -63,6 +70,8 @@ pub struct SqliteStore {
     readers: crossbeam_channel::Sender<Job>,
     /// Held only to be dropped: the checkpointer stops when the last clone is gone.
     _checkpointer: crossbeam_channel::Sender<()>,
+    /// Bound cards by number, with their holder and the holder's offer activations.
+    holders: Arc<MemberCache<CardHolder>>,
 }
 
 fn migrations() -> Migrations<'static> {
@@ -227,8 +236,11 @@ impl SqliteStore {
         writer_conn
             .pragma_update(None, "temp_store", "MEMORY")
             .map_err(unavailable)?;
+        let holders = Arc::new(MemberCache::new(options.card_cache, MAX_CARDS));
+        let watch = holders::HolderWatch::install(&writer_conn, Arc::clone(&holders))
+            .map_err(unavailable)?;
         let (writer, writer_jobs) = crossbeam_channel::unbounded::<Queued>();
-        writer::spawn_writer(writer_conn, writer_jobs)?;
+        writer::spawn_writer(writer_conn, writer_jobs, watch)?;
         let (checkpointer, stop) = crossbeam_channel::bounded(0);
         spawn_checkpointer(
             open_connection(path, options, true).map_err(unavailable)?,
@@ -243,6 +255,7 @@ impl SqliteStore {
             writer,
             readers,
             _checkpointer: checkpointer,
+            holders,
         })
     }
 

@@ -31,6 +31,19 @@ fn card_row(conn: &Connection, number: &str) -> StoreResult<Option<Card>> {
     .transpose()
 }
 
+/// A bound card's holder with their offer activations; `None` for an unknown or unbound card.
+fn holder_of(c: &Connection, number: &str) -> StoreResult<Option<CardHolder>> {
+    let Some((member, card)) = card_holder(c, number)? else {
+        return Ok(None);
+    };
+    let activations = activations_of(c, member.id)?;
+    Ok(Some(CardHolder {
+        member,
+        card,
+        activations,
+    }))
+}
+
 /// Makes `number` the member's only active card.
 fn make_active(conn: &Connection, member: MemberId, number: &str, at: i64) -> StoreResult<()> {
     conn.execute(
@@ -322,28 +335,59 @@ impl Pos for SqliteStore {
         now: DateTime<Utc>,
         earning_day: Option<(DateTime<Utc>, DateTime<Utc>)>,
     ) -> StoreResult<Option<TillCustomer>> {
-        let number = number.as_str().to_owned();
-        self.read(move |c| {
-            let Some((member, card)) = card_holder(c, &number)? else {
-                return Ok(None);
-            };
-            let available = balance_of(c, member.id, now, None)?.available;
-            let activations = activations_of(c, member.id)?;
-            let earning_receipts = match earning_day {
-                Some((start, end)) => earning_receipts(c, member.id, start, end)?,
+        let points = move |c: &Connection, member: MemberId| -> StoreResult<(Points, u32)> {
+            let available = balance_of(c, member, now, None)?.available;
+            let receipts = match earning_day {
+                Some((start, end)) => earning_receipts(c, member, start, end)?,
                 None => 0,
             };
-            Ok(Some(TillCustomer {
-                holder: CardHolder {
-                    member,
-                    card,
-                    activations,
-                },
+            Ok((available, receipts))
+        };
+        if let Some(holder) = self.holders.get(number.as_str()) {
+            let member = holder.member.id;
+            let (available, earning_receipts) = self.read(move |c| points(c, member)).await?;
+            return Ok(Some(TillCustomer {
+                holder,
                 available,
                 earning_receipts,
-            }))
-        })
-        .await
+            }));
+        }
+        let ticket = self.holders.ticket();
+        let key = number.as_str().to_owned();
+        let found = self
+            .read(move |c| {
+                let Some(holder) = holder_of(c, &key)? else {
+                    return Ok(None);
+                };
+                let (available, receipts) = points(c, holder.member.id)?;
+                Ok(Some((holder, available, receipts)))
+            })
+            .await?;
+        Ok(found.map(|(holder, available, earning_receipts)| {
+            if let Some(ticket) = ticket {
+                self.holders
+                    .put(ticket, number.as_str(), holder.member.id, &holder);
+            }
+            TillCustomer {
+                holder,
+                available,
+                earning_receipts,
+            }
+        }))
+    }
+
+    async fn card_holder(&self, number: &CardNumber) -> StoreResult<Option<CardHolder>> {
+        if let Some(holder) = self.holders.get(number.as_str()) {
+            return Ok(Some(holder));
+        }
+        let ticket = self.holders.ticket();
+        let key = number.as_str().to_owned();
+        let holder = self.read(move |c| holder_of(c, &key)).await?;
+        if let (Some(ticket), Some(holder)) = (ticket, &holder) {
+            self.holders
+                .put(ticket, number.as_str(), holder.member.id, holder);
+        }
+        Ok(holder)
     }
 
     async fn earning_receipts(
@@ -354,22 +398,6 @@ impl Pos for SqliteStore {
     ) -> StoreResult<u32> {
         self.read(move |c| earning_receipts(c, member, start, end))
             .await
-    }
-
-    async fn card_holder(&self, number: &CardNumber) -> StoreResult<Option<CardHolder>> {
-        let number = number.as_str().to_owned();
-        self.read(move |c| {
-            let Some((member, card)) = card_holder(c, &number)? else {
-                return Ok(None);
-            };
-            let activations = activations_of(c, member.id)?;
-            Ok(Some(CardHolder {
-                member,
-                card,
-                activations,
-            }))
-        })
-        .await
     }
 
     async fn resolve_card_token(

@@ -1,6 +1,8 @@
 //! The one writer thread and its group commits.
 
 use super::{control, spawn_thread};
+use crate::holders::{HolderWatch, OUTSIDE_CHECK};
+use crossbeam_channel::RecvTimeoutError;
 use kopilka_store::StoreResult;
 use rusqlite::Connection;
 
@@ -22,15 +24,27 @@ pub(crate) struct Queued {
 /// The one writer: takes every write queued at the moment (up to a bound), runs them in one
 /// transaction (each under a savepoint of its own when there are several), commits once, then
 /// answers them all. Writes that skip the foreign-key checks (bulk writes) are committed one
-/// at a time.
+/// at a time. After each group it tells the cache of card holders which members changed
+/// (before anyone hears back), and before each, or after a second idle, whether another
+/// process wrote to the file.
 pub(crate) fn spawn_writer(
     mut conn: Connection,
     jobs: crossbeam_channel::Receiver<Queued>,
+    mut watch: HolderWatch,
 ) -> StoreResult<()> {
-    spawn_thread("sqlite-writer".into(), move || {
-        while let Ok(first) = jobs.recv() {
+    spawn_thread("sqlite-writer".into(), move || loop {
+        let first = match jobs.recv_timeout(OUTSIDE_CHECK) {
+            Ok(first) => first,
+            Err(RecvTimeoutError::Timeout) => {
+                watch.check_outside(&conn);
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        {
             let mut next = Some(first);
             while let Some(head) = next.take() {
+                watch.check_outside(&conn);
                 let foreign_keys = head.foreign_keys;
                 let mut batch = vec![head.job];
                 // A bulk write (seeding, expiry) is a transaction's worth by itself, and in a
@@ -47,13 +61,18 @@ pub(crate) fn spawn_writer(
                         Err(_) => break,
                     }
                 }
-                commit_group(&mut conn, batch, foreign_keys);
+                commit_group(&mut conn, batch, foreign_keys, &watch);
             }
         }
     })
 }
 
-fn commit_group(conn: &mut Connection, batch: Vec<WriteJob>, foreign_keys: bool) {
+fn commit_group(
+    conn: &mut Connection,
+    batch: Vec<WriteJob>,
+    foreign_keys: bool,
+    watch: &HolderWatch,
+) {
     // The pragma cannot change inside a transaction; between groups none is open.
     if !foreign_keys {
         if let Err(e) = conn.pragma_update(None, "foreign_keys", "OFF") {
@@ -81,6 +100,7 @@ fn commit_group(conn: &mut Connection, batch: Vec<WriteJob>, foreign_keys: bool)
             tracing::error!(error = %e, "turning foreign-key checks back on");
         }
     }
+    watch.after_commit();
     for reply in replies {
         reply(committed.clone());
     }
@@ -148,6 +168,7 @@ fn run_batch(conn: &mut Connection, mut batch: Vec<WriteJob>) -> (Vec<Reply>, En
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     /// A group whose transaction SQLite ended inside a job (as on a full disk) commits
     /// nothing of it, and no job of it hears it was written: committing the rest would keep
@@ -155,7 +176,14 @@ mod tests {
     #[test]
     fn a_group_that_loses_its_transaction_commits_none_of_it() {
         let mut conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (x INTEGER); CREATE TABLE members (id INTEGER PRIMARY KEY);
+             CREATE TABLE cards (number TEXT PRIMARY KEY, member_id INTEGER);
+             CREATE TABLE offer_activations (member_id INTEGER, offer_id INTEGER);",
+        )
+        .unwrap();
+        let cache = kopilka_store::member_cache::MemberCache::new(Duration::from_secs(1), 10);
+        let watch = HolderWatch::install(&conn, std::sync::Arc::new(cache)).unwrap();
         let (results, heard) = std::sync::mpsc::channel();
         let job = |sql: &'static str| -> WriteJob {
             let results = results.clone();
@@ -173,7 +201,7 @@ mod tests {
             job("ROLLBACK"),
             job("INSERT INTO t VALUES (3)"),
         ];
-        commit_group(&mut conn, batch, true);
+        commit_group(&mut conn, batch, true, &watch);
         drop(results);
         let heard: Vec<_> = heard.iter().collect();
         assert!(

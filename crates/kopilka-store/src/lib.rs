@@ -10,6 +10,7 @@ use kopilka_domain::staff::Role;
 use kopilka_domain::{CardKind, CardNumber, CardStatus, Phone};
 
 mod marketing;
+pub mod member_cache;
 mod pos;
 mod records;
 mod support;

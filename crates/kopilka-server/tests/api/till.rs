@@ -14,6 +14,7 @@ on_both_stores!(
     concurrent_returns_of_one_receipt_never_return_more_than_it_had,
     offline_receipts_earn_as_of_their_own_time,
     every_node_hears_of_a_new_card_and_an_activated_offer,
+    the_node_that_made_a_change_serves_it_at_once,
 );
 
 pub async fn till(app: &TestApp, store: i64, kind: TillKind) -> String {
@@ -610,6 +611,50 @@ async fn every_node_hears_of_a_new_card_and_an_activated_offer(backend: Backend)
         &key,
         "/purchases",
         json!({ "receipt_id": "N1", "barcode": card, "lines": basket() }),
+    )
+    .await
+    .expect_problem(409, "card_blocked");
+}
+
+/// Both stores cache scanned cards with their holder; the node that blocks a card or
+/// activates an offer forgets the holder before it answers, so the next scan sees it.
+async fn the_node_that_made_a_change_serves_it_at_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let key = till(&app, 1, TillKind::Staffed).await;
+    let (token, card, _) = app.register("89995550022").await;
+    let quote = || async {
+        pos(
+            &app,
+            &key,
+            "/quote",
+            json!({ "barcode": card, "lines": basket(), "redeem_points": 0 }),
+        )
+        .await
+        .expect(200)
+    };
+    for _ in 0..2 {
+        let who = pos(&app, &key, "/identify", json!({ "barcode": card }))
+            .await
+            .expect(200);
+        assert_eq!(who["offers"], json!([]));
+        assert_eq!(quote().await["offers"], json!([]));
+    }
+    app.request("POST", "/api/v1/me/offers/2/activate", Some(&token), None)
+        .await
+        .expect(200);
+    let who = pos(&app, &key, "/identify", json!({ "barcode": card }))
+        .await
+        .expect(200);
+    assert_eq!(who["offers"][0]["id"], 2);
+    replace_card_through(&app, &token).await;
+    pos(&app, &key, "/identify", json!({ "barcode": card }))
+        .await
+        .expect_problem(409, "card_blocked");
+    pos(
+        &app,
+        &key,
+        "/purchases",
+        json!({ "receipt_id": "M1", "barcode": card, "lines": basket() }),
     )
     .await
     .expect_problem(409, "card_blocked");
