@@ -108,42 +108,15 @@ async fn listen(pool: &PgPool, caches: &Weak<MemberCaches>) -> Result<(), sqlx::
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kopilka_domain::member::{Consents, Profile};
-    use kopilka_domain::{CardKind, CardNumber, CardStatus, Phone};
-    use kopilka_store::Card;
-
-    fn member(id: MemberId) -> Member {
-        Member {
-            id,
-            phone: Phone::parse("+79990000001").unwrap(),
-            profile: Profile::default(),
-            consents: Consents {
-                personal_data: true,
-                newsletters: false,
-                version: "1".into(),
-                recorded_at: Utc::now(),
-            },
-            favourite_category_set_at: None,
-            created_at: Utc::now(),
-        }
-    }
+    use kopilka_domain::CardNumber;
+    use kopilka_store::member_cache::fixtures::{holder, member};
 
     #[test]
     fn a_member_is_forgotten_in_every_cache() {
         let caches = MemberCaches::new(Duration::from_secs(60), Duration::from_secs(60));
         caches.reset(true);
         let number = CardNumber::parse("2600000000017").unwrap();
-        let holder = CardHolder {
-            member: member(1),
-            card: Card {
-                number: number.clone(),
-                kind: CardKind::Virtual,
-                status: CardStatus::Active,
-                member_id: Some(1),
-                bound_at: None,
-            },
-            activations: Vec::new(),
-        };
+        let holder = holder(1, &number);
         let (sessions, cards) = (&caches.sessions, &caches.cards);
         sessions.put(sessions.ticket().unwrap(), "t", 1, &(member(1), Utc::now()));
         cards.put(cards.ticket().unwrap(), number.as_str(), 1, &holder);

@@ -161,8 +161,8 @@ mod tests {
 
     #[test]
     fn another_connections_commit_empties_the_cache() {
-        use kopilka_domain::member::{Consents, Member, Profile};
-        use kopilka_domain::{CardKind, CardNumber, CardStatus, Phone};
+        use kopilka_domain::CardNumber;
+        use kopilka_store::member_cache::fixtures::holder;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k.db");
         let writer = Connection::open(&path).unwrap();
@@ -176,29 +176,7 @@ mod tests {
         let cache = holders();
         let mut watch = HolderWatch::install(&writer, Arc::clone(&cache)).unwrap();
         let number = CardNumber::parse("2600000000017").unwrap();
-        let holder = CardHolder {
-            member: Member {
-                id: 1,
-                phone: Phone::parse("+79990000001").unwrap(),
-                profile: Profile::default(),
-                consents: Consents {
-                    personal_data: true,
-                    newsletters: false,
-                    version: "1".into(),
-                    recorded_at: chrono::Utc::now(),
-                },
-                favourite_category_set_at: None,
-                created_at: chrono::Utc::now(),
-            },
-            card: kopilka_store::Card {
-                number: number.clone(),
-                kind: CardKind::Virtual,
-                status: CardStatus::Active,
-                member_id: Some(1),
-                bound_at: None,
-            },
-            activations: Vec::new(),
-        };
+        let holder = holder(1, &number);
         let put = || cache.put(cache.ticket().unwrap(), number.as_str(), 1, &holder);
         put();
         // The writer's own commits, and the checkpointer's passive checkpoints, are not

@@ -161,18 +161,18 @@ impl<V: Clone> MemberCache<V> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// A member and a card holder to fill caches with in tests (here and in each store's).
+#[cfg(any(test, feature = "test-util"))]
+pub mod fixtures {
+    use crate::{Card, CardHolder};
     use chrono::Utc;
-    use kopilka_domain::member::Member;
-    use kopilka_domain::member::{Consents, Profile};
-    use kopilka_domain::Phone;
+    use kopilka_domain::member::{Consents, Member, MemberId, Profile};
+    use kopilka_domain::{CardKind, CardNumber, CardStatus, Phone};
 
-    fn member(id: MemberId) -> Member {
+    pub fn member(id: MemberId) -> Member {
         Member {
             id,
-            phone: Phone::parse("+79990000001").unwrap(),
+            phone: Phone::parse("+79990000001").expect("a valid phone"),
             profile: Profile::default(),
             consents: Consents {
                 personal_data: true,
@@ -184,6 +184,28 @@ mod tests {
             created_at: Utc::now(),
         }
     }
+
+    /// The member `id` holding the active virtual card `number`, with no offers.
+    pub fn holder(id: MemberId, number: &CardNumber) -> CardHolder {
+        CardHolder {
+            member: member(id),
+            card: Card {
+                number: number.clone(),
+                kind: CardKind::Virtual,
+                status: CardStatus::Active,
+                member_id: Some(id),
+                bound_at: None,
+            },
+            activations: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::member;
+    use super::*;
+    use kopilka_domain::member::Member;
 
     fn live_cache() -> MemberCache<Member> {
         let cache = MemberCache::new(Duration::from_secs(60), 100);
