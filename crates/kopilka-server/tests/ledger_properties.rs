@@ -49,6 +49,17 @@ enum Op {
     Quote {
         member: usize,
     },
+    /// The customer activates a personal offer in the app: the till's cached holder and the
+    /// state kept from a quote must not outlive it.
+    Activate {
+        member: usize,
+        offer: i64,
+    },
+    /// Support adjusts the balance by hand, in either direction.
+    Adjust {
+        member: usize,
+        points: i64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -59,6 +70,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0usize..20, proptest::option::of(1i64..100)).prop_map(|(purchase, part)| Op::Refund { purchase, part }),
         1 => (0i64..120).prop_map(|days| Op::Wait { days }),
         2 => (0usize..3).prop_map(|member| Op::Quote { member }),
+        1 => (0usize..3, 1i64..=3).prop_map(|(member, offer)| Op::Activate { member, offer }),
+        1 => (0usize..3, prop_oneof![-400i64..-1, 1i64..400]).prop_map(|(member, points)| Op::Adjust { member, points }),
     ]
 }
 
@@ -393,6 +406,39 @@ async fn step(w: &mut World, op: Op, n: usize) {
         }
         Op::Quote { member } => {
             quote(w, &w.staffed, member, &basket(10_000, 10), 0).await;
+        }
+        Op::Activate { member, offer } => {
+            let holder = w.kopilka.store().member(w.cards[member].0).await.unwrap();
+            match w.kopilka.activate_offer(&holder.unwrap(), offer).await {
+                // Activated, or already, or no longer running after a long wait.
+                Ok(_) | Err(ServiceError::Domain(_)) => {}
+                Err(e) => panic!("activation failed: {e}"),
+            }
+        }
+        Op::Adjust { member, points } => {
+            let before = balances(w).await[member].0;
+            let id = w.cards[member].0;
+            match w
+                .kopilka
+                .adjust_points(1, id, Points::new(points), "проверка")
+                .await
+            {
+                Ok(available) => {
+                    let after = w.kopilka.balance(id).await.unwrap().available;
+                    assert_eq!(
+                        available, after,
+                        "an adjustment answers the balance after it"
+                    );
+                }
+                Err(ServiceError::Domain(DomainError::InsufficientPoints)) => {
+                    assert_eq!(
+                        balances(w).await[member].0,
+                        before,
+                        "a refused one changes nothing"
+                    );
+                }
+                Err(e) => panic!("adjustment failed: {e}"),
+            }
         }
         Op::Wait { days } => {
             w.clock.advance(Duration::days(days));
