@@ -48,7 +48,8 @@ CREATE TEMP TRIGGER holder_activation_deleted AFTER DELETE ON main.offer_activat
 pub(crate) struct HolderWatch {
     changed: Arc<Mutex<Vec<MemberId>>>,
     holders: Arc<MemberCache<CardHolder>>,
-    data_version: i64,
+    /// `None` while it cannot be read: the cache is off until it can.
+    data_version: Option<i64>,
 }
 
 impl HolderWatch {
@@ -72,7 +73,7 @@ impl HolderWatch {
             },
         )?;
         conn.execute_batch(TRIGGERS)?;
-        let data_version = data_version(conn)?;
+        let data_version = Some(data_version(conn)?);
         holders.reset(true);
         Ok(Self {
             changed,
@@ -93,14 +94,18 @@ impl HolderWatch {
     /// last look; if that cannot be told, stops it until it can.
     pub(crate) fn check_outside(&mut self, conn: &Connection) {
         match data_version(conn) {
-            Ok(version) if version == self.data_version => {}
+            Ok(version) if Some(version) == self.data_version => {}
             Ok(version) => {
-                tracing::info!("another process wrote to the database: card cache emptied");
-                self.data_version = version;
+                if self.data_version.is_some() {
+                    tracing::info!("another process wrote to the database: card cache emptied");
+                }
+                self.data_version = Some(version);
                 self.holders.reset(true);
             }
             Err(e) => {
-                tracing::warn!(error = %e, "cannot read data_version: card cache off");
+                if self.data_version.take().is_some() {
+                    tracing::warn!(error = %e, "cannot read data_version: card cache off");
+                }
                 self.holders.reset(false);
             }
         }

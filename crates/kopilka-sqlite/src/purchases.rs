@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use kopilka_domain::earning::{plan_refund, RefundableLine};
 use kopilka_domain::ledger::{lot_after_debt, MovementKind, SystemAccount};
 use kopilka_domain::member::MemberId;
-use kopilka_domain::{DomainError, Kopecks, Points};
+use kopilka_domain::{CardStatus, DomainError, Kopecks, Points};
 use kopilka_store::{
     Pricer, PurchaseOutcome, PurchaseRequest, PurchaseState, RecordedPurchase, RecordedRefund,
     RefundOutcome, RefundRequest, StoreError, StoreResult,
@@ -55,6 +55,16 @@ pub(crate) fn purchase_tx(
         if spent != 1 {
             return Err(DomainError::NotFound("card").into());
         }
+    }
+    // The holder may have come from the card cache, which hears of another process's writes
+    // to the file only within a second (`holders`): the card's status is read again here,
+    // under the write lock, so that no sale goes through on a card blocked meanwhile.
+    let status: Option<String> = optional(
+        tx.prepare_cached("SELECT status FROM cards WHERE number = ?1")
+            .and_then(|mut s| s.query_row([req.card_number.as_str()], |r| r.get(0))),
+    )?;
+    if status.as_deref() == Some(CardStatus::Blocked.as_str()) {
+        return Err(DomainError::CardBlocked.into());
     }
     let (account, balance) = member_account(tx, req.member_id)?;
     let earning_receipts_today = earning_receipts(tx, req.member_id, req.day_start, req.day_end)?;

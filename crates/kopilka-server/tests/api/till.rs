@@ -693,6 +693,33 @@ async fn a_node_that_stopped_listening_forgets_its_cards_on_postgres() {
     .await;
 }
 
+/// Two servers on one SQLite file: the second hears of the first's writes only when its
+/// writer next looks (before its next write, or within a second). A purchase at the second,
+/// right after the first blocked the card, must still be refused: the purchase reads the
+/// card's status again under the write lock, whatever its card cache holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_blocked_by_another_process_is_refused_at_once_on_sqlite() {
+    let a = TestApp::spawn(Backend::Sqlite).await;
+    let b = a.another_node().await;
+    let key = till(&a, 1, TillKind::Staffed).await;
+    let (token, card, _) = a.register("89995550023").await;
+    for _ in 0..2 {
+        pos(&b, &key, "/identify", json!({ "barcode": card }))
+            .await
+            .expect(200);
+    }
+    replace_card_through(&a, &token).await;
+    pos(
+        &b,
+        &key,
+        "/purchases",
+        json!({ "receipt_id": "X1", "barcode": card, "lines": basket() }),
+    )
+    .await
+    .expect_problem(409, "card_blocked");
+    a.assert_ledger_balanced().await;
+}
+
 /// Binds a printed card through `node`, which blocks the customer's card before it.
 async fn replace_card_through(node: &TestApp, token: &str) {
     let physical = node.kopilka.issue_cards(1).await.unwrap()[0].to_string();
