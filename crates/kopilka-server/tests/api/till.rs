@@ -581,17 +581,11 @@ async fn offline_receipts_earn_as_of_their_own_time(backend: Backend) {
 /// Nodes may cache scanned cards with their holder (PostgreSQL does); a card blocked or an
 /// offer activated through one node must reach the tills served by the others.
 async fn every_node_hears_of_a_new_card_and_an_activated_offer(backend: Backend) {
-    let a = TestApp::spawn(backend).await;
-    let b = a.another_node().await;
-    let key = till(&a, 1, TillKind::Staffed).await;
-    let (token, card, _) = a.register("89995550020").await;
-    // Scanned twice at a till of the second node, so the card is in its cache if it has one.
-    for _ in 0..2 {
-        let who = pos(&b, &key, "/identify", json!({ "barcode": card }))
-            .await
-            .expect(200);
-        assert_eq!(who["offers"], json!([]));
-    }
+    let (a, b, key, token, card) = two_nodes_with_a_card_scanned(backend, "89995550020").await;
+    let who = pos(&b, &key, "/identify", json!({ "barcode": card }))
+        .await
+        .expect(200);
+    assert_eq!(who["offers"], json!([]));
     a.request("POST", "/api/v1/me/offers/2/activate", Some(&token), None)
         .await
         .expect(200);
@@ -665,15 +659,8 @@ async fn the_node_that_made_a_change_serves_it_at_once(backend: Backend) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_that_stopped_listening_forgets_its_cards_on_postgres() {
     use sqlx::Connection;
-    let a = TestApp::spawn(Backend::Postgres).await;
-    let b = a.another_node().await;
-    let key = till(&a, 1, TillKind::Staffed).await;
-    let (token, card, _) = a.register("89995550021").await;
-    for _ in 0..2 {
-        pos(&b, &key, "/identify", json!({ "barcode": card }))
-            .await
-            .expect(200);
-    }
+    let (a, b, key, token, card) =
+        two_nodes_with_a_card_scanned(Backend::Postgres, "89995550021").await;
     // Every node's listening connection goes; a notice sent now reaches none of them.
     let mut db = sqlx::PgConnection::connect(a.database_url()).await.unwrap();
     let ended: Vec<bool> = sqlx::query_scalar(
@@ -699,15 +686,8 @@ async fn a_node_that_stopped_listening_forgets_its_cards_on_postgres() {
 /// card's status again under the write lock, whatever its card cache holds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_card_blocked_by_another_process_is_refused_at_once_on_sqlite() {
-    let a = TestApp::spawn(Backend::Sqlite).await;
-    let b = a.another_node().await;
-    let key = till(&a, 1, TillKind::Staffed).await;
-    let (token, card, _) = a.register("89995550023").await;
-    for _ in 0..2 {
-        pos(&b, &key, "/identify", json!({ "barcode": card }))
-            .await
-            .expect(200);
-    }
+    let (a, b, key, token, card) =
+        two_nodes_with_a_card_scanned(Backend::Sqlite, "89995550023").await;
     replace_card_through(&a, &token).await;
     pos(
         &b,
@@ -718,6 +698,25 @@ async fn a_card_blocked_by_another_process_is_refused_at_once_on_sqlite() {
     .await
     .expect_problem(409, "card_blocked");
     a.assert_ledger_balanced().await;
+}
+
+/// Two nodes on one database, a till key, and a customer registered through the first whose
+/// card was scanned twice at the second, so that it is in the second's cache if it has one:
+/// (first, second, till key, customer token, card number).
+async fn two_nodes_with_a_card_scanned(
+    backend: Backend,
+    phone: &str,
+) -> (TestApp, TestApp, String, String, String) {
+    let a = TestApp::spawn(backend).await;
+    let b = a.another_node().await;
+    let key = till(&a, 1, TillKind::Staffed).await;
+    let (token, card, _) = a.register(phone).await;
+    for _ in 0..2 {
+        pos(&b, &key, "/identify", json!({ "barcode": card }))
+            .await
+            .expect(200);
+    }
+    (a, b, key, token, card)
 }
 
 /// Binds a printed card through `node`, which blocks the customer's card before it.
