@@ -1,6 +1,6 @@
 use crate::helpers::{Backend, TestApp};
 use crate::on_both_stores;
-use crate::till::{basket, pos, till};
+use crate::till::{basket, pos, refused_as_blocked, till};
 use chrono::Duration;
 use kopilka_domain::earning::TillKind;
 use serde_json::json;
@@ -63,17 +63,7 @@ async fn credentials_and_cards_are_checked(backend: Backend) {
         bound,
         json!({ "number": physical, "kind": "physical", "status": "active" })
     );
-    pos(&app, &key, "/identify", json!({ "barcode": card }))
-        .await
-        .expect_problem(409, "card_blocked");
-    pos(
-        &app,
-        &key,
-        "/purchases",
-        json!({ "receipt_id": "B1", "barcode": card, "lines": basket() }),
-    )
-    .await
-    .expect_problem(409, "card_blocked");
+    refused_as_blocked(&app, &key, &card, "B1").await;
     // A retry of a purchase recorded before the card was blocked still gets its first answer.
     assert_eq!(
         pos(&app, &key, "/purchases", first).await.expect(200),

@@ -641,14 +641,19 @@ async fn the_node_that_made_a_change_serves_it_at_once(backend: Backend) {
         .expect(200);
     assert_eq!(who["offers"][0]["id"], 2);
     replace_card_through(&app, &token).await;
-    pos(&app, &key, "/identify", json!({ "barcode": card }))
+    refused_as_blocked(&app, &key, &card, "M1").await;
+}
+
+/// The till is told `card_blocked` when it scans `card`, and again when it buys with it.
+pub async fn refused_as_blocked(app: &TestApp, key: &str, card: &str, receipt: &str) {
+    pos(app, key, "/identify", json!({ "barcode": card }))
         .await
         .expect_problem(409, "card_blocked");
     pos(
-        &app,
-        &key,
+        app,
+        key,
         "/purchases",
-        json!({ "receipt_id": "M1", "barcode": card, "lines": basket() }),
+        json!({ "receipt_id": receipt, "barcode": card, "lines": basket() }),
     )
     .await
     .expect_problem(409, "card_blocked");
