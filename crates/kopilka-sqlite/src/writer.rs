@@ -41,28 +41,26 @@ pub(crate) fn spawn_writer(
             }
             Err(RecvTimeoutError::Disconnected) => return,
         };
-        {
-            let mut next = Some(first);
-            while let Some(head) = next.take() {
-                watch.check_outside(&conn);
-                let foreign_keys = head.foreign_keys;
-                let mut batch = vec![head.job];
-                // A bulk write (seeding, expiry) is a transaction's worth by itself, and in a
-                // group it would run under a savepoint: an in-memory journal of every page it
-                // changes, which SQLite walks chunk by chunk to truncate (a seed took twice as
-                // long). So it commits alone.
-                while foreign_keys && batch.len() < GROUP_COMMIT_MAX {
-                    match jobs.try_recv() {
-                        Ok(q) if q.foreign_keys == foreign_keys => batch.push(q.job),
-                        Ok(q) => {
-                            next = Some(q);
-                            break;
-                        }
-                        Err(_) => break,
+        let mut next = Some(first);
+        while let Some(head) = next.take() {
+            watch.check_outside(&conn);
+            let foreign_keys = head.foreign_keys;
+            let mut batch = vec![head.job];
+            // A bulk write (seeding, expiry) is a transaction's worth by itself, and in a
+            // group it would run under a savepoint: an in-memory journal of every page it
+            // changes, which SQLite walks chunk by chunk to truncate (a seed took twice as
+            // long). So it commits alone.
+            while foreign_keys && batch.len() < GROUP_COMMIT_MAX {
+                match jobs.try_recv() {
+                    Ok(q) if q.foreign_keys == foreign_keys => batch.push(q.job),
+                    Ok(q) => {
+                        next = Some(q);
+                        break;
                     }
+                    Err(_) => break,
                 }
-                commit_group(&mut conn, batch, foreign_keys, &watch);
             }
+            commit_group(&mut conn, batch, foreign_keys, &watch);
         }
     })
 }

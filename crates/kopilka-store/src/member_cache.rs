@@ -83,7 +83,7 @@ impl<V: Clone> MemberCache<V> {
     }
 
     pub fn ticket(&self) -> Option<ReadTicket> {
-        (!self.ttl.is_zero() && self.live.load(Ordering::Acquire))
+        (self.enabled() && self.live.load(Ordering::Acquire))
             .then(|| ReadTicket(self.epoch.load(Ordering::Acquire)))
     }
 
