@@ -299,8 +299,13 @@ impl Pos for PostgresStore {
         let outcome =
             detached(async move { purchase(&pool, &system, req, price, kept).await }).await;
         // A use it counted changed the holder's activations: forgotten here at once, on
-        // other nodes when the trigger's notice comes.
-        if offers_in_play {
+        // other nodes when the trigger's notice comes. A card found blocked was blocked by
+        // another node whose notice is still on its way.
+        let blocked = matches!(
+            outcome,
+            Err(StoreError::Rule(DomainError::CardBlocked))
+        );
+        if offers_in_play || blocked {
             self.caches.forget_member(member);
         }
         outcome

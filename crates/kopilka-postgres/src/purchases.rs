@@ -224,6 +224,7 @@ pub(crate) async fn purchase(
             Err(e) => match sql_state(&e).as_deref() {
                 Some(DEADLOCK) => continue,
                 Some("KP410") => return Err(DomainError::NotFound("card").into()),
+                Some("KP409") => return Err(DomainError::CardBlocked.into()),
                 Some("KP404") => return Err(StoreError::NotFound),
                 _ => return Err(db(e)),
             },

@@ -15,6 +15,7 @@ on_both_stores!(
     offline_receipts_earn_as_of_their_own_time,
     every_node_hears_of_a_new_card_and_an_activated_offer,
     the_node_that_made_a_change_serves_it_at_once,
+    a_card_blocked_on_another_node_is_refused_at_the_purchase,
 );
 
 pub async fn till(app: &TestApp, store: i64, kind: TillKind) -> String {
@@ -685,24 +686,48 @@ async fn a_node_that_stopped_listening_forgets_its_cards_on_postgres() {
     .await;
 }
 
-/// Two servers on one SQLite file: the second hears of the first's writes only when its
-/// writer next looks (before its next write, or within a second). A purchase at the second,
-/// right after the first blocked the card, must still be refused: the purchase reads the
-/// card's status again under the write lock, whatever its card cache holds.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_card_blocked_by_another_process_is_refused_at_once_on_sqlite() {
-    let (a, b, key, token, card) =
-        two_nodes_with_a_card_scanned(Backend::Sqlite, "89995550023").await;
+/// The purchase has the last word on a card. Another node blocks the card that this one holds
+/// in its cache, and this one has not heard yet: on SQLite its writer looks for another
+/// process's writes only before its next write or within a second; on PostgreSQL the notice
+/// comes milliseconds after the commit, and is held back here (the trigger that sends it is
+/// off) so the purchase meets the cache as it is in those milliseconds. The sale is refused
+/// all the same: the purchase reads the card's status again where it writes (under SQLite's
+/// write lock; in `kopilka_record_sale`, migration 18), and the node forgets the card, so the
+/// next scan says so too.
+async fn a_card_blocked_on_another_node_is_refused_at_the_purchase(backend: Backend) {
+    let (a, b, key, token, card) = two_nodes_with_a_card_scanned(backend, "89995550023").await;
+    if backend == Backend::Postgres {
+        use sqlx::Connection;
+        let mut db = sqlx::PgConnection::connect(a.database_url()).await.unwrap();
+        sqlx::query("ALTER TABLE cards DISABLE TRIGGER cards_changed")
+            .execute(&mut db)
+            .await
+            .unwrap();
+    }
     replace_card_through(&a, &token).await;
+    if backend == Backend::Postgres {
+        // Still served from the cache: the window the purchase has to close.
+        pos(&b, &key, "/identify", json!({ "barcode": card }))
+            .await
+            .expect(200);
+    }
+    refused_at_purchase_then_at_scan(&b, &key, &card).await;
+    a.assert_ledger_balanced().await;
+}
+
+/// The till is told `card_blocked` when it buys with `card`, and then when it scans it.
+async fn refused_at_purchase_then_at_scan(app: &TestApp, key: &str, card: &str) {
     pos(
-        &b,
-        &key,
+        app,
+        key,
         "/purchases",
         json!({ "receipt_id": "X1", "barcode": card, "lines": basket() }),
     )
     .await
     .expect_problem(409, "card_blocked");
-    a.assert_ledger_balanced().await;
+    pos(app, key, "/identify", json!({ "barcode": card }))
+        .await
+        .expect_problem(409, "card_blocked");
 }
 
 /// Two nodes on one database, a till key, and a customer registered through the first whose
