@@ -301,10 +301,7 @@ impl Pos for PostgresStore {
         // A use it counted changed the holder's activations: forgotten here at once, on
         // other nodes when the trigger's notice comes. A card found blocked was blocked by
         // another node whose notice is still on its way.
-        let blocked = matches!(
-            outcome,
-            Err(StoreError::Rule(DomainError::CardBlocked))
-        );
+        let blocked = matches!(outcome, Err(StoreError::Rule(DomainError::CardBlocked)));
         if offers_in_play || blocked {
             self.caches.forget_member(member);
         }
