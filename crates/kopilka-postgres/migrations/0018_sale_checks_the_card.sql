@@ -39,7 +39,7 @@ BEGIN
     -- row. A sale priced against an older one writes nothing and says so. An identical
     -- request in flight holds this lock until it commits; this one then finds the account
     -- moved, and is replayed once the state is read again. The card's status comes in the
-    -- same statement: a statement of its own cost the till some 5%.
+    -- same statement: a statement of its own cost the till some 6%.
     SELECT a.id, kopilka_account_version(a.xmin), c.status = 'blocked'
     INTO account, version, card_blocked
     FROM accounts a LEFT JOIN cards c ON c.number = p_card
