@@ -21,6 +21,29 @@ pub enum WeakPassword {
 /// Longer passwords only cost hashing time and add nothing (argon2 takes any length).
 const MAX_CHARS: usize = 128;
 
+/// The seed's shortest password; no setting goes below it.
+pub const MIN_CHARS_FLOOR: usize = 6;
+
+/// The service's and the chain's names, in Latin and Cyrillic: the first words an attacker
+/// tries against this service, with digits and signs around them.
+const SERVICE_NAMES: [&str; 6] = [
+    "kopilka",
+    "копилка",
+    "karusel",
+    "karousel",
+    "карусель",
+    "karusell",
+];
+
+/// The letters of a password are one of those names, once or repeated.
+fn is_service_name(letters: &str) -> bool {
+    SERVICE_NAMES.iter().any(|name| {
+        !letters.is_empty()
+            && letters.len().is_multiple_of(name.len())
+            && letters == name.repeat(letters.len() / name.len())
+    })
+}
+
 static COMMON: OnceLock<HashSet<&'static str>> = OnceLock::new();
 
 fn common_passwords() -> &'static HashSet<&'static str> {
@@ -36,6 +59,7 @@ impl NewPassword {
     /// NIST SP 800-63B: a minimum length, no composition rules, refuse known-common passwords
     /// and the user's own identifiers (`logins`: their phone digits, card numbers).
     pub fn parse(input: &str, min_chars: usize, logins: &[&str]) -> Result<Self, WeakPassword> {
+        let min_chars = min_chars.max(MIN_CHARS_FLOOR);
         let chars = input.chars().count();
         if chars < min_chars {
             return Err(WeakPassword::TooShort(min_chars));
@@ -44,8 +68,11 @@ impl NewPassword {
             return Err(WeakPassword::TooLong);
         }
         let lower = input.to_lowercase();
+        // Only the letters: "Karusel-2026!" is the chain's name with a year.
+        let letters: String = lower.chars().filter(|c| c.is_alphabetic()).collect();
         if common_passwords().contains(lower.as_str())
             || lower.chars().all(|c| lower.starts_with(c))
+            || is_service_name(&letters)
         {
             return Err(WeakPassword::Common);
         }
@@ -109,6 +136,32 @@ mod tests {
             );
         }
         assert!(NewPassword::parse("Ветер-в-поле-2026", 6, &[]).is_ok());
+    }
+
+    #[test]
+    fn the_service_and_chain_names_are_refused() {
+        for p in [
+            "Kopilka2026",
+            "копилка!!",
+            "KARUSEL-1",
+            "Карусель 2026",
+            "karuselkarusel",
+        ] {
+            assert_eq!(
+                NewPassword::parse(p, 6, &[]).unwrap_err(),
+                WeakPassword::Common,
+                "{p}"
+            );
+        }
+        assert!(NewPassword::parse("моя-копилка-полна", 8, &[]).is_ok());
+    }
+
+    #[test]
+    fn no_setting_goes_below_six() {
+        assert_eq!(
+            NewPassword::parse("лес-7", 2, &[]).unwrap_err(),
+            WeakPassword::TooShort(6)
+        );
     }
 
     #[test]

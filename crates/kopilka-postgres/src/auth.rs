@@ -6,15 +6,36 @@ use kopilka_domain::member::Member;
 use kopilka_domain::Phone;
 use kopilka_store::{
     convert, Limits, NewOtp, NewSession, OtpChallenge, OtpPurpose, Otps, Session, Sessions,
-    StoreResult, TokenKind,
+    StoreError, StoreResult, TokenKind,
 };
 use sqlx::Row;
+
+const SESSION_COLUMNS: &str = "s.id, s.kind, s.subject, s.phone, s.created_at, s.expires_at, \
+     COALESCE(s.last_seen_at, s.created_at) AS last_seen_at, s.ip, s.user_agent";
+
+fn session_from_row(r: &sqlx::postgres::PgRow) -> StoreResult<Session> {
+    let kind: String = r.try_get("kind").map_err(db)?;
+    let phone: Option<String> = r.try_get("phone").map_err(db)?;
+    Ok(Session {
+        id: r.try_get("id").map_err(db)?,
+        kind: TokenKind::from_db(&kind)
+            .ok_or_else(|| StoreError::Backend(format!("bad session kind {kind:?}")))?,
+        subject: r.try_get("subject").map_err(db)?,
+        phone: phone.as_deref().map(convert::phone).transpose()?,
+        created_at: r.try_get("created_at").map_err(db)?,
+        expires_at: r.try_get("expires_at").map_err(db)?,
+        last_seen_at: r.try_get("last_seen_at").map_err(db)?,
+        ip: r.try_get("ip").map_err(db)?,
+        user_agent: r.try_get("user_agent").map_err(db)?,
+    })
+}
 
 #[async_trait]
 impl Sessions for PostgresStore {
     async fn create_session(&self, s: NewSession) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO sessions (token_hash, kind, subject, phone, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO sessions (token_hash, kind, subject, phone, created_at, expires_at, ip, user_agent) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&s.token_hash)
         .bind(s.kind.as_str())
@@ -22,6 +43,8 @@ impl Sessions for PostgresStore {
         .bind(s.phone.as_ref().map(Phone::as_str))
         .bind(s.created_at)
         .bind(s.expires_at)
+        .bind(&s.ip)
+        .bind(&s.user_agent)
         .execute(&self.pool)
         .await
         .map_err(db)?;
@@ -34,43 +57,33 @@ impl Sessions for PostgresStore {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Session>> {
-        let row = sqlx::query(
-            "SELECT id, subject, phone, created_at, expires_at FROM sessions \
-             WHERE token_hash = $1 AND kind = $2 AND revoked_at IS NULL AND expires_at > $3",
-        )
-        .bind(token_hash)
-        .bind(kind.as_str())
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        row.map(|r| {
-            let phone: Option<String> = r.try_get(2).map_err(db)?;
-            Ok(Session {
-                id: r.try_get(0).map_err(db)?,
-                kind,
-                subject: r.try_get(1).map_err(db)?,
-                phone: phone.as_deref().map(convert::phone).transpose()?,
-                created_at: r.try_get(3).map_err(db)?,
-                expires_at: r.try_get(4).map_err(db)?,
-            })
-        })
-        .transpose()
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s \
+             WHERE s.token_hash = $1 AND s.kind = $2 AND s.revoked_at IS NULL AND s.expires_at > $3"
+        );
+        let row = sqlx::query(&sql)
+            .bind(token_hash)
+            .bind(kind.as_str())
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.as_ref().map(session_from_row).transpose()
     }
 
     async fn session_member(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
-    ) -> StoreResult<Option<Member>> {
-        if let Some((member, expires_at)) = self.caches.sessions.get(token_hash) {
-            if expires_at > now {
-                return Ok(Some(member));
+    ) -> StoreResult<Option<(Member, Session)>> {
+        if let Some((member, session)) = self.caches.sessions.get(token_hash) {
+            if session.expires_at > now {
+                return Ok(Some((member, session)));
             }
         }
         let ticket = self.caches.sessions.ticket();
         let sql = format!(
-            "SELECT {MEMBER_COLUMNS}, s.expires_at FROM sessions s JOIN members m ON m.id = s.subject \
+            "SELECT {MEMBER_COLUMNS}, {SESSION_COLUMNS} FROM sessions s JOIN members m ON m.id = s.subject \
              WHERE s.token_hash = $1 AND s.kind = $3 AND s.revoked_at IS NULL AND s.expires_at > $2"
         );
         let Some(row) = sqlx::query(&sql)
@@ -84,13 +97,54 @@ impl Sessions for PostgresStore {
             return Ok(None);
         };
         let member = member_from_row(&row)?;
+        let session = session_from_row(&row)?;
         if let Some(ticket) = ticket {
-            let expires_at = row.try_get("expires_at").map_err(db)?;
-            self.caches
-                .sessions
-                .put(ticket, token_hash, member.id, &(member.clone(), expires_at));
+            self.caches.sessions.put(
+                ticket,
+                token_hash,
+                member.id,
+                &(member.clone(), session.clone()),
+            );
         }
-        Ok(Some(member))
+        Ok(Some((member, session)))
+    }
+
+    async fn touch_session(
+        &self,
+        kind: TokenKind,
+        token_hash: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET last_seen_at = $3 WHERE token_hash = $1 AND kind = $2")
+            .bind(token_hash)
+            .bind(kind.as_str())
+            .bind(at)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        // The cached copy says when it was last seen: read it afresh next time.
+        self.caches.sessions.forget(token_hash);
+        Ok(())
+    }
+
+    async fn sessions_of(
+        &self,
+        kind: TokenKind,
+        subject: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Session>> {
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.kind = $1 AND s.subject = $2 \
+             AND s.revoked_at IS NULL AND s.expires_at > $3 ORDER BY s.id DESC"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(kind.as_str())
+            .bind(subject)
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter().map(session_from_row).collect()
     }
 
     async fn revoke_session(
@@ -114,20 +168,49 @@ impl Sessions for PostgresStore {
         Ok(n == 1)
     }
 
+    async fn revoke_session_id(
+        &self,
+        kind: TokenKind,
+        subject: i64,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "UPDATE sessions SET revoked_at = $4 WHERE id = $1 AND kind = $2 AND subject = $3 AND revoked_at IS NULL",
+        )
+        .bind(id)
+        .bind(kind.as_str())
+        .bind(subject)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        if kind == TokenKind::Customer {
+            self.caches.forget_member(subject);
+        }
+        Ok(n == 1)
+    }
+
     async fn revoke_sessions_of(
         &self,
         kind: TokenKind,
         subject: i64,
         now: DateTime<Utc>,
+        except: Option<i64>,
     ) -> StoreResult<u64> {
-        let n = sqlx::query("UPDATE sessions SET revoked_at = $3 WHERE kind = $1 AND subject = $2 AND revoked_at IS NULL")
-            .bind(kind.as_str())
-            .bind(subject)
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(db)?
-            .rows_affected();
+        let n = sqlx::query(
+            "UPDATE sessions SET revoked_at = $3 WHERE kind = $1 AND subject = $2 AND revoked_at IS NULL \
+             AND id IS DISTINCT FROM $4",
+        )
+        .bind(kind.as_str())
+        .bind(subject)
+        .bind(now)
+        .bind(except)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?
+        .rows_affected();
         if kind == TokenKind::Customer {
             self.caches.forget_member(subject);
         }
@@ -181,15 +264,17 @@ impl Otps for PostgresStore {
         .transpose()
     }
 
-    async fn record_otp_failure(&self, id: i64) -> StoreResult<u32> {
-        let n: i32 = sqlx::query_scalar(
-            "UPDATE otp_challenges SET failed_attempts = failed_attempts + 1 WHERE id = $1 RETURNING failed_attempts",
+    async fn claim_otp_attempt(&self, id: i64, max: u32) -> StoreResult<Option<u32>> {
+        let n: Option<i32> = sqlx::query_scalar(
+            "UPDATE otp_challenges SET failed_attempts = failed_attempts + 1 \
+             WHERE id = $1 AND failed_attempts < $2 RETURNING failed_attempts",
         )
         .bind(id)
-        .fetch_one(&self.pool)
+        .bind(i32::try_from(max).unwrap_or(i32::MAX))
+        .fetch_optional(&self.pool)
         .await
         .map_err(db)?;
-        Ok(n.max(0) as u32)
+        Ok(n.map(|n| n.max(0) as u32))
     }
 
     async fn consume_otp(&self, id: i64, at: DateTime<Utc>) -> StoreResult<bool> {
@@ -219,6 +304,47 @@ impl Limits for PostgresStore {
         .await
         .map_err(db)?;
         Ok(n.max(0) as u32)
+    }
+
+    async fn claim(
+        &self,
+        key: &str,
+        window_start: DateTime<Utc>,
+        amount: u32,
+        max: u32,
+    ) -> StoreResult<Option<u32>> {
+        let n: Option<i32> = sqlx::query_scalar(
+            "INSERT INTO rate_counters (key, window_start, count) SELECT $1, $2, $3 WHERE $3 <= $4 \
+             ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counters.count + $3 \
+             WHERE rate_counters.count + $3 <= $4 RETURNING count",
+        )
+        .bind(key)
+        .bind(window_start)
+        .bind(i32::try_from(amount).unwrap_or(i32::MAX))
+        .bind(i32::try_from(max).unwrap_or(i32::MAX))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(n.map(|n| n.max(0) as u32))
+    }
+
+    async fn release(
+        &self,
+        key: &str,
+        window_start: DateTime<Utc>,
+        amount: u32,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE rate_counters SET count = GREATEST(count - $3, 0) \
+             WHERE key = $1 AND window_start = $2",
+        )
+        .bind(key)
+        .bind(window_start)
+        .bind(i32::try_from(amount).unwrap_or(i32::MAX))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
     }
 
     async fn peek(&self, key: &str, window_start: DateTime<Utc>) -> StoreResult<u32> {

@@ -5,8 +5,8 @@ use kopilka_domain::member::{CategoryId, StoreId};
 use kopilka_domain::staff::Role;
 use kopilka_store::Marketing as _;
 use kopilka_store::{
-    convert, AuditEntry, Catalog, Category, Meta, NewAuditEntry, Staff, StaffMember, StoreLocation,
-    StoreResult,
+    convert, AuditEntry, Catalog, Category, Meta, NewAuditEntry, Staff, StaffChange,
+    StaffCredentials, StaffMember, StoreLocation, StoreResult,
 };
 use sqlx::postgres::PgRow;
 use sqlx::Row;
@@ -109,7 +109,30 @@ fn staff_member(r: &PgRow) -> StoreResult<StaffMember> {
         login: r.try_get("login").map_err(db)?,
         roles: convert::roles(&roles)?,
         created_at: r.try_get("created_at").map_err(db)?,
+        disabled: r.try_get("disabled").map_err(db)?,
+        totp_enrolled: r.try_get("totp_enrolled").map_err(db)?,
     })
+}
+
+const STAFF_COLUMNS: &str = "id, login, roles, created_at, disabled_at IS NOT NULL AS disabled, \
+     totp_secret IS NOT NULL AS totp_enrolled";
+
+pub(crate) async fn insert_audit(
+    conn: &mut sqlx::PgConnection,
+    e: &NewAuditEntry,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (actor, action, subject, details, at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&e.actor)
+    .bind(&e.action)
+    .bind(&e.subject)
+    .bind(&e.details)
+    .bind(e.at)
+    .execute(conn)
+    .await
+    .map_err(db)?;
+    Ok(())
 }
 
 #[async_trait]
@@ -120,35 +143,61 @@ impl Staff for PostgresStore {
         password_hash: &str,
         roles: &[Role],
         at: DateTime<Utc>,
+        mut audit: NewAuditEntry,
     ) -> StoreResult<StaffMember> {
-        let row = sqlx::query(
-            "INSERT INTO staff (login, password_hash, roles, created_at) VALUES ($1, $2, $3, $4) \
-             RETURNING id, login, roles, created_at",
-        )
-        .bind(login)
-        .bind(password_hash)
-        .bind(convert::roles_to_db(roles))
-        .bind(at)
-        .fetch_one(&self.pool)
+        let pool = self.pool.clone();
+        let (login, hash, roles) = (
+            login.to_owned(),
+            password_hash.to_owned(),
+            convert::roles_to_db(roles),
+        );
+        detached(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            let row = sqlx::query(&format!(
+                "INSERT INTO staff (login, password_hash, roles, created_at) VALUES ($1, $2, $3, $4) \
+                 RETURNING {STAFF_COLUMNS}"
+            ))
+            .bind(&login)
+            .bind(&hash)
+            .bind(&roles)
+            .bind(at)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+            let staff = staff_member(&row)?;
+            audit.subject.push_str(&staff.id.to_string());
+            insert_audit(&mut tx, &audit).await?;
+            tx.commit().await.map_err(db)?;
+            Ok(staff)
+        })
         .await
-        .map_err(db)?;
-        staff_member(&row)
     }
 
-    async fn staff_by_login(&self, login: &str) -> StoreResult<Option<(StaffMember, String)>> {
-        sqlx::query(
-            "SELECT id, login, roles, created_at, password_hash FROM staff WHERE login = $1",
-        )
+    async fn staff_by_login(
+        &self,
+        login: &str,
+    ) -> StoreResult<Option<(StaffMember, StaffCredentials)>> {
+        sqlx::query(&format!(
+            "SELECT {STAFF_COLUMNS}, password_hash, totp_secret FROM staff WHERE login = $1"
+        ))
         .bind(login)
         .fetch_optional(&self.pool)
         .await
         .map_err(db)?
-        .map(|r| Ok((staff_member(&r)?, r.try_get("password_hash").map_err(db)?)))
+        .map(|r| {
+            Ok((
+                staff_member(&r)?,
+                StaffCredentials {
+                    password_hash: r.try_get("password_hash").map_err(db)?,
+                    totp_secret: r.try_get("totp_secret").map_err(db)?,
+                },
+            ))
+        })
         .transpose()
     }
 
     async fn staff_member(&self, id: i64) -> StoreResult<Option<StaffMember>> {
-        sqlx::query("SELECT id, login, roles, created_at FROM staff WHERE id = $1")
+        sqlx::query(&format!("SELECT {STAFF_COLUMNS} FROM staff WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await
@@ -157,17 +206,65 @@ impl Staff for PostgresStore {
             .transpose()
     }
 
+    async fn change_staff(
+        &self,
+        id: i64,
+        change: StaffChange,
+        audit: NewAuditEntry,
+    ) -> StoreResult<bool> {
+        let pool = self.pool.clone();
+        detached(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            let (query, ends_sessions) = match &change {
+                StaffChange::Password(hash) => (
+                    sqlx::query("UPDATE staff SET password_hash = $2 WHERE id = $1")
+                        .bind(id)
+                        .bind(hash.clone()),
+                    true,
+                ),
+                StaffChange::Disable(at) => (
+                    sqlx::query(
+                        "UPDATE staff SET disabled_at = COALESCE(disabled_at, $2) WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(*at),
+                    true,
+                ),
+                StaffChange::Totp(secret) => (
+                    sqlx::query("UPDATE staff SET totp_secret = $2 WHERE id = $1")
+                        .bind(id)
+                        .bind(secret.clone()),
+                    false,
+                ),
+            };
+            let changed = query
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?
+                .rows_affected();
+            if changed == 0 {
+                return Ok(false);
+            }
+            if ends_sessions {
+                sqlx::query(
+                    "UPDATE sessions SET revoked_at = $2 WHERE kind = 'staff' AND subject = $1 AND revoked_at IS NULL",
+                )
+                .bind(id)
+                .bind(audit.at)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            }
+            insert_audit(&mut tx, &audit).await?;
+            tx.commit().await.map_err(db)?;
+            Ok(true)
+        })
+        .await
+    }
+
     async fn record_audit(&self, e: NewAuditEntry) -> StoreResult<()> {
-        sqlx::query("INSERT INTO audit_log (actor, action, subject, details, at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&e.actor)
-            .bind(&e.action)
-            .bind(&e.subject)
-            .bind(&e.details)
-            .bind(e.at)
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        insert_audit(&mut conn, &e).await
     }
 
     async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {

@@ -13,10 +13,9 @@
 //! missed in between cannot leave a revoked session working or a blocked card in use. The
 //! lifetime of an entry is only a bound on memory churn, not on staleness.
 
-use chrono::{DateTime, Utc};
 use kopilka_domain::member::{Member, MemberId};
 use kopilka_store::member_cache::{MemberCache, MAX_CARDS};
-use kopilka_store::CardHolder;
+use kopilka_store::{CardHolder, Session};
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 use std::sync::{Arc, Weak};
@@ -32,8 +31,8 @@ const RELISTEN_AFTER: Duration = Duration::from_secs(1);
 
 /// The node's caches, forgotten together: a notice names a member, not a cache.
 pub(crate) struct MemberCaches {
-    /// Customer sessions by token hash: the member, and when the session expires.
-    pub(crate) sessions: MemberCache<(Member, DateTime<Utc>)>,
+    /// Customer sessions by token hash: the member, and the session.
+    pub(crate) sessions: MemberCache<(Member, Session)>,
     /// Bound cards by number, with their holder and the holder's offer activations.
     pub(crate) cards: MemberCache<CardHolder>,
 }
@@ -118,7 +117,19 @@ mod tests {
         let number = CardNumber::parse("2600000000017").unwrap();
         let holder = holder(1, &number);
         let (sessions, cards) = (&caches.sessions, &caches.cards);
-        sessions.put(sessions.ticket().unwrap(), "t", 1, &(member(1), Utc::now()));
+        let now = chrono::Utc::now();
+        let session = Session {
+            id: 1,
+            kind: kopilka_store::TokenKind::Customer,
+            subject: 1,
+            phone: None,
+            created_at: now,
+            expires_at: now,
+            last_seen_at: now,
+            ip: String::new(),
+            user_agent: String::new(),
+        };
+        sessions.put(sessions.ticket().unwrap(), "t", 1, &(member(1), session));
         cards.put(cards.ticket().unwrap(), number.as_str(), 1, &holder);
         caches.forget_member(1);
         assert!(sessions.get("t").is_none());

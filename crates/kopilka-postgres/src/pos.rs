@@ -168,28 +168,91 @@ impl Pos for PostgresStore {
         kind: TillKind,
         key_hash: &str,
         at: DateTime<Utc>,
+        mut audit: kopilka_store::NewAuditEntry,
     ) -> StoreResult<Till> {
-        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stores WHERE id = $1)")
-            .bind(store)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db)?;
-        if !exists {
-            return Err(StoreError::NotFound);
-        }
-        let id: i64 = sqlx::query_scalar("INSERT INTO tills (store_id, kind, key_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+        let pool = self.pool.clone();
+        let key_hash = key_hash.to_owned();
+        crate::detached(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            let exists: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stores WHERE id = $1)")
+                    .bind(store)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            if !exists {
+                return Err(StoreError::NotFound);
+            }
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO tills (store_id, kind, key_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+            )
             .bind(store)
             .bind(kind.as_str())
-            .bind(key_hash)
+            .bind(&key_hash)
             .bind(at)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
-        Ok(Till {
-            id,
-            store_id: store,
-            kind,
+            audit.subject.push_str(&id.to_string());
+            crate::catalog::insert_audit(&mut tx, &audit).await?;
+            tx.commit().await.map_err(db)?;
+            Ok(Till {
+                id,
+                store_id: store,
+                kind,
+            })
         })
+        .await
+    }
+
+    async fn tills(&self) -> StoreResult<Vec<kopilka_store::TillListing>> {
+        let rows: Vec<(i64, i64, String, DateTime<Utc>, Option<DateTime<Utc>>)> = sqlx::query_as(
+            "SELECT id, store_id, kind, created_at, revoked_at FROM tills ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(|(id, store_id, kind, created_at, revoked_at)| {
+                Ok(kopilka_store::TillListing {
+                    till: Till {
+                        id,
+                        store_id,
+                        kind: till_kind(&kind)?,
+                    },
+                    created_at,
+                    revoked_at,
+                })
+            })
+            .collect()
+    }
+
+    async fn revoke_till(
+        &self,
+        id: i64,
+        at: DateTime<Utc>,
+        audit: kopilka_store::NewAuditEntry,
+    ) -> StoreResult<bool> {
+        let pool = self.pool.clone();
+        crate::detached(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            let n = sqlx::query(
+                "UPDATE tills SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+            )
+            .bind(id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+            if n == 0 {
+                return Ok(false);
+            }
+            crate::catalog::insert_audit(&mut tx, &audit).await?;
+            tx.commit().await.map_err(db)?;
+            Ok(true)
+        })
+        .await
     }
 
     async fn till_by_key(&self, key_hash: &str) -> StoreResult<Option<Till>> {

@@ -230,7 +230,11 @@ impl IntoResponse for ApiError {
             StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let retry_after = self.0.retry_after_s;
         let unauthorized = status == StatusCode::UNAUTHORIZED && self.0.code == "unauthorized";
+        let refused = self.0.code == "forbidden";
         let mut response = (status, axum::Json(&*self.0)).into_response();
+        if refused {
+            response.extensions_mut().insert(crate::middleware::Refused);
+        }
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,

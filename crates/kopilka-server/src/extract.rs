@@ -5,9 +5,10 @@ use crate::error::ApiError;
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, USER_AGENT};
 use axum::http::request::Parts;
 use kopilka_domain::member::Member;
+use kopilka_service::auth::{Client, CustomerSession};
 use kopilka_store::StaffMember;
 use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
@@ -28,6 +29,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             }
         })?;
         let body: &[u8] = if bytes.is_empty() { b"{}" } else { &bytes };
+        if may_hold_control_characters(body) {
+            if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
+                if let Some(field) = field_with_control_character(&value, String::new()) {
+                    return Err(control_characters(field));
+                }
+            }
+        }
         let de = &mut serde_json::Deserializer::from_slice(body);
         serde_path_to_error::deserialize(de)
             .map(ApiJson)
@@ -39,12 +47,67 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// Text may hold tabs and line breaks, and no other control character: a NUL or an escape
+/// sequence has no place in a name or a message, and PostgreSQL refuses a NUL outright.
+fn is_refused_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+}
+
+fn has_control_character(s: &str) -> bool {
+    s.chars().any(is_refused_control)
+}
+
+/// A cheap look at the raw body, so that only a body that may hold a control character in a
+/// string (escaped as `\u…`, or a C1 character as its UTF-8 bytes) is read twice.
+fn may_hold_control_characters(body: &[u8]) -> bool {
+    body.windows(2)
+        .any(|w| (w[0] == b'\\' && w[1] == b'u') || (w[0] == 0xC2 && (0x80..=0x9F).contains(&w[1])))
+        || body.contains(&0x7F)
+}
+
+/// The path of the first string (or object key) in `value` that holds a refused control
+/// character, as `lines[0].sku`.
+fn field_with_control_character(value: &serde_json::Value, path: String) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => has_control_character(s).then_some(path),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| field_with_control_character(v, format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let here = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            if has_control_character(k) {
+                Some(here)
+            } else {
+                field_with_control_character(v, here)
+            }
+        }),
+        _ => None,
+    }
+}
+
+fn control_characters(field: String) -> ApiError {
+    kopilka_domain::DomainError::field(&field, "Недопустимые управляющие символы").into()
+}
+
 /// A query string. One that cannot be read is a 400 `validation_failed`.
 pub struct ApiQuery<T>(pub T);
 
 impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Ok(axum::extract::Query(pairs)) =
+            axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+        {
+            if let Some((name, _)) = pairs.iter().find(|(_, v)| has_control_character(v)) {
+                return Err(control_characters(name.clone()));
+            }
+        }
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(q)| ApiQuery(q))
@@ -87,6 +150,22 @@ impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
 /// A signed-in customer.
 pub struct Customer(pub Member);
 
+/// A signed-in customer with the session they came in, for the calls about sessions.
+pub struct SignedIn(pub CustomerSession);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = ApiError;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or_else(ApiError::unauthorized)?;
+        let session = state.kopilka.customer_session(&token).await?;
+        tracing::Span::current().record("member_id", session.member.id);
+        Ok(SignedIn(session))
+    }
+}
+
 impl FromRequestParts<AppState> for Customer {
     type Rejection = ApiError;
     async fn from_request_parts(
@@ -118,33 +197,43 @@ impl FromRequestParts<AppState> for StaffAuth {
     }
 }
 
-/// The client's IP address: the peer, or the first `X-Forwarded-For` hop when the proxy in
-/// front is trusted.
+/// The client's address as `client_ip::TrustedProxies` decided it, put on the request by
+/// the `client_address` middleware.
+#[derive(Debug, Clone)]
+pub struct ClientAddr(pub String);
+
+/// The client's IP address.
 pub struct ClientIp(pub String);
 
-impl FromRequestParts<AppState> for ClientIp {
+fn client_ip(parts: &Parts) -> String {
+    if let Some(ClientAddr(ip)) = parts.extensions.get::<ClientAddr>() {
+        return ip.clone();
+    }
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = ApiError;
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        if state.trust_forwarded_for {
-            if let Some(ip) = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .map(str::trim)
-                .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok())
-            {
-                return Ok(ClientIp(ip.to_owned()));
-            }
-        }
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string())
-            .unwrap_or_else(|| "unknown".to_owned());
-        Ok(ClientIp(peer))
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_ip(parts)))
+    }
+}
+
+/// The client's address and user agent, for sessions and security logs.
+pub struct ClientInfo(pub Client);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let agent = parts
+            .headers
+            .get(USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        Ok(ClientInfo(Client::new(client_ip(parts), agent)))
     }
 }

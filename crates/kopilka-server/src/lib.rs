@@ -3,11 +3,13 @@
 
 pub mod api;
 pub mod barcode;
+pub mod client_ip;
 mod connections;
 pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+mod middleware;
 pub mod seed;
 pub mod settings;
 mod shed;
@@ -32,7 +34,6 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -40,7 +41,7 @@ use tracing::Level;
 #[derive(Clone)]
 pub struct AppState {
     pub kopilka: Kopilka,
-    pub trust_forwarded_for: bool,
+    pub proxies: Arc<client_ip::TrustedProxies>,
     pub contacts: Arc<api::public::ContactsView>,
     pub metrics: Arc<metrics::Metrics>,
     pub openapi: Arc<utoipa::openapi::OpenApi>,
@@ -134,6 +135,8 @@ pub async fn kopilka(settings: &Settings, deps: Dependencies) -> Result<Kopilka,
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    /// `/metrics` on an address of its own, when one is set.
+    metrics_listener: Option<(TcpListener, Router)>,
     kopilka: Kopilka,
     expiry_interval_s: u64,
     max_connections: usize,
@@ -145,10 +148,22 @@ impl Application {
     pub async fn build(settings: &Settings, deps: Dependencies) -> Result<Self, AppError> {
         let kopilka = kopilka(settings, deps).await?;
         let listener = TcpListener::bind(settings.listen).await?;
-        let router = router(kopilka.clone(), settings);
+        let metrics = metrics::Metrics::new();
+        kopilka.observe_security(metrics.clone());
+        let router = router(kopilka.clone(), settings, metrics.clone())?;
+        let metrics_listener = match settings.metrics_listen {
+            Some(address) => Some((
+                TcpListener::bind(address).await?,
+                Router::new()
+                    .route("/metrics", get(metrics::serve))
+                    .with_state(metrics),
+            )),
+            None => None,
+        };
         Ok(Self {
             listener,
             router,
+            metrics_listener,
             kopilka,
             expiry_interval_s: settings.expiry_interval_s,
             max_connections: settings.max_connections,
@@ -169,9 +184,24 @@ impl Application {
         &self.kopilka
     }
 
+    /// The port `/metrics` has to itself, when `metrics_listen` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|(l, _)| l.local_addr().ok())
+            .map(|a| a.port())
+    }
+
     /// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         tokio::spawn(housekeeping(self.kopilka.clone()));
+        if let Some((listener, router)) = self.metrics_listener {
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            });
+        }
         if self.expiry_interval_s > 0 {
             tokio::spawn(expiry_job(
                 self.kopilka.clone(),
@@ -243,12 +273,15 @@ async fn expiry_job(kopilka: Kopilka, every: Duration) {
 }
 
 /// The whole HTTP surface with its middleware.
-pub fn router(kopilka: Kopilka, settings: &Settings) -> Router {
+pub fn router(
+    kopilka: Kopilka,
+    settings: &Settings,
+    metrics: Arc<metrics::Metrics>,
+) -> Result<Router, SettingsError> {
     let (api, openapi) = api::router().split_for_parts();
-    let metrics = metrics::Metrics::new();
     let state = AppState {
         kopilka,
-        trust_forwarded_for: settings.trust_forwarded_for,
+        proxies: Arc::new(settings.trusted_proxies()?),
         contacts: Arc::new(api::public::ContactsView {
             hotline: settings.hotline_phone.clone(),
             messenger: settings.messenger_phone.clone(),
@@ -265,16 +298,30 @@ pub fn router(kopilka: Kopilka, settings: &Settings) -> Router {
             shed::shed,
         )),
     };
-    Router::new()
+    let mut router = Router::new()
         .nest("/api/v1", api)
         .route("/api/v1/openapi.json", get(docs::openapi_json))
         .route("/api/docs", get(docs::page))
         .route("/static/kopilka.css", get(docs::stylesheet))
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_text))
+        .route("/readyz", get(readyz));
+    // With an address of its own, `/metrics` is not served to the API's clients.
+    if settings.metrics_listen.is_none() {
+        router = router.route("/metrics", get(metrics_text));
+    }
+    let timeout = Duration::from_secs(settings.request_timeout_s);
+    Ok(router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            timeout,
+            middleware::time_limit,
+        ))
+        .layer(axum::middleware::from_fn(middleware::no_store))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::client_address,
+        ))
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
         .layer(
             ServiceBuilder::new()
@@ -283,8 +330,9 @@ pub fn router(kopilka: Kopilka, settings: &Settings) -> Router {
                     TraceLayer::new_for_http()
                         .make_span_with(|req: &Request<_>| {
                             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
-                            // The path only: query strings are not logged.
-                            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id, member_id = tracing::field::Empty)
+                            // The route's template, never the path: paths carry card numbers and ids.
+                            let route = req.extensions().get::<axum::extract::MatchedPath>().map_or("unmatched", |p| p.as_str());
+                            tracing::info_span!("request", method = %req.method(), route = %route, request_id = %id, ip = tracing::field::Empty, member_id = tracing::field::Empty)
                         })
                         .on_response(DefaultOnResponse::new().level(Level::INFO)),
                 )
@@ -293,10 +341,9 @@ pub fn router(kopilka: Kopilka, settings: &Settings) -> Router {
                     error::ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "Something went wrong on our side.").into_response()
                 }))
                 .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-                .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(settings.request_timeout_s)))
                 .layer(axum::extract::DefaultBodyLimit::max(settings.body_limit_bytes)),
         )
-        .with_state(state)
+        .with_state(state))
 }
 
 async fn not_found() -> Response {
@@ -328,12 +375,5 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics_text(State(state): State<AppState>) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        state.metrics.render(),
-    )
-        .into_response()
+    metrics::serve(State(state.metrics)).await
 }

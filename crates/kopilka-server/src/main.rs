@@ -87,6 +87,10 @@ enum TillCommand {
         #[arg(long)]
         kind: String,
     },
+    /// List every till, oldest first: id, store_id, kind, status, created_at (tab-separated).
+    List,
+    /// Revoke a till's key: it is refused on every node within the key cache's lifetime.
+    Revoke { id: i64 },
 }
 
 #[derive(Subcommand)]
@@ -111,6 +115,33 @@ enum StaffCommand {
         #[arg(long = "role", required = true)]
         roles: Vec<Role>,
     },
+    /// Disable an account: no more sign-ins, and every session of theirs ends.
+    Disable {
+        #[arg(long)]
+        login: String,
+    },
+    /// Set a new password, read from standard input; every session of theirs ends.
+    Password {
+        #[arg(long)]
+        login: String,
+    },
+    /// Enrol a second factor (TOTP); prints its otpauth:// URI once.
+    Totp {
+        #[arg(long)]
+        login: String,
+    },
+}
+
+/// A password from the first line of standard input, checked against the policy.
+fn password_from_stdin(settings: &Settings, login: &str) -> anyhow::Result<NewPassword> {
+    let mut password = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .context("reading the password from standard input")?;
+    let password = password.trim_end_matches(['\n', '\r']);
+    NewPassword::parse(password, settings.staff_password_min_chars, &[login])
+        .map_err(|e| anyhow::anyhow!("password: {e}"))
 }
 
 fn init_tracing(format: &str) {
@@ -195,14 +226,7 @@ async fn main() -> anyhow::Result<()> {
             command: StaffCommand::Create { login, roles },
         } => {
             let login = parse_login(&login).map_err(anyhow::Error::msg)?;
-            let mut password = String::new();
-            std::io::stdin()
-                .lock()
-                .read_line(&mut password)
-                .context("reading the password from standard input")?;
-            let password = password.trim_end_matches(['\n', '\r']);
-            let password = NewPassword::parse(password, settings.password_min_chars, &[&login])
-                .map_err(|e| anyhow::anyhow!("password: {e}"))?;
+            let password = password_from_stdin(&settings, &login)?;
             let kopilka = kopilka_server::kopilka(&settings, Dependencies::default()).await?;
             let staff = kopilka.create_staff(&login, &password, &roles).await?;
             let roles: Vec<&str> = staff.roles.iter().map(|r| r.as_str()).collect();
@@ -212,6 +236,56 @@ async fn main() -> anyhow::Result<()> {
                 staff.id,
                 roles.join(", ")
             );
+        }
+        Command::Staff {
+            command: StaffCommand::Disable { login },
+        } => {
+            let kopilka = kopilka_server::kopilka(&settings, Dependencies::default()).await?;
+            kopilka.disable_staff(&login).await?;
+            println!("staff {login} disabled; their sessions have ended");
+        }
+        Command::Staff {
+            command: StaffCommand::Password { login },
+        } => {
+            let password = password_from_stdin(&settings, &login)?;
+            let kopilka = kopilka_server::kopilka(&settings, Dependencies::default()).await?;
+            kopilka.set_staff_password(&login, &password).await?;
+            println!("password of staff {login} changed; their sessions have ended");
+        }
+        Command::Staff {
+            command: StaffCommand::Totp { login },
+        } => {
+            let kopilka = kopilka_server::kopilka(&settings, Dependencies::default()).await?;
+            let uri = kopilka.enrol_staff_totp(&login).await?;
+            println!("second factor of staff {login} enrolled; add it to an authenticator app, shown only now:");
+            println!("{uri}");
+        }
+        Command::Till {
+            command: TillCommand::List,
+        } => {
+            let kopilka = kopilka_server::kopilka(&settings, Dependencies::default()).await?;
+            for t in kopilka.tills().await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    t.till.id,
+                    t.till.store_id,
+                    t.till.kind.as_str(),
+                    if t.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    },
+                    t.created_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                );
+            }
+        }
+        Command::Till {
+            command: TillCommand::Revoke { id },
+        } => {
+            let kopilka = kopilka_server::kopilka(&settings, Dependencies::default()).await?;
+            kopilka.revoke_till(id).await?;
+            println!("till {id} revoked");
         }
         Command::Till {
             command: TillCommand::Create { store, kind },

@@ -2,7 +2,8 @@
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use kopilka_service::security::{SecurityEvent, SecurityObserver};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -24,10 +25,38 @@ struct RouteLabels {
     route: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SecurityLabels {
+    event: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     seconds: Family<RouteLabels, Histogram>,
+    security: Family<SecurityLabels, Counter>,
+}
+
+impl SecurityObserver for Metrics {
+    fn observe(&self, event: SecurityEvent) {
+        self.security
+            .get_or_create(&SecurityLabels {
+                event: event.as_str(),
+            })
+            .inc();
+    }
+}
+
+/// `/metrics`.
+pub async fn serve(State(metrics): State<Arc<Metrics>>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        metrics.render(),
+    )
+        .into_response()
 }
 
 impl Metrics {
@@ -43,10 +72,23 @@ impl Metrics {
             "Time to answer an HTTP request",
             seconds.clone(),
         );
+        let security = Family::<SecurityLabels, Counter>::default();
+        // Every event from the start, at zero, so that a rate over it is defined at once.
+        for event in SecurityEvent::ALL {
+            let _ = security.get_or_create(&SecurityLabels {
+                event: event.as_str(),
+            });
+        }
+        registry.register(
+            "security_events",
+            "Failed and throttled sign-ins, wrong codes, refused till keys and refusals",
+            security.clone(),
+        );
         Arc::new(Self {
             registry,
             requests,
             seconds,
+            security,
         })
     }
 

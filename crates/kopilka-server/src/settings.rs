@@ -112,16 +112,38 @@ settings! {
         otp_per_phone_daily: u32 = 10, "KOPILKA_OTP_PER_PHONE_DAILY";
         /// SMS-sending requests one IP address may make per hour.
         sms_per_ip_hourly: u32 = 60, "KOPILKA_SMS_PER_IP_HOURLY";
-        /// Shortest password accepted.
-        password_min_chars: usize = 6, "KOPILKA_PASSWORD_MIN_CHARS";
-        /// Failed password logins on one login before it is paused.
+        /// Shortest customer password accepted (never below 6).
+        password_min_chars: usize = 8, "KOPILKA_PASSWORD_MIN_CHARS";
+        /// Shortest staff password accepted.
+        staff_password_min_chars: usize = 12, "KOPILKA_STAFF_PASSWORD_MIN_CHARS";
+        /// Failed password attempts on one account (phone and card share it) per window before it is paused.
         login_max_failures: u32 = 5, "KOPILKA_LOGIN_MAX_FAILURES";
+        /// Failed password attempts from one IP address per window.
+        login_ip_max_failures: u32 = 50, "KOPILKA_LOGIN_IP_MAX_FAILURES";
+        /// Failed password attempts across all accounts per window (against password spraying).
+        login_global_max_failures: u32 = 2000, "KOPILKA_LOGIN_GLOBAL_MAX_FAILURES";
         /// Seconds a window of failed logins lasts.
         login_failure_window_s: u64 = 900, "KOPILKA_LOGIN_FAILURE_WINDOW_S";
         /// Days a customer's session lasts.
         customer_session_days: u32 = 30, "KOPILKA_CUSTOMER_SESSION_DAYS";
-        /// Hours a staff session lasts.
+        /// Days a customer's session ends after without a request.
+        customer_session_idle_days: u32 = 14, "KOPILKA_CUSTOMER_SESSION_IDLE_DAYS";
+        /// Hours a staff session lasts at most.
         staff_session_hours: u32 = 12, "KOPILKA_STAFF_SESSION_HOURS";
+        /// Minutes a staff session ends after without a request.
+        staff_session_idle_min: u32 = 30, "KOPILKA_STAFF_SESSION_IDLE_MIN";
+        /// Staff roles (comma-separated) that must enrol a second factor (`kopilka staff totp`) to sign in.
+        totp_required_roles: String = String::new(), "KOPILKA_TOTP_REQUIRED_ROLES";
+        /// Card binding attempts one customer may make per day.
+        card_bindings_daily: u32 = 5, "KOPILKA_CARD_BINDINGS_DAILY";
+        /// Points a support operator may adjust in one call; above it, an administrator.
+        support_adjustment_max: i64 = 5000, "KOPILKA_SUPPORT_ADJUSTMENT_MAX";
+        /// Points (in either direction, added up) a support operator may adjust per day.
+        support_adjustment_daily: i64 = 20000, "KOPILKA_SUPPORT_ADJUSTMENT_DAILY";
+        /// Tries to deliver one SMS before it is given up (the queue retries with growing pauses).
+        sms_attempts: u32 = 5, "KOPILKA_SMS_ATTEMPTS";
+        /// Milliseconds before the first retry of an SMS; each further pause doubles.
+        sms_retry_ms: u64 = 1000, "KOPILKA_SMS_RETRY_MS";
         /// Seconds between a verified phone and the end of its registration form.
         registration_ttl_s: u64 = 1800, "KOPILKA_REGISTRATION_TTL_S";
         /// Version of the consent texts customers agree to.
@@ -130,7 +152,9 @@ settings! {
         expiring_window_days: u32 = 90, "KOPILKA_EXPIRING_WINDOW_DAYS";
         /// Youngest age at which one may join.
         min_age_years: u32 = 14, "KOPILKA_MIN_AGE_YEARS";
-        /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+        /// Reverse proxies (addresses or CIDRs, comma-separated) whose `X-Forwarded-For` is believed: the client is the rightmost hop not among them.
+        trusted_proxies: String = String::new(), "KOPILKA_TRUSTED_PROXIES";
+        /// With no trusted proxies listed: believe exactly one `X-Forwarded-For` hop (the rightmost) from any peer.
         trust_forwarded_for: bool = false, "KOPILKA_TRUST_FORWARDED_FOR";
         /// Largest request body accepted, in bytes.
         body_limit_bytes: usize = 64 * 1024, "KOPILKA_BODY_LIMIT_BYTES";
@@ -177,7 +201,7 @@ settings! {
         /// Public feedback forms accepted per hour from one IP address or one contact.
         feedback_per_hour: u32 = 5, "KOPILKA_FEEDBACK_PER_HOUR";
         /// Seconds a checked till key is trusted without asking the store (0: always ask).
-        till_key_cache_s: u64 = 30, "KOPILKA_TILL_KEY_CACHE_S";
+        till_key_cache_s: u64 = 1, "KOPILKA_TILL_KEY_CACHE_S";
         /// The hotline number shown in contacts.
         hotline_phone: String = "8 800 100-00-00".to_owned(), "KOPILKA_HOTLINE_PHONE";
         /// The messenger number shown in contacts.
@@ -192,6 +216,10 @@ settings! {
         sms_webhook_url: String, "KOPILKA_SMS_WEBHOOK_URL";
         /// Bearer token for the SMS webhook.
         sms_webhook_token: Secret, "KOPILKA_SMS_WEBHOOK_TOKEN";
+        /// Serve `/metrics` on this address only (not on the API's listener).
+        metrics_listen: SocketAddr, "KOPILKA_METRICS_LISTEN";
+        /// Key for hashing SMS codes (at least 32 characters); without it the store keeps one, which suits a single box.
+        secret_key: Secret, "KOPILKA_SECRET_KEY";
     }
 }
 
@@ -235,7 +263,14 @@ impl Settings {
         };
         let settings = Self::merge(args, file);
         settings.rules()?;
+        settings.trusted_proxies()?;
         Ok(settings)
+    }
+
+    /// Whose `X-Forwarded-For` to believe.
+    pub fn trusted_proxies(&self) -> Result<crate::client_ip::TrustedProxies, SettingsError> {
+        crate::client_ip::TrustedProxies::new(&self.trusted_proxies, self.trust_forwarded_for)
+            .map_err(|e| SettingsError::Invalid(format!("trusted_proxies: {e}")))
     }
 
     /// The business rules these settings describe.
@@ -256,6 +291,45 @@ impl Settings {
             sms_per_ip_hourly: self.sms_per_ip_hourly,
             password_min_chars: self.password_min_chars,
             login_max_failures: self.login_max_failures.max(1),
+            login_ip_max_failures: self.login_ip_max_failures.max(1),
+            login_global_max_failures: self.login_global_max_failures.max(1),
+            staff_password_min_chars: self
+                .staff_password_min_chars
+                .max(kopilka_domain::password::MIN_CHARS_FLOOR),
+            customer_session_idle: chrono::Duration::days(i64::from(
+                self.customer_session_idle_days.max(1),
+            )),
+            staff_session_idle: chrono::Duration::minutes(i64::from(
+                self.staff_session_idle_min.max(1),
+            )),
+            totp_required_roles: self
+                .totp_required_roles
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    s.parse()
+                        .map_err(|e| SettingsError::Invalid(format!("totp_required_roles: {e}")))
+                })
+                .collect::<Result<_, _>>()?,
+            card_bindings_daily: self.card_bindings_daily,
+            sms_retries: kopilka_service::sms::Retries {
+                attempts: self.sms_attempts.max(1),
+                first_pause: std::time::Duration::from_millis(self.sms_retry_ms),
+            },
+            support_adjustment_max: self.support_adjustment_max.max(0),
+            support_adjustment_daily: self.support_adjustment_daily.max(0),
+            secret_key: match &self.secret_key {
+                None => None,
+                Some(key) if key.expose().len() >= 32 => Some(
+                    kopilka_service::crypto::SecretKey::from_setting(key.expose()),
+                ),
+                Some(_) => {
+                    return Err(SettingsError::Invalid(
+                        "secret_key must be at least 32 characters".into(),
+                    ))
+                }
+            },
             login_failure_window: seconds(self.login_failure_window_s),
             customer_session_ttl: chrono::Duration::days(i64::from(self.customer_session_days)),
             staff_session_ttl: chrono::Duration::hours(i64::from(self.staff_session_hours)),

@@ -1,6 +1,8 @@
 //! Customer sign-in: SMS codes (SPEC §1.1, §1.4), passwords (§1.2), recovery (§1.5), sessions.
 
+use crate::attempts::Audience;
 use crate::crypto::{self, hashes_equal};
+use crate::security::{masked_card, SecurityEvent};
 use crate::{Kopilka, ServiceResult};
 use chrono::{DateTime, Duration, Utc};
 use kopilka_domain::member::{Member, MemberId};
@@ -26,6 +28,31 @@ pub enum CodeVerified {
     RegistrationRequired {
         registration_token: String,
     },
+}
+
+/// Who is calling: the client's address (after trusted proxies) and user agent, for the
+/// session list, per-address budgets and security logs.
+#[derive(Debug, Clone, Default)]
+pub struct Client {
+    pub ip: String,
+    pub user_agent: String,
+}
+
+impl Client {
+    pub fn new(ip: impl Into<String>, user_agent: impl Into<String>) -> Self {
+        Self {
+            ip: ip.into(),
+            // A session list shows it; a page of it would only fill the table.
+            user_agent: user_agent.into().chars().take(200).collect(),
+        }
+    }
+}
+
+/// A live customer session and whose it is.
+#[derive(Debug, Clone)]
+pub struct CustomerSession {
+    pub member: Member,
+    pub session_id: i64,
 }
 
 /// A password login: a phone or a card number.
@@ -54,6 +81,14 @@ impl Login {
         match self {
             Login::Phone(p) => p.as_str(),
             Login::Card(c) => c.as_str(),
+        }
+    }
+
+    /// What a log may show of it.
+    pub fn masked(&self) -> String {
+        match self {
+            Login::Phone(p) => p.masked(),
+            Login::Card(c) => masked_card(c.as_str()),
         }
     }
 }
@@ -87,12 +122,14 @@ impl Kopilka {
         &self,
         phone: &Phone,
         code: &OtpCode,
+        client: &Client,
     ) -> ServiceResult<CodeVerified> {
-        self.check_code(phone, OtpPurpose::SignIn, code).await?;
+        self.check_code(phone, OtpPurpose::SignIn, code, &client.ip)
+            .await?;
         match self.store().member_by_phone(phone).await? {
             Some(member) => {
                 let token = self
-                    .open_session(TokenKind::Customer, member.id, None)
+                    .open_session(TokenKind::Customer, member.id, None, client)
                     .await?;
                 tracing::info!(member_id = member.id, "signed in by SMS code");
                 Ok(CodeVerified::SignedIn {
@@ -102,48 +139,45 @@ impl Kopilka {
             }
             None => {
                 let registration_token = self
-                    .open_session(TokenKind::Registration, 0, Some(phone.clone()))
+                    .open_session(TokenKind::Registration, 0, Some(phone.clone()), client)
                     .await?;
                 Ok(CodeVerified::RegistrationRequired { registration_token })
             }
         }
     }
 
-    /// Phone or card number and password (SPEC §1.2). Repeated failures on one login are
-    /// refused for a while, whether or not the password would have been right.
+    /// Phone or card number and password (SPEC §1.2). The attempt is claimed from the
+    /// account's, the address's and everyone's budget before the hash is checked.
     pub async fn sign_in_with_password(
         &self,
         login: &Login,
         password: String,
+        client: &Client,
     ) -> ServiceResult<(String, Member)> {
-        let rules = self.rules();
-        let key = format!("login_fail:{}", login.key());
-        let window = window_start(self.now(), rules.login_failure_window);
-        if self.store().peek(&key, window).await? >= rules.login_max_failures {
-            let retry = seconds_until(self.now(), window + rules.login_failure_window);
-            return Err(DomainError::RateLimited {
-                retry_after_s: retry,
-            }
-            .into());
-        }
         let member = self.member_by_login(login).await?;
+        let account = match &member {
+            Some(m) => format!("member:{}", m.id),
+            None => format!("login:{}", login.key()),
+        };
+        let attempt = self
+            .claim_password_attempt(Audience::Customer, &account, &login.masked(), &client.ip)
+            .await?;
         let stored = match &member {
             Some(m) => self.store().password_hash(m.id).await?,
             None => None,
         };
         let ok = crypto::verify_password(password, stored).await?;
+        self.settle_password_attempt(attempt, ok && member.is_some())
+            .await?;
         match member {
             Some(member) if ok => {
                 let token = self
-                    .open_session(TokenKind::Customer, member.id, None)
+                    .open_session(TokenKind::Customer, member.id, None, client)
                     .await?;
                 tracing::info!(member_id = member.id, "signed in by password");
                 Ok((token, member))
             }
-            _ => {
-                self.store().hit(&key, window).await?;
-                Err(DomainError::InvalidCredentials.into())
-            }
+            _ => Err(DomainError::InvalidCredentials.into()),
         }
     }
 
@@ -188,30 +222,143 @@ impl Kopilka {
         login: &Login,
         code: &OtpCode,
         password: &NewPassword,
+        client: &Client,
     ) -> ServiceResult<(String, Member)> {
         let Some(member) = self.member_by_login(login).await? else {
+            self.security_event(SecurityEvent::OtpWrong, &login.masked(), &client.ip);
             return Err(DomainError::OtpInvalid.into());
         };
-        self.check_code(&member.phone, OtpPurpose::PasswordReset, code)
+        self.check_code(&member.phone, OtpPurpose::PasswordReset, code, &client.ip)
             .await?;
         let hash = crypto::hash_password(password.expose().to_owned()).await?;
         self.store().set_password(member.id, &hash).await?;
         self.store()
-            .revoke_sessions_of(TokenKind::Customer, member.id, self.now())
+            .revoke_sessions_of(TokenKind::Customer, member.id, self.now(), None)
             .await?;
         let token = self
-            .open_session(TokenKind::Customer, member.id, None)
+            .open_session(TokenKind::Customer, member.id, None, client)
             .await?;
         tracing::info!(member_id = member.id, "password reset");
         Ok((token, member))
     }
 
+    /// A signed-in customer changes their password: the old one is checked against the
+    /// account's budget as a sign-in is, and every other session ends.
+    pub async fn change_password(
+        &self,
+        session: &CustomerSession,
+        old_password: String,
+        new_password: &NewPassword,
+        client: &Client,
+    ) -> ServiceResult<()> {
+        let member = &session.member;
+        let attempt = self
+            .claim_password_attempt(
+                Audience::Customer,
+                &format!("member:{}", member.id),
+                &member.phone.masked(),
+                &client.ip,
+            )
+            .await?;
+        let stored = self.store().password_hash(member.id).await?;
+        let ok = crypto::verify_password(old_password, stored).await?;
+        self.settle_password_attempt(attempt, ok).await?;
+        if !ok {
+            return Err(DomainError::field("old_password", "Неверный пароль").into());
+        }
+        let hash = crypto::hash_password(new_password.expose().to_owned()).await?;
+        self.store().set_password(member.id, &hash).await?;
+        self.store()
+            .revoke_sessions_of(
+                TokenKind::Customer,
+                member.id,
+                self.now(),
+                Some(session.session_id),
+            )
+            .await?;
+        tracing::info!(member_id = member.id, "password changed");
+        Ok(())
+    }
+
     /// The member a customer token stands for.
     pub async fn authenticate_customer(&self, token: &str) -> ServiceResult<Member> {
-        self.store()
-            .session_member(&crypto::token_hash(token), self.now())
+        Ok(self.customer_session(token).await?.member)
+    }
+
+    /// The customer session a token stands for. A session unused for longer than the idle
+    /// timeout has ended; one in use is marked seen about once a minute.
+    pub async fn customer_session(&self, token: &str) -> ServiceResult<CustomerSession> {
+        let now = self.now();
+        let hash = crypto::token_hash(token);
+        let (member, session) = self
+            .store()
+            .session_member(&hash, now)
             .await?
-            .ok_or_else(|| DomainError::Unauthorized.into())
+            .ok_or(DomainError::Unauthorized)?;
+        self.keep_alive(
+            TokenKind::Customer,
+            &hash,
+            session.last_seen_at,
+            self.rules().customer_session_idle,
+        )
+        .await?;
+        Ok(CustomerSession {
+            member,
+            session_id: session.id,
+        })
+    }
+
+    /// Refuses a session idle for `idle` or longer, and records its use now and then.
+    pub(crate) async fn keep_alive(
+        &self,
+        kind: TokenKind,
+        token_hash: &str,
+        last_seen_at: DateTime<Utc>,
+        idle: Duration,
+    ) -> ServiceResult<()> {
+        let now = self.now();
+        if now - last_seen_at >= idle {
+            return Err(DomainError::Unauthorized.into());
+        }
+        // Often enough that the idle timeout is exact to a minute, rarely enough that a
+        // signed-in app's burst of requests writes once.
+        if now - last_seen_at >= (idle / 60).clamp(Duration::seconds(1), Duration::minutes(1)) {
+            self.store().touch_session(kind, token_hash, now).await?;
+        }
+        Ok(())
+    }
+
+    /// The customer's live sessions, newest first.
+    pub async fn customer_sessions(
+        &self,
+        session: &CustomerSession,
+    ) -> ServiceResult<Vec<kopilka_store::Session>> {
+        let now = self.now();
+        let idle = self.rules().customer_session_idle;
+        Ok(self
+            .store()
+            .sessions_of(TokenKind::Customer, session.member.id, now)
+            .await?
+            .into_iter()
+            .filter(|s| now - s.last_seen_at < idle)
+            .collect())
+    }
+
+    /// Ends one of the customer's own sessions.
+    pub async fn end_customer_session(
+        &self,
+        session: &CustomerSession,
+        id: i64,
+    ) -> ServiceResult<()> {
+        if self
+            .store()
+            .revoke_session_id(TokenKind::Customer, session.member.id, id, self.now())
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(DomainError::NotFound("session").into())
+        }
     }
 
     /// The verified phone a registration token stands for.
@@ -237,7 +384,7 @@ impl Kopilka {
     pub async fn sign_out_everywhere(&self, member: MemberId) -> ServiceResult<u64> {
         Ok(self
             .store()
-            .revoke_sessions_of(TokenKind::Customer, member, self.now())
+            .revoke_sessions_of(TokenKind::Customer, member, self.now(), None)
             .await?)
     }
 
@@ -246,6 +393,7 @@ impl Kopilka {
         kind: TokenKind,
         subject: i64,
         phone: Option<Phone>,
+        client: &Client,
     ) -> ServiceResult<String> {
         let (prefix, ttl) = match kind {
             TokenKind::Customer => ("kpc", self.rules().customer_session_ttl),
@@ -263,6 +411,8 @@ impl Kopilka {
                 token_hash: crypto::token_hash(&token),
                 created_at: now,
                 expires_at: now + ttl,
+                ip: client.ip.clone(),
+                user_agent: client.user_agent.clone(),
             })
             .await?;
         Ok(token)
@@ -357,36 +507,40 @@ impl Kopilka {
                 code.expose()
             ),
         };
-        self.inner.sms.send(phone, &text).await?;
-        tracing::info!(phone = %phone.masked(), purpose = purpose.as_str(), "code sent");
+        self.inner.sms.enqueue(phone, text);
+        tracing::info!(phone = %phone.masked(), purpose = purpose.as_str(), "code queued");
         Ok(self.code_sent())
     }
 
-    /// Accepts the newest code for the phone once. Wrong codes count; the last allowed wrong
-    /// try kills the code.
+    /// Accepts the newest code for the phone once. Each try is claimed in the store before
+    /// the code is compared, so however many arrive at once, at most the allowed number are
+    /// compared; the last allowed wrong try kills the code.
     async fn check_code(
         &self,
         phone: &Phone,
         purpose: OtpPurpose,
         code: &OtpCode,
+        ip: &str,
     ) -> ServiceResult<()> {
         let max = self.rules().otp_max_attempts;
         let Some(challenge) = self.store().latest_otp(phone, purpose).await? else {
+            self.security_event(SecurityEvent::OtpWrong, &phone.masked(), ip);
             return Err(DomainError::OtpInvalid.into());
         };
-        if challenge.failed_attempts >= max {
-            return Err(DomainError::OtpAttemptsExceeded.into());
-        }
         if challenge.expires_at <= self.now() {
             return Err(DomainError::OtpExpired.into());
         }
+        let Some(tries) = self.store().claim_otp_attempt(challenge.id, max).await? else {
+            self.security_event(SecurityEvent::OtpExhausted, &phone.masked(), ip);
+            return Err(DomainError::OtpAttemptsExceeded.into());
+        };
         let given = self
             .inner
             .secret
             .code_hash(&[purpose.as_str(), phone.as_str(), code.expose()]);
         if !hashes_equal(&given, &challenge.code_hash) {
-            let failures = self.store().record_otp_failure(challenge.id).await?;
-            return Err(if failures >= max {
+            self.security_event(SecurityEvent::OtpWrong, &phone.masked(), ip);
+            return Err(if tries >= max {
                 DomainError::OtpAttemptsExceeded
             } else {
                 DomainError::OtpInvalid

@@ -53,6 +53,12 @@ impl SecretKey {
         Ok(Self(stored.into_bytes()))
     }
 
+    /// A key given in the settings (`KOPILKA_SECRET_KEY`), so that it need not live in the
+    /// database it protects.
+    pub fn from_setting(key: &str) -> Self {
+        Self(key.as_bytes().to_vec())
+    }
+
     /// HMAC-SHA256 over the parts, separated so that no two inputs collide.
     pub fn code_hash(&self, parts: &[&str]) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0)
@@ -75,9 +81,27 @@ pub fn hashes_equal(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
+/// At most one argon2 computation per core at a time: each takes 19 MiB and tens of
+/// milliseconds, and tokio's blocking pool would otherwise run hundreds at once under a
+/// flood of sign-ins.
+fn hashing_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    })
+}
+
+async fn hashing_permit() -> ServiceResult<tokio::sync::SemaphorePermit<'static>> {
+    hashing_permits()
+        .acquire()
+        .await
+        .map_err(|e| ServiceError::Internal(format!("password hashing permits: {e}")))
+}
+
 /// argon2id with the crate's defaults (OWASP's 19 MiB, 2 passes), on a blocking thread: a
 /// hash takes tens of milliseconds that must not stall the async workers.
 pub async fn hash_password(password: String) -> ServiceResult<String> {
+    let _permit = hashing_permit().await?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
@@ -92,6 +116,7 @@ pub async fn hash_password(password: String) -> ServiceResult<String> {
 /// Checks a password against a stored hash. With no hash (unknown login, or no password set)
 /// it still spends the same time, so response times do not tell which logins exist.
 pub async fn verify_password(password: String, stored: Option<String>) -> ServiceResult<bool> {
+    let _permit = hashing_permit().await?;
     tokio::task::spawn_blocking(move || {
         let decoy = decoy_hash();
         let (hash, real) = match stored.as_deref() {

@@ -2,6 +2,7 @@
 //! over the storage traits, an SMS sender and a clock. No HTTP here and no SQL: the server
 //! crate turns requests into these calls, the store crates keep the data.
 
+mod attempts;
 pub mod auth;
 pub mod cards;
 pub mod catalog;
@@ -13,6 +14,7 @@ pub mod pos;
 pub mod profile;
 pub mod registration;
 pub mod rules;
+pub mod security;
 mod seeding;
 pub mod sms;
 pub mod staff;
@@ -37,12 +39,13 @@ pub struct Kopilka {
 struct Inner {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    sms: Arc<dyn sms::SmsSender>,
+    sms: sms::SmsQueue,
     rules: Rules,
     /// Key for hashing one-time codes; shared by every node through the store.
     secret: crypto::SecretKey,
     categories: catalog_cache::CategoryCache,
     tills: till_cache::TillCache,
+    security: std::sync::OnceLock<Arc<dyn security::SecurityObserver>>,
 }
 
 impl Kopilka {
@@ -52,18 +55,27 @@ impl Kopilka {
         sms: Arc<dyn sms::SmsSender>,
         rules: Rules,
     ) -> ServiceResult<Self> {
-        let secret = crypto::SecretKey::load_or_create(store.as_ref()).await?;
+        let secret = match &rules.secret_key {
+            Some(key) => key.clone(),
+            None => crypto::SecretKey::load_or_create(store.as_ref()).await?,
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
                 clock,
-                sms,
+                sms: sms::SmsQueue::start(sms, rules.sms_retries),
                 rules,
                 secret,
                 categories: catalog_cache::CategoryCache::default(),
                 tills: till_cache::TillCache::default(),
+                security: std::sync::OnceLock::new(),
             }),
         })
+    }
+
+    /// Waits until every SMS queued so far was delivered or given up.
+    pub async fn sms_flushed(&self) {
+        self.inner.sms.flushed().await
     }
 
     pub fn rules(&self) -> &Rules {

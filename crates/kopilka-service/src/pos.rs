@@ -1,6 +1,7 @@
 //! The till (SPEC §4): keys, identify, quote, purchase, refund; and the expiry job and manual
 //! adjustments that also move points.
 
+use crate::security::SecurityEvent;
 use crate::staff::Actor;
 use crate::{crypto, Kopilka, ServiceResult};
 use chrono::{DateTime, Duration, Months, NaiveDate, TimeZone, Utc};
@@ -8,10 +9,11 @@ use kopilka_domain::card::CardRange;
 use kopilka_domain::earning::{price, Basket, Priced, PurchaseContext, TillKind};
 use kopilka_domain::member::{Member, MemberId, StoreId};
 use kopilka_domain::offers::{apply_offers, ActivatedOffer};
+use kopilka_domain::staff::Role;
 use kopilka_domain::{CardNumber, CardStatus, DomainError, Kopecks, Points};
 use kopilka_store::{
     Adjustment, Card, CardHolder, MemberShare, NewAuditEntry, PurchaseOutcome, PurchaseRequest,
-    RefundOutcome, RefundRequest, StoreError, Till, TillCustomer,
+    RefundOutcome, RefundRequest, StaffMember, StoreError, Till, TillCustomer, TillListing,
 };
 use sha2::{Digest, Sha256};
 
@@ -72,9 +74,15 @@ impl Kopilka {
         kind: TillKind,
     ) -> ServiceResult<(Till, String)> {
         let key = crypto::new_token("kpt");
+        let audit = self.audit_entry(
+            Actor::Cli,
+            "till.create",
+            "till:",
+            serde_json::json!({ "store_id": store, "kind": kind.as_str() }).to_string(),
+        );
         let till = match self
             .store()
-            .create_till(store, kind, &crypto::token_hash(&key), self.now())
+            .create_till(store, kind, &crypto::token_hash(&key), self.now(), audit)
             .await
         {
             Err(StoreError::NotFound) => {
@@ -82,27 +90,42 @@ impl Kopilka {
             }
             other => other?,
         };
-        self.audit(
-            Actor::Cli,
-            "till.create",
-            &format!("till:{}", till.id),
-            serde_json::json!({ "store_id": store, "kind": kind.as_str() }).to_string(),
-        )
-        .await?;
         Ok((till, key))
     }
 
-    pub async fn authenticate_till(&self, key: &str) -> ServiceResult<Till> {
+    /// `kopilka till list`: every till, oldest first.
+    pub async fn tills(&self) -> ServiceResult<Vec<TillListing>> {
+        Ok(self.store().tills().await?)
+    }
+
+    /// `kopilka till revoke`: the key stops working on every node once their caches of it
+    /// lapse (`till_key_cache`, a second by default).
+    pub async fn revoke_till(&self, id: i64) -> ServiceResult<()> {
+        let audit = self.audit_entry(
+            Actor::Cli,
+            "till.revoke",
+            &format!("till:{id}"),
+            "{}".into(),
+        );
+        if self.store().revoke_till(id, self.now(), audit).await? {
+            Ok(())
+        } else {
+            Err(DomainError::NotFound("till").into())
+        }
+    }
+
+    pub async fn authenticate_till(&self, key: &str, ip: &str) -> ServiceResult<Till> {
         let hash = crypto::token_hash(key);
         let ttl = self.rules().till_key_cache;
         if let Some(till) = self.inner.tills.get(&hash, ttl) {
             return Ok(till);
         }
-        let till = self
-            .store()
-            .till_by_key(&hash)
-            .await?
-            .ok_or(DomainError::Unauthorized)?;
+        let Some(till) = self.store().till_by_key(&hash).await? else {
+            // The key's prefix and first characters: enough to tell keys apart in a log.
+            let shown: String = key.chars().take(8).collect();
+            self.security_event(SecurityEvent::TillKeyRefused, &format!("{shown}…"), ip);
+            return Err(DomainError::Unauthorized.into());
+        };
         if !ttl.is_zero() {
             self.inner.tills.put(hash, till.clone());
         }
@@ -459,9 +482,12 @@ impl Kopilka {
 
     /// A manual adjustment by staff with a mandatory reason (SPEC §3.7); audited in the same
     /// transaction.
+    /// A manual adjustment. Support operators may move at most `support_adjustment_max`
+    /// points a call and `support_adjustment_daily` a day (both directions added up);
+    /// beyond that it takes an administrator.
     pub async fn adjust_points(
         &self,
-        staff_id: i64,
+        staff: &StaffMember,
         member: MemberId,
         points: Points,
         reason: &str,
@@ -470,6 +496,39 @@ impl Kopilka {
         if self.store().member(member).await?.is_none() {
             return Err(DomainError::NotFound("member").into());
         }
+        let staff_id = staff.id;
+        let budget = if staff.roles.contains(&Role::Admin) {
+            None
+        } else {
+            let rules = self.rules();
+            let amount = points.get().unsigned_abs();
+            if amount > rules.support_adjustment_max.unsigned_abs() {
+                tracing::warn!(
+                    staff_id,
+                    points = points.get(),
+                    "adjustment above the operator's limit"
+                );
+                return Err(DomainError::Forbidden.into());
+            }
+            let amount = u32::try_from(amount).unwrap_or(u32::MAX);
+            let day = self.local_day(now).0;
+            let key = format!("adjust:staff:{staff_id}");
+            let daily = u32::try_from(rules.support_adjustment_daily).unwrap_or(u32::MAX);
+            if self
+                .store()
+                .claim(&key, day, amount, daily)
+                .await?
+                .is_none()
+            {
+                tracing::warn!(
+                    staff_id,
+                    points = points.get(),
+                    "adjustment above the operator's daily limit"
+                );
+                return Err(DomainError::Forbidden.into());
+            }
+            Some((key, day, amount))
+        };
         let lot_expires_at = now
             .checked_add_months(Months::new(self.rules().points_lifetime_months))
             .unwrap_or(now);
@@ -490,8 +549,12 @@ impl Kopilka {
                     at: now,
                 },
             })
-            .await?;
-        Ok(balance)
+            .await;
+        if let (Err(_), Some((key, day, amount))) = (&balance, &budget) {
+            // Not applied: it spent none of the operator's day.
+            self.store().release(key, *day, *amount).await?;
+        }
+        Ok(balance?)
     }
 
     /// The chain's calendar day around `at`, as UTC instants.

@@ -48,6 +48,7 @@ impl Kopilka {
         &self,
         registration_token: &str,
         form: RegistrationForm,
+        client: &crate::auth::Client,
     ) -> ServiceResult<Registered> {
         let phone = self.registration_phone(registration_token).await?;
         let mut v = Validation::default();
@@ -93,7 +94,7 @@ impl Kopilka {
         };
         let (member, card) = self.insert_registration(registration).await?;
         let token = self
-            .open_session(TokenKind::Customer, member.id, None)
+            .open_session(TokenKind::Customer, member.id, None, client)
             .await?;
         let balance = self.balance(member.id).await?;
         tracing::info!(

@@ -15,10 +15,33 @@ pub struct Rules {
     pub otp_per_phone_daily: u32,
     pub sms_per_ip_hourly: u32,
     pub password_min_chars: usize,
+    /// Password attempts one account (customer or staff) may fail per window; phone and card
+    /// number share the account's budget.
     pub login_max_failures: u32,
+    /// Failed password attempts from one IP address per window.
+    pub login_ip_max_failures: u32,
+    /// Failed password attempts across all accounts per window, against spraying.
+    pub login_global_max_failures: u32,
     pub login_failure_window: Duration,
     pub customer_session_ttl: Duration,
     pub staff_session_ttl: Duration,
+    /// A staff session ends after this long without a request.
+    pub staff_session_idle: Duration,
+    /// A customer session ends after this long without a request.
+    pub customer_session_idle: Duration,
+    /// Shortest staff password.
+    pub staff_password_min_chars: usize,
+    /// Roles that must enrol a second factor before they may sign in.
+    pub totp_required_roles: Vec<kopilka_domain::staff::Role>,
+    /// Card binding attempts one customer may make per day.
+    pub card_bindings_daily: u32,
+    /// Points a support operator may adjust in one call, and in one day.
+    pub support_adjustment_max: i64,
+    pub support_adjustment_daily: i64,
+    /// How the SMS queue retries a message the provider refused.
+    pub sms_retries: crate::sms::Retries,
+    /// The key one-time codes are hashed with, from the settings; the store's own otherwise.
+    pub secret_key: Option<crate::crypto::SecretKey>,
     pub registration_ttl: Duration,
     pub consent_version: String,
     /// The balance lists points that expire within this many days.
@@ -61,11 +84,25 @@ impl Default for Rules {
             otp_resend_cooldown: Duration::seconds(60),
             otp_per_phone_daily: 10,
             sms_per_ip_hourly: 60,
-            password_min_chars: 6,
+            password_min_chars: 8,
             login_max_failures: 5,
+            login_ip_max_failures: 50,
+            login_global_max_failures: 2000,
             login_failure_window: Duration::minutes(15),
             customer_session_ttl: Duration::days(30),
             staff_session_ttl: Duration::hours(12),
+            staff_session_idle: Duration::minutes(30),
+            customer_session_idle: Duration::days(14),
+            staff_password_min_chars: 12,
+            totp_required_roles: Vec::new(),
+            card_bindings_daily: 5,
+            support_adjustment_max: 5_000,
+            support_adjustment_daily: 20_000,
+            secret_key: None,
+            sms_retries: crate::sms::Retries {
+                attempts: 5,
+                first_pause: std::time::Duration::from_secs(1),
+            },
             registration_ttl: Duration::minutes(30),
             consent_version: "2026-11".to_owned(),
             expiring_window_days: 90,

@@ -1,10 +1,14 @@
 //! Back-office staff: accounts, sign-in, roles, and the audit log (SPEC §8).
 
-use crate::{crypto, Kopilka, ServiceResult};
+use crate::attempts::Audience;
+use crate::auth::Client;
+use crate::security::SecurityEvent;
+use crate::{crypto, Kopilka, ServiceError, ServiceResult};
 use kopilka_domain::password::NewPassword;
 use kopilka_domain::staff::Role;
 use kopilka_domain::DomainError;
-use kopilka_store::{AuditEntry, NewAuditEntry, StaffMember, StoreError, TokenKind};
+use kopilka_store::{AuditEntry, NewAuditEntry, StaffChange, StaffMember, StoreError, TokenKind};
+use rand::rngs::OsRng;
 
 /// Who did something, for the audit log.
 #[derive(Debug, Clone)]
@@ -24,80 +28,255 @@ impl Actor {
     }
 }
 
+/// Seconds a TOTP code stands for, and how many steps either side are accepted (a phone's
+/// clock may be a little off).
+const TOTP_STEP_S: u64 = 30;
+const TOTP_SKEW: u16 = 1;
+
+fn totp(secret_base32: &str, login: &str) -> ServiceResult<totp_rs::Totp> {
+    let secret = totp_rs::Secret::try_from_base32(secret_base32)
+        .map_err(|e| ServiceError::Internal(format!("stored TOTP secret: {e}")))?;
+    totp_rs::Builder::new()
+        .with_algorithm(totp_rs::Algorithm::SHA1)
+        .with_digits(6)
+        .with_skew(TOTP_SKEW)
+        .with_step_duration(TOTP_STEP_S)
+        .with_secret(secret)
+        .with_issuer(Some("Kopilka"))
+        .with_account_name(login)
+        .build()
+        .map_err(|e| ServiceError::Internal(format!("TOTP: {e}")))
+}
+
 impl Kopilka {
-    /// `kopilka staff create`.
+    /// `kopilka staff create`: passwords of at least the staff minimum.
     pub async fn create_staff(
         &self,
         login: &str,
         password: &NewPassword,
         roles: &[Role],
     ) -> ServiceResult<StaffMember> {
+        self.check_staff_password(password)?;
         let mut roles = roles.to_vec();
         roles.sort();
         roles.dedup();
         let hash = crypto::hash_password(password.expose().to_owned()).await?;
-        let staff = match self
+        let audit = self.audit_entry(
+            Actor::Cli,
+            "staff.create",
+            "staff:",
+            serde_json::json!({ "login": login, "roles": &roles }).to_string(),
+        );
+        match self
             .store()
-            .create_staff(login, &hash, &roles, self.now())
+            .create_staff(login, &hash, &roles, self.now(), audit)
             .await
         {
             Err(StoreError::Conflict(_)) => {
-                return Err(DomainError::field("login", "Такой логин уже есть").into())
+                Err(DomainError::field("login", "Такой логин уже есть").into())
             }
-            other => other?,
-        };
-        self.audit(
-            Actor::Cli,
-            "staff.create",
-            &format!("staff:{}", staff.id),
-            serde_json::json!({ "login": login, "roles": &roles }).to_string(),
-        )
-        .await?;
-        Ok(staff)
+            other => Ok(other?),
+        }
     }
 
+    fn check_staff_password(&self, password: &NewPassword) -> ServiceResult<()> {
+        let min = self.rules().staff_password_min_chars;
+        if password.expose().chars().count() < min {
+            return Err(DomainError::field(
+                "password",
+                format!("Пароль сотрудника должен быть не короче {min} символов"),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    async fn staff_by_login_or_not_found(&self, login: &str) -> ServiceResult<StaffMember> {
+        Ok(self
+            .store()
+            .staff_by_login(login)
+            .await?
+            .ok_or(DomainError::NotFound("staff"))?
+            .0)
+    }
+
+    /// `kopilka staff password`: a new password; every session of theirs ends.
+    pub async fn set_staff_password(
+        &self,
+        login: &str,
+        password: &NewPassword,
+    ) -> ServiceResult<()> {
+        self.check_staff_password(password)?;
+        let staff = self.staff_by_login_or_not_found(login).await?;
+        let hash = crypto::hash_password(password.expose().to_owned()).await?;
+        let audit = self.audit_entry(
+            Actor::Cli,
+            "staff.password",
+            &format!("staff:{}", staff.id),
+            "{}".to_owned(),
+        );
+        self.store()
+            .change_staff(staff.id, StaffChange::Password(hash), audit)
+            .await?;
+        Ok(())
+    }
+
+    /// `kopilka staff disable`: no more sign-ins; every session of theirs ends at once.
+    pub async fn disable_staff(&self, login: &str) -> ServiceResult<()> {
+        let staff = self.staff_by_login_or_not_found(login).await?;
+        let audit = self.audit_entry(
+            Actor::Cli,
+            "staff.disable",
+            &format!("staff:{}", staff.id),
+            "{}".to_owned(),
+        );
+        self.store()
+            .change_staff(staff.id, StaffChange::Disable(self.now()), audit)
+            .await?;
+        Ok(())
+    }
+
+    /// `kopilka staff totp`: enrols a new second factor and returns its `otpauth://` URI,
+    /// shown once. From then on a sign-in needs its current code.
+    pub async fn enrol_staff_totp(&self, login: &str) -> ServiceResult<String> {
+        let staff = self.staff_by_login_or_not_found(login).await?;
+        let mut bytes = [0u8; 20];
+        rand::RngCore::fill_bytes(&mut OsRng, &mut bytes);
+        let secret = totp_rs::Secret::from(bytes).to_base32();
+        let uri = totp(&secret, &staff.login)?
+            .to_url()
+            .map_err(|e| ServiceError::Internal(format!("TOTP URI: {e}")))?;
+        let audit = self.audit_entry(
+            Actor::Cli,
+            "staff.totp",
+            &format!("staff:{}", staff.id),
+            "{}".to_owned(),
+        );
+        self.store()
+            .change_staff(staff.id, StaffChange::Totp(secret), audit)
+            .await?;
+        Ok(uri)
+    }
+
+    /// Staff sign-in: throttled like a customer's (the attempt is claimed before the hash),
+    /// then the second factor once enrolled, which some roles must have.
     pub async fn staff_sign_in(
         &self,
         login: &str,
         password: String,
+        totp_code: Option<&str>,
+        client: &Client,
     ) -> ServiceResult<(String, StaffMember)> {
+        let masked = format!("staff:{login}");
+        let attempt = self
+            .claim_password_attempt(Audience::Staff, login, &masked, &client.ip)
+            .await?;
         let found = self.store().staff_by_login(login).await?;
-        let (staff, hash) = match found {
-            Some((s, h)) => (Some(s), Some(h)),
-            None => (None, None),
+        let hash = found.as_ref().map(|(_, c)| c.password_hash.clone());
+        let password_ok = crypto::verify_password(password, hash).await?;
+        let Some((staff, credentials)) = found.filter(|(s, _)| password_ok && !s.disabled) else {
+            self.settle_password_attempt(attempt, false).await?;
+            return Err(DomainError::InvalidCredentials.into());
         };
-        let ok = crypto::verify_password(password, hash).await?;
-        match staff {
-            Some(staff) if ok => {
-                let token = self.open_session(TokenKind::Staff, staff.id, None).await?;
-                tracing::info!(staff_id = staff.id, "staff signed in");
-                Ok((token, staff))
+        match &credentials.totp_secret {
+            Some(secret) => {
+                let now = u64::try_from(self.now().timestamp()).unwrap_or(0);
+                let given = totp_code.unwrap_or("").trim();
+                let step = totp(secret, &staff.login)?.check(given, now);
+                // RFC 6238 §5.2: a code is accepted once, so one seen over a shoulder or
+                // replayed is refused.
+                let fresh = match step {
+                    Some(step) => self.first_use_of_totp_step(staff.id, step).await?,
+                    None => false,
+                };
+                if !fresh {
+                    self.settle_password_attempt(attempt, false).await?;
+                    self.security_event(SecurityEvent::TotpFailed, &masked, &client.ip);
+                    return Err(DomainError::InvalidCredentials.into());
+                }
             }
-            _ => Err(DomainError::InvalidCredentials.into()),
+            None if staff
+                .roles
+                .iter()
+                .any(|r| self.rules().totp_required_roles.contains(r)) =>
+            {
+                self.settle_password_attempt(attempt, true).await?;
+                tracing::warn!(
+                    staff_id = staff.id,
+                    "staff sign-in refused: no second factor enrolled"
+                );
+                return Err(DomainError::Forbidden.into());
+            }
+            None => {}
         }
+        self.settle_password_attempt(attempt, true).await?;
+        let token = self
+            .open_session(TokenKind::Staff, staff.id, None, client)
+            .await?;
+        tracing::info!(staff_id = staff.id, "staff signed in");
+        Ok((token, staff))
     }
 
     /// The staff member a staff token stands for, if they hold one of `roles` (or any role
-    /// when `roles` is empty).
+    /// when `roles` is empty). A session idle for too long has ended, and so has every
+    /// session of a disabled account.
     pub async fn authenticate_staff(
         &self,
         token: &str,
         roles: &[Role],
     ) -> ServiceResult<StaffMember> {
+        let hash = crypto::token_hash(token);
         let session = self
             .store()
-            .session(TokenKind::Staff, &crypto::token_hash(token), self.now())
+            .session(TokenKind::Staff, &hash, self.now())
             .await?
             .ok_or(DomainError::Unauthorized)?;
+        self.keep_alive(
+            TokenKind::Staff,
+            &hash,
+            session.last_seen_at,
+            self.rules().staff_session_idle,
+        )
+        .await?;
         let staff = self
             .store()
             .staff_member(session.subject)
             .await?
+            .filter(|s| !s.disabled)
             .ok_or(DomainError::Unauthorized)?;
         if roles.is_empty() || roles.iter().any(|r| staff.roles.contains(r)) {
             Ok(staff)
         } else {
             Err(DomainError::Forbidden.into())
+        }
+    }
+
+    /// True the first time a staff member's code of this time step is used.
+    async fn first_use_of_totp_step(&self, staff: i64, step: u64) -> ServiceResult<bool> {
+        let now = self.now();
+        // Long enough to outlive every step the skew still accepts.
+        let lasts =
+            chrono::Duration::seconds(((2 * u64::from(TOTP_SKEW) + 1) * TOTP_STEP_S) as i64);
+        Ok(self
+            .store()
+            .start_cooldown(&format!("totp:{staff}:{step}"), now, now + lasts)
+            .await?
+            .is_none())
+    }
+
+    pub(crate) fn audit_entry(
+        &self,
+        actor: Actor,
+        action: &str,
+        subject: &str,
+        details: String,
+    ) -> NewAuditEntry {
+        NewAuditEntry {
+            actor: actor.label(),
+            action: action.to_owned(),
+            subject: subject.to_owned(),
+            details,
+            at: self.now(),
         }
     }
 
@@ -109,13 +288,7 @@ impl Kopilka {
         details: String,
     ) -> ServiceResult<()> {
         self.store()
-            .record_audit(NewAuditEntry {
-                actor: actor.label(),
-                action: action.to_owned(),
-                subject: subject.to_owned(),
-                details,
-                at: self.now(),
-            })
+            .record_audit(self.audit_entry(actor, action, subject, details))
             .await?;
         Ok(())
     }

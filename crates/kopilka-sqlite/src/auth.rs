@@ -6,16 +6,55 @@ use kopilka_domain::member::Member;
 use kopilka_domain::Phone;
 use kopilka_store::{
     convert, Limits, NewOtp, NewSession, OtpChallenge, OtpPurpose, Otps, Session, Sessions,
-    StoreResult, TokenKind,
+    StoreError, StoreResult, TokenKind,
 };
 use rusqlite::params;
+
+const SESSION_COLUMNS: &str =
+    "id, kind, subject, phone, created_at, expires_at, COALESCE(last_seen_at, created_at), ip, user_agent";
+
+fn session_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoreResult<Session>> {
+    let kind: String = r.get(1)?;
+    let phone: Option<String> = r.get(3)?;
+    Ok((|| {
+        Ok(Session {
+            id: r.get(0).map_err(backend)?,
+            kind: TokenKind::from_db(&kind)
+                .ok_or_else(|| StoreError::Backend(format!("bad session kind {kind:?}")))?,
+            subject: r.get(2).map_err(backend)?,
+            phone: phone.as_deref().map(convert::phone).transpose()?,
+            created_at: time(r.get(4).map_err(backend)?),
+            expires_at: time(r.get(5).map_err(backend)?),
+            last_seen_at: time(r.get(6).map_err(backend)?),
+            ip: r.get(7).map_err(backend)?,
+            user_agent: r.get(8).map_err(backend)?,
+        })
+    })())
+}
+
+fn live_session(
+    c: &rusqlite::Connection,
+    kind: TokenKind,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<Session>> {
+    let sql = format!(
+        "SELECT {SESSION_COLUMNS} FROM sessions \
+         WHERE token_hash = ?1 AND kind = ?2 AND revoked_at IS NULL AND expires_at > ?3"
+    );
+    optional(c.prepare_cached(&sql).and_then(|mut s| {
+        s.query_row(params![hash, kind.as_str(), micros(now)], session_from_row)
+    }))?
+    .transpose()
+}
 
 #[async_trait]
 impl Sessions for SqliteStore {
     async fn create_session(&self, s: NewSession) -> StoreResult<()> {
         self.write(move |tx| {
             tx.prepare_cached(
-                "INSERT INTO sessions (token_hash, kind, subject, phone, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO sessions (token_hash, kind, subject, phone, created_at, expires_at, ip, user_agent) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )
             .and_then(|mut st| {
                 st.execute(params![
@@ -24,7 +63,9 @@ impl Sessions for SqliteStore {
                     s.subject,
                     s.phone.as_ref().map(Phone::as_str),
                     micros(s.created_at),
-                    micros(s.expires_at)
+                    micros(s.expires_at),
+                    s.ip,
+                    s.user_agent,
                 ])
             })
             .map_err(backend)?;
@@ -40,46 +81,61 @@ impl Sessions for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Session>> {
         let hash = token_hash.to_owned();
-        self.read(move |c| {
-            let row = optional(
-                c.prepare_cached(
-                    "SELECT id, subject, phone, created_at, expires_at FROM sessions \
-                     WHERE token_hash = ?1 AND kind = ?2 AND revoked_at IS NULL AND expires_at > ?3",
-                )
-                .and_then(|mut s| {
-                    s.query_row(params![hash, kind.as_str(), micros(now)], |r| {
-                        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, i64>(3)?, r.get::<_, i64>(4)?))
-                    })
-                }),
-            )?;
-            row.map(|(id, subject, phone, created_at, expires_at)| {
-                Ok(Session {
-                    id,
-                    kind,
-                    subject,
-                    phone: phone.as_deref().map(convert::phone).transpose()?,
-                    created_at: time(created_at),
-                    expires_at: time(expires_at),
-                })
-            })
-            .transpose()
-        })
-        .await
+        self.read(move |c| live_session(c, kind, &hash, now)).await
     }
 
     async fn session_member(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
-    ) -> StoreResult<Option<Member>> {
+    ) -> StoreResult<Option<(Member, Session)>> {
         let hash = token_hash.to_owned();
         self.read(move |c| {
-            member_where(
-                c,
-                "m.id = (SELECT subject FROM sessions WHERE token_hash = ?1 AND kind = ?3 \
-                 AND revoked_at IS NULL AND expires_at > ?2)",
-                params![hash, micros(now), TokenKind::Customer.as_str()],
+            let Some(session) = live_session(c, TokenKind::Customer, &hash, now)? else {
+                return Ok(None);
+            };
+            Ok(member_where(c, "m.id = ?1", params![session.subject])?.map(|m| (m, session)))
+        })
+        .await
+    }
+
+    async fn touch_session(
+        &self,
+        kind: TokenKind,
+        token_hash: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let hash = token_hash.to_owned();
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "UPDATE sessions SET last_seen_at = ?3 WHERE token_hash = ?1 AND kind = ?2",
             )
+            .and_then(|mut s| s.execute(params![hash, kind.as_str(), micros(at)]))
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn sessions_of(
+        &self,
+        kind: TokenKind,
+        subject: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Session>> {
+        self.read(move |c| {
+            let sql = format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions WHERE kind = ?1 AND subject = ?2 \
+                 AND revoked_at IS NULL AND expires_at > ?3 ORDER BY id DESC"
+            );
+            let mut st = c.prepare_cached(&sql).map_err(backend)?;
+            let rows = st
+                .query_map(
+                    params![kind.as_str(), subject, micros(now)],
+                    session_from_row,
+                )
+                .map_err(backend)?;
+            rows.map(|r| r.map_err(backend)?).collect()
         })
         .await
     }
@@ -103,17 +159,38 @@ impl Sessions for SqliteStore {
         .await
     }
 
+    async fn revoke_session_id(
+        &self,
+        kind: TokenKind,
+        subject: i64,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE sessions SET revoked_at = ?4 WHERE id = ?1 AND kind = ?2 AND subject = ?3 AND revoked_at IS NULL",
+                    params![id, kind.as_str(), subject, micros(now)],
+                )
+                .map_err(backend)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
     async fn revoke_sessions_of(
         &self,
         kind: TokenKind,
         subject: i64,
         now: DateTime<Utc>,
+        except: Option<i64>,
     ) -> StoreResult<u64> {
         self.write(move |tx| {
             let n = tx
                 .execute(
-                    "UPDATE sessions SET revoked_at = ?3 WHERE kind = ?1 AND subject = ?2 AND revoked_at IS NULL",
-                    params![kind.as_str(), subject, micros(now)],
+                    "UPDATE sessions SET revoked_at = ?3 WHERE kind = ?1 AND subject = ?2 AND revoked_at IS NULL \
+                     AND id IS NOT ?4",
+                    params![kind.as_str(), subject, micros(now), except],
                 )
                 .map_err(backend)?;
             Ok(n as u64)
@@ -177,14 +254,14 @@ impl Otps for SqliteStore {
         .await
     }
 
-    async fn record_otp_failure(&self, id: i64) -> StoreResult<u32> {
+    async fn claim_otp_attempt(&self, id: i64, max: u32) -> StoreResult<Option<u32>> {
         self.write(move |tx| {
-            tx.query_row(
-                "UPDATE otp_challenges SET failed_attempts = failed_attempts + 1 WHERE id = ?1 RETURNING failed_attempts",
-                [id],
+            optional(tx.query_row(
+                "UPDATE otp_challenges SET failed_attempts = failed_attempts + 1 \
+                 WHERE id = ?1 AND failed_attempts < ?2 RETURNING failed_attempts",
+                params![id, max],
                 |r| r.get(0),
-            )
-            .map_err(backend)
+            ))
         })
         .await
     }
@@ -214,6 +291,50 @@ impl Limits for SqliteStore {
             )
             .and_then(|mut s| s.query_row(params![key, micros(window_start)], |r| r.get(0)))
             .map_err(backend)
+        })
+        .await
+    }
+
+    async fn claim(
+        &self,
+        key: &str,
+        window_start: DateTime<Utc>,
+        amount: u32,
+        max: u32,
+    ) -> StoreResult<Option<u32>> {
+        let key = key.to_owned();
+        self.write(move |tx| {
+            optional(
+                tx.prepare_cached(
+                    "INSERT INTO rate_counters (key, window_start, count) SELECT ?1, ?2, ?3 WHERE ?3 <= ?4 \
+                     ON CONFLICT (key, window_start) DO UPDATE SET count = count + ?3 \
+                     WHERE rate_counters.count + ?3 <= ?4 RETURNING count",
+                )
+                .and_then(|mut s| {
+                    s.query_row(params![key, micros(window_start), amount, max], |r| {
+                        r.get(0)
+                    })
+                }),
+            )
+        })
+        .await
+    }
+
+    async fn release(
+        &self,
+        key: &str,
+        window_start: DateTime<Utc>,
+        amount: u32,
+    ) -> StoreResult<()> {
+        let key = key.to_owned();
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "UPDATE rate_counters SET count = MAX(count - ?3, 0) \
+                 WHERE key = ?1 AND window_start = ?2",
+            )
+            .and_then(|mut s| s.execute(params![key, micros(window_start), amount]))
+            .map_err(backend)?;
+            Ok(())
         })
         .await
     }

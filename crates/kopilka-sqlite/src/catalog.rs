@@ -5,8 +5,8 @@ use kopilka_domain::member::{CategoryId, StoreId};
 use kopilka_domain::staff::Role;
 use kopilka_store::Marketing as _;
 use kopilka_store::{
-    convert, AuditEntry, Catalog, Category, Meta, NewAuditEntry, Staff, StaffMember, StoreLocation,
-    StoreResult,
+    convert, AuditEntry, Catalog, Category, Meta, NewAuditEntry, Staff, StaffChange,
+    StaffCredentials, StaffMember, StoreLocation, StoreResult,
 };
 use rusqlite::params;
 
@@ -96,19 +96,50 @@ impl Catalog for SqliteStore {
     }
 }
 
-fn staff_from_row(r: &rusqlite::Row) -> rusqlite::Result<(i64, String, String, i64)> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+const STAFF_COLUMNS: &str =
+    "id, login, roles, created_at, disabled_at IS NOT NULL, totp_secret IS NOT NULL";
+
+type StaffRow = (i64, String, String, i64, bool, bool);
+
+fn staff_from_row(r: &rusqlite::Row) -> rusqlite::Result<StaffRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
 }
 
 fn staff_member(
-    (id, login, roles, created_at): (i64, String, String, i64),
+    (id, login, roles, created_at, disabled, totp_enrolled): StaffRow,
 ) -> StoreResult<StaffMember> {
     Ok(StaffMember {
         id,
         login,
         roles: convert::roles(&roles)?,
         created_at: time(created_at),
+        disabled,
+        totp_enrolled,
     })
+}
+
+pub(crate) fn insert_audit(tx: &rusqlite::Connection, e: &NewAuditEntry) -> StoreResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO audit_log (actor, action, subject, details, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            e.actor,
+            e.action,
+            e.subject,
+            e.details,
+            micros(e.at)
+        ])
+    })
+    .map_err(backend)?;
+    Ok(())
 }
 
 #[async_trait]
@@ -119,6 +150,7 @@ impl Staff for SqliteStore {
         password_hash: &str,
         roles: &[Role],
         at: DateTime<Utc>,
+        mut audit: NewAuditEntry,
     ) -> StoreResult<StaffMember> {
         let (login, hash, roles) = (
             login.to_owned(),
@@ -131,21 +163,35 @@ impl Staff for SqliteStore {
                 params![login, hash, roles, micros(at)],
             )
             .map_err(backend)?;
-            staff_member((tx.last_insert_rowid(), login, roles, micros(at)))
+            let id = tx.last_insert_rowid();
+            audit.subject.push_str(&id.to_string());
+            insert_audit(tx, &audit)?;
+            staff_member((id, login, roles, micros(at), false, false))
         })
         .await
     }
 
-    async fn staff_by_login(&self, login: &str) -> StoreResult<Option<(StaffMember, String)>> {
+    async fn staff_by_login(
+        &self,
+        login: &str,
+    ) -> StoreResult<Option<(StaffMember, StaffCredentials)>> {
         let login = login.to_owned();
         self.read(move |c| {
             let row = optional(c.query_row(
-                "SELECT id, login, roles, created_at, password_hash FROM staff WHERE login = ?1",
+                &format!("SELECT {STAFF_COLUMNS}, password_hash, totp_secret FROM staff WHERE login = ?1"),
                 [login],
-                |r| Ok((staff_from_row(r)?, r.get::<_, String>(4)?)),
+                |r| Ok((staff_from_row(r)?, r.get::<_, String>(6)?, r.get::<_, Option<String>>(7)?)),
             ))?;
-            row.map(|(s, hash)| Ok((staff_member(s)?, hash)))
-                .transpose()
+            row.map(|(s, password_hash, totp_secret)| {
+                Ok((
+                    staff_member(s)?,
+                    StaffCredentials {
+                        password_hash,
+                        totp_secret,
+                    },
+                ))
+            })
+            .transpose()
         })
         .await
     }
@@ -153,7 +199,7 @@ impl Staff for SqliteStore {
     async fn staff_member(&self, id: i64) -> StoreResult<Option<StaffMember>> {
         self.read(move |c| {
             optional(c.query_row(
-                "SELECT id, login, roles, created_at FROM staff WHERE id = ?1",
+                &format!("SELECT {STAFF_COLUMNS} FROM staff WHERE id = ?1"),
                 [id],
                 staff_from_row,
             ))?
@@ -163,16 +209,48 @@ impl Staff for SqliteStore {
         .await
     }
 
-    async fn record_audit(&self, e: NewAuditEntry) -> StoreResult<()> {
+    async fn change_staff(
+        &self,
+        id: i64,
+        change: StaffChange,
+        audit: NewAuditEntry,
+    ) -> StoreResult<bool> {
         self.write(move |tx| {
-            tx.execute(
-                "INSERT INTO audit_log (actor, action, subject, details, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![e.actor, e.action, e.subject, e.details, micros(e.at)],
-            )
-            .map_err(backend)?;
-            Ok(())
+            let (sql, value, ends_sessions) = match &change {
+                StaffChange::Password(hash) => (
+                    "UPDATE staff SET password_hash = ?2 WHERE id = ?1",
+                    rusqlite::types::Value::Text(hash.clone()),
+                    true,
+                ),
+                StaffChange::Disable(at) => (
+                    "UPDATE staff SET disabled_at = COALESCE(disabled_at, ?2) WHERE id = ?1",
+                    rusqlite::types::Value::Integer(micros(*at)),
+                    true,
+                ),
+                StaffChange::Totp(secret) => (
+                    "UPDATE staff SET totp_secret = ?2 WHERE id = ?1",
+                    rusqlite::types::Value::Text(secret.clone()),
+                    false,
+                ),
+            };
+            if tx.execute(sql, params![id, value]).map_err(backend)? == 0 {
+                return Ok(false);
+            }
+            if ends_sessions {
+                tx.execute(
+                    "UPDATE sessions SET revoked_at = ?2 WHERE kind = 'staff' AND subject = ?1 AND revoked_at IS NULL",
+                    params![id, micros(audit.at)],
+                )
+                .map_err(backend)?;
+            }
+            insert_audit(tx, &audit)?;
+            Ok(true)
         })
         .await
+    }
+
+    async fn record_audit(&self, e: NewAuditEntry) -> StoreResult<()> {
+        self.write(move |tx| insert_audit(tx, &e)).await
     }
 
     async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {

@@ -82,6 +82,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0004_expiry_order.sql")),
         M::up(include_str!("../migrations/0005_one_purchase_index.sql")),
         M::up(include_str!("../migrations/0006_live_lots_covered.sql")),
+        M::up(include_str!("../migrations/0007_security.sql")),
     ])
 }
 
@@ -391,6 +392,16 @@ mod tests {
 
     /// Writes that arrive together commit together, but one that fails takes only its own
     /// changes back.
+    fn audit() -> kopilka_store::NewAuditEntry {
+        kopilka_store::NewAuditEntry {
+            actor: "cli".into(),
+            action: "staff.create".into(),
+            subject: "staff:".into(),
+            details: "{}".into(),
+            at: chrono::Utc::now(),
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failed_write_in_a_group_commit_undoes_only_itself() {
         use kopilka_store::{Staff, StoreError};
@@ -402,7 +413,13 @@ mod tests {
             // Twenty logins, each twice: one of each pair must fail on the unique login.
             tasks.push(tokio::spawn(async move {
                 store
-                    .create_staff(&format!("login{}", i % 20), "hash", &[], chrono::Utc::now())
+                    .create_staff(
+                        &format!("login{}", i % 20),
+                        "hash",
+                        &[],
+                        chrono::Utc::now(),
+                        audit(),
+                    )
                     .await
             }));
         }
@@ -465,7 +482,7 @@ mod tests {
             .await
             .unwrap();
         store
-            .create_staff("late", "hash", &[], chrono::Utc::now())
+            .create_staff("late", "hash", &[], chrono::Utc::now(), audit())
             .await
             .unwrap();
         written.send(()).unwrap();
@@ -506,7 +523,13 @@ mod tests {
         let padding = "x".repeat(2000);
         for i in 0..200 {
             store
-                .create_staff(&format!("login{i}"), &padding, &[], chrono::Utc::now())
+                .create_staff(
+                    &format!("login{i}"),
+                    &padding,
+                    &[],
+                    chrono::Utc::now(),
+                    audit(),
+                )
                 .await
                 .unwrap();
         }

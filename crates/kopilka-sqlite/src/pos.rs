@@ -67,6 +67,7 @@ impl Pos for SqliteStore {
         kind: TillKind,
         key_hash: &str,
         at: DateTime<Utc>,
+        mut audit: kopilka_store::NewAuditEntry,
     ) -> StoreResult<Till> {
         let key_hash = key_hash.to_owned();
         self.write(move |tx| {
@@ -85,11 +86,69 @@ impl Pos for SqliteStore {
                 params![store, kind.as_str(), key_hash, micros(at)],
             )
             .map_err(backend)?;
+            let id = tx.last_insert_rowid();
+            audit.subject.push_str(&id.to_string());
+            crate::catalog::insert_audit(tx, &audit)?;
             Ok(Till {
-                id: tx.last_insert_rowid(),
+                id,
                 store_id: store,
                 kind,
             })
+        })
+        .await
+    }
+
+    async fn tills(&self) -> StoreResult<Vec<kopilka_store::TillListing>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare("SELECT id, store_id, kind, created_at, revoked_at FROM tills ORDER BY id")
+                .map_err(backend)?;
+            let rows = st
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, Option<i64>>(4)?,
+                    ))
+                })
+                .map_err(backend)?;
+            rows.map(|r| {
+                let (id, store_id, kind, created_at, revoked_at) = r.map_err(backend)?;
+                Ok(kopilka_store::TillListing {
+                    till: Till {
+                        id,
+                        store_id,
+                        kind: till_kind(&kind)?,
+                    },
+                    created_at: time(created_at),
+                    revoked_at: revoked_at.map(time),
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn revoke_till(
+        &self,
+        id: i64,
+        at: DateTime<Utc>,
+        audit: kopilka_store::NewAuditEntry,
+    ) -> StoreResult<bool> {
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE tills SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                    params![id, micros(at)],
+                )
+                .map_err(backend)?;
+            if n == 0 {
+                return Ok(false);
+            }
+            crate::catalog::insert_audit(tx, &audit)?;
+            Ok(true)
         })
         .await
     }

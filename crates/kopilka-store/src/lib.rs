@@ -90,24 +90,48 @@ pub trait Sessions: Send + Sync {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Session>>;
-    /// The member a live customer session (`TokenKind::Customer`) stands for: the session and
-    /// the member in one read, since every customer request starts with it.
+    /// The member a live customer session (`TokenKind::Customer`) stands for, with the
+    /// session: one read, since every customer request starts with it.
     async fn session_member(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
-    ) -> StoreResult<Option<Member>>;
+    ) -> StoreResult<Option<(Member, Session)>>;
+    /// Records that the session was used at `at` (callers do so at most once a minute or so).
+    async fn touch_session(
+        &self,
+        kind: TokenKind,
+        token_hash: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The subject's sessions of `kind` that are neither revoked nor expired, newest first.
+    async fn sessions_of(
+        &self,
+        kind: TokenKind,
+        subject: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Session>>;
     async fn revoke_session(
         &self,
         kind: TokenKind,
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
+    /// Ends one of the subject's sessions by id; false if it was not theirs or already ended.
+    async fn revoke_session_id(
+        &self,
+        kind: TokenKind,
+        subject: i64,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Ends every session of the subject, but the one with id `except`.
     async fn revoke_sessions_of(
         &self,
         kind: TokenKind,
         subject: i64,
         now: DateTime<Utc>,
+        except: Option<i64>,
     ) -> StoreResult<u64>;
 }
 
@@ -122,8 +146,10 @@ pub trait Otps: Send + Sync {
         phone: &Phone,
         purpose: OtpPurpose,
     ) -> StoreResult<Option<OtpChallenge>>;
-    /// Counts a wrong try and returns the number of wrong tries so far.
-    async fn record_otp_failure(&self, id: i64) -> StoreResult<u32>;
+    /// Claims one try of the code before it is compared, unless `max` tries were claimed
+    /// already: returns the tries so far including this one, or `None` (nothing counted).
+    /// One statement, so concurrent tries cannot all be compared against a count read before.
+    async fn claim_otp_attempt(&self, id: i64, max: u32) -> StoreResult<Option<u32>>;
     /// Marks the challenge used; false if it already was (a concurrent verify won).
     async fn consume_otp(&self, id: i64, at: DateTime<Utc>) -> StoreResult<bool>;
 }
@@ -135,6 +161,19 @@ pub trait Limits: Send + Sync {
     /// Counts one event under `key` in the window that starts at `window_start`; returns the
     /// count including this one.
     async fn hit(&self, key: &str, window_start: DateTime<Utc>) -> StoreResult<u32>;
+    /// Adds `amount` under `key` unless the window's count would pass `max`: returns the
+    /// count including it, or `None` when the budget cannot take it (nothing counted). Check
+    /// and count are one statement, so concurrent requests cannot overdraw the budget.
+    async fn claim(
+        &self,
+        key: &str,
+        window_start: DateTime<Utc>,
+        amount: u32,
+        max: u32,
+    ) -> StoreResult<Option<u32>>;
+    /// Gives back `amount` claimed under `key` (a claim that was not spent after all).
+    async fn release(&self, key: &str, window_start: DateTime<Utc>, amount: u32)
+        -> StoreResult<()>;
     /// The count under `key` in the window that starts at `window_start`, without adding.
     async fn peek(&self, key: &str, window_start: DateTime<Utc>) -> StoreResult<u32>;
     /// Starts a cooldown that lasts until `until`, unless one is running: then returns the
@@ -184,15 +223,27 @@ pub trait Catalog: Send + Sync {
 
 #[async_trait]
 pub trait Staff: Send + Sync {
-    /// `Conflict("login")` if the login is taken.
+    /// `Conflict("login")` if the login is taken. The audit row is written in the same
+    /// transaction, its subject completed with the new id.
     async fn create_staff(
         &self,
         login: &str,
         password_hash: &str,
         roles: &[Role],
         at: DateTime<Utc>,
+        audit: NewAuditEntry,
     ) -> StoreResult<StaffMember>;
-    async fn staff_by_login(&self, login: &str) -> StoreResult<Option<(StaffMember, String)>>;
+    async fn staff_by_login(
+        &self,
+        login: &str,
+    ) -> StoreResult<Option<(StaffMember, StaffCredentials)>>;
+    /// Applies the change and writes its audit row in one transaction; false if no such staff.
+    async fn change_staff(
+        &self,
+        id: i64,
+        change: StaffChange,
+        audit: NewAuditEntry,
+    ) -> StoreResult<bool>;
     async fn staff_member(&self, id: i64) -> StoreResult<Option<StaffMember>>;
     async fn record_audit(&self, entry: NewAuditEntry) -> StoreResult<()>;
     async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;

@@ -16,6 +16,14 @@ pub struct Till {
     pub kind: TillKind,
 }
 
+/// A till as `kopilka till list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TillListing {
+    pub till: Till,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
 /// Whom a scanned card stands for: the member, the card and the member's offer activations.
 #[derive(Debug, Clone)]
 pub struct CardHolder {
@@ -200,13 +208,25 @@ pub trait Pos: Send + Sync {
     fn concurrent_writes(&self) -> u32 {
         u32::MAX
     }
+    /// `NotFound` for an unknown store. The audit row is written in the same transaction,
+    /// its subject completed with the new id.
     async fn create_till(
         &self,
         store: StoreId,
         kind: TillKind,
         key_hash: &str,
         at: DateTime<Utc>,
+        audit: crate::NewAuditEntry,
     ) -> StoreResult<Till>;
+    /// Every till, oldest first.
+    async fn tills(&self) -> StoreResult<Vec<TillListing>>;
+    /// Revokes the till's key, with its audit row; false if there is no such live till.
+    async fn revoke_till(
+        &self,
+        id: i64,
+        at: DateTime<Utc>,
+        audit: crate::NewAuditEntry,
+    ) -> StoreResult<bool>;
     async fn till_by_key(&self, key_hash: &str) -> StoreResult<Option<Till>>;
     /// The member a bound card belongs to, the card, the points available at `now` and the
     /// member's offer activations, with their earning receipts on `earning_day` (`[start,

@@ -47,6 +47,16 @@ impl TokenKind {
             TokenKind::Registration => "registration",
         }
     }
+
+    pub fn from_db(s: &str) -> Option<Self> {
+        Some(match s {
+            "customer" => TokenKind::Customer,
+            "staff" => TokenKind::Staff,
+            "employee" => TokenKind::Employee,
+            "registration" => TokenKind::Registration,
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -59,6 +69,9 @@ pub struct NewSession {
     pub token_hash: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// The client's address and user agent when it was opened, for the session list.
+    pub ip: String,
+    pub user_agent: String,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +82,10 @@ pub struct Session {
     pub phone: Option<Phone>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// When it was last used (its opening if never since).
+    pub last_seen_at: DateTime<Utc>,
+    pub ip: String,
+    pub user_agent: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +146,29 @@ pub struct StaffMember {
     pub login: String,
     pub roles: Vec<Role>,
     pub created_at: DateTime<Utc>,
+    /// A disabled account signs nobody in.
+    pub disabled: bool,
+    /// Whether a second factor is enrolled (its secret is in [`StaffCredentials`]).
+    pub totp_enrolled: bool,
+}
+
+/// What a staff sign-in is checked against. Never logged.
+#[derive(Clone)]
+pub struct StaffCredentials {
+    pub password_hash: String,
+    /// The TOTP secret, base32, once enrolled.
+    pub totp_secret: Option<String>,
+}
+
+/// A change to a staff account, written with its audit row in one transaction.
+#[derive(Clone)]
+pub enum StaffChange {
+    /// A new password hash; every session of theirs ends.
+    Password(String),
+    /// No more sign-ins; every session of theirs ends.
+    Disable(DateTime<Utc>),
+    /// A new second-factor secret (base32).
+    Totp(String),
 }
 
 #[derive(Debug, Clone)]

@@ -1,7 +1,7 @@
 //! `/admin/*`: the back office's calls (staff tokens only).
 
 use crate::error::{ApiResult, Problem};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, StaffAuth};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientInfo, StaffAuth};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -16,6 +16,7 @@ use utoipa_axum::routes;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(login))
+        .routes(routes!(logout))
         .routes(routes!(audit))
         .routes(routes!(adjust))
         .routes(routes!(liability))
@@ -37,6 +38,9 @@ pub struct StaffLoginBody {
     login: String,
     #[serde(default)]
     password: String,
+    /// The current six-digit code of the second factor, once enrolled.
+    #[serde(default)]
+    totp: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -46,11 +50,16 @@ pub struct StaffSignedIn {
     roles: Vec<Role>,
 }
 
-/// Staff sign-in.
+/// Staff sign-in: password, then the second factor once enrolled. Throttled per account,
+/// per address and overall, like a customer's.
 #[utoipa::path(post, path = "/admin/auth/login", tag = "admin", request_body = StaffLoginBody,
-    responses((status = 200, body = StaffSignedIn), (status = 401, body = Problem, description = "invalid_credentials")))]
+    responses((status = 200, body = StaffSignedIn),
+              (status = 401, body = Problem, description = "invalid_credentials (a wrong password or code, or a disabled account)"),
+              (status = 403, body = Problem, description = "forbidden: the role requires a second factor and none is enrolled"),
+              (status = 429, body = Problem, description = "rate_limited, with Retry-After")))]
 async fn login(
     State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
     ApiJson(body): ApiJson<StaffLoginBody>,
 ) -> ApiResult<Json<StaffSignedIn>> {
     let mut v = Validation::default();
@@ -61,11 +70,28 @@ async fn login(
     let (Some(login), true) = (login, v.is_ok()) else {
         return Err(v.into_error().into());
     };
-    let (token, staff) = state.kopilka.staff_sign_in(&login, body.password).await?;
+    let (token, staff) = state
+        .kopilka
+        .staff_sign_in(&login, body.password, body.totp.as_deref(), &client)
+        .await?;
     Ok(Json(StaffSignedIn {
         token,
         roles: staff.roles,
     }))
+}
+
+/// Staff sign-out: the token stops working.
+#[utoipa::path(post, path = "/admin/auth/logout", tag = "admin", security(("staff" = [])),
+    responses((status = 204), (status = 401, body = Problem)))]
+async fn logout(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+) -> ApiResult<axum::http::StatusCode> {
+    state
+        .kopilka
+        .sign_out(kopilka_store::TokenKind::Staff, &auth.token)
+        .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -111,11 +137,15 @@ async fn audit(
     ))
 }
 
+/// The most points one adjustment moves, whoever makes it.
+const MAX_ADJUSTMENT: u64 = 1_000_000;
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AdjustmentBody {
     /// Signed: positive credits, negative debits (never below zero).
     #[serde(default)]
-    points: i64,
+    #[schema(value_type = i64)]
+    points: Option<serde_json::Number>,
     /// Why: mandatory, kept in the history and the audit log.
     #[serde(default)]
     reason: String,
@@ -131,7 +161,9 @@ pub struct AdjustedView {
 /// Adjust a member's points by hand (support and administrators); audited.
 #[utoipa::path(post, path = "/admin/members/{id}/adjustments", tag = "admin", security(("staff" = [])), request_body = AdjustmentBody,
     params(("id" = i64, Path, description = "Member id")),
-    responses((status = 201, body = AdjustedView), (status = 403, body = Problem), (status = 404, body = Problem),
+    responses((status = 201, body = AdjustedView),
+              (status = 403, body = Problem, description = "forbidden: not support or admin, or above a support operator's limit per call or per day"),
+              (status = 404, body = Problem),
               (status = 409, body = Problem, description = "insufficient_points"), (status = 422, body = Problem)))]
 async fn adjust(
     State(state): State<AppState>,
@@ -141,28 +173,30 @@ async fn adjust(
 ) -> ApiResult<(axum::http::StatusCode, Json<AdjustedView>)> {
     require(&auth, &[Role::Support])?;
     let mut v = Validation::default();
-    if body.points == 0 || body.points.abs() > 1_000_000 {
-        v.add("points", "От -1000000 до 1000000, не ноль");
+    // Any JSON number is read, so that one out of range is named as such (422), not a 400.
+    let points = body
+        .points
+        .as_ref()
+        .and_then(serde_json::Number::as_i64)
+        .filter(|p| *p != 0 && p.unsigned_abs() <= MAX_ADJUSTMENT);
+    if points.is_none() {
+        v.add("points", "Целое число от -1000000 до 1000000, не ноль");
     }
     let reason = body.reason.trim();
     if reason.chars().count() < 3 || reason.chars().count() > 500 {
         v.add("reason", "Причина обязательна: от 3 до 500 символов");
     }
     v.finish()?;
+    let points = points.unwrap_or_default();
     let balance = state
         .kopilka
-        .adjust_points(
-            auth.staff.id,
-            id,
-            kopilka_domain::Points::new(body.points),
-            reason,
-        )
+        .adjust_points(&auth.staff, id, kopilka_domain::Points::new(points), reason)
         .await?;
     Ok((
         axum::http::StatusCode::CREATED,
         Json(AdjustedView {
             member_id: id,
-            points: body.points,
+            points,
             balance: balance.get(),
         }),
     ))

@@ -2,7 +2,7 @@
 
 use super::views::*;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{ApiJson, BearerToken, ClientIp};
+use crate::extract::{ApiJson, BearerToken, ClientInfo, ClientIp, SignedIn};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(password_reset))
         .routes(routes!(password_reset_confirm))
         .routes(routes!(logout))
+        .routes(routes!(logout_all))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -72,6 +73,7 @@ pub struct VerifyBody {
               (status = 422, body = Problem, description = "validation_failed")))]
 async fn verify_code(
     State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
     ApiJson(body): ApiJson<VerifyBody>,
 ) -> ApiResult<Json<CodeVerifiedView>> {
     let mut v = Validation::default();
@@ -81,7 +83,11 @@ async fn verify_code(
         return Err(v.into_error().into());
     };
     Ok(Json(
-        match state.kopilka.verify_sign_in_code(&phone, &code).await? {
+        match state
+            .kopilka
+            .verify_sign_in_code(&phone, &code, &client)
+            .await?
+        {
             CodeVerified::SignedIn { token, member } => CodeVerifiedView {
                 status: "signed_in",
                 token: Some(token),
@@ -225,11 +231,12 @@ impl RegisterBody {
               (status = 422, body = Problem, description = "validation_failed")))]
 async fn register(
     State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> ApiResult<(StatusCode, Json<RegisteredView>)> {
     let token = body.registration_token.clone();
     let form = body.parse(&state)?;
-    let done = state.kopilka.register(&token, form).await?;
+    let done = state.kopilka.register(&token, form, &client).await?;
     Ok((
         StatusCode::CREATED,
         Json(RegisteredView {
@@ -261,6 +268,7 @@ fn parse_login(v: &mut Validation, input: &str) -> Option<Login> {
               (status = 429, body = Problem, description = "rate_limited after repeated failures")))]
 async fn login(
     State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<Json<SignedInView>> {
     let mut v = Validation::default();
@@ -273,7 +281,7 @@ async fn login(
     };
     let (token, member) = state
         .kopilka
-        .sign_in_with_password(&login, body.password)
+        .sign_in_with_password(&login, body.password, &client)
         .await?;
     Ok(Json(SignedInView {
         token,
@@ -322,6 +330,7 @@ pub struct ResetConfirmBody {
               (status = 422, body = Problem, description = "validation_failed")))]
 async fn password_reset_confirm(
     State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
     ApiJson(body): ApiJson<ResetConfirmBody>,
 ) -> ApiResult<Json<SignedInView>> {
     let rules = state.kopilka.rules();
@@ -344,7 +353,7 @@ async fn password_reset_confirm(
     };
     let (token, member) = state
         .kopilka
-        .confirm_password_reset(&login, &code, &password)
+        .confirm_password_reset(&login, &code, &password, &client)
         .await?;
     Ok(Json(SignedInView {
         token,
@@ -361,5 +370,16 @@ async fn logout(
 ) -> ApiResult<StatusCode> {
     state.kopilka.authenticate_customer(&token).await?;
     state.kopilka.sign_out(TokenKind::Customer, &token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sign out everywhere: every session of this customer ends, this one included.
+#[utoipa::path(post, path = "/auth/logout-all", tag = "auth", security(("customer" = [])),
+    responses((status = 204), (status = 401, body = Problem)))]
+async fn logout_all(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+) -> ApiResult<StatusCode> {
+    state.kopilka.sign_out_everywhere(session.member.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,6 +6,7 @@ pub mod cards;
 pub mod me;
 pub mod pos;
 pub mod public;
+pub mod sessions;
 pub mod support;
 pub mod views;
 
@@ -59,6 +60,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
         .merge(me::router())
+        .merge(sessions::router())
         .merge(cards::router())
         .merge(pos::router())
         .merge(public::router())

@@ -36,7 +36,9 @@ impl FromRequestParts<AppState> for TillAuth {
     ) -> Result<Self, Self::Rejection> {
         let crate::extract::BearerToken(key) =
             crate::extract::BearerToken::from_request_parts(parts, state).await?;
-        Ok(TillAuth(state.kopilka.authenticate_till(&key).await?))
+        let crate::extract::ClientIp(ip) =
+            crate::extract::ClientIp::from_request_parts(parts, state).await?;
+        Ok(TillAuth(state.kopilka.authenticate_till(&key, &ip).await?))
     }
 }
 

@@ -299,7 +299,7 @@ async fn an_incomplete_profile_closes_card_codes_until_filled(backend: Backend) 
     app.post("/auth/otp", json!({ "phone": "89996660001" }))
         .await
         .expect(202);
-    let code = app.last_code("89996660001");
+    let code = app.last_code("89996660001").await;
     let signed = app
         .post(
             "/auth/otp/verify",

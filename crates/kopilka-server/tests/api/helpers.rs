@@ -221,6 +221,9 @@ impl TestApp {
             pg_max_connections: 4,
             sqlite_synchronous: "normal".into(),
             sqlite_readers: 2,
+            // Stories that move the clock on by months keep their customer signed in; the
+            // idle timeout has a story of its own at its default.
+            customer_session_idle_days: 400,
             ..Settings::default()
         };
         configure(&mut settings);
@@ -299,7 +302,8 @@ impl TestApp {
     }
 
     /// The six digits of the newest SMS sent to `phone`.
-    pub fn last_code(&self, phone: &str) -> String {
+    pub async fn last_code(&self, phone: &str) -> String {
+        self.kopilka.sms_flushed().await;
         let phone = kopilka_domain::Phone::parse(phone).expect("a valid phone");
         let sent = self.sms.sent();
         let (_, text) = sent
@@ -313,7 +317,8 @@ impl TestApp {
             .to_owned()
     }
 
-    pub fn sms_count(&self, phone: &str) -> usize {
+    pub async fn sms_count(&self, phone: &str) -> usize {
+        self.kopilka.sms_flushed().await;
         let phone = kopilka_domain::Phone::parse(phone).expect("a valid phone");
         self.sms.sent().iter().filter(|(p, _)| *p == phone).count()
     }
@@ -323,7 +328,7 @@ impl TestApp {
         self.post("/auth/otp", json!({ "phone": phone }))
             .await
             .expect(202);
-        let code = self.last_code(phone);
+        let code = self.last_code(phone).await;
         let body = self
             .post("/auth/otp/verify", json!({ "phone": phone, "code": code }))
             .await

@@ -63,7 +63,7 @@ async fn no_password_code_or_token_reaches_the_log(backend: Backend) {
     app.post("/auth/otp", json!({ "phone": phone }))
         .await
         .expect(202);
-    let code = app.last_code(phone);
+    let code = app.last_code(phone).await;
     secrets.push(code.clone());
     let verified = app
         .post("/auth/otp/verify", json!({ "phone": phone, "code": code }))
@@ -94,7 +94,7 @@ async fn no_password_code_or_token_reaches_the_log(backend: Backend) {
     app.post("/auth/password-reset", json!({ "login": card }))
         .await
         .expect(202);
-    let reset_code = app.last_code(phone);
+    let reset_code = app.last_code(phone).await;
     secrets.push(reset_code.clone());
     let reset = app
         .post(

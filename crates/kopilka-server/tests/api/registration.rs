@@ -162,7 +162,7 @@ async fn registration_token_works_once(backend: Backend) {
     app.post("/auth/otp", json!({ "phone": "89990000002" }))
         .await
         .expect(202);
-    let code = app.last_code("+79990000002");
+    let code = app.last_code("+79990000002").await;
     let body = app
         .post(
             "/auth/otp/verify",
@@ -218,7 +218,7 @@ async fn phone_formats_are_one_phone(backend: Backend) {
     app.post("/auth/otp", json!({ "phone": "+7 (999) 555-44-33" }))
         .await
         .expect(202);
-    let code = app.last_code("+79995554433");
+    let code = app.last_code("+79995554433").await;
     // Verified with the same number typed another way.
     let body = app
         .post(

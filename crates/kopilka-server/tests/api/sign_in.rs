@@ -45,12 +45,12 @@ async fn codes_are_sent_alike_and_resent_after_the_cooldown(backend: Backend) {
         .await;
     again.expect_problem(429, "rate_limited");
     assert_eq!(again.headers["retry-after"], "15");
-    assert_eq!(app.sms_count("+79991110002"), 1);
+    assert_eq!(app.sms_count("+79991110002").await, 1);
     app.clock.advance(Duration::seconds(15));
     app.post("/auth/otp", json!({ "phone": "89991110002" }))
         .await
         .expect(202);
-    assert_eq!(app.sms_count("+79991110002"), 2);
+    assert_eq!(app.sms_count("+79991110002").await, 2);
 }
 
 async fn five_wrong_codes_kill_a_code(backend: Backend) {
@@ -58,7 +58,7 @@ async fn five_wrong_codes_kill_a_code(backend: Backend) {
     app.post("/auth/otp", json!({ "phone": "89991110003" }))
         .await
         .expect(202);
-    let code = app.last_code("+79991110003");
+    let code = app.last_code("+79991110003").await;
     let wrong = if code == "000000" { "000001" } else { "000000" };
     for _ in 0..4 {
         app.post(
@@ -97,7 +97,7 @@ async fn codes_expire_and_work_once(backend: Backend) {
     app.post("/auth/otp", json!({ "phone": "89991110004" }))
         .await
         .expect(202);
-    let code = app.last_code("+79991110004");
+    let code = app.last_code("+79991110004").await;
     app.clock.advance(Duration::seconds(301));
     app.post(
         "/auth/otp/verify",
@@ -109,7 +109,7 @@ async fn codes_expire_and_work_once(backend: Backend) {
     app.post("/auth/otp", json!({ "phone": "89991110004" }))
         .await
         .expect(202);
-    let code = app.last_code("+79991110004");
+    let code = app.last_code("+79991110004").await;
     app.clock.advance(Duration::seconds(299));
     app.post(
         "/auth/otp/verify",
@@ -137,12 +137,12 @@ async fn a_new_code_retires_the_old_one(backend: Backend) {
     app.post("/auth/otp", json!({ "phone": "89991110006" }))
         .await
         .expect(202);
-    let first = app.last_code("+79991110006");
+    let first = app.last_code("+79991110006").await;
     app.clock.advance(Duration::seconds(61));
     app.post("/auth/otp", json!({ "phone": "89991110006" }))
         .await
         .expect(202);
-    let second = app.last_code("+79991110006");
+    let second = app.last_code("+79991110006").await;
     if first != second {
         app.post(
             "/auth/otp/verify",
@@ -176,7 +176,7 @@ async fn sms_limits_per_phone_and_per_ip(backend: Backend) {
         .await;
     answer.expect_problem(429, "rate_limited");
     assert!(answer.body["retry_after_s"].as_u64().unwrap() > 3600);
-    assert_eq!(app.sms_count("+79991110007"), 3);
+    assert_eq!(app.sms_count("+79991110007").await, 3);
 
     // Same IP, other phones: the hourly IP limit (5, of which 3 were used above... in this
     // hour window) stops the pumping.
@@ -190,9 +190,10 @@ async fn sms_limits_per_phone_and_per_ip(backend: Backend) {
         );
     }
     assert!(statuses.contains(&429), "{statuses:?}");
-    let sent: usize = (0..4)
-        .map(|i| app.sms_count(&format!("+7999222000{i}")))
-        .sum();
+    let mut sent = 0;
+    for i in 0..4 {
+        sent += app.sms_count(&format!("+7999222000{i}")).await;
+    }
     assert_eq!(sent, statuses.iter().filter(|s| **s == 202).count());
 }
 
@@ -245,7 +246,8 @@ async fn password_recovery_by_phone_and_by_card(backend: Backend) {
     app.post("/auth/password-reset", json!({ "login": card }))
         .await
         .expect(202);
-    let code = app.last_code("+79991110009");
+    let code = app.last_code("+79991110009").await;
+    app.kopilka.sms_flushed().await;
     assert!(app.sms.sent().last().unwrap().1.contains("смены пароля"));
     // The new password is checked before the code is spent.
     let weak = app
@@ -289,7 +291,7 @@ async fn password_recovery_by_phone_and_by_card(backend: Backend) {
     )
     .await
     .expect(202);
-    let code = app.last_code("+79991110009");
+    let code = app.last_code("+79991110009").await;
     app.post(
         "/auth/password-reset/confirm",
         json!({ "login": "89991110009", "code": code, "password": "третий-пароль-3" }),
@@ -301,7 +303,7 @@ async fn password_recovery_by_phone_and_by_card(backend: Backend) {
     app.post("/auth/otp", json!({ "phone": "89991110009" }))
         .await
         .expect(202);
-    let code = app.last_code("+79991110009");
+    let code = app.last_code("+79991110009").await;
     app.post(
         "/auth/password-reset/confirm",
         json!({ "login": "89991110009", "code": code, "password": "четвёртый-4" }),
@@ -325,7 +327,7 @@ async fn recovery_answers_alike_for_unknown_logins(backend: Backend) {
     assert_eq!(known.status, 202);
     assert_eq!(known.body, unknown_phone.body);
     assert_eq!(known.body, unknown_card.body);
-    assert_eq!(app.sms_count("+79991110011"), 0);
+    assert_eq!(app.sms_count("+79991110011").await, 0);
     // The cooldown applies alike too.
     let again_known = app
         .post("/auth/password-reset", json!({ "login": "89991110010" }))
@@ -407,7 +409,7 @@ async fn stale_codes_sessions_and_counters_are_forgotten(backend: Backend) {
     app.post("/auth/otp", json!({ "phone": "89991110030" }))
         .await
         .expect(202);
-    let code = app.last_code("89991110030");
+    let code = app.last_code("89991110030").await;
     app.clock.advance(Duration::days(31));
     app.post(
         "/auth/otp/verify",
@@ -443,7 +445,7 @@ async fn stale_codes_sessions_and_counters_are_forgotten(backend: Backend) {
         .purge_expired(app.clock_now() - Duration::days(1))
         .await
         .unwrap();
-    let code = app.last_code("89991110030");
+    let code = app.last_code("89991110030").await;
     app.post(
         "/auth/otp/verify",
         json!({ "phone": "89991110030", "code": code }),
