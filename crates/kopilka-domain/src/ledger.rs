@@ -25,15 +25,18 @@ pub enum SystemAccount {
     Expiry,
     /// Source and sink of manual adjustments.
     Adjustment,
+    /// Where the points of a deleted account go: nobody can spend them any more.
+    Forfeit,
 }
 
 impl SystemAccount {
-    pub const ALL: [SystemAccount; 5] = [
+    pub const ALL: [SystemAccount; 6] = [
         SystemAccount::Welcome,
         SystemAccount::Accrual,
         SystemAccount::Redemption,
         SystemAccount::Expiry,
         SystemAccount::Adjustment,
+        SystemAccount::Forfeit,
     ];
 
     /// The stable code the account is stored under.
@@ -44,6 +47,7 @@ impl SystemAccount {
             SystemAccount::Redemption => "system:redemption",
             SystemAccount::Expiry => "system:expiry",
             SystemAccount::Adjustment => "system:adjustment",
+            SystemAccount::Forfeit => "system:forfeit",
         }
     }
 }

@@ -11,6 +11,7 @@ mod members;
 mod pool;
 mod pos;
 mod posting;
+mod privacy;
 mod purchases;
 mod sale_state;
 mod support;

@@ -4,9 +4,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use kopilka_domain::ledger::Credit;
 use kopilka_domain::member::{CategoryId, Consents, Gender, Member, MemberId, Profile};
-use kopilka_domain::{CardNumber, CardStatus, Phone};
+use kopilka_domain::{CardNumber, CardStatus, DomainError, Phone};
 use kopilka_store::{
-    convert, Card, ImportedMember, Members, Registration, StoreError, StoreResult,
+    convert, Card, Erased, Erasure, ImportedMember, MemberRecords, Members, Registration,
+    StoreError, StoreResult,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
@@ -24,7 +25,7 @@ pub(crate) fn member_from_row(row: &PgRow) -> StoreResult<Member> {
     let gender: Option<String> = row.try_get(4).map_err(db)?;
     Ok(Member {
         id: row.try_get(0).map_err(db)?,
-        phone: convert::phone(&phone)?,
+        phone: kopilka_store::member_phone(&phone)?,
         profile: Profile {
             last_name: row.try_get(2).map_err(db)?,
             first_name: row.try_get(3).map_err(db)?,
@@ -113,7 +114,11 @@ pub(crate) async fn post_credit(
     Ok(transfer)
 }
 
-async fn log_consents(conn: &mut PgConnection, member: MemberId, c: &Consents) -> StoreResult<()> {
+pub(crate) async fn log_consents(
+    conn: &mut PgConnection,
+    member: MemberId,
+    c: &Consents,
+) -> StoreResult<()> {
     sqlx::query("INSERT INTO consent_log (member_id, personal_data, newsletters, version, at) VALUES ($1, $2, $3, $4, $5)")
         .bind(member)
         .bind(c.personal_data)
@@ -205,8 +210,16 @@ impl Members for PostgresStore {
     }
 
     async fn member(&self, id: MemberId) -> StoreResult<Option<Member>> {
-        let mut conn = self.pool.acquire().await.map_err(db)?;
-        member_by_id(&mut conn, id).await
+        let sql = format!(
+            "SELECT {MEMBER_COLUMNS} FROM members m WHERE m.id = $1 AND m.deleted_at IS NULL"
+        );
+        sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .map(|r| member_from_row(&r))
+            .transpose()
     }
 
     async fn member_by_phone(&self, phone: &Phone) -> StoreResult<Option<Member>> {
@@ -245,13 +258,15 @@ impl Members for PostgresStore {
     }
 
     async fn set_password(&self, id: MemberId, password_hash: &str) -> StoreResult<()> {
-        let n = sqlx::query("UPDATE members SET password_hash = $2 WHERE id = $1")
-            .bind(id)
-            .bind(password_hash)
-            .execute(&self.pool)
-            .await
-            .map_err(db)?
-            .rows_affected();
+        let n = sqlx::query(
+            "UPDATE members SET password_hash = $2 WHERE id = $1 AND deleted_at IS NULL",
+        )
+        .bind(id)
+        .bind(password_hash)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?
+        .rows_affected();
         if n == 1 {
             Ok(())
         } else {
@@ -270,10 +285,10 @@ impl Members for PostgresStore {
         detached(async move {
             let mut tx = pool.begin().await.map_err(db)?;
             let before = member_by_id(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
-            sqlx::query(
+            let updated = sqlx::query(
                 "UPDATE members SET last_name = $2, first_name = $3, gender = $4, birth_date = $5, city = $6, email = $7, \
                  favourite_store_id = $8, consent_personal_data = $9, consent_newsletters = $10, consent_version = $11, \
-                 consent_at = $12 WHERE id = $1",
+                 consent_at = $12 WHERE id = $1 AND deleted_at IS NULL",
             )
             .bind(id)
             .bind(&p.last_name)
@@ -289,7 +304,14 @@ impl Members for PostgresStore {
             .bind(consents.recorded_at)
             .execute(&mut *tx)
             .await
-            .map_err(db)?;
+            .map_err(db)?
+            .rows_affected();
+            // A deleted account takes no personal data again (a request that began before
+            // the deletion, which this waited for): its session is gone, so the caller hears
+            // 401.
+            if updated != 1 {
+                return Err(StoreError::Rule(DomainError::Unauthorized));
+            }
             if before.consents != consents {
                 log_consents(&mut tx, id, &consents).await?;
             }
@@ -362,6 +384,14 @@ impl Members for PostgresStore {
             .await
             .map_err(db)?;
         Ok(())
+    }
+
+    async fn member_records(&self, member: MemberId) -> StoreResult<MemberRecords> {
+        crate::privacy::member_records(self, member).await
+    }
+
+    async fn erase_member(&self, erasure: Erasure) -> StoreResult<Erased> {
+        crate::privacy::erase_member(self, erasure).await
     }
 }
 

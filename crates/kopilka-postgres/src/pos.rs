@@ -503,17 +503,27 @@ impl Pos for PostgresStore {
         &self,
         numbers: &[CardNumber],
         at: DateTime<Utc>,
+        mut audit: kopilka_store::NewAuditEntry,
     ) -> StoreResult<Vec<CardNumber>> {
         let numbers: Vec<String> = numbers.iter().map(|n| n.as_str().to_owned()).collect();
-        let added: Vec<String> = sqlx::query_scalar(
-            "INSERT INTO cards (number, kind, status, created_at) SELECT n, 'physical', 'unbound', $2 FROM UNNEST($1::text[]) AS n \
-             ON CONFLICT DO NOTHING RETURNING number",
-        )
-        .bind(&numbers)
-        .bind(at)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
+        let pool = self.pool.clone();
+        let added: Vec<String> = detached(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            let added: Vec<String> = sqlx::query_scalar(
+                "INSERT INTO cards (number, kind, status, created_at) SELECT n, 'physical', 'unbound', $2 FROM UNNEST($1::text[]) AS n \
+                 ON CONFLICT DO NOTHING RETURNING number",
+            )
+            .bind(&numbers)
+            .bind(at)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+            audit.details = format!("{{\"count\":{}}}", added.len());
+            crate::catalog::insert_audit(&mut tx, &audit).await?;
+            tx.commit().await.map_err(db)?;
+            Ok(added)
+        })
+        .await?;
         added
             .iter()
             .map(|n| kopilka_store::convert::card_number(n))

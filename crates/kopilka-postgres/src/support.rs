@@ -180,6 +180,7 @@ impl Support for PostgresStore {
         body: &str,
         status: TicketStatus,
         at: DateTime<Utc>,
+        audit: Option<kopilka_store::NewAuditEntry>,
     ) -> StoreResult<TicketMessage> {
         let pool = self.pool.clone();
         let body = body.to_owned();
@@ -187,6 +188,10 @@ impl Support for PostgresStore {
             let mut tx = pool.begin().await.map_err(db)?;
             set_status(&mut tx, ticket, status, at).await?;
             let message = insert_message(&mut tx, ticket, author, staff_id, &body, at).await?;
+            if let Some(mut audit) = audit {
+                audit.subject.push_str(&message.id.to_string());
+                crate::catalog::insert_audit(&mut tx, &audit).await?;
+            }
             tx.commit().await.map_err(db)?;
             Ok(message)
         })
@@ -198,8 +203,18 @@ impl Support for PostgresStore {
         ticket: i64,
         status: TicketStatus,
         at: DateTime<Utc>,
+        audit: Option<kopilka_store::NewAuditEntry>,
     ) -> StoreResult<()> {
-        let mut conn = self.pool.acquire().await.map_err(db)?;
-        set_status(&mut conn, ticket, status, at).await
+        let pool = self.pool.clone();
+        detached(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            set_status(&mut tx, ticket, status, at).await?;
+            if let Some(audit) = &audit {
+                crate::catalog::insert_audit(&mut tx, audit).await?;
+            }
+            tx.commit().await.map_err(db)?;
+            Ok(())
+        })
+        .await
     }
 }

@@ -58,7 +58,11 @@ const PROBLEMS: &[(&str, u16, &str)] = &[
         "No valid token of the kind this call needs.",
     ),
     ("invalid_credentials", 401, "Wrong login or password."),
-    ("forbidden", 403, "The token is valid but may not do this."),
+    (
+        "forbidden",
+        403,
+        "The token is valid but may not do this (for a support operator: an adjustment above their limit).",
+    ),
     (
         "profile_incomplete",
         403,
@@ -98,13 +102,18 @@ const PROBLEMS: &[(&str, u16, &str)] = &[
         "This id was already used with a different body.",
     ),
     ("card_blocked", 409, "The card is blocked."),
-    ("card_already_bound", 409, "The card belongs to someone."),
+    ("card_already_bound", 409, "The card is already yours."),
     ("phone_taken", 409, "This phone is already registered."),
     ("payload_too_large", 413, "The request body is too large."),
     (
-        "sms_unavailable",
+        "timeout",
         503,
-        "The SMS could not be sent; try again shortly.",
+        "The request took too long; try again after `Retry-After` seconds.",
+    ),
+    (
+        "overloaded",
+        503,
+        "Too many requests in flight; try again shortly.",
     ),
     (
         "service_unavailable",

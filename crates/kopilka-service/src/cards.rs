@@ -1,6 +1,8 @@
 //! The customer's cards (SPEC §2): binding a physical card, a new virtual one, blocking a
 //! lost one, one-time codes for the till, and printing batches.
 
+use crate::auth::seconds_until;
+use crate::security::{masked_card, SecurityEvent};
 use crate::{Kopilka, ServiceError, ServiceResult};
 use chrono::{DateTime, Utc};
 use kopilka_domain::card::CardRange;
@@ -22,11 +24,49 @@ impl Kopilka {
     }
 
     /// Binds an unbound physical card; the old active card is blocked, the balance stays.
-    pub async fn bind_card(&self, member: &Member, number: &CardNumber) -> ServiceResult<Card> {
-        let card = self
-            .store()
-            .bind_card(member.id, number, self.now())
-            .await?;
+    /// An unknown number and one bound to someone else get the same answer, so that binding
+    /// tells nobody which numbers are in use; and a customer gets only so many tries a day.
+    pub async fn bind_card(
+        &self,
+        member: &Member,
+        number: &CardNumber,
+        ip: &str,
+    ) -> ServiceResult<Card> {
+        let now = self.now();
+        let day = self.local_day(now).0;
+        let tries = self.rules().card_bindings_daily.max(1);
+        let key = format!("bind:member:{}", member.id);
+        if self.store().claim(&key, day, 1, tries).await?.is_none() {
+            self.security_event(
+                SecurityEvent::CardBindingRefused,
+                &member.phone.masked(),
+                ip,
+            );
+            return Err(DomainError::RateLimited {
+                retry_after_s: seconds_until(now, self.local_day(now).1),
+            }
+            .into());
+        }
+        let card = match self.store().bind_card(member.id, number, now).await {
+            Err(StoreError::Rule(DomainError::NotFound(_) | DomainError::CardAlreadyBound)) => {
+                let own = self
+                    .store()
+                    .cards(member.id)
+                    .await?
+                    .iter()
+                    .any(|c| &c.number == number);
+                if own {
+                    return Err(DomainError::CardAlreadyBound.into());
+                }
+                self.security_event(
+                    SecurityEvent::CardBindingRefused,
+                    &masked_card(number.as_str()),
+                    ip,
+                );
+                return Err(DomainError::NotFound("card").into());
+            }
+            other => other?,
+        };
         tracing::info!(
             member_id = member.id,
             card = card.number.last4(),
@@ -104,7 +144,13 @@ impl Kopilka {
             let unique: std::collections::BTreeSet<_> = batch.into_iter().collect();
             let batch: Vec<CardNumber> = unique.into_iter().collect();
             // Numbers that collided with existing cards are not returned; the loop makes more.
-            issued.extend(self.store().issue_cards(&batch, self.now()).await?);
+            let audit = self.audit_entry(
+                crate::staff::Actor::Cli,
+                "cards.issue",
+                "cards",
+                String::new(),
+            );
+            issued.extend(self.store().issue_cards(&batch, self.now(), audit).await?);
         }
         Ok(issued)
     }

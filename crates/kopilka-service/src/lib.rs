@@ -11,6 +11,7 @@ pub mod crypto;
 mod error;
 pub mod offers;
 pub mod pos;
+pub mod privacy;
 pub mod profile;
 pub mod registration;
 pub mod rules;

@@ -86,6 +86,27 @@ impl Kopilka {
             .await?)
     }
 
+    /// Withdraws the consent to process personal data. Without it the chain may keep no
+    /// account (152-FZ), so this is the deletion of the account, done only once the customer
+    /// confirmed it: unconfirmed, nothing changes and the answer says what it would do.
+    pub async fn withdraw_personal_data_consent(
+        &self,
+        member: &Member,
+        confirmed: bool,
+    ) -> ServiceResult<()> {
+        if !confirmed {
+            return Err(DomainError::field(
+                "consents.personal_data",
+                "Отзыв согласия на обработку персональных данных удалит учётную запись, \
+                 карты будут заблокированы, а баллы сгорят. Чтобы подтвердить, отправьте \
+                 запрос ещё раз с \"confirm_deletion\": true",
+            )
+            .into());
+        }
+        self.delete_account(member).await?;
+        Ok(())
+    }
+
     /// SPEC §1.6: once per calendar month in the chain's time zone; the choice at
     /// registration counts.
     pub async fn change_favourite_category(

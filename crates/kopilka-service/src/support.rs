@@ -91,6 +91,7 @@ impl Kopilka {
                 body,
                 TicketStatus::Open,
                 self.now(),
+                None,
             )
             .await?)
     }
@@ -163,8 +164,13 @@ impl Kopilka {
         id: i64,
         body: &str,
     ) -> ServiceResult<TicketMessage> {
-        let message = self
-            .store()
+        let audit = self.audit_entry(
+            Actor::Staff(staff_id),
+            "ticket.answer",
+            &format!("ticket:{id}/message:"),
+            "{}".to_owned(),
+        );
+        self.store()
             .add_ticket_message(
                 id,
                 Author::Staff,
@@ -172,31 +178,23 @@ impl Kopilka {
                 body,
                 TicketStatus::Answered,
                 self.now(),
+                Some(audit),
             )
             .await
-            .map_err(not_found)?;
-        self.audit(
-            Actor::Staff(staff_id),
-            "ticket.answer",
-            &format!("ticket:{id}"),
-            serde_json::json!({ "message_id": message.id }).to_string(),
-        )
-        .await?;
-        Ok(message)
+            .map_err(not_found)
     }
 
     pub async fn close_ticket(&self, staff_id: i64, id: i64) -> ServiceResult<TicketThread> {
-        self.store()
-            .set_ticket_status(id, TicketStatus::Closed, self.now())
-            .await
-            .map_err(not_found)?;
-        self.audit(
+        let audit = self.audit_entry(
             Actor::Staff(staff_id),
             "ticket.close",
             &format!("ticket:{id}"),
             "{}".to_owned(),
-        )
-        .await?;
+        );
+        self.store()
+            .set_ticket_status(id, TicketStatus::Closed, self.now(), Some(audit))
+            .await
+            .map_err(not_found)?;
         self.support_ticket(id).await
     }
 

@@ -12,6 +12,7 @@ mod marketing;
 mod members;
 mod pos;
 mod posting;
+mod privacy;
 mod purchases;
 mod support;
 mod writer;
@@ -83,6 +84,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0005_one_purchase_index.sql")),
         M::up(include_str!("../migrations/0006_live_lots_covered.sql")),
         M::up(include_str!("../migrations/0007_security.sql")),
+        M::up(include_str!("../migrations/0008_personal_data.sql")),
     ])
 }
 

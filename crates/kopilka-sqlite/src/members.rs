@@ -4,9 +4,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kopilka_domain::ledger::Credit;
 use kopilka_domain::member::{CategoryId, Consents, Gender, Member, MemberId, Profile};
-use kopilka_domain::{CardNumber, CardStatus, Phone};
+use kopilka_domain::{CardNumber, CardStatus, DomainError, Phone};
 use kopilka_store::{
-    convert, Card, ImportedMember, Members, Registration, StoreError, StoreResult,
+    convert, Card, Erased, Erasure, ImportedMember, MemberRecords, Members, Registration,
+    StoreError, StoreResult,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -22,7 +23,7 @@ fn member_from_row(row: &Row) -> rusqlite::Result<StoreResult<Member>> {
     let build = || -> StoreResult<Member> {
         Ok(Member {
             id: row.get(0).map_err(backend)?,
-            phone: convert::phone(&phone)?,
+            phone: kopilka_store::member_phone(&phone)?,
             profile: Profile {
                 last_name: row.get(2).map_err(backend)?,
                 first_name: row.get(3).map_err(backend)?,
@@ -178,7 +179,7 @@ impl Members for SqliteStore {
     }
 
     async fn member(&self, id: MemberId) -> StoreResult<Option<Member>> {
-        self.read(move |c| member_where(c, "m.id = ?1", [&id]))
+        self.read(move |c| member_where(c, "m.id = ?1 AND m.deleted_at IS NULL", [&id]))
             .await
     }
 
@@ -209,7 +210,7 @@ impl Members for SqliteStore {
         self.write(move |tx| {
             let n = tx
                 .execute(
-                    "UPDATE members SET password_hash = ?2 WHERE id = ?1",
+                    "UPDATE members SET password_hash = ?2 WHERE id = ?1 AND deleted_at IS NULL",
                     params![id, hash],
                 )
                 .map_err(backend)?;
@@ -231,7 +232,10 @@ impl Members for SqliteStore {
         let p = p.clone();
         let consents = consents.clone();
         self.write(move |tx| {
-            let before = member_where(tx, "m.id = ?1", [&id])?.ok_or(StoreError::NotFound)?;
+            // A deleted account takes no personal data again (a request that began before
+            // the deletion): its session is gone, so the caller hears 401.
+            let before = member_where(tx, "m.id = ?1 AND m.deleted_at IS NULL", [&id])?
+                .ok_or(StoreError::Rule(DomainError::Unauthorized))?;
             tx.execute(
                 "UPDATE members SET last_name = ?2, first_name = ?3, gender = ?4, birth_date = ?5, city = ?6, email = ?7, \
                  favourite_store_id = ?8, consent_personal_data = ?9, consent_newsletters = ?10, consent_version = ?11, \
@@ -367,9 +371,17 @@ impl Members for SqliteStore {
         // already prefer the indexes every query here is written for, at any table size.
         Ok(())
     }
+
+    async fn member_records(&self, member: MemberId) -> StoreResult<MemberRecords> {
+        crate::privacy::member_records(self, member).await
+    }
+
+    async fn erase_member(&self, erasure: Erasure) -> StoreResult<Erased> {
+        crate::privacy::erase_member(self, erasure).await
+    }
 }
 
-fn log_consents(tx: &Connection, member: MemberId, c: &Consents) -> StoreResult<()> {
+pub(crate) fn log_consents(tx: &Connection, member: MemberId, c: &Consents) -> StoreResult<()> {
     tx.prepare_cached(
         "INSERT INTO consent_log (member_id, personal_data, newsletters, version, at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )

@@ -282,6 +282,7 @@ impl Pos for SqliteStore {
         &self,
         numbers: &[CardNumber],
         at: DateTime<Utc>,
+        mut audit: kopilka_store::NewAuditEntry,
     ) -> StoreResult<Vec<CardNumber>> {
         let numbers = numbers.to_vec();
         self.write(move |tx| {
@@ -294,6 +295,8 @@ impl Pos for SqliteStore {
                     added.push(n);
                 }
             }
+            audit.details = format!("{{\"count\":{}}}", added.len());
+            crate::catalog::insert_audit(tx, &audit)?;
             Ok(added)
         })
         .await

@@ -162,11 +162,17 @@ impl Support for SqliteStore {
         body: &str,
         status: TicketStatus,
         at: DateTime<Utc>,
+        audit: Option<kopilka_store::NewAuditEntry>,
     ) -> StoreResult<TicketMessage> {
         let body = body.to_owned();
         self.write(move |tx| {
             set_status(tx, ticket, status, at)?;
-            insert_message(tx, ticket, author, staff_id, &body, at)
+            let message = insert_message(tx, ticket, author, staff_id, &body, at)?;
+            if let Some(mut audit) = audit {
+                audit.subject.push_str(&message.id.to_string());
+                crate::catalog::insert_audit(tx, &audit)?;
+            }
+            Ok(message)
         })
         .await
     }
@@ -176,8 +182,15 @@ impl Support for SqliteStore {
         ticket: i64,
         status: TicketStatus,
         at: DateTime<Utc>,
+        audit: Option<kopilka_store::NewAuditEntry>,
     ) -> StoreResult<()> {
-        self.write(move |tx| set_status(tx, ticket, status, at))
-            .await
+        self.write(move |tx| {
+            set_status(tx, ticket, status, at)?;
+            if let Some(audit) = &audit {
+                crate::catalog::insert_audit(tx, audit)?;
+            }
+            Ok(())
+        })
+        .await
     }
 }

@@ -12,10 +12,12 @@ use kopilka_domain::{CardKind, CardNumber, CardStatus, Phone};
 mod marketing;
 pub mod member_cache;
 mod pos;
+mod privacy;
 mod records;
 mod support;
 pub use marketing::*;
 pub use pos::*;
+pub use privacy::*;
 pub use records::*;
 pub use support::*;
 
@@ -43,6 +45,7 @@ pub trait Members: Send + Sync {
     /// welcome lot, consuming the registration token. `NotFound` if the token is no longer
     /// valid; `Conflict("phone")` or `Conflict("card_number")` on a taken phone or number.
     async fn register(&self, registration: Registration) -> StoreResult<(Member, Card)>;
+    /// `None` for a deleted account too: it is nobody's any more.
     async fn member(&self, id: MemberId) -> StoreResult<Option<Member>>;
     async fn member_by_phone(&self, phone: &Phone) -> StoreResult<Option<Member>>;
     /// The member a card belongs to, whatever the card's status.
@@ -78,6 +81,18 @@ pub trait Members: Send + Sync {
     /// Brings the query planner's picture of the member tables up to date after a bulk
     /// import, so that the first queries afterwards are planned on the tables' real sizes.
     async fn refresh_statistics(&self) -> StoreResult<()>;
+    /// For the member's data export: their consent history and every purchase with its
+    /// lines. One read transaction, so the two agree.
+    async fn member_records(&self, member: MemberId) -> StoreResult<MemberRecords>;
+    /// Deletes the account, in one transaction: every customer session of the member ends,
+    /// every card of theirs is blocked, the personal data (names, gender, birth date, city,
+    /// e-mail, favourite store, the contacts on their tickets, the password) is erased and
+    /// the phone freed for anyone to register with, the consents are withdrawn and logged,
+    /// the available and pending points are forfeited to `system:forfeit` lot by lot (a debt
+    /// stays as it is), and the audit row is written. The ledger keeps its rows, pointing at
+    /// the member's id. `NotFound` without the member, or when already deleted; afterwards
+    /// `member` finds nobody, while the till still finds the blocked cards.
+    async fn erase_member(&self, erasure: Erasure) -> StoreResult<Erased>;
 }
 
 #[async_trait]

@@ -276,11 +276,13 @@ pub trait Pos: Send + Sync {
     /// A manual adjustment with its audit entry; the balance after it.
     async fn adjust(&self, adjustment: Adjustment) -> StoreResult<Points>;
 
-    /// Adds unbound physical cards; returns the numbers that were new.
+    /// Adds unbound physical cards; returns the numbers that were new. Writes the audit row
+    /// in the same transaction, its `details` set to `{"count": N}` of the cards added.
     async fn issue_cards(
         &self,
         numbers: &[CardNumber],
         at: DateTime<Utc>,
+        audit: crate::NewAuditEntry,
     ) -> StoreResult<Vec<CardNumber>>;
     /// Binds an unbound card to the member as their active card, blocking the old one.
     async fn bind_card(

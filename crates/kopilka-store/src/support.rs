@@ -55,7 +55,10 @@ pub trait Support: Send + Sync {
     async fn tickets(&self, status: Option<TicketStatus>, limit: u32) -> StoreResult<Vec<Ticket>>;
     /// Oldest first.
     async fn ticket_messages(&self, ticket: i64) -> StoreResult<Vec<TicketMessage>>;
-    /// Adds a message and moves the ticket to `status`; `NotFound` without the ticket.
+    /// Adds a message and moves the ticket to `status`; `NotFound` without the ticket. An
+    /// audit row, if given, is written in the same transaction, its subject completed with
+    /// the new message's id.
+    #[allow(clippy::too_many_arguments)]
     async fn add_ticket_message(
         &self,
         ticket: i64,
@@ -64,12 +67,14 @@ pub trait Support: Send + Sync {
         body: &str,
         status: TicketStatus,
         at: DateTime<Utc>,
+        audit: Option<crate::NewAuditEntry>,
     ) -> StoreResult<TicketMessage>;
-    /// `NotFound` without the ticket.
+    /// `NotFound` without the ticket; the audit row in the same transaction.
     async fn set_ticket_status(
         &self,
         ticket: i64,
         status: TicketStatus,
         at: DateTime<Utc>,
+        audit: Option<crate::NewAuditEntry>,
     ) -> StoreResult<()>;
 }

@@ -2,7 +2,7 @@
 
 use super::views::CardView;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, ApiPath, Customer};
+use crate::extract::{ApiJson, ApiPath, ClientIp, Customer};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -35,11 +35,15 @@ pub struct AddCardBody {
 /// Bind a physical card (or get a new virtual one): it becomes the active card, the old one
 /// is blocked, the balance stays with the customer.
 #[utoipa::path(post, path = "/me/cards", tag = "me", security(("customer" = [])), request_body = AddCardBody,
-    responses((status = 201, body = CardView), (status = 404, body = Problem, description = "no such card"),
-              (status = 409, body = Problem, description = "card_already_bound"), (status = 422, body = Problem)))]
+    responses((status = 201, body = CardView),
+              (status = 404, body = Problem, description = "not_found: no unbound card has this number (unknown and someone else's answer alike)"),
+              (status = 409, body = Problem, description = "card_already_bound: the card is already yours"),
+              (status = 422, body = Problem),
+              (status = 429, body = Problem, description = "rate_limited: too many binding attempts today")))]
 async fn add_card(
     State(state): State<AppState>,
     Customer(member): Customer,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<AddCardBody>,
 ) -> ApiResult<(StatusCode, Json<CardView>)> {
     let card = match (body.number, body.kind.as_deref()) {
@@ -48,7 +52,7 @@ async fn add_card(
             let Some(number) = v.check("number", CardNumber::parse(&number)) else {
                 return Err(v.into_error().into());
             };
-            state.kopilka.bind_card(&member, &number).await?
+            state.kopilka.bind_card(&member, &number, &ip).await?
         }
         (None, Some("virtual")) => state.kopilka.new_virtual_card(&member).await?,
         _ => {

@@ -5,6 +5,8 @@ use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery, Customer};
 use crate::AppState;
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use kopilka_domain::member::{self, Gender};
 use kopilka_domain::Validation;
@@ -73,7 +75,11 @@ pub struct PatchMeBody {
     #[serde(deserialize_with = "present")]
     #[schema(value_type = Option<i64>)]
     favourite_category_id: Option<Option<i64>>,
+    /// `personal_data: false` withdraws the consent, which deletes the account (as
+    /// `DELETE /me` does): only with `confirm_deletion: true`.
     consents: PatchConsents,
+    /// Confirms that withdrawing the personal-data consent deletes the account.
+    confirm_deletion: bool,
 }
 
 /// A required field may be changed but not cleared.
@@ -136,10 +142,11 @@ impl PatchMeBody {
             },
             newsletters: self.consents.newsletters,
         };
-        if self.consents.personal_data == Some(false) {
+        // A withdrawal never gets here (see `patch_me`): a confirmation alone confirms nothing.
+        if self.confirm_deletion {
             v.add(
-                "consents.personal_data",
-                "Чтобы отозвать согласие, удалите учётную запись",
+                "confirm_deletion",
+                "Подтверждает только отзыв согласия на обработку персональных данных",
             );
         }
         v.finish()?;
@@ -147,19 +154,29 @@ impl PatchMeBody {
     }
 }
 
-/// Change profile fields.
+/// Change profile fields. Withdrawing the personal-data consent deletes the account: with
+/// `confirm_deletion: true` it is deleted (204), without it nothing changes (422).
 #[utoipa::path(patch, path = "/me", tag = "me", security(("customer" = [])), request_body = PatchMeBody,
     responses((status = 200, body = MemberView),
+              (status = 204, description = "the consent withdrawn, the account deleted"),
               (status = 409, body = Problem, description = "favourite_category_locked"),
               (status = 422, body = Problem, description = "validation_failed")))]
 async fn patch_me(
     State(state): State<AppState>,
     Customer(member): Customer,
     ApiJson(body): ApiJson<PatchMeBody>,
-) -> ApiResult<Json<MemberView>> {
+) -> ApiResult<Response> {
+    // The other fields do not matter then: the account is going, or nothing changes.
+    if body.consents.personal_data == Some(false) {
+        state
+            .kopilka
+            .withdraw_personal_data_consent(&member, body.confirm_deletion)
+            .await?;
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
     let patch = body.parse(&state)?;
     let updated = state.kopilka.update_profile(&member, patch).await?;
-    Ok(Json((&updated).into()))
+    Ok(Json(MemberView::from(&updated)).into_response())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cards;
 pub mod me;
 pub mod pos;
+pub mod privacy;
 pub mod public;
 pub mod sessions;
 pub mod support;
@@ -60,6 +61,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
         .merge(me::router())
+        .merge(privacy::router())
         .merge(sessions::router())
         .merge(cards::router())
         .merge(pos::router())

@@ -78,7 +78,7 @@ async fn credentials_and_cards_are_checked(backend: Backend) {
     let cards = app.get("/me/cards", &token).await.expect(200);
     assert_eq!(cards[0]["number"], physical.as_str());
     assert_eq!(cards[1]["status"], "blocked");
-    // Someone else cannot take a bound card.
+    // Someone else cannot take a bound card, and cannot tell it from an unknown number.
     let (other, _, _) = app.register("89995550005").await;
     app.request(
         "POST",
@@ -87,7 +87,7 @@ async fn credentials_and_cards_are_checked(backend: Backend) {
         Some(json!({ "number": physical })),
     )
     .await
-    .expect_problem(409, "card_already_bound");
+    .expect_problem(404, "not_found");
     app.request(
         "POST",
         "/api/v1/me/cards",

@@ -130,6 +130,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub sms: Arc<RecordingSms>,
     pub kopilka: Kopilka,
+    /// The port `/metrics` has to itself, with `metrics_listen` set.
+    pub metrics_port: Option<u16>,
     settings: Settings,
     _database: Database,
 }
@@ -252,6 +254,7 @@ impl TestApp {
         .expect("build app");
         let base = format!("http://127.0.0.1:{}", app.port());
         let kopilka = app.kopilka().clone();
+        let metrics_port = app.metrics_port();
         tokio::spawn(app.run_until_stopped());
         Self {
             base,
@@ -259,6 +262,7 @@ impl TestApp {
             clock,
             sms,
             kopilka,
+            metrics_port,
             settings,
             _database: database,
         }
@@ -271,8 +275,23 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Answer {
+        self.request_with(method, path, token, body, &[]).await
+    }
+
+    /// A request with headers of its own (`X-Forwarded-For`, `User-Agent`, …).
+    pub async fn request_with(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
         let url = format!("{}{path}", self.base);
         let mut req = self.client.request(method.parse().unwrap(), url);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -388,6 +407,56 @@ impl TestApp {
             .await
             .expect(200);
         signed["token"].as_str().unwrap().to_owned()
+    }
+
+    /// The count of one security event in `/metrics` (on `port`, or the API's own).
+    pub async fn security_events(&self, event: &str) -> u64 {
+        let base = match self.metrics_port {
+            Some(port) => format!("http://127.0.0.1:{port}"),
+            None => self.base.clone(),
+        };
+        let text = self
+            .client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let prefix = format!("kopilka_security_events_total{{event=\"{event}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .map(|n| n.trim().parse().unwrap())
+            .unwrap_or_else(|| panic!("no {event} in /metrics:\n{text}"))
+    }
+
+    /// Runs the `kopilka` binary against this app's database; its standard output.
+    pub fn cli(&self, args: &[&str], stdin: &str) -> String {
+        use std::io::Write;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kopilka"))
+            .args(args)
+            .env("KOPILKA_DATABASE_URL", &self.settings.database_url)
+            .env("KOPILKA_LOG_FORMAT", "text")
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the kopilka binary");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "kopilka {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     pub fn database_url(&self) -> &str {

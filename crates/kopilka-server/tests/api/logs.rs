@@ -47,7 +47,7 @@ fn contains_word(haystack: &str, needle: &str) -> bool {
     })
 }
 
-fn logged() -> String {
+pub fn logged() -> String {
     String::from_utf8_lossy(&LOGS.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
 }
 
