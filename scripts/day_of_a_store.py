@@ -73,13 +73,21 @@ def kopilka(binary, *args, stdin=None):
     return out.stdout.strip().splitlines()
 
 
-def last_code(outbox, phone):
-    with open(outbox, encoding="utf-8") as f:
-        for line in reversed(f.read().splitlines()):
-            sms = json.loads(line)
-            if sms["phone"] == phone:
-                return re.search(r"\b(\d{6})\b", sms["text"]).group(1)
-    raise Failed(f"no SMS to {phone} in {outbox}")
+def last_code(outbox, phone, wait_s=5.0):
+    # The server sends SMS after it answers: the line may take a moment to appear.
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            with open(outbox, encoding="utf-8") as f:
+                for line in reversed(f.read().splitlines()):
+                    sms = json.loads(line)
+                    if sms["phone"] == phone:
+                        return re.search(r"\b(\d{6})\b", sms["text"]).group(1)
+        except (FileNotFoundError, json.JSONDecodeError):  # not yet there, or half written
+            pass
+        if time.monotonic() > deadline:
+            raise Failed(f"no SMS to {phone} in {outbox}")
+        time.sleep(0.02)
 
 
 def register(api, outbox, rng, n):

@@ -171,11 +171,8 @@ async fn run_store(
             )
             .await
             .context("requesting an SMS code")?;
-            let code = ctx
-                .codes
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&phone)
+            let code = scenarios::sms_code(&ctx, &phone)
+                .await
                 .context("an SMS code")?;
             let (_, answer) = scenarios::post(
                 &ctx,

@@ -113,6 +113,28 @@ pub async fn home(ctx: Ctx, n: u64) -> bool {
         && get_ok(&ctx, "/me/history?limit=20", Some(token)).await
 }
 
+/// How long a code may take to reach the webhook: the server sends SMS after it answers.
+const SMS_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The code the webhook received for `phone`, waiting for it to arrive.
+pub async fn sms_code(ctx: &Ctx, phone: &str) -> Option<String> {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(code) = ctx
+            .codes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(phone)
+        {
+            return Some(code);
+        }
+        if started.elapsed() > SMS_WAIT {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+}
+
 /// Request a code and verify it.
 pub async fn sign_in(ctx: Ctx, n: u64) -> bool {
     // n is client * 10^9 + attempt: two digits of client, six of attempt, never shared.
@@ -123,12 +145,7 @@ pub async fn sign_in(ctx: Ctx, n: u64) -> bool {
     ) {
         return false;
     }
-    let Some(code) = ctx
-        .codes
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&phone)
-    else {
+    let Some(code) = sms_code(&ctx, &phone).await else {
         return false;
     };
     matches!(
