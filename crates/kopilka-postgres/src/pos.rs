@@ -315,6 +315,21 @@ impl Pos for PostgresStore {
         }))
     }
 
+    async fn purchase_member(
+        &self,
+        store: StoreId,
+        receipt_id: &str,
+    ) -> StoreResult<Option<MemberId>> {
+        sqlx::query_scalar(
+            "SELECT member_id FROM purchases WHERE store_id = $1 AND receipt_id = $2",
+        )
+        .bind(store)
+        .bind(receipt_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)
+    }
+
     async fn earning_receipts(
         &self,
         member: MemberId,

@@ -403,6 +403,17 @@ impl Kopilka {
 
     /// Returns goods (SPEC §4.5): idempotent on the refund id within the till's store.
     pub async fn refund(&self, till: &Till, input: RefundInput) -> ServiceResult<RefundOutcome> {
+        // A deleted account's points were forfeited with it: a return gives nothing back to it
+        // and takes nothing from it. The till refunds the money without the card.
+        if let Some(member) = self
+            .store()
+            .purchase_member(till.store_id, &input.receipt_id)
+            .await?
+        {
+            if self.store().member(member).await?.is_none() {
+                return Err(DomainError::CardBlocked.into());
+            }
+        }
         let lines_text = input
             .lines
             .as_ref()

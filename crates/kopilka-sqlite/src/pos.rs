@@ -462,6 +462,23 @@ impl Pos for SqliteStore {
             .await
     }
 
+    async fn purchase_member(
+        &self,
+        store: StoreId,
+        receipt_id: &str,
+    ) -> StoreResult<Option<MemberId>> {
+        let receipt_id = receipt_id.to_owned();
+        self.read(move |c| {
+            optional(
+                c.prepare_cached(
+                    "SELECT member_id FROM purchases WHERE store_id = ?1 AND receipt_id = ?2",
+                )
+                .and_then(|mut s| s.query_row(params![store, receipt_id], |r| r.get(0))),
+            )
+        })
+        .await
+    }
+
     async fn resolve_card_token(
         &self,
         code: &CardNumber,

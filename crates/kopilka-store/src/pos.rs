@@ -245,6 +245,13 @@ pub trait Pos: Send + Sync {
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> StoreResult<u32>;
+    /// The member a recorded sale belongs to, by the store and receipt id it was recorded
+    /// under; `None` if there is no such sale.
+    async fn purchase_member(
+        &self,
+        store: StoreId,
+        receipt_id: &str,
+    ) -> StoreResult<Option<MemberId>>;
     /// The same without the points, for a purchase, which reads them with the rest of its
     /// state.
     async fn card_holder(&self, number: &CardNumber) -> StoreResult<Option<CardHolder>>;

@@ -317,7 +317,7 @@ pub struct RefundView {
 #[utoipa::path(post, path = "/pos/purchases/{receipt_id}/refunds", tag = "pos", security(("till" = [])), request_body = RefundBody,
     params(("receipt_id" = String, Path, description = "The purchase's receipt id")),
     responses((status = 201, body = RefundView), (status = 200, body = RefundView, description = "a repeat of a recorded refund"),
-              (status = 404, body = Problem), (status = 409, body = Problem, description = "idempotency_conflict"), (status = 422, body = Problem)))]
+              (status = 404, body = Problem), (status = 409, body = Problem, description = "idempotency_conflict; card_blocked: the customer deleted their account, so no points move (refund the money without the card)"), (status = 422, body = Problem)))]
 async fn refund(
     State(state): State<AppState>,
     TillAuth(till): TillAuth,

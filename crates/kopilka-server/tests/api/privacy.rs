@@ -257,6 +257,18 @@ async fn a_deleted_account_is_gone_and_its_phone_may_join_again(backend: Backend
     )
     .await
     .expect_problem(404, "not_found");
+    // A return of their old receipt moves no points on the dead account: the till refunds
+    // the money without the card.
+    pos(
+        &app,
+        &key,
+        "/purchases/D1/refunds",
+        json!({ "refund_id": "D1-R" }),
+    )
+    .await
+    .expect_problem(409, "card_blocked");
+    assert_eq!(liability(&app, &accounting).await, before - forfeited);
+    app.assert_ledger_balanced().await;
     // Nobody else lost anything.
     assert_eq!(
         app.get("/me/balance", &other).await.expect(200)["available"],
