@@ -199,15 +199,15 @@ impl FromRequestParts<AppState> for StaffAuth {
 
 /// The client's address as `client_ip::TrustedProxies` decided it, put on the request by
 /// the `client_address` middleware.
-#[derive(Debug, Clone)]
-pub struct ClientAddr(pub String);
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub std::net::IpAddr);
 
 /// The client's IP address.
 pub struct ClientIp(pub String);
 
 fn client_ip(parts: &Parts) -> String {
     if let Some(ClientAddr(ip)) = parts.extensions.get::<ClientAddr>() {
-        return ip.clone();
+        return ip.to_string();
     }
     parts
         .extensions

@@ -41,7 +41,6 @@ use tracing::Level;
 #[derive(Clone)]
 pub struct AppState {
     pub kopilka: Kopilka,
-    pub proxies: Arc<client_ip::TrustedProxies>,
     pub contacts: Arc<api::public::ContactsView>,
     pub metrics: Arc<metrics::Metrics>,
     pub openapi: Arc<utoipa::openapi::OpenApi>,
@@ -281,7 +280,6 @@ pub fn router(
     let (api, openapi) = api::router().split_for_parts();
     let state = AppState {
         kopilka,
-        proxies: Arc::new(settings.trusted_proxies()?),
         contacts: Arc::new(api::public::ContactsView {
             hotline: settings.hotline_phone.clone(),
             messenger: settings.messenger_phone.clone(),
@@ -309,19 +307,15 @@ pub fn router(
     if settings.metrics_listen.is_none() {
         router = router.route("/metrics", get(metrics_text));
     }
-    let timeout = Duration::from_secs(settings.request_timeout_s);
+    let edge = Arc::new(middleware::Edge {
+        kopilka: state.kopilka.clone(),
+        proxies: settings.trusted_proxies()?,
+        time_limit: Duration::from_secs(settings.request_timeout_s),
+    });
     Ok(router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(
-            timeout,
-            middleware::time_limit,
-        ))
-        .layer(axum::middleware::from_fn(middleware::no_store))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::client_address,
-        ))
+        .layer(axum::middleware::from_fn_with_state(edge, middleware::edge))
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
         .layer(
             ServiceBuilder::new()

@@ -1,4 +1,4 @@
-use crate::members::member_where;
+use crate::members::{member_from_row, MEMBER_COLUMNS};
 use crate::{backend, micros, optional, time, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -10,27 +10,35 @@ use kopilka_store::{
 };
 use rusqlite::params;
 
-const SESSION_COLUMNS: &str =
-    "id, kind, subject, phone, created_at, expires_at, COALESCE(last_seen_at, created_at), ip, user_agent";
+const SESSION_COLUMNS: &str = "s.id, s.kind, s.subject, s.phone, s.created_at, s.expires_at, \
+     COALESCE(s.last_seen_at, s.created_at), s.ip, s.user_agent";
 
 fn session_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoreResult<Session>> {
-    let kind: String = r.get(1)?;
-    let phone: Option<String> = r.get(3)?;
+    session_at(r, 0)
+}
+
+/// A session from the row's columns that start at `at` (after a member's, in a join).
+fn session_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<StoreResult<Session>> {
+    let kind: String = r.get(at + 1)?;
+    let phone: Option<String> = r.get(at + 3)?;
     Ok((|| {
         Ok(Session {
-            id: r.get(0).map_err(backend)?,
+            id: r.get(at).map_err(backend)?,
             kind: TokenKind::from_db(&kind)
                 .ok_or_else(|| StoreError::Backend(format!("bad session kind {kind:?}")))?,
-            subject: r.get(2).map_err(backend)?,
+            subject: r.get(at + 2).map_err(backend)?,
             phone: phone.as_deref().map(convert::phone).transpose()?,
-            created_at: time(r.get(4).map_err(backend)?),
-            expires_at: time(r.get(5).map_err(backend)?),
-            last_seen_at: time(r.get(6).map_err(backend)?),
-            ip: r.get(7).map_err(backend)?,
-            user_agent: r.get(8).map_err(backend)?,
+            created_at: time(r.get(at + 4).map_err(backend)?),
+            expires_at: time(r.get(at + 5).map_err(backend)?),
+            last_seen_at: time(r.get(at + 6).map_err(backend)?),
+            ip: r.get(at + 7).map_err(backend)?,
+            user_agent: r.get(at + 8).map_err(backend)?,
         })
     })())
 }
+
+/// Columns of `MEMBER_COLUMNS`, where a joined session's start.
+const MEMBER_COLUMN_COUNT: usize = 16;
 
 fn live_session(
     c: &rusqlite::Connection,
@@ -39,8 +47,8 @@ fn live_session(
     now: DateTime<Utc>,
 ) -> StoreResult<Option<Session>> {
     let sql = format!(
-        "SELECT {SESSION_COLUMNS} FROM sessions \
-         WHERE token_hash = ?1 AND kind = ?2 AND revoked_at IS NULL AND expires_at > ?3"
+        "SELECT {SESSION_COLUMNS} FROM sessions s \
+         WHERE s.token_hash = ?1 AND s.kind = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3"
     );
     optional(c.prepare_cached(&sql).and_then(|mut s| {
         s.query_row(params![hash, kind.as_str(), micros(now)], session_from_row)
@@ -90,11 +98,19 @@ impl Sessions for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<(Member, Session)>> {
         let hash = token_hash.to_owned();
+        // One statement: every customer request starts here.
         self.read(move |c| {
-            let Some(session) = live_session(c, TokenKind::Customer, &hash, now)? else {
-                return Ok(None);
-            };
-            Ok(member_where(c, "m.id = ?1", params![session.subject])?.map(|m| (m, session)))
+            let sql = format!(
+                "SELECT {MEMBER_COLUMNS}, {SESSION_COLUMNS} FROM sessions s JOIN members m ON m.id = s.subject \
+                 WHERE s.token_hash = ?1 AND s.kind = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3"
+            );
+            let row = optional(c.prepare_cached(&sql).and_then(|mut st| {
+                st.query_row(
+                    params![hash, TokenKind::Customer.as_str(), micros(now)],
+                    |r| Ok((member_from_row(r)?, session_at(r, MEMBER_COLUMN_COUNT)?)),
+                )
+            }))?;
+            row.map(|(member, session)| Ok((member?, session?))).transpose()
         })
         .await
     }
@@ -125,8 +141,8 @@ impl Sessions for SqliteStore {
     ) -> StoreResult<Vec<Session>> {
         self.read(move |c| {
             let sql = format!(
-                "SELECT {SESSION_COLUMNS} FROM sessions WHERE kind = ?1 AND subject = ?2 \
-                 AND revoked_at IS NULL AND expires_at > ?3 ORDER BY id DESC"
+                "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.kind = ?1 AND s.subject = ?2 \
+                 AND s.revoked_at IS NULL AND s.expires_at > ?3 ORDER BY s.id DESC"
             );
             let mut st = c.prepare_cached(&sql).map_err(backend)?;
             let rows = st
@@ -398,5 +414,16 @@ impl Limits for SqliteStore {
             Ok(total)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_joined_session_starts_after_the_member_columns() {
+        assert_eq!(
+            super::MEMBER_COLUMNS.split(',').count(),
+            super::MEMBER_COLUMN_COUNT
+        );
     }
 }

@@ -16,7 +16,7 @@ pub(crate) const MEMBER_COLUMNS: &str =
      m.email, m.favourite_store_id, m.favourite_category_id, m.favourite_category_set_at, \
      m.consent_personal_data, m.consent_newsletters, m.consent_version, m.consent_at, m.created_at";
 
-fn member_from_row(row: &Row) -> rusqlite::Result<StoreResult<Member>> {
+pub(crate) fn member_from_row(row: &Row) -> rusqlite::Result<StoreResult<Member>> {
     let phone: String = row.get(1)?;
     let gender: Option<String> = row.get(4)?;
     let birth_date: Option<String> = row.get(5)?;
