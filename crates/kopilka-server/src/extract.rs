@@ -172,10 +172,8 @@ impl FromRequestParts<AppState> for Customer {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or_else(ApiError::unauthorized)?;
-        let member = state.kopilka.authenticate_customer(&token).await?;
-        tracing::Span::current().record("member_id", member.id);
-        Ok(Customer(member))
+        let SignedIn(session) = SignedIn::from_request_parts(parts, state).await?;
+        Ok(Customer(session.member))
     }
 }
 
