@@ -36,12 +36,23 @@ async fn card_row(conn: &mut PgConnection, number: &str, lock: bool) -> StoreRes
 }
 
 /// Makes `number` the member's only active card.
+/// Makes `number` the member's one active card. The member's row is share-locked first, so a
+/// deletion committing meanwhile is waited for and seen: a deleted account gets no new card.
 async fn make_active(
     conn: &mut PgConnection,
     member: MemberId,
     number: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
+    let live: Option<bool> =
+        sqlx::query_scalar("SELECT deleted_at IS NULL FROM members WHERE id = $1 FOR SHARE")
+            .bind(member)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+    if live != Some(true) {
+        return Err(DomainError::NotFound("member").into());
+    }
     sqlx::query("UPDATE cards SET status = 'blocked', blocked_at = $3 WHERE member_id = $1 AND status = 'active' AND number <> $2")
         .bind(member)
         .bind(number)

@@ -45,7 +45,17 @@ fn holder_of(c: &Connection, number: &str) -> StoreResult<Option<CardHolder>> {
 }
 
 /// Makes `number` the member's only active card.
+/// Makes `number` the member's one active card; a deleted account gets no new card (the one
+/// writer runs this after any deletion that committed first).
 fn make_active(conn: &Connection, member: MemberId, number: &str, at: i64) -> StoreResult<()> {
+    let live: Option<bool> = crate::optional(conn.query_row(
+        "SELECT deleted_at IS NULL FROM members WHERE id = ?1",
+        [member],
+        |r| r.get(0),
+    ))?;
+    if live != Some(true) {
+        return Err(DomainError::NotFound("member").into());
+    }
     conn.execute(
         "UPDATE cards SET status = 'blocked', blocked_at = ?3 WHERE member_id = ?1 AND status = 'active' AND number <> ?2",
         params![member, number, at],

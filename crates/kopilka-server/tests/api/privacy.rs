@@ -220,12 +220,22 @@ async fn a_deleted_account_is_gone_and_its_phone_may_join_again(backend: Backend
     );
     assert!(available > 0 && pending > 0, "{balance}");
     let before = liability(&app, &accounting).await;
+    // As a request that authenticated a moment before the deletion holds it.
+    let stale = app.kopilka.store().member(id).await.unwrap().unwrap();
 
     app.request("DELETE", "/api/v1/me", Some(&token), None)
         .await
         .expect(204);
 
     assert_deleted(&app, &token, "89996660002", &card, &key).await;
+    // Such a request gets no new card for the deleted account, virtual or printed.
+    assert!(app.kopilka.new_virtual_card(&stale).await.is_err());
+    let printed = app.kopilka.issue_cards(1).await.unwrap().remove(0);
+    assert!(app
+        .kopilka
+        .bind_card(&stale, &printed, "127.0.0.1")
+        .await
+        .is_err());
     let forfeited = available + pending;
     assert_eq!(liability(&app, &accounting).await, before - forfeited);
     assert_eq!(
