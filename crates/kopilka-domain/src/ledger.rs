@@ -161,4 +161,6 @@ pub struct LedgerTotals {
     pub transfers: i64,
     /// What the chain owes its members: the sum of their balances.
     pub member_balances: i64,
+    /// Points deleted accounts left behind, forfeited to `system:forfeit`.
+    pub forfeited: i64,
 }

@@ -99,7 +99,8 @@ impl Ledger for PostgresStore {
             "SELECT (SELECT COALESCE(SUM(debits_posted), 0)::BIGINT FROM accounts), \
              (SELECT COALESCE(SUM(credits_posted), 0)::BIGINT FROM accounts), \
              (SELECT COALESCE(SUM(amount), 0)::BIGINT FROM transfers), \
-             (SELECT COALESCE(SUM(credits_posted - debits_posted), 0)::BIGINT FROM accounts WHERE member_id IS NOT NULL)",
+             (SELECT COALESCE(SUM(credits_posted - debits_posted), 0)::BIGINT FROM accounts WHERE member_id IS NOT NULL), \
+             (SELECT COALESCE(SUM(credits_posted - debits_posted), 0)::BIGINT FROM accounts WHERE code = 'system:forfeit')",
         )
         .fetch_one(&self.pool)
         .await
@@ -109,6 +110,7 @@ impl Ledger for PostgresStore {
             credits: r.try_get(1).map_err(db)?,
             transfers: r.try_get(2).map_err(db)?,
             member_balances: r.try_get(3).map_err(db)?,
+            forfeited: r.try_get(4).map_err(db)?,
         })
     }
 }

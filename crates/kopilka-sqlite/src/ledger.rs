@@ -73,7 +73,8 @@ impl Ledger for SqliteStore {
                 "SELECT (SELECT COALESCE(SUM(debits_posted), 0) FROM accounts), \
                  (SELECT COALESCE(SUM(credits_posted), 0) FROM accounts), \
                  (SELECT COALESCE(SUM(amount), 0) FROM transfers), \
-                 (SELECT COALESCE(SUM(credits_posted - debits_posted), 0) FROM accounts WHERE member_id IS NOT NULL)",
+                 (SELECT COALESCE(SUM(credits_posted - debits_posted), 0) FROM accounts WHERE member_id IS NOT NULL), \
+                 (SELECT COALESCE(SUM(credits_posted - debits_posted), 0) FROM accounts WHERE code = 'system:forfeit')",
                 [],
                 |r| {
                     Ok(LedgerTotals {
@@ -81,6 +82,7 @@ impl Ledger for SqliteStore {
                         credits: r.get(1)?,
                         transfers: r.get(2)?,
                         member_balances: r.get(3)?,
+                        forfeited: r.get(4)?,
                     })
                 },
             )

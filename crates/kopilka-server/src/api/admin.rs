@@ -206,6 +206,8 @@ async fn adjust(
 pub struct LiabilityView {
     /// Points the chain owes its members: the sum of their balances.
     liability_points: i64,
+    /// Points deleted accounts left behind, forfeited (no longer owed).
+    forfeited_points: i64,
     /// Sum of debits and of credits over every account; equal in a healthy ledger.
     debits: i64,
     credits: i64,
@@ -228,6 +230,7 @@ async fn liability(
         .map_err(kopilka_service::ServiceError::from)?;
     Ok(Json(LiabilityView {
         liability_points: t.member_balances,
+        forfeited_points: t.forfeited,
         debits: t.debits,
         credits: t.credits,
         balanced: t.debits == t.credits && t.debits == t.transfers,

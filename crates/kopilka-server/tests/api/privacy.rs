@@ -228,6 +228,15 @@ async fn a_deleted_account_is_gone_and_its_phone_may_join_again(backend: Backend
         .expect(204);
 
     assert_deleted(&app, &token, "89996660002", &card, &key).await;
+    let report = app
+        .get("/admin/reports/liability", &accounting)
+        .await
+        .expect(200);
+    assert_eq!(
+        report["forfeited_points"].as_i64().unwrap(),
+        available + pending,
+        "the liability report shows what was forfeited: {report}"
+    );
     // Such a request gets no new card for the deleted account, virtual or printed.
     assert!(app.kopilka.new_virtual_card(&stale).await.is_err());
     let printed = app.kopilka.issue_cards(1).await.unwrap().remove(0);
