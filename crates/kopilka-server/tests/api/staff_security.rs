@@ -218,8 +218,9 @@ async fn a_revoked_till_key_is_refused_on_every_node_within_two_seconds(backend:
     let row: Vec<&str> = listed.lines().last().unwrap().split('\t').collect();
     assert_eq!(row[1..4], ["1", "staffed", "active"], "{listed}");
     let id = row[0].to_owned();
-    let revoked_at = Instant::now();
     app.cli(&["till", "revoke", &id], "");
+    // Committed when the command has exited; from then on every node has two seconds.
+    let revoked_at = Instant::now();
     for node in [&app, &other] {
         while identify(node).await != 401 {
             assert!(
