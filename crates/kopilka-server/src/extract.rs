@@ -195,10 +195,7 @@ impl FromRequestParts<AppState> for StaffAuth {
     }
 }
 
-/// The client's address as `client_ip::TrustedProxies` decided it, put on the request by
-/// the `client_address` middleware.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddr(pub std::net::IpAddr);
+pub use kopilka_service::security::ClientAddress as ClientAddr;
 
 /// The client's IP address.
 pub struct ClientIp(pub String);

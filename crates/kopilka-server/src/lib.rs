@@ -296,7 +296,13 @@ pub fn router(
             shed::shed,
         )),
     };
+    let https = settings
+        .public_url
+        .as_deref()
+        .is_some_and(|url| url.starts_with("https://"));
+    let pages = kopilka_web::router(kopilka_web::WebState::new(state.kopilka.clone(), https));
     let mut router = Router::new()
+        .merge(pages)
         .nest("/api/v1", api)
         .route("/api/v1/openapi.json", get(docs::openapi_json))
         .route("/api/docs", get(docs::page))

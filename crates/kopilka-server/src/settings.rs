@@ -216,6 +216,8 @@ settings! {
         sms_webhook_url: String, "KOPILKA_SMS_WEBHOOK_URL";
         /// Bearer token for the SMS webhook.
         sms_webhook_token: Secret, "KOPILKA_SMS_WEBHOOK_TOKEN";
+        /// The service's public base URL (default: `http://` and the listen address); `https://` makes cookies `Secure`.
+        public_url: String, "KOPILKA_PUBLIC_URL";
         /// Serve `/metrics` on this address only (not on the API's listener).
         metrics_listen: SocketAddr, "KOPILKA_METRICS_LISTEN";
         /// Key for hashing SMS codes (at least 32 characters); without it the store keeps one, which suits a single box.

@@ -52,6 +52,11 @@ impl SecurityEvent {
     }
 }
 
+/// The client's address as the edge of the server decided it (behind trusted proxies), carried
+/// on each request for the API and the pages alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddress(pub std::net::IpAddr);
+
 /// Counts security events (the server's metrics implement it).
 pub trait SecurityObserver: Send + Sync {
     fn observe(&self, event: SecurityEvent);
@@ -70,6 +75,12 @@ impl Kopilka {
         if let Some(observer) = self.inner.security.get() {
             observer.observe(event);
         }
+    }
+
+    /// A keyed hash under the server's secret, for values a client must not be able to forge
+    /// (the pages' CSRF tokens).
+    pub fn keyed_hash(&self, parts: &[&str]) -> String {
+        self.inner.secret.code_hash(parts)
     }
 
     /// Sets who counts security events; the first call wins.

@@ -10,6 +10,7 @@ mod helpers;
 mod logs;
 mod offers;
 mod ops;
+mod pages;
 mod points;
 mod privacy;
 mod profile;

@@ -1,0 +1,284 @@
+//! The web pages over plain HTTP, as a browser without script would use them: cookies, forms,
+//! redirects, on both stores.
+
+use crate::helpers::{Backend, TestApp, PASSWORD};
+use crate::on_both_stores;
+use reqwest::header::{HeaderMap, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::StatusCode;
+use std::collections::BTreeMap;
+
+on_both_stores!(
+    pages_speak_russian_first_and_english_when_asked,
+    a_customer_signs_in_with_a_password_and_sees_the_account,
+    a_customer_signs_in_with_an_sms_code,
+    forms_without_their_token_change_nothing,
+);
+
+/// A browser: its cookies, and no redirects followed, so each step can be checked.
+struct Browser<'a> {
+    app: &'a TestApp,
+    client: reqwest::Client,
+    cookies: BTreeMap<String, String>,
+}
+
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    /// The value of the hidden `csrf` input.
+    fn csrf(&self) -> String {
+        let at = self
+            .body
+            .find("name=\"csrf\" value=\"")
+            .expect("a form with a csrf token");
+        let rest = &self.body[at + "name=\"csrf\" value=\"".len()..];
+        rest[..rest.find('"').unwrap()].to_owned()
+    }
+
+    fn location(&self) -> &str {
+        self.headers[LOCATION].to_str().unwrap()
+    }
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Self {
+            app,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let cookie: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let request = if cookie.is_empty() {
+            request
+        } else {
+            request.header(COOKIE, cookie.join("; "))
+        };
+        let res = request.send().await.unwrap();
+        for set in res.headers().get_all(SET_COOKIE) {
+            let set = set.to_str().unwrap();
+            assert!(
+                set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+                "{set}"
+            );
+            let (pair, _) = set.split_once(';').unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        Page {
+            status: res.status(),
+            headers: res.headers().clone(),
+            body: res.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let request = self.client.get(format!("{}{path}", self.app.base));
+        self.send(request).await
+    }
+
+    async fn get_with(&mut self, path: &str, name: &str, value: &str) -> Page {
+        let request = self
+            .client
+            .get(format!("{}{path}", self.app.base))
+            .header(name, value);
+        self.send(request).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let request = self
+            .client
+            .post(format!("{}{path}", self.app.base))
+            .form(form);
+        self.send(request).await
+    }
+}
+
+async fn pages_speak_russian_first_and_english_when_asked(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut browser = Browser::new(&app);
+    let home = browser.get("/").await;
+    assert_eq!(home.status, 200);
+    assert!(home.body.contains("<html lang=\"ru\">"));
+    assert!(home.body.contains("Копилка"));
+    let csp = home.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    assert!(!csp.contains("unsafe-inline"));
+    // The stylesheet is this host's, under a name that changes with its content.
+    let css = home.body.split("href=\"/assets/").nth(1).unwrap();
+    let css = format!("/assets/{}", &css[..css.find('"').unwrap()]);
+    let sheet = browser.get(&css).await;
+    assert_eq!(sheet.status, 200);
+    assert!(sheet.headers["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
+
+    let english = browser.get("/login?lang=en").await;
+    assert!(
+        english.body.contains("<html lang=\"en\">"),
+        "{}",
+        english.body
+    );
+    assert!(english.body.contains("Sign in"));
+    // Remembered on the next page.
+    assert!(browser.get("/").await.body.contains("<html lang=\"en\">"));
+    // A new visitor whose browser prefers English.
+    let mut other = Browser::new(&app);
+    let page = other
+        .get_with("/", "accept-language", "en-GB,en;q=0.9,ru;q=0.3")
+        .await;
+    assert!(page.body.contains("<html lang=\"en\">"));
+}
+
+async fn a_customer_signs_in_with_a_password_and_sees_the_account(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, card, _) = app.register("89997770101").await;
+    let mut browser = Browser::new(&app);
+    let away = browser.get("/account").await;
+    assert_eq!(away.status, 303);
+    assert_eq!(away.location(), "/login");
+
+    let login = browser.get("/login").await;
+    let csrf = login.csrf();
+    let wrong = browser
+        .post(
+            "/login/password",
+            &[
+                ("csrf", &csrf),
+                ("login", &card),
+                ("password", "не-тот-пароль"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 422);
+    assert!(wrong.body.contains("error-summary"), "{}", wrong.body);
+    assert!(wrong.body.contains("Неверный логин или пароль"));
+    assert!(wrong.body.contains("aria-invalid=\"true\""));
+
+    let signed = browser
+        .post(
+            "/login/password",
+            &[
+                ("csrf", &csrf),
+                ("login", "+7 (999) 777-01-01"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(signed.status, 303, "{}", signed.body);
+    assert_eq!(signed.location(), "/account");
+    assert!(browser.cookies.contains_key("kp_session"));
+
+    let account = browser.get("/account").await;
+    assert_eq!(account.status, 200);
+    assert_eq!(account.headers["cache-control"], "no-store");
+    assert!(
+        account.body.contains("data-available>300<"),
+        "{}",
+        account.body
+    );
+    assert!(account.body.contains(&card));
+    assert!(account.body.contains("Приветственные") || account.body.contains("300"));
+    let barcode = browser.get(&format!("/account/card/{card}.svg")).await;
+    assert_eq!(barcode.status, 200);
+    assert!(barcode.body.starts_with("<svg"));
+    // Someone else's number is not drawn for this customer.
+    let (_, other_card, _) = app.register("89997770102").await;
+    assert_eq!(
+        browser
+            .get(&format!("/account/card/{other_card}.svg"))
+            .await
+            .status,
+        404
+    );
+
+    let csrf = account.csrf();
+    let out = browser.post("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, 303);
+    assert!(!browser.cookies.contains_key("kp_session"));
+    assert_eq!(browser.get("/account").await.status, 303);
+}
+
+async fn a_customer_signs_in_with_an_sms_code(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.register("89997770103").await;
+    app.clock.advance(chrono::Duration::minutes(2));
+    let mut browser = Browser::new(&app);
+    let csrf = browser.get("/login").await.csrf();
+    let bad = browser
+        .post("/login/phone", &[("csrf", &csrf), ("phone", "12345")])
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("id=\"phone-error\""), "{}", bad.body);
+    let asked = browser
+        .post(
+            "/login/phone",
+            &[("csrf", &csrf), ("phone", "8 999 777 01 03")],
+        )
+        .await;
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    assert!(asked.body.contains("name=\"code\""));
+    assert!(asked.body.contains("+79997770103"));
+    let code = app.last_code("+79997770103").await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let refused = browser
+        .post(
+            "/login/code",
+            &[("csrf", &csrf), ("phone", "+79997770103"), ("code", wrong)],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("Неверный код"));
+    let signed = browser
+        .post(
+            "/login/code",
+            &[("csrf", &csrf), ("phone", "+79997770103"), ("code", &code)],
+        )
+        .await;
+    assert_eq!(signed.status, 303);
+    assert_eq!(browser.get("/account").await.status, 200);
+}
+
+async fn forms_without_their_token_change_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, card, _) = app.register("89997770104").await;
+    let mut browser = Browser::new(&app);
+    browser.get("/login").await;
+    for token in ["", "forged"] {
+        let page = browser
+            .post(
+                "/login/password",
+                &[("csrf", token), ("login", &card), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(page.status, 403);
+        assert!(!browser.cookies.contains_key("kp_session"));
+    }
+    // Another visitor's token is not this one's.
+    let mut other = Browser::new(&app);
+    let theirs = other.get("/login").await.csrf();
+    let page = browser
+        .post(
+            "/login/password",
+            &[("csrf", &theirs), ("login", &card), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(page.status, 403);
+}

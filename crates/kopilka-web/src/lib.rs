@@ -1,0 +1,126 @@
+//! The web pages (API.md "Web pages"): server-rendered with askama over the same service the
+//! API uses, Russian first, every form working without script. Sessions are cookies; every
+//! form carries a CSRF token; every page is served with a Content-Security-Policy that allows
+//! nothing from another host, no inline script and no framing.
+
+mod barcode;
+mod i18n;
+mod pages;
+mod session;
+
+use axum::extract::Request;
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+pub use i18n::Lang;
+use kopilka_service::Kopilka;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+/// What every page handler can reach.
+#[derive(Clone)]
+pub struct WebState {
+    pub kopilka: Kopilka,
+    /// Cookies are `Secure` when the public address is https.
+    pub secure_cookies: bool,
+    assets: Arc<Assets>,
+}
+
+/// Static files, embedded in the binary under content-hashed names so that a browser may keep
+/// them for a year and still never see a stale one.
+struct Assets {
+    css_path: String,
+}
+
+const CSS: &str = include_str!("../static/web.css");
+
+/// The pages' policy: everything from this host only, no inline script or style, no framing.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self'; connect-src 'self'; manifest-src 'self'; form-action 'self'; \
+     frame-ancestors 'none'; base-uri 'none'";
+
+impl WebState {
+    pub fn new(kopilka: Kopilka, public_url_is_https: bool) -> Self {
+        let hash = Sha256::digest(CSS.as_bytes());
+        let short: String = hash[..6].iter().map(|b| format!("{b:02x}")).collect();
+        Self {
+            kopilka,
+            secure_cookies: public_url_is_https,
+            assets: Arc::new(Assets {
+                css_path: format!("/assets/web.{short}.css"),
+            }),
+        }
+    }
+}
+
+/// Every page, with its security headers, ready to merge into the service's router.
+pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
+    let css_path = state.assets.css_path.clone();
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(pages::login))
+        .route("/login/phone", post(pages::login_phone))
+        .route("/login/code", post(pages::login_code))
+        .route("/login/password", post(pages::login_password))
+        .route("/logout", post(pages::logout))
+        .route("/account", get(pages::account))
+        .route("/account/card/{file}", get(pages::card_barcode))
+        .route(&css_path, get(stylesheet))
+        .layer(axum::middleware::from_fn(page_headers))
+        .with_state(state)
+}
+
+async fn stylesheet() -> Response {
+    let mut response = Response::new(CSS.into());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    response
+}
+
+async fn page_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
+}
+
+/// What the layout needs on every page.
+pub(crate) struct Chrome {
+    pub t: i18n::Texts,
+    pub lang: &'static str,
+    pub css: String,
+    pub csrf: String,
+    pub signed_in: bool,
+}
+
+impl Chrome {
+    pub(crate) fn new(state: &WebState, visitor: &session::Visitor, signed_in: bool) -> Self {
+        Self {
+            t: visitor.texts,
+            lang: visitor.lang.code(),
+            css: state.assets.css_path.clone(),
+            csrf: visitor.csrf_token(state),
+            signed_in,
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! What a page knows about its visitor, from cookies: the language, the CSRF seed, and the
+//! customer's session. Cookies are HttpOnly and SameSite=Lax, and Secure when the service's
+//! public address is https. Each form carries a token derived from the CSRF seed with the
+//! server's key (signed double submit), so another site can neither read nor forge it.
+
+use crate::i18n::{Lang, Texts};
+use crate::WebState;
+use axum::extract::FromRequestParts;
+use axum::http::header::{ACCEPT_LANGUAGE, COOKIE, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::HeaderValue;
+use axum::response::Response;
+use kopilka_service::security::ClientAddress;
+use subtle::ConstantTimeEq;
+
+pub const SESSION_COOKIE: &str = "kp_session";
+pub const CSRF_COOKIE: &str = "kp_csrf";
+pub const LANG_COOKIE: &str = "kp_lang";
+
+/// How long the browser keeps the session cookie; the session itself ends sooner if idle.
+const SESSION_COOKIE_DAYS: i64 = 30;
+const LANG_COOKIE_DAYS: i64 = 365;
+
+fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
+}
+
+/// The visitor as a page handler sees them.
+pub struct Visitor {
+    pub lang: Lang,
+    pub texts: Texts,
+    /// The session token from the cookie, if any (not yet checked).
+    pub session: Option<String>,
+    pub ip: String,
+    pub user_agent: String,
+    csrf_seed: String,
+    /// Cookies this response must set (a new CSRF seed, a remembered language).
+    pending: Vec<String>,
+    secure: bool,
+}
+
+impl FromRequestParts<WebState> for Visitor {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &WebState,
+    ) -> Result<Self, Self::Rejection> {
+        let mut pending = Vec::new();
+        let secure = state.secure_cookies;
+        let asked = parts.uri.query().and_then(|q| {
+            q.split('&')
+                .filter_map(|p| p.split_once('='))
+                .find(|(k, _)| *k == "lang")
+                .and_then(|(_, v)| Lang::parse(v))
+        });
+        let lang = match asked {
+            Some(lang) => {
+                pending.push(set_cookie(
+                    LANG_COOKIE,
+                    lang.code(),
+                    LANG_COOKIE_DAYS,
+                    secure,
+                ));
+                lang
+            }
+            None => cookie(parts, LANG_COOKIE)
+                .and_then(Lang::parse)
+                .or_else(|| {
+                    parts
+                        .headers
+                        .get(ACCEPT_LANGUAGE)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(Lang::from_accept_language)
+                })
+                .unwrap_or(Lang::Ru),
+        };
+        let csrf_seed = match cookie(parts, CSRF_COOKIE) {
+            Some(seed)
+                if seed.len() >= 32
+                    && seed
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
+            {
+                seed.to_owned()
+            }
+            _ => {
+                let seed = kopilka_service::crypto::new_token("c");
+                pending.push(set_cookie(CSRF_COOKIE, &seed, SESSION_COOKIE_DAYS, secure));
+                seed
+            }
+        };
+        let ip = parts
+            .extensions
+            .get::<ClientAddress>()
+            .map_or_else(|| "unknown".to_owned(), |ClientAddress(ip)| ip.to_string());
+        let user_agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        Ok(Visitor {
+            lang,
+            texts: lang.texts(),
+            session: cookie(parts, SESSION_COOKIE).map(str::to_owned),
+            ip,
+            user_agent,
+            csrf_seed,
+            pending,
+            secure,
+        })
+    }
+}
+
+impl Visitor {
+    /// The token this visitor's forms carry.
+    pub fn csrf_token(&self, state: &WebState) -> String {
+        state.kopilka.keyed_hash(&["csrf", &self.csrf_seed])
+    }
+
+    /// Whether a submitted form's token is this visitor's.
+    pub fn csrf_ok(&self, state: &WebState, submitted: &str) -> bool {
+        let expected = self.csrf_token(state);
+        expected.as_bytes().ct_eq(submitted.as_bytes()).into()
+    }
+
+    pub fn start_session(&mut self, token: &str) {
+        self.pending.push(set_cookie(
+            SESSION_COOKIE,
+            token,
+            SESSION_COOKIE_DAYS,
+            self.secure,
+        ));
+    }
+
+    pub fn end_session(&mut self) {
+        self.pending
+            .push(set_cookie(SESSION_COOKIE, "", 0, self.secure));
+    }
+
+    /// Sets the cookies this visit decided on.
+    pub fn finish(self, mut response: Response) -> Response {
+        for c in self.pending {
+            if let Ok(value) = HeaderValue::from_str(&c) {
+                response.headers_mut().append(SET_COOKIE, value);
+            }
+        }
+        response
+    }
+}
+
+fn set_cookie(name: &str, value: &str, days: i64, secure: bool) -> String {
+    let max_age = days * 24 * 3600;
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
+}
