@@ -5,3 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/test-env.sh
 cargo test --workspace --locked "$@"
+# The pages in a real headless Chromium against the binary the tests just built.
+cargo build --locked -q --bin kopilka
+(cd e2e && node --test)

@@ -32,9 +32,18 @@ pub struct WebState {
 /// them for a year and still never see a stale one.
 struct Assets {
     css_path: String,
+    icon_path: String,
 }
 
 const CSS: &str = include_str!("../static/web.css");
+const ICON: &str = include_str!("../static/icon.svg");
+
+/// `/assets/{name}.{first 12 hex digits of its SHA-256}.{ext}`.
+fn hashed_path(name: &str, ext: &str, content: &str) -> String {
+    let hash = Sha256::digest(content.as_bytes());
+    let short: String = hash[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("/assets/{name}.{short}.{ext}")
+}
 
 /// The pages' policy: everything from this host only, no inline script or style, no framing.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
@@ -43,13 +52,12 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 
 impl WebState {
     pub fn new(kopilka: Kopilka, public_url_is_https: bool) -> Self {
-        let hash = Sha256::digest(CSS.as_bytes());
-        let short: String = hash[..6].iter().map(|b| format!("{b:02x}")).collect();
         Self {
             kopilka,
             secure_cookies: public_url_is_https,
             assets: Arc::new(Assets {
-                css_path: format!("/assets/web.{short}.css"),
+                css_path: hashed_path("web", "css", CSS),
+                icon_path: hashed_path("icon", "svg", ICON),
             }),
         }
     }
@@ -58,6 +66,7 @@ impl WebState {
 /// Every page, with its security headers, ready to merge into the service's router.
 pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
     let css_path = state.assets.css_path.clone();
+    let icon_path = state.assets.icon_path.clone();
     Router::new()
         .route("/", get(pages::home))
         .route("/login", get(pages::login))
@@ -67,18 +76,19 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
         .route("/logout", post(pages::logout))
         .route("/account", get(pages::account))
         .route("/account/card/{file}", get(pages::card_barcode))
-        .route(&css_path, get(stylesheet))
+        .route(
+            &css_path,
+            get(|| async { asset("text/css; charset=utf-8", CSS) }),
+        )
+        .route(&icon_path, get(|| async { asset("image/svg+xml", ICON) }))
         .layer(axum::middleware::from_fn(page_headers))
         .with_state(state)
 }
 
-async fn stylesheet() -> Response {
-    let mut response = Response::new(CSS.into());
+fn asset(content_type: &'static str, content: &'static str) -> Response {
+    let mut response = Response::new(content.into());
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=31536000, immutable"),
@@ -109,6 +119,7 @@ pub(crate) struct Chrome {
     pub t: i18n::Texts,
     pub lang: &'static str,
     pub css: String,
+    pub icon: String,
     pub csrf: String,
     pub signed_in: bool,
 }
@@ -119,6 +130,7 @@ impl Chrome {
             t: visitor.texts,
             lang: visitor.lang.code(),
             css: state.assets.css_path.clone(),
+            icon: state.assets.icon_path.clone(),
             csrf: visitor.csrf_token(state),
             signed_in,
         }
