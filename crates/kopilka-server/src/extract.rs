@@ -224,11 +224,12 @@ pub struct ClientInfo(pub Client);
 impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        // Browsers send ASCII; anything else is shown as well as it can be, not dropped.
         let agent = parts
             .headers
             .get(USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_default();
         Ok(ClientInfo(Client::new(client_ip(parts), agent)))
     }
 }

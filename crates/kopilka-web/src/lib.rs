@@ -4,6 +4,7 @@
 //! nothing from another host, no inline script and no framing.
 
 mod barcode;
+mod controls;
 mod i18n;
 mod pages;
 mod session;
@@ -76,6 +77,13 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
         .route("/logout", post(pages::logout))
         .route("/account", get(pages::account))
         .route("/account/card/{file}", get(pages::card_barcode))
+        .route("/account/sessions", get(controls::sessions))
+        .route("/account/sessions/{id}/end", post(controls::end_session))
+        .route("/account/sessions/end-all", post(controls::end_all))
+        .route(
+            "/account/delete",
+            get(controls::delete_form).post(controls::delete),
+        )
         .route(
             &css_path,
             get(|| async { asset("text/css; charset=utf-8", CSS) }),

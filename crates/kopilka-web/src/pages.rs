@@ -20,7 +20,7 @@ pub(crate) struct FieldMessage {
     pub message: String,
 }
 
-fn render(template: &impl Template, status: StatusCode) -> Response {
+pub(crate) fn render(template: &impl Template, status: StatusCode) -> Response {
     match template.render() {
         Ok(html) => (
             status,
@@ -78,7 +78,7 @@ pub async fn home(State(state): State<WebState>, visitor: Visitor) -> Response {
     visitor.finish(response)
 }
 
-async fn signed_in(state: &WebState, visitor: &Visitor) -> Option<CustomerSession> {
+pub(crate) async fn signed_in(state: &WebState, visitor: &Visitor) -> Option<CustomerSession> {
     let token = visitor.session.as_deref()?;
     state.kopilka.customer_session(token).await.ok()
 }
@@ -156,7 +156,7 @@ pub struct PhoneForm {
 }
 
 /// A form whose CSRF token is not this visitor's: a 403 page, nothing done.
-fn refused(state: &WebState, visitor: Visitor) -> Response {
+pub(crate) fn refused(state: &WebState, visitor: Visitor) -> Response {
     let page = MessagePage {
         page: Chrome::new(state, &visitor, false),
         heading: visitor.texts.get("error_csrf").to_owned(),
@@ -311,7 +311,7 @@ pub async fn login_password(
 #[derive(Deserialize)]
 pub struct CsrfForm {
     #[serde(default)]
-    csrf: String,
+    pub csrf: String,
 }
 
 pub async fn logout(
@@ -333,10 +333,26 @@ pub async fn logout(
 
 #[derive(Template)]
 #[template(path = "message.html")]
-struct MessagePage {
-    page: Chrome,
-    heading: String,
-    message: String,
+pub(crate) struct MessagePage {
+    pub page: Chrome,
+    pub heading: String,
+    pub message: String,
+}
+
+/// A service failure as a page: its message, and a 503 (what a person can do is wait).
+pub(crate) fn failure(
+    state: &WebState,
+    visitor: Visitor,
+    error: &ServiceError,
+    signed_in: bool,
+) -> Response {
+    let page = MessagePage {
+        page: Chrome::new(state, &visitor, signed_in),
+        heading: message_for(&visitor, error),
+        message: String::new(),
+    };
+    let response = render(&page, StatusCode::SERVICE_UNAVAILABLE);
+    visitor.finish(response)
 }
 
 struct HistoryLine {
@@ -370,15 +386,7 @@ pub async fn account(State(state): State<WebState>, visitor: Visitor) -> Respons
             let response = render(&page, StatusCode::OK);
             visitor.finish(response)
         }
-        Err(e) => {
-            let page = MessagePage {
-                page: Chrome::new(&state, &visitor, true),
-                heading: message_for(&visitor, &e),
-                message: String::new(),
-            };
-            let response = render(&page, StatusCode::SERVICE_UNAVAILABLE);
-            visitor.finish(response)
-        }
+        Err(e) => failure(&state, visitor, &e, true),
     }
 }
 

@@ -103,12 +103,12 @@ impl FromRequestParts<WebState> for Visitor {
             .extensions
             .get::<ClientAddress>()
             .map_or_else(|| "unknown".to_owned(), |ClientAddress(ip)| ip.to_string());
+        // Browsers send ASCII; anything else is shown as well as it can be, not dropped.
         let user_agent = parts
             .headers
             .get(axum::http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_default();
         Ok(Visitor {
             lang,
             texts: lang.texts(),

@@ -12,6 +12,7 @@ on_both_stores!(
     a_customer_signs_in_with_a_password_and_sees_the_account,
     a_customer_signs_in_with_an_sms_code,
     forms_without_their_token_change_nothing,
+    a_customer_ends_sessions_and_deletes_the_account_from_the_pages,
 );
 
 /// A browser: its cookies, and no redirects followed, so each step can be checked.
@@ -44,6 +45,22 @@ impl Page {
 }
 
 impl<'a> Browser<'a> {
+    /// Signs in at `/login` with a password.
+    async fn sign_in(&mut self, login: &str, agent: &str) {
+        let csrf = self.get("/login").await.csrf();
+        let request = self
+            .client
+            .post(format!("{}/login/password", self.app.base))
+            .header("user-agent", agent)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("login", login),
+                ("password", PASSWORD),
+            ]);
+        let page = self.send(request).await;
+        assert_eq!(page.status, 303, "{}", page.body);
+    }
+
     fn new(app: &'a TestApp) -> Self {
         Self {
             app,
@@ -281,4 +298,54 @@ async fn forms_without_their_token_change_nothing(backend: Backend) {
         )
         .await;
     assert_eq!(page.status, 403);
+}
+
+async fn a_customer_ends_sessions_and_deletes_the_account_from_the_pages(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, card, _) = app.register("89997770105").await;
+    let mut here = Browser::new(&app);
+    here.sign_in(&card, "Firefox на ноутбуке").await;
+    let mut there = Browser::new(&app);
+    there.sign_in(&card, "Chrome на телефоне").await;
+
+    let list = here.get("/account/sessions").await;
+    assert_eq!(list.status, 200);
+    assert!(
+        list.body
+            .contains("Firefox на ноутбуке</strong> — это устройство"),
+        "{}",
+        list.body
+    );
+    assert!(list.body.contains("Chrome на телефоне"));
+    assert!(list.body.contains("127.0.0.*"));
+    // End the phone's session from the laptop: the form of the one that is not current.
+    let at = list.body.find("Chrome на телефоне").unwrap();
+    let form = &list.body[at..];
+    let action = form.split("action=\"").nth(1).unwrap();
+    let action = &action[..action.find('"').unwrap()];
+    let csrf = list.csrf();
+    assert_eq!(here.post(action, &[("csrf", &csrf)]).await.status, 303);
+    assert_eq!(there.get("/account").await.status, 303);
+    assert_eq!(here.get("/account").await.status, 200);
+
+    // Deleting asks for the confirmation first.
+    let form = here.get("/account/delete").await;
+    let csrf = form.csrf();
+    let unconfirmed = here.post("/account/delete", &[("csrf", &csrf)]).await;
+    assert_eq!(unconfirmed.status, 422);
+    assert!(unconfirmed.body.contains("aria-invalid=\"true\""));
+    assert_eq!(here.get("/account").await.status, 200);
+    let done = here
+        .post("/account/delete", &[("csrf", &csrf), ("confirm", "yes")])
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("Учётная запись удалена"));
+    assert!(!here.cookies.contains_key("kp_session"));
+    app.post(
+        "/auth/login",
+        serde_json::json!({ "login": card, "password": PASSWORD }),
+    )
+    .await
+    .expect_problem(401, "invalid_credentials");
+    app.assert_ledger_balanced().await;
 }
