@@ -99,3 +99,40 @@ for (const [name, width, height] of [['phone', 390, 844], ['desktop', 1280, 800]
     await page.close();
   });
 }
+
+test('the card and the last known balance show with the network off', async () => {
+  const phone = '+79991230000';
+  const password = 'Ветер-в-поле-2026';
+  const card = await register(phone, password);
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, locale: 'ru-RU' });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  await page.goto(`${base}/login`);
+  await page.getByLabel('Телефон или номер карты').fill(card);
+  await page.getByLabel('Пароль').fill(password);
+  await page.getByRole('button', { name: 'Войти по паролю' }).click();
+  await page.waitForURL(`${base}/account`);
+  // The worker takes charge, then one more visit fills what it keeps.
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await page.reload();
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+  await page.reload();
+  const asOf = await page.locator('[data-as-of]').textContent();
+
+  await context.setOffline(true);
+  await page.reload();
+  assert.equal(await page.locator('[data-available]').textContent(), '300');
+  assert.equal(await page.locator('[data-as-of]').textContent(), asOf);
+  const shot = join(screens, 'account-offline-phone.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  assert.equal(execFileSync('zbarimg', ['-q', '--raw', shot]).toString().trim(), card);
+  assert.deepEqual(problems, []);
+
+  // Signed out, nothing of the account is kept.
+  await context.setOffline(false);
+  await page.locator('form[action="/logout"] button').click();
+  await page.waitForURL(`${base}/`);
+  await page.waitForFunction(async () => !(await caches.has('kopilka-account-v1')));
+  await context.close();
+});

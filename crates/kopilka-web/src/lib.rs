@@ -34,10 +34,16 @@ pub struct WebState {
 struct Assets {
     css_path: String,
     icon_path: String,
+    js_path: String,
 }
 
 const CSS: &str = include_str!("../static/web.css");
 const ICON: &str = include_str!("../static/icon.svg");
+const APP_JS: &str = include_str!("../static/app.js");
+/// Served at the root, where a service worker must live to look after `/account`; never
+/// cached long, so that a new one is found.
+const SERVICE_WORKER: &str = include_str!("../static/sw.js");
+const MANIFEST: &str = include_str!("../static/manifest.webmanifest");
 
 /// `/assets/{name}.{first 12 hex digits of its SHA-256}.{ext}`.
 fn hashed_path(name: &str, ext: &str, content: &str) -> String {
@@ -59,6 +65,7 @@ impl WebState {
             assets: Arc::new(Assets {
                 css_path: hashed_path("web", "css", CSS),
                 icon_path: hashed_path("icon", "svg", ICON),
+                js_path: hashed_path("app", "js", APP_JS),
             }),
         }
     }
@@ -68,6 +75,7 @@ impl WebState {
 pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
     let css_path = state.assets.css_path.clone();
     let icon_path = state.assets.icon_path.clone();
+    let js_path = state.assets.js_path.clone();
     Router::new()
         .route("/", get(pages::home))
         .route("/login", get(pages::login))
@@ -89,6 +97,19 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
             get(|| async { asset("text/css; charset=utf-8", CSS) }),
         )
         .route(&icon_path, get(|| async { asset("image/svg+xml", ICON) }))
+        .route(
+            &js_path,
+            get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }),
+        )
+        .route("/icon.svg", get(|| async { fresh("image/svg+xml", ICON) }))
+        .route(
+            "/sw.js",
+            get(|| async { fresh("text/javascript; charset=utf-8", SERVICE_WORKER) }),
+        )
+        .route(
+            "/manifest.webmanifest",
+            get(|| async { fresh("application/manifest+json", MANIFEST) }),
+        )
         .layer(axum::middleware::from_fn(page_headers))
         .with_state(state)
 }
@@ -101,6 +122,15 @@ fn asset(content_type: &'static str, content: &'static str) -> Response {
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=31536000, immutable"),
     );
+    response
+}
+
+/// A file whose name stays the same, so browsers must ask again before using it.
+fn fresh(content_type: &'static str, content: &'static str) -> Response {
+    let mut response = Response::new(content.into());
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }
 
@@ -128,6 +158,7 @@ pub(crate) struct Chrome {
     pub lang: &'static str,
     pub css: String,
     pub icon: String,
+    pub js: String,
     pub csrf: String,
     pub signed_in: bool,
 }
@@ -139,6 +170,7 @@ impl Chrome {
             lang: visitor.lang.code(),
             css: state.assets.css_path.clone(),
             icon: state.assets.icon_path.clone(),
+            js: state.assets.js_path.clone(),
             csrf: visitor.csrf_token(state),
             signed_in,
         }

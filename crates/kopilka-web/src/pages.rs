@@ -372,6 +372,8 @@ struct AccountPage {
     card: Option<String>,
     history: Vec<HistoryLine>,
     profile_incomplete: bool,
+    /// When the figures were read: an offline copy says how old it is.
+    as_of: String,
 }
 
 /// How many history lines the first screen shows.
@@ -428,6 +430,11 @@ async fn account_page(
             })
             .collect(),
         profile_incomplete: !member.profile.missing_required().is_empty(),
+        as_of: kopilka
+            .now()
+            .with_timezone(&tz)
+            .format("%d.%m.%Y %H:%M")
+            .to_string(),
     })
 }
 
