@@ -5,6 +5,7 @@
 
 mod barcode;
 mod controls;
+mod history;
 mod i18n;
 mod pages;
 mod session;
@@ -85,6 +86,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
         .route("/logout", post(pages::logout))
         .route("/account", get(pages::account))
         .route("/account/card/{file}", get(pages::card_barcode))
+        .route("/account/history", get(history::history))
         .route("/account/sessions", get(controls::sessions))
         .route("/account/sessions/{id}/end", post(controls::end_session))
         .route("/account/sessions/end-all", post(controls::end_all))

@@ -355,10 +355,20 @@ pub(crate) fn failure(
     visitor.finish(response)
 }
 
-struct HistoryLine {
-    when: String,
-    description: String,
-    points: i64,
+pub(crate) struct HistoryLine {
+    pub(crate) when: String,
+    pub(crate) description: String,
+    pub(crate) points: i64,
+}
+
+impl HistoryLine {
+    pub(crate) fn new(entry: &kopilka_domain::ledger::HistoryEntry, tz: chrono_tz::Tz) -> Self {
+        Self {
+            when: entry.at.with_timezone(&tz).format("%d.%m.%Y").to_string(),
+            description: entry.description.clone(),
+            points: entry.points.get(),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -423,11 +433,7 @@ async fn account_page(
         history: history
             .items
             .iter()
-            .map(|h| HistoryLine {
-                when: date(h.at),
-                description: h.description.clone(),
-                points: h.points.get(),
-            })
+            .map(|h| HistoryLine::new(h, tz))
             .collect(),
         profile_incomplete: !member.profile.missing_required().is_empty(),
         as_of: kopilka

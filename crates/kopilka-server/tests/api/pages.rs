@@ -13,6 +13,7 @@ on_both_stores!(
     a_customer_signs_in_with_an_sms_code,
     forms_without_their_token_change_nothing,
     a_customer_ends_sessions_and_deletes_the_account_from_the_pages,
+    the_history_page_filters_by_kind,
 );
 
 /// A browser: its cookies, and no redirects followed, so each step can be checked.
@@ -348,4 +349,37 @@ async fn a_customer_ends_sessions_and_deletes_the_account_from_the_pages(backend
     .await
     .expect_problem(401, "invalid_credentials");
     app.assert_ledger_balanced().await;
+}
+
+async fn the_history_page_filters_by_kind(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, card, member) = app.register("89997770106").await;
+    let support = app
+        .staff_token("oleg", &[kopilka_domain::staff::Role::Support])
+        .await;
+    app.request(
+        "POST",
+        &format!("/api/v1/admin/members/{member}/adjustments"),
+        Some(&support),
+        Some(serde_json::json!({ "points": 50, "reason": "компенсация за очередь" })),
+    )
+    .await
+    .expect(201);
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&card, "test").await;
+    let all = browser.get("/account/history").await;
+    assert_eq!(all.status, 200);
+    assert!(
+        all.body.contains("+300") && all.body.contains("+50"),
+        "{}",
+        all.body
+    );
+    let adjustments = browser.get("/account/history?kind=adjustment").await;
+    assert!(adjustments.body.contains("+50") && !adjustments.body.contains("+300"));
+    assert!(adjustments.body.contains("value=\"adjustment\" selected"));
+    let welcome = browser.get("/account/history?kind=welcome").await;
+    assert!(welcome.body.contains("+300") && !welcome.body.contains("+50"));
+    // A kind that does not exist shows everything rather than nothing.
+    let unknown = browser.get("/account/history?kind=nonsense").await;
+    assert!(unknown.body.contains("+300") && unknown.body.contains("+50"));
 }
