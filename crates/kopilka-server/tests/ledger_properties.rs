@@ -173,7 +173,9 @@ async fn world(postgres: bool, pending_days: u32) -> World {
                 ..Profile::default()
             },
             newsletters: false,
-            password: NewPassword::parse("свойства-леджера", 6, &[]).unwrap(),
+            password: NewPassword::parse("свойства-леджера", 6, &[])
+                .unwrap()
+                .into(),
         };
         let done = kopilka
             .register(&registration_token, form, &Client::default())

@@ -61,6 +61,11 @@ fn decode_cursor(cursor: &str) -> Result<ProductKey, DomainError> {
 impl Kopilka {
     /// Products by words (any Russian word form) and category (with everything below it),
     /// those named by the first word first, then by name.
+    /// The category tree, as the catalogue keeps it.
+    pub async fn categories(&self) -> ServiceResult<Vec<kopilka_store::Category>> {
+        Ok(self.store().categories().await?)
+    }
+
     pub async fn products(&self, search: ProductSearch<'_>) -> ServiceResult<ProductPage> {
         let query = search.text.and_then(SearchQuery::parse);
         let categories = match search.category_id {

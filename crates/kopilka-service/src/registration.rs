@@ -14,7 +14,24 @@ use rand::rngs::OsRng;
 pub struct RegistrationForm {
     pub profile: Profile,
     pub newsletters: bool,
-    pub password: NewPassword,
+    pub password: RegistrationPassword,
+}
+
+/// The password a registration sets.
+#[derive(Debug)]
+pub enum RegistrationPassword {
+    /// Given with the form (the API).
+    New(NewPassword),
+    /// Checked and hashed at an earlier step of a form in several steps (the pages' wizard),
+    /// sealed to its registration token by [`Kopilka::seal_registration_password`]: the
+    /// password itself need not travel through the later steps.
+    Sealed(String),
+}
+
+impl From<NewPassword> for RegistrationPassword {
+    fn from(password: NewPassword) -> Self {
+        RegistrationPassword::New(password)
+    }
 }
 
 #[derive(Debug)]
@@ -29,6 +46,37 @@ pub struct Registered {
 const CARD_NUMBER_TRIES: usize = 8;
 
 impl Kopilka {
+    /// Checks a password for a registration in progress (the policy, and not the phone
+    /// itself) and hashes it, sealed to the registration token with the server's key, so a
+    /// later step can set it without the password travelling again.
+    pub async fn seal_registration_password(
+        &self,
+        registration_token: &str,
+        password: &NewPassword,
+    ) -> ServiceResult<String> {
+        let phone = self.registration_phone(registration_token).await?;
+        NewPassword::parse(
+            password.expose(),
+            self.rules().password_min_chars,
+            &[phone.as_str()],
+        )
+        .map_err(|e| DomainError::field("password", e.to_string()))?;
+        let hash = crypto::hash_password(password.expose().to_owned()).await?;
+        let seal = self.keyed_hash(&["registration-password", registration_token, &hash]);
+        Ok(format!("{seal}.{hash}"))
+    }
+
+    /// The hash a sealed password carries, if its seal is this token's.
+    fn unseal_registration_password(
+        &self,
+        registration_token: &str,
+        sealed: &str,
+    ) -> Option<String> {
+        let (seal, hash) = sealed.split_once('.')?;
+        let expected = self.keyed_hash(&["registration-password", registration_token, hash]);
+        crypto::hashes_equal(seal, &expected).then(|| hash.to_owned())
+    }
+
     /// The welcome points of SPEC §1.4 as a credit from the welcome account.
     pub(crate) fn welcome_credit(&self, now: chrono::DateTime<chrono::Utc>) -> Credit {
         let rules = self.rules();
@@ -61,20 +109,40 @@ impl Kopilka {
                 v.add("favourite_store_id", "Такого магазина нет");
             }
         }
-        if let Err(e) = NewPassword::parse(
-            form.password.expose(),
-            self.rules().password_min_chars,
-            &[phone.as_str()],
-        ) {
-            v.add("password", e.to_string());
-        }
+        let sealed_hash = match &form.password {
+            RegistrationPassword::New(password) => {
+                if let Err(e) = NewPassword::parse(
+                    password.expose(),
+                    self.rules().password_min_chars,
+                    &[phone.as_str()],
+                ) {
+                    v.add("password", e.to_string());
+                }
+                None
+            }
+            RegistrationPassword::Sealed(sealed) => {
+                let hash = self.unseal_registration_password(registration_token, sealed);
+                if hash.is_none() {
+                    v.add("password", "Задайте пароль ещё раз");
+                }
+                hash
+            }
+        };
         v.finish()?;
         if self.store().member_by_phone(&phone).await?.is_some() {
             return Err(DomainError::PhoneTaken.into());
         }
 
         let now = self.now();
-        let password_hash = crypto::hash_password(form.password.expose().to_owned()).await?;
+        let password_hash = match (sealed_hash, &form.password) {
+            (Some(hash), _) => hash,
+            (None, RegistrationPassword::New(password)) => {
+                crypto::hash_password(password.expose().to_owned()).await?
+            }
+            (None, RegistrationPassword::Sealed(_)) => {
+                return Err(DomainError::field("password", "Задайте пароль ещё раз").into())
+            }
+        };
         let rules = self.rules();
         let registration = Registration {
             phone,

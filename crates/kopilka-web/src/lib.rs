@@ -8,6 +8,7 @@ mod controls;
 mod history;
 mod i18n;
 mod pages;
+mod register;
 mod session;
 
 use axum::extract::Request;
@@ -84,6 +85,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
         .route("/login/code", post(pages::login_code))
         .route("/login/password", post(pages::login_password))
         .route("/logout", post(pages::logout))
+        .route("/register", get(register::start).post(register::step))
         .route("/account", get(pages::account))
         .route("/account/card/{file}", get(pages::card_barcode))
         .route("/account/history", get(history::history))

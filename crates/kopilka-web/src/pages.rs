@@ -246,10 +246,10 @@ pub async fn login_code(
             visitor.start_session(&token);
             visitor.finish(Redirect::to("/account").into_response())
         }
-        Ok(CodeVerified::RegistrationRequired { .. }) => {
-            let mut page = page;
-            page.notice = Some(visitor.texts.get("login_new_phone").to_owned());
-            page_response(&page, visitor)
+        // A phone with no account goes on into registration, verified.
+        Ok(CodeVerified::RegistrationRequired { registration_token }) => {
+            visitor.start_registration(&registration_token);
+            visitor.finish(Redirect::to("/register").into_response())
         }
         Err(e) => {
             let message = message_for(&visitor, &e);

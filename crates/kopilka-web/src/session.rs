@@ -16,10 +16,14 @@ use subtle::ConstantTimeEq;
 pub const SESSION_COOKIE: &str = "kp_session";
 pub const CSRF_COOKIE: &str = "kp_csrf";
 pub const LANG_COOKIE: &str = "kp_lang";
+/// The registration token of a verified phone, between its code and the end of the wizard.
+pub const REGISTRATION_COOKIE: &str = "kp_reg";
 
 /// How long the browser keeps the session cookie; the session itself ends sooner if idle.
 const SESSION_COOKIE_DAYS: i64 = 30;
 const LANG_COOKIE_DAYS: i64 = 365;
+/// A registration token lives half an hour; a day is an upper bound for the cookie.
+const REGISTRATION_COOKIE_DAYS: i64 = 1;
 
 fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
     parts
@@ -40,6 +44,8 @@ pub struct Visitor {
     pub texts: Texts,
     /// The session token from the cookie, if any (not yet checked).
     pub session: Option<String>,
+    /// The registration token of a verified phone, if a registration is under way.
+    pub registration: Option<String>,
     pub ip: String,
     pub user_agent: String,
     csrf_seed: String,
@@ -113,6 +119,7 @@ impl FromRequestParts<WebState> for Visitor {
             lang,
             texts: lang.texts(),
             session: cookie(parts, SESSION_COOKIE).map(str::to_owned),
+            registration: cookie(parts, REGISTRATION_COOKIE).map(str::to_owned),
             ip,
             user_agent,
             csrf_seed,
@@ -141,6 +148,20 @@ impl Visitor {
             SESSION_COOKIE_DAYS,
             self.secure,
         ));
+    }
+
+    pub fn start_registration(&mut self, token: &str) {
+        self.pending.push(set_cookie(
+            REGISTRATION_COOKIE,
+            token,
+            REGISTRATION_COOKIE_DAYS,
+            self.secure,
+        ));
+    }
+
+    pub fn end_registration(&mut self) {
+        self.pending
+            .push(set_cookie(REGISTRATION_COOKIE, "", 0, self.secure));
     }
 
     pub fn end_session(&mut self) {

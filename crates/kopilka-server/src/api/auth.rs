@@ -217,7 +217,7 @@ impl RegisterBody {
                 favourite_category_id,
             },
             newsletters: self.consents.newsletters,
-            password,
+            password: password.into(),
         })
     }
 }

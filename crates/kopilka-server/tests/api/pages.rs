@@ -14,6 +14,7 @@ on_both_stores!(
     forms_without_their_token_change_nothing,
     a_customer_ends_sessions_and_deletes_the_account_from_the_pages,
     the_history_page_filters_by_kind,
+    a_new_phone_joins_through_the_wizard,
 );
 
 /// A browser: its cookies, and no redirects followed, so each step can be checked.
@@ -382,4 +383,160 @@ async fn the_history_page_filters_by_kind(backend: Backend) {
     // A kind that does not exist shows everything rather than nothing.
     let unknown = browser.get("/account/history?kind=nonsense").await;
     assert!(unknown.body.contains("+300") && unknown.body.contains("+50"));
+}
+
+/// The hidden fields a page carries, as the next step's form sends them back.
+fn hidden_fields(body: &str) -> Vec<(String, String)> {
+    body.split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .map(|rest| {
+            let name = &rest[..rest.find('"').unwrap()];
+            let value = rest.split("value=\"").nth(1).unwrap();
+            let value = &value[..value.find('"').unwrap()];
+            (
+                name.to_owned(),
+                value.replace("&#43;", "+").replace("&#x2B;", "+"),
+            )
+        })
+        .collect()
+}
+
+async fn a_new_phone_joins_through_the_wizard(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut browser = Browser::new(&app);
+    let csrf = browser.get("/login").await.csrf();
+    browser
+        .post("/login/phone", &[("csrf", &csrf), ("phone", "89997770107")])
+        .await;
+    let code = app.last_code("+79997770107").await;
+    let verified = browser
+        .post(
+            "/login/code",
+            &[("csrf", &csrf), ("phone", "+79997770107"), ("code", &code)],
+        )
+        .await;
+    assert_eq!(verified.status, 303);
+    assert_eq!(verified.location(), "/register");
+    assert!(browser.cookies.contains_key("kp_reg"));
+
+    let profile = browser.get("/register").await;
+    assert_eq!(profile.status, 200);
+    assert!(profile.body.contains("Шаг 1 из 4"));
+    let send = |page: &Page, fields: &[(&str, &str)]| {
+        let mut form = hidden_fields(&page.body);
+        form.retain(|(k, _)| !fields.iter().any(|(f, _)| f == k));
+        form.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        form
+    };
+    let missing = send(
+        &profile,
+        &[
+            ("step", "profile"),
+            ("gender", "female"),
+            ("city", "Москва"),
+        ],
+    );
+    let page = post_form(&mut browser, &missing).await;
+    assert_eq!(page.status, 422);
+    assert!(
+        page.body.contains("id=\"last_name-error\""),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("id=\"birth_date-error\""));
+    let consents = post_form(
+        &mut browser,
+        &send(
+            &profile,
+            &[
+                ("step", "profile"),
+                ("last_name", "Иванова"),
+                ("gender", "female"),
+                ("birth_date", "1990-05-17"),
+                ("city", "Москва"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(consents.status, 200, "{}", consents.body);
+    assert!(consents.body.contains("Шаг 2 из 4"));
+    let refused = post_form(&mut browser, &send(&consents, &[("step", "consents")])).await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("Без согласия"));
+    let password = post_form(
+        &mut browser,
+        &send(&consents, &[("step", "consents"), ("personal_data", "yes")]),
+    )
+    .await;
+    assert!(password.body.contains("Шаг 3 из 4"));
+    let mismatch = post_form(
+        &mut browser,
+        &send(
+            &password,
+            &[
+                ("step", "password"),
+                ("password", PASSWORD),
+                ("password_again", "другой-пароль"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(mismatch.status, 422);
+    assert!(mismatch.body.contains("Пароли не совпадают"));
+    let category = post_form(
+        &mut browser,
+        &send(
+            &password,
+            &[
+                ("step", "password"),
+                ("password", PASSWORD),
+                ("password_again", PASSWORD),
+            ],
+        ),
+    )
+    .await;
+    assert!(category.body.contains("Шаг 4 из 4"), "{}", category.body);
+    // The password itself is not on the page; its sealed hash is.
+    assert!(!category.body.contains(PASSWORD));
+    assert!(hidden_fields(&category.body)
+        .iter()
+        .any(|(k, v)| k == "sealed" && v.contains("$argon2id$")));
+    // A hash sealed to another registration, or tampered with, is refused.
+    let tampered = post_form(
+        &mut browser,
+        &send(
+            &category,
+            &[
+                ("step", "category"),
+                ("category", "10"),
+                ("sealed", "0.$argon2id$x"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(tampered.status, 422);
+    let done = post_form(
+        &mut browser,
+        &send(&category, &[("step", "category"), ("category", "10")]),
+    )
+    .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("Начать работу"));
+    assert!(!browser.cookies.contains_key("kp_reg"));
+    let account = browser.get("/account").await;
+    assert!(account.body.contains("data-available>300<"));
+    app.post(
+        "/auth/login",
+        serde_json::json!({ "login": "89997770107", "password": PASSWORD }),
+    )
+    .await
+    .expect(200);
+}
+
+async fn post_form(browser: &mut Browser<'_>, form: &[(String, String)]) -> Page {
+    let request = browser
+        .client
+        .post(format!("{}/register", browser.app.base))
+        .form(form);
+    browser.send(request).await
 }
