@@ -136,3 +136,38 @@ test('the card and the last known balance show with the network off', async () =
   await page.waitForFunction(async () => !(await caches.has('kopilka-account-v1')));
   await context.close();
 });
+
+test('a new phone joins through the wizard, reading its code from the SMS outbox', async () => {
+  const phone = '+79991239999';
+  const page = await browser.newPage({ viewport: { width: 390, height: 844 }, locale: 'ru-RU' });
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  await page.goto(`${base}/login`);
+  await page.getByLabel('Номер телефона').fill('8 999 123-99-99');
+  await page.getByRole('button', { name: 'Получить код' }).click();
+  await page.getByLabel('Код из СМС').fill(await lastCode(phone));
+  await page.getByRole('button', { name: 'Войти', exact: true }).click();
+  await page.waitForURL(`${base}/register`);
+  // A mistake first: the message stands beside the field and in the summary.
+  await page.getByRole('button', { name: 'Дальше' }).click();
+  assert.ok(await page.locator('.error-summary').isVisible());
+  await page.screenshot({ path: join(screens, 'register-errors-phone.png'), fullPage: true });
+  await page.getByLabel('Фамилия').fill('Петрова');
+  await page.getByLabel('Женский').check();
+  await page.getByLabel('Дата рождения').fill('1988-03-08');
+  await page.getByLabel('Город').fill('Москва');
+  await page.getByRole('button', { name: 'Дальше' }).click();
+  await page.getByLabel('Согласен(на) на обработку персональных данных').check();
+  await page.getByRole('button', { name: 'Дальше' }).click();
+  await page.getByLabel('Пароль', { exact: true }).fill('Ветер-в-поле-2026');
+  await page.getByLabel('Пароль ещё раз').fill('Ветер-в-поле-2026');
+  await page.getByRole('button', { name: 'Дальше' }).click();
+  await page.locator('input[name="category"]').first().check();
+  await page.screenshot({ path: join(screens, 'register-category-phone.png'), fullPage: true });
+  await page.getByRole('button', { name: 'Завершить регистрацию' }).click();
+  await page.getByRole('link', { name: 'Начать работу' }).click();
+  await page.waitForURL(`${base}/account`);
+  assert.equal(await page.locator('[data-available]').textContent(), '300');
+  assert.deepEqual(problems, []);
+  await page.close();
+});

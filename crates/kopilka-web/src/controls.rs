@@ -140,6 +140,7 @@ pub async fn delete(
             errors: vec![FieldMessage {
                 field: "confirm",
                 message: visitor.texts.get("error_required").to_owned(),
+                label: None,
             }],
         };
         let response = render(&page, StatusCode::UNPROCESSABLE_ENTITY);

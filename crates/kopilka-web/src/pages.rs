@@ -18,6 +18,8 @@ use serde::Deserialize;
 pub(crate) struct FieldMessage {
     pub field: &'static str,
     pub message: String,
+    /// The field's label, for the summary at the top (the message beside the field needs none).
+    pub label: Option<String>,
 }
 
 pub(crate) fn render(template: &impl Template, status: StatusCode) -> Response {
@@ -116,7 +118,11 @@ impl LoginPage {
     }
 
     fn with_error(mut self, field: &'static str, message: String) -> Self {
-        self.errors.push(FieldMessage { field, message });
+        self.errors.push(FieldMessage {
+            field,
+            message,
+            label: None,
+        });
         self
     }
 

@@ -39,6 +39,15 @@ pub struct Draft {
     category: String,
 }
 
+/// (name, label key, type, value, autocomplete)
+type TextField = (
+    &'static str,
+    &'static str,
+    &'static str,
+    String,
+    &'static str,
+);
+
 #[derive(Template)]
 #[template(path = "register.html")]
 struct RegisterPage {
@@ -48,14 +57,9 @@ struct RegisterPage {
     heading: String,
     errors: Vec<FieldMessage>,
     draft: Draft,
-    /// (name, label key, type, value, autocomplete)
-    text_fields: Vec<(
-        &'static str,
-        &'static str,
-        &'static str,
-        String,
-        &'static str,
-    )>,
+    /// The text inputs before the gender, and after it.
+    text_fields: Vec<TextField>,
+    later_fields: Vec<TextField>,
     categories: Vec<(i64, String)>,
 }
 
@@ -123,6 +127,8 @@ async fn page(
                 draft.first_name.clone(),
                 "given-name",
             ),
+        ],
+        later_fields: vec![
             (
                 "birth_date",
                 "register_birth_date",
@@ -181,9 +187,15 @@ fn profile(
     let rules = state.kopilka.rules();
     let required = visitor.texts.get("error_required");
     let mut errors = Vec::new();
+    let t = visitor.texts;
     let mut check = |field: &'static str, result: Result<(), String>| {
         if let Err(message) = result {
-            errors.push(FieldMessage { field, message });
+            let label = t.get(&format!("register_{field}")).to_owned();
+            errors.push(FieldMessage {
+                field,
+                message,
+                label: Some(label),
+            });
         }
     };
     let need = |s: &str| {
@@ -274,6 +286,7 @@ pub async fn step(
         let errors = vec![FieldMessage {
             field: "personal_data",
             message: visitor.texts.get("register_consent_required").to_owned(),
+            label: None,
         }];
         let page = page(&state, &visitor, "consents", draft, errors).await;
         return show(&page, visitor);
@@ -291,10 +304,12 @@ pub async fn step(
             Err(e) => vec![FieldMessage {
                 field: "password",
                 message: e.to_string(),
+                label: None,
             }],
             Ok(_) if draft.password != draft.password_again => vec![FieldMessage {
                 field: "password_again",
                 message: visitor.texts.get("register_password_mismatch").to_owned(),
+                label: None,
             }],
             Ok(password) => match state
                 .kopilka
@@ -323,6 +338,7 @@ pub async fn step(
         let errors = vec![FieldMessage {
             field: "category",
             message: visitor.texts.get("error_required").to_owned(),
+            label: None,
         }];
         let page = page(&state, &visitor, "category", draft, errors).await;
         return show(&page, visitor);
@@ -348,6 +364,7 @@ pub async fn step(
                 errors: Vec::new(),
                 draft: Draft::default(),
                 text_fields: Vec::new(),
+                later_fields: Vec::new(),
                 categories: Vec::new(),
             };
             let response = render(&page, StatusCode::OK);
@@ -377,6 +394,7 @@ async fn step_failure(
                         "category"
                     },
                     message: f.message.clone(),
+                    label: None,
                 })
                 .collect();
             let step = if fields.iter().any(|f| f.field == "password") {
