@@ -3,73 +3,13 @@
 // scanner reads from the screenshot, at phone and desktop widths, with no console errors.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { start, stop, register, lastCode, screens, browser as chromiumBrowser, base as baseUrl } from './server.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const kopilka = process.env.KOPILKA_BIN ?? join(root, 'target/debug/kopilka');
-const screens = join(root, 'docs/screens');
-const dir = mkdtempSync(join(tmpdir(), 'kopilka-e2e-'));
-const outbox = join(dir, 'outbox.jsonl');
-let server, base, browser;
-
-const freePort = () => new Promise((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-});
-
-async function api(path, body) {
-  const res = await fetch(`${base}/api/v1${path}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-  return { status: res.status, body: await res.json() };
-}
-
-async function lastCode(phone) {
-  for (let i = 0; i < 250; i++) {
-    try {
-      const lines = readFileSync(outbox, 'utf8').trim().split('\n').reverse();
-      const sms = lines.map((l) => JSON.parse(l)).find((s) => s.phone === phone);
-      if (sms) return sms.text.match(/\b(\d{6})\b/)[1];
-    } catch { /* not written yet */ }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`no SMS to ${phone}`);
-}
-
-async function register(phone, password) {
-  assert.equal((await api('/auth/otp', { phone })).status, 202);
-  const verified = await api('/auth/otp/verify', { phone, code: await lastCode(phone) });
-  const done = await api('/auth/register', {
-    registration_token: verified.body.registration_token, last_name: 'Иванова', first_name: 'Мария',
-    gender: 'female', birth_date: '1990-05-17', city: 'Москва', favourite_category_id: 10,
-    consents: { personal_data: true, newsletters: false }, password,
-  });
-  assert.equal(done.status, 201, JSON.stringify(done.body));
-  return done.body.card.number;
-}
-
-before(async () => {
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(kopilka, ['serve', '--demo'], {
-    env: { ...process.env, KOPILKA_DATABASE_URL: `sqlite://${join(dir, 'k.db')}`, KOPILKA_LISTEN: `127.0.0.1:${port}`, KOPILKA_SMS_OUTBOX: outbox, RUST_LOG: 'warn' },
-    stdio: 'ignore',
-  });
-  for (let i = 0; i < 100; i++) {
-    try { if ((await fetch(`${base}/readyz`)).ok) break; } catch { /* starting */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
-  mkdirSync(screens, { recursive: true });
-});
-
-after(async () => {
-  await browser?.close();
-  server?.kill();
-});
+let browser, base;
+before(async () => { await start(); browser = chromiumBrowser(); base = baseUrl(); });
+after(stop);
 
 for (const [name, width, height] of [['phone', 390, 844], ['desktop', 1280, 800]]) {
   test(`a customer signs in with a password and sees the account (${name})`, async () => {
