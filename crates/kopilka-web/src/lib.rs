@@ -8,6 +8,7 @@ mod controls;
 mod history;
 mod i18n;
 mod pages;
+mod profile;
 mod register;
 mod session;
 
@@ -89,6 +90,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
         .route("/account", get(pages::account))
         .route("/account/card/{file}", get(pages::card_barcode))
         .route("/account/history", get(history::history))
+        .route("/account/profile", get(profile::show).post(profile::save))
         .route("/account/sessions", get(controls::sessions))
         .route("/account/sessions/{id}/end", post(controls::end_session))
         .route("/account/sessions/end-all", post(controls::end_all))

@@ -23,24 +23,24 @@ use serde::Deserialize;
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 pub struct Draft {
-    csrf: String,
-    step: String,
-    last_name: String,
-    first_name: String,
-    gender: String,
-    birth_date: String,
-    city: String,
-    email: String,
-    personal_data: String,
-    newsletters: String,
-    sealed: String,
-    password: String,
-    password_again: String,
-    category: String,
+    pub(crate) csrf: String,
+    pub(crate) step: String,
+    pub(crate) last_name: String,
+    pub(crate) first_name: String,
+    pub(crate) gender: String,
+    pub(crate) birth_date: String,
+    pub(crate) city: String,
+    pub(crate) email: String,
+    pub(crate) personal_data: String,
+    pub(crate) newsletters: String,
+    pub(crate) sealed: String,
+    pub(crate) password: String,
+    pub(crate) password_again: String,
+    pub(crate) category: String,
 }
 
 /// (name, label key, type, value, autocomplete)
-type TextField = (
+pub(crate) type TextField = (
     &'static str,
     &'static str,
     &'static str,
@@ -70,6 +70,53 @@ impl RegisterPage {
             .find(|e| e.field == field)
             .map(|e| e.message.as_str())
     }
+}
+
+/// The profile's text inputs before the gender, in the seed's order.
+pub(crate) fn text_fields(draft: &Draft) -> Vec<TextField> {
+    vec![
+        (
+            "last_name",
+            "register_last_name",
+            "text",
+            draft.last_name.clone(),
+            "family-name",
+        ),
+        (
+            "first_name",
+            "register_first_name",
+            "text",
+            draft.first_name.clone(),
+            "given-name",
+        ),
+    ]
+}
+
+/// …and after it.
+pub(crate) fn later_fields(draft: &Draft) -> Vec<TextField> {
+    vec![
+        (
+            "birth_date",
+            "register_birth_date",
+            "date",
+            draft.birth_date.clone(),
+            "bday",
+        ),
+        (
+            "city",
+            "register_city",
+            "text",
+            draft.city.clone(),
+            "address-level2",
+        ),
+        (
+            "email",
+            "register_email",
+            "email",
+            draft.email.clone(),
+            "email",
+        ),
+    ]
 }
 
 const STEPS: [(&str, &str); 4] = [
@@ -179,7 +226,7 @@ pub async fn start(State(state): State<WebState>, visitor: Visitor) -> Response 
 }
 
 /// The profile as the draft has it, or a message for each field that is wrong.
-fn profile(
+pub(crate) fn profile(
     visitor: &Visitor,
     state: &WebState,
     draft: &Draft,

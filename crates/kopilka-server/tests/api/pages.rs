@@ -15,6 +15,7 @@ on_both_stores!(
     a_customer_ends_sessions_and_deletes_the_account_from_the_pages,
     the_history_page_filters_by_kind,
     a_new_phone_joins_through_the_wizard,
+    the_profile_page_edits_the_profile,
 );
 
 /// A browser: its cookies, and no redirects followed, so each step can be checked.
@@ -539,4 +540,47 @@ async fn post_form(browser: &mut Browser<'_>, form: &[(String, String)]) -> Page
         .post(format!("{}/register", browser.app.base))
         .form(form);
     browser.send(request).await
+}
+
+async fn the_profile_page_edits_the_profile(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (token, card, _) = app.register("89997770108").await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&card, "test").await;
+    let page = browser.get("/account/profile").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("value=\"Иванова\""), "{}", page.body);
+    assert!(page.body.contains("value=\"female\" checked"));
+    let csrf = page.csrf();
+    let form = |city: &'static str, email: &'static str| {
+        [
+            ("csrf", csrf.clone()),
+            ("last_name", "Иванова".to_owned()),
+            ("first_name", "Мария".to_owned()),
+            ("gender", "female".to_owned()),
+            ("birth_date", "1990-05-17".to_owned()),
+            ("city", city.to_owned()),
+            ("email", email.to_owned()),
+        ]
+    };
+    let request = browser
+        .client
+        .post(format!("{}/account/profile", app.base))
+        .form(&form("Казань", "не-почта"));
+    let wrong = browser.send(request).await;
+    assert_eq!(wrong.status, 422);
+    assert!(wrong.body.contains("id=\"email-error\""), "{}", wrong.body);
+    assert_eq!(app.get("/me", &token).await.expect(200)["city"], "Москва");
+    let request = browser
+        .client
+        .post(format!("{}/account/profile", app.base))
+        .form(&form("Казань", "maria@example.ru"));
+    let saved = browser.send(request).await;
+    assert_eq!(saved.status, 303);
+    let page = browser.get(saved.location()).await;
+    assert!(page.body.contains("Изменения сохранены"));
+    assert!(page.body.contains("value=\"Казань\""));
+    let me = app.get("/me", &token).await.expect(200);
+    assert_eq!(me["city"], "Казань");
+    assert_eq!(me["email"], "maria@example.ru");
 }
