@@ -35,7 +35,7 @@ for (const locale of ['ru-RU', 'en-GB']) {
     await page.locator('#password').fill('Ветер-в-поле-2026');
     await page.locator('form[action="/login/password"] button').click();
     await page.waitForURL(`${base}/account`);
-    for (const path of ['/account', '/account/history', '/account/profile', '/account/sessions', '/account/delete']) {
+    for (const path of ['/account', '/account/history', '/account/cards', '/account/profile', '/account/sessions', '/account/delete']) {
       found.push(...await audit(page, path));
     }
     await context.close();

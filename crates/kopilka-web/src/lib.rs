@@ -4,6 +4,7 @@
 //! nothing from another host, no inline script and no framing.
 
 mod barcode;
+mod cards;
 mod controls;
 mod history;
 mod i18n;
@@ -90,6 +91,9 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
         .route("/account", get(pages::account))
         .route("/account/card/{file}", get(pages::card_barcode))
         .route("/account/history", get(history::history))
+        .route("/account/cards", get(cards::list).post(cards::bind))
+        .route("/account/cards/virtual", post(cards::new_virtual))
+        .route("/account/cards/{number}/block", post(cards::block))
         .route("/account/profile", get(profile::show).post(profile::save))
         .route("/account/sessions", get(controls::sessions))
         .route("/account/sessions/{id}/end", post(controls::end_session))

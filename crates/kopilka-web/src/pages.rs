@@ -41,7 +41,7 @@ pub(crate) fn render(template: &impl Template, status: StatusCode) -> Response {
 }
 
 /// The message a service error shows a person, in the page's language.
-fn message_for(visitor: &Visitor, error: &ServiceError) -> String {
+pub(crate) fn message_for(visitor: &Visitor, error: &ServiceError) -> String {
     let t = visitor.texts;
     match error {
         ServiceError::Domain(DomainError::InvalidCredentials) => {

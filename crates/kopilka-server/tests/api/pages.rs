@@ -16,6 +16,7 @@ on_both_stores!(
     the_history_page_filters_by_kind,
     a_new_phone_joins_through_the_wizard,
     the_profile_page_edits_the_profile,
+    the_cards_page_binds_issues_and_blocks,
 );
 
 /// A browser: its cookies, and no redirects followed, so each step can be checked.
@@ -583,4 +584,65 @@ async fn the_profile_page_edits_the_profile(backend: Backend) {
     let me = app.get("/me", &token).await.expect(200);
     assert_eq!(me["city"], "Казань");
     assert_eq!(me["email"], "maria@example.ru");
+}
+
+async fn the_cards_page_binds_issues_and_blocks(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (token, card, _) = app.register("89997770109").await;
+    let printed = app.kopilka.issue_cards(1).await.unwrap()[0].to_string();
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&card, "test").await;
+    let page = browser.get("/account/cards").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(&card));
+    let csrf = page.csrf();
+    let unknown = browser
+        .post(
+            "/account/cards",
+            &[("csrf", &csrf), ("number", "4006381333931")],
+        )
+        .await;
+    assert_eq!(unknown.status, 422);
+    assert!(
+        unknown.body.contains("Такую карту привязать нельзя"),
+        "{}",
+        unknown.body
+    );
+    let bound = browser
+        .post("/account/cards", &[("csrf", &csrf), ("number", &printed)])
+        .await;
+    assert_eq!(bound.status, 303);
+    let cards = app.get("/me/cards", &token).await.expect(200);
+    assert_eq!(cards[0]["number"], printed.as_str());
+    assert_eq!(cards[0]["status"], "active");
+    // Blocking needs the confirmation.
+    let path = format!("/account/cards/{printed}/block");
+    assert_eq!(browser.post(&path, &[("csrf", &csrf)]).await.status, 303);
+    assert_eq!(
+        app.get("/me/cards", &token).await.expect(200)[0]["status"],
+        "active"
+    );
+    assert_eq!(
+        browser
+            .post(&path, &[("csrf", &csrf), ("confirm", "yes")])
+            .await
+            .status,
+        303
+    );
+    let cards = app.get("/me/cards", &token).await.expect(200);
+    assert!(cards
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["status"] == "blocked"));
+    assert_eq!(
+        browser
+            .post("/account/cards/virtual", &[("csrf", &csrf)])
+            .await
+            .status,
+        303
+    );
+    let cards = app.get("/me/cards", &token).await.expect(200);
+    assert_eq!(cards[0]["kind"], "virtual");
+    assert_eq!(cards[0]["status"], "active");
 }
