@@ -1,7 +1,7 @@
 //! `/account/cards`: the customer's cards; binding a plastic card, a new virtual card, and
 //! blocking a lost one, each confirmed.
 
-use crate::pages::{failure, message_for, refused, render, signed_in, FieldMessage};
+use crate::pages::{failure, message_for, render, signed_in, signed_in_form, FieldMessage};
 use crate::session::Visitor;
 use crate::{Chrome, WebState};
 use askama::Template;
@@ -91,11 +91,9 @@ pub async fn bind(
     visitor: Visitor,
     Form(form): Form<BindForm>,
 ) -> Response {
-    if !visitor.csrf_ok(&state, &form.csrf) {
-        return refused(&state, visitor);
-    }
-    let Some(session) = signed_in(&state, &visitor).await else {
-        return visitor.finish(Redirect::to("/login").into_response());
+    let (visitor, session) = match signed_in_form(&state, visitor, &form.csrf).await {
+        Ok(signed) => signed,
+        Err(answer) => return answer,
     };
     let result = match CardNumber::parse(&form.number) {
         Ok(number) => state
@@ -145,11 +143,9 @@ pub async fn new_virtual(
     visitor: Visitor,
     Form(form): Form<ConfirmForm>,
 ) -> Response {
-    if !visitor.csrf_ok(&state, &form.csrf) {
-        return refused(&state, visitor);
-    }
-    let Some(session) = signed_in(&state, &visitor).await else {
-        return visitor.finish(Redirect::to("/login").into_response());
+    let (visitor, session) = match signed_in_form(&state, visitor, &form.csrf).await {
+        Ok(signed) => signed,
+        Err(answer) => return answer,
     };
     match state.kopilka.new_virtual_card(&session.member).await {
         Ok(_) => visitor.finish(Redirect::to("/account/cards?done=1").into_response()),
@@ -163,11 +159,9 @@ pub async fn block(
     Path(number): Path<String>,
     Form(form): Form<ConfirmForm>,
 ) -> Response {
-    if !visitor.csrf_ok(&state, &form.csrf) {
-        return refused(&state, visitor);
-    }
-    let Some(session) = signed_in(&state, &visitor).await else {
-        return visitor.finish(Redirect::to("/login").into_response());
+    let (visitor, session) = match signed_in_form(&state, visitor, &form.csrf).await {
+        Ok(signed) => signed,
+        Err(answer) => return answer,
     };
     // Unconfirmed, nothing happens: the list shows the card still active.
     if form.confirm != "yes" {

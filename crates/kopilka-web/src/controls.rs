@@ -1,7 +1,9 @@
 //! The customer's own controls: where they are signed in (end one session, or all), and
 //! deleting the account, confirmed.
 
-use crate::pages::{refused, render, signed_in, CsrfForm, FieldMessage, MessagePage};
+use crate::pages::{
+    refused, render, signed_in, signed_in_form, CsrfForm, FieldMessage, MessagePage,
+};
 use crate::session::Visitor;
 use crate::{Chrome, WebState};
 use askama::Template;
@@ -68,11 +70,9 @@ pub async fn end_session(
     Path(id): Path<i64>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if !visitor.csrf_ok(&state, &form.csrf) {
-        return refused(&state, visitor);
-    }
-    let Some(session) = signed_in(&state, &visitor).await else {
-        return visitor.finish(Redirect::to("/login").into_response());
+    let (visitor, session) = match signed_in_form(&state, visitor, &form.csrf).await {
+        Ok(signed) => signed,
+        Err(answer) => return answer,
     };
     // Ending one already ended is no error here: the list afterwards says what is left.
     let _ = state.kopilka.end_customer_session(&session, id).await;
@@ -125,14 +125,12 @@ pub struct DeleteForm {
 
 pub async fn delete(
     State(state): State<WebState>,
-    mut visitor: Visitor,
+    visitor: Visitor,
     Form(form): Form<DeleteForm>,
 ) -> Response {
-    if !visitor.csrf_ok(&state, &form.csrf) {
-        return refused(&state, visitor);
-    }
-    let Some(session) = signed_in(&state, &visitor).await else {
-        return visitor.finish(Redirect::to("/login").into_response());
+    let (mut visitor, session) = match signed_in_form(&state, visitor, &form.csrf).await {
+        Ok(signed) => signed,
+        Err(answer) => return answer,
     };
     if form.confirm != "yes" {
         let page = DeletePage {

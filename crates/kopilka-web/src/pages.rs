@@ -161,6 +161,23 @@ pub struct PhoneForm {
     phone: String,
 }
 
+/// What every form of a signed-in customer checks first: its CSRF token, then the session.
+/// Either the visitor and their session, or the answer to give instead (a 403 page, or the
+/// way to the sign-in page).
+pub(crate) async fn signed_in_form(
+    state: &WebState,
+    visitor: Visitor,
+    csrf: &str,
+) -> Result<(Visitor, CustomerSession), Response> {
+    if !visitor.csrf_ok(state, csrf) {
+        return Err(refused(state, visitor));
+    }
+    match signed_in(state, &visitor).await {
+        Some(session) => Ok((visitor, session)),
+        None => Err(visitor.finish(Redirect::to("/login").into_response())),
+    }
+}
+
 /// A form whose CSRF token is not this visitor's: a 403 page, nothing done.
 pub(crate) fn refused(state: &WebState, visitor: Visitor) -> Response {
     let page = MessagePage {

@@ -159,45 +159,8 @@ async fn page(
         step_label: t.seconds("register_step", number as u64),
         heading,
         errors,
-        text_fields: vec![
-            (
-                "last_name",
-                "register_last_name",
-                "text",
-                draft.last_name.clone(),
-                "family-name",
-            ),
-            (
-                "first_name",
-                "register_first_name",
-                "text",
-                draft.first_name.clone(),
-                "given-name",
-            ),
-        ],
-        later_fields: vec![
-            (
-                "birth_date",
-                "register_birth_date",
-                "date",
-                draft.birth_date.clone(),
-                "bday",
-            ),
-            (
-                "city",
-                "register_city",
-                "text",
-                draft.city.clone(),
-                "address-level2",
-            ),
-            (
-                "email",
-                "register_email",
-                "email",
-                draft.email.clone(),
-                "email",
-            ),
-        ],
+        text_fields: text_fields(&draft),
+        later_fields: later_fields(&draft),
         draft,
         categories,
     }
