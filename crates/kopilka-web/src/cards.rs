@@ -175,3 +175,33 @@ pub async fn block(
         Err(e) => failure(&state, visitor, &e, true),
     }
 }
+
+/// `POST /account/card-token` (from the account page's script): a one-time code the till
+/// accepts as the card, with its barcode. The CSRF token comes in a header, as a script sends it.
+pub async fn card_token(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let csrf = headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let (visitor, session) = match signed_in_form(&state, visitor, csrf).await {
+        Ok(signed) => signed,
+        Err(answer) => return answer,
+    };
+    match state.kopilka.card_token(&session.member).await {
+        Ok((code, expires_at)) => {
+            let svg = crate::barcode::ean13_svg(code.as_str()).unwrap_or_default();
+            let body = serde_json::json!({
+                "code": code.as_str(),
+                "expires_at": expires_at,
+                "svg": svg,
+            });
+            visitor.finish(axum::Json(body).into_response())
+        }
+        // An incomplete profile or no active card: the page keeps the card's own barcode.
+        Err(_) => visitor.finish(StatusCode::CONFLICT.into_response()),
+    }
+}

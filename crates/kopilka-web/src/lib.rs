@@ -93,6 +93,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
         .route("/account/history", get(history::history))
         .route("/account/cards", get(cards::list).post(cards::bind))
         .route("/account/cards/virtual", post(cards::new_virtual))
+        .route("/account/card-token", post(cards::card_token))
         .route("/account/cards/{number}/block", post(cards::block))
         .route("/account/profile", get(profile::show).post(profile::save))
         .route("/account/sessions", get(controls::sessions))

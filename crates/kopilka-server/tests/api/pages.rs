@@ -17,6 +17,7 @@ on_both_stores!(
     a_new_phone_joins_through_the_wizard,
     the_profile_page_edits_the_profile,
     the_cards_page_binds_issues_and_blocks,
+    the_account_page_gets_one_time_codes_the_till_accepts,
 );
 
 /// A browser: its cookies, and no redirects followed, so each step can be checked.
@@ -645,4 +646,41 @@ async fn the_cards_page_binds_issues_and_blocks(backend: Backend) {
     let cards = app.get("/me/cards", &token).await.expect(200);
     assert_eq!(cards[0]["kind"], "virtual");
     assert_eq!(cards[0]["status"], "active");
+}
+
+async fn the_account_page_gets_one_time_codes_the_till_accepts(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, card, _) = app.register("89997770110").await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&card, "test").await;
+    let account = browser.get("/account").await;
+    let csrf = account.csrf();
+    let url = format!("{}/account/card-token", app.base);
+    let forged = browser.client.post(&url).header("x-csrf-token", "forged");
+    assert_eq!(browser.send(forged).await.status, 403);
+    let asked = browser
+        .client
+        .post(&url)
+        .header("x-csrf-token", csrf.as_str());
+    let token = browser.send(asked).await;
+    assert_eq!(token.status, 200, "{}", token.body);
+    let token: serde_json::Value = serde_json::from_str(&token.body).unwrap();
+    let code = token["code"].as_str().unwrap();
+    assert!(code.starts_with("29") && code.len() == 13, "{code}");
+    assert!(token["svg"].as_str().unwrap().starts_with("<svg"));
+    let (_, key) = app
+        .kopilka
+        .create_till(1, kopilka_domain::earning::TillKind::Staffed)
+        .await
+        .unwrap();
+    let who = app
+        .request(
+            "POST",
+            "/api/v1/pos/identify",
+            Some(&key),
+            Some(serde_json::json!({ "barcode": code })),
+        )
+        .await
+        .expect(200);
+    assert_eq!(who["card_number"], card.as_str());
 }
