@@ -447,12 +447,33 @@ async fn a_slow_request_is_a_problem_document_and_logs_name_routes(backend: Back
         "a card number reached the log"
     );
 
-    let slow = TestApp::spawn_with(backend, |s| s.request_timeout_s = 0).await;
-    // A write waits for the store (SQLite's writer thread, PostgreSQL's round trip): over a
-    // limit of zero, every time.
-    let answer = slow
-        .post("/auth/otp", json!({ "phone": "89993340006" }))
-        .await;
+    // A store that does not answer in time: another connection holds the lock the request's
+    // first write needs, for longer than the request may take.
+    let slow = TestApp::spawn_with(backend, |s| s.request_timeout_s = 1).await;
+    let url = slow.database_url().to_owned();
+    let answer = if let Some(path) = kopilka_sqlite::path_from_url(&url) {
+        let db = rusqlite::Connection::open(path).unwrap();
+        db.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let answer = slow
+            .post("/auth/otp", json!({ "phone": "89993340006" }))
+            .await;
+        db.execute_batch("ROLLBACK").unwrap();
+        answer
+    } else {
+        let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        sqlx::query("BEGIN").execute(&mut db).await.unwrap();
+        sqlx::query("LOCK TABLE cooldowns IN ACCESS EXCLUSIVE MODE")
+            .execute(&mut db)
+            .await
+            .unwrap();
+        let answer = slow
+            .post("/auth/otp", json!({ "phone": "89993340006" }))
+            .await;
+        sqlx::query("ROLLBACK").execute(&mut db).await.unwrap();
+        answer
+    };
     answer.expect_problem(503, "timeout");
     assert!(answer.headers.contains_key("retry-after"));
 }
