@@ -27,7 +27,7 @@ for (const locale of ['ru-RU', 'en-GB']) {
     const context = await browser.newContext({ locale, bypassCSP: true, viewport: { width: 390, height: 844 } });
     const page = await context.newPage();
     const found = [];
-    for (const path of ['/', '/login', '/register']) found.push(...await audit(page, path));
+    for (const path of ['/', '/login', '/register', '/contacts', '/feedback']) found.push(...await audit(page, path));
     const phone = locale === 'ru-RU' ? '+79991238001' : '+79991238002';
     const card = await register(phone, 'Ветер-в-поле-2026');
     await page.goto(`${base}/login`);

@@ -300,7 +300,16 @@ pub fn router(
         .public_url
         .as_deref()
         .is_some_and(|url| url.starts_with("https://"));
-    let pages = kopilka_web::router(kopilka_web::WebState::new(state.kopilka.clone(), https));
+    let contacts = kopilka_web::Contacts {
+        hotline: settings.hotline_phone.clone(),
+        messenger: settings.messenger_phone.clone(),
+        claims_email: settings.claims_email.clone(),
+    };
+    let pages = kopilka_web::router(kopilka_web::WebState::new(
+        state.kopilka.clone(),
+        https,
+        contacts,
+    ));
     let mut router = Router::new()
         .merge(pages)
         .nest("/api/v1", api)

@@ -28,6 +28,62 @@ pub struct Feedback {
     pub body: String,
 }
 
+/// A feedback form as a person fills it in, every field text.
+#[derive(Debug, Default)]
+pub struct FeedbackInput<'a> {
+    pub channel: &'a str,
+    pub name: &'a str,
+    pub phone: &'a str,
+    pub email: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+}
+
+impl Feedback {
+    /// Checks every field at once; the API and the page ask the same of a form.
+    pub fn parse(input: &FeedbackInput<'_>) -> Result<Self, DomainError> {
+        use kopilka_domain::member::parse_email;
+        use kopilka_domain::support::{parse_body, parse_sender_name, parse_subject};
+        let mut v = kopilka_domain::Validation::default();
+        let channel = match input.channel {
+            "customer" => Some(TicketChannel::Customer),
+            "employee_contractor" => Some(TicketChannel::EmployeeContractor),
+            _ => {
+                v.add("channel", "customer или employee_contractor");
+                None
+            }
+        };
+        let name = v.check("name", parse_sender_name(input.name));
+        let phone = v.check_opt(
+            "phone",
+            Some(input.phone)
+                .filter(|p| !p.trim().is_empty())
+                .map(Phone::parse),
+        );
+        let email = v.check_opt(
+            "email",
+            Some(input.email)
+                .filter(|e| !e.trim().is_empty())
+                .map(parse_email),
+        );
+        let subject = v.check("subject", parse_subject(input.subject));
+        let body = v.check("body", parse_body(input.body));
+        match (channel, name, phone, email, subject, body) {
+            (Some(channel), Some(name), Some(phone), Some(email), Some(subject), Some(body)) => {
+                Ok(Feedback {
+                    channel,
+                    name,
+                    phone,
+                    email,
+                    subject,
+                    body,
+                })
+            }
+            _ => Err(v.into_error()),
+        }
+    }
+}
+
 impl Kopilka {
     pub async fn open_ticket(
         &self,

@@ -5,6 +5,7 @@
 
 mod barcode;
 mod cards;
+mod contacts;
 mod controls;
 mod history;
 mod i18n;
@@ -19,6 +20,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
+pub use contacts::Contacts;
 pub use i18n::Lang;
 use kopilka_service::Kopilka;
 use sha2::{Digest, Sha256};
@@ -30,6 +32,7 @@ pub struct WebState {
     pub kopilka: Kopilka,
     /// Cookies are `Secure` when the public address is https.
     pub secure_cookies: bool,
+    contacts: Arc<Contacts>,
     assets: Arc<Assets>,
 }
 
@@ -62,10 +65,11 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
      frame-ancestors 'none'; base-uri 'none'";
 
 impl WebState {
-    pub fn new(kopilka: Kopilka, public_url_is_https: bool) -> Self {
+    pub fn new(kopilka: Kopilka, public_url_is_https: bool, contacts: Contacts) -> Self {
         Self {
             kopilka,
             secure_cookies: public_url_is_https,
+            contacts: Arc::new(contacts),
             assets: Arc::new(Assets {
                 css_path: hashed_path("web", "css", CSS),
                 icon_path: hashed_path("icon", "svg", ICON),
@@ -89,6 +93,11 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
         .route("/logout", post(pages::logout))
         .route("/register", get(register::start).post(register::step))
         .route("/account", get(pages::account))
+        .route("/contacts", get(contacts::contacts))
+        .route(
+            "/feedback",
+            get(contacts::feedback_form).post(contacts::send_feedback),
+        )
         .route("/account/card/{file}", get(pages::card_barcode))
         .route("/account/history", get(history::history))
         .route("/account/cards", get(cards::list).post(cards::bind))

@@ -8,11 +8,9 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use kopilka_domain::geo::{Point, MAX_DISTANCE_M};
-use kopilka_domain::member::parse_email;
-use kopilka_domain::support::{parse_body, parse_sender_name, parse_subject, TicketChannel};
-use kopilka_domain::{Phone, Validation};
+use kopilka_domain::Validation;
 use kopilka_service::catalog::{ProductSearch, StoreSearch};
-use kopilka_service::support::Feedback;
+use kopilka_service::support::{Feedback, FeedbackInput};
 use kopilka_store::{Promotion, PromotionKind};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -371,51 +369,15 @@ async fn feedback(
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<FeedbackBody>,
 ) -> ApiResult<(StatusCode, Json<FeedbackCreated>)> {
-    let mut v = Validation::default();
-    let channel = match body.channel.as_str() {
-        "customer" => Some(TicketChannel::Customer),
-        "employee_contractor" => Some(TicketChannel::EmployeeContractor),
-        _ => {
-            v.add("channel", "customer или employee_contractor");
-            None
-        }
-    };
-    let name = v.check("name", parse_sender_name(&body.name));
-    let phone = v.check_opt(
-        "phone",
-        body.phone
-            .as_deref()
-            .filter(|p| !p.trim().is_empty())
-            .map(Phone::parse),
-    );
-    let email = v.check_opt(
-        "email",
-        body.email
-            .as_deref()
-            .filter(|e| !e.trim().is_empty())
-            .map(parse_email),
-    );
-    let subject = v.check("subject", parse_subject(&body.subject));
-    let text = v.check("body", parse_body(&body.body));
-    let (Some(channel), Some(name), Some(phone), Some(email), Some(subject), Some(text)) =
-        (channel, name, phone, email, subject, text)
-    else {
-        return Err(v.into_error().into());
-    };
-    let ticket = state
-        .kopilka
-        .feedback(
-            Feedback {
-                channel,
-                name,
-                phone,
-                email,
-                subject,
-                body: text,
-            },
-            &ip,
-        )
-        .await?;
+    let form = Feedback::parse(&FeedbackInput {
+        channel: &body.channel,
+        name: &body.name,
+        phone: body.phone.as_deref().unwrap_or(""),
+        email: body.email.as_deref().unwrap_or(""),
+        subject: &body.subject,
+        body: &body.body,
+    })?;
+    let ticket = state.kopilka.feedback(form, &ip).await?;
     Ok((
         StatusCode::CREATED,
         Json(FeedbackCreated {

@@ -18,6 +18,7 @@ on_both_stores!(
     the_profile_page_edits_the_profile,
     the_cards_page_binds_issues_and_blocks,
     the_account_page_gets_one_time_codes_the_till_accepts,
+    contacts_and_feedback_pages_reach_support,
 );
 
 /// A browser: its cookies, and no redirects followed, so each step can be checked.
@@ -683,4 +684,60 @@ async fn the_account_page_gets_one_time_codes_the_till_accepts(backend: Backend)
         .await
         .expect(200);
     assert_eq!(who["card_number"], card.as_str());
+}
+
+async fn contacts_and_feedback_pages_reach_support(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut browser = Browser::new(&app);
+    let contacts = browser.get("/contacts").await;
+    assert_eq!(contacts.status, 200);
+    assert!(contacts.body.contains("8 800 100-00-00"));
+    assert!(
+        contacts.body.contains("href=\"tel:88001000000\""),
+        "{}",
+        contacts.body
+    );
+    let form = browser.get("/feedback").await;
+    let csrf = form.csrf();
+    let wrong = browser
+        .post(
+            "/feedback",
+            &[
+                ("csrf", &csrf),
+                ("channel", "customer"),
+                ("name", ""),
+                ("email", "не-почта"),
+                ("subject", "Касса"),
+                ("body", "Спасибо кассиру!"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 422);
+    assert!(
+        wrong.body.contains("id=\"name-error\"") && wrong.body.contains("id=\"email-error\""),
+        "{}",
+        wrong.body
+    );
+    // What was typed stays in the form.
+    assert!(wrong.body.contains("Спасибо кассиру!"));
+    let sent = browser
+        .post(
+            "/feedback",
+            &[
+                ("csrf", &csrf),
+                ("channel", "employee_contractor"),
+                ("name", "Олег"),
+                ("email", "oleg@example.ru"),
+                ("subject", "Поставка"),
+                ("body", "Когда приёмка?"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    assert!(sent.body.contains("принято"));
+    let support = app
+        .staff_token("vera", &[kopilka_domain::staff::Role::Support])
+        .await;
+    let tickets = app.get("/admin/tickets", &support).await.expect(200);
+    assert!(tickets.to_string().contains("Поставка"), "{tickets}");
 }
