@@ -2,6 +2,8 @@
 //! PostgreSQL.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod account_pages;
+mod browser;
 mod cards;
 mod catalog;
 #[path = "../common/mod.rs"]
