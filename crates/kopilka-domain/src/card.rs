@@ -79,6 +79,11 @@ impl CardNumber {
     pub fn last4(&self) -> &str {
         &self.0[9..]
     }
+
+    /// `2612*****8906`: what a security log may show, as `Phone::masked` does for phones.
+    pub fn masked(&self) -> String {
+        format!("{}*****{}", &self.0[..4], self.last4())
+    }
 }
 
 /// The EAN-13 check digit of the first twelve digits: weights 1,3,1,3… from the left.
@@ -151,6 +156,14 @@ impl CardStatus {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_masked_number_keeps_its_ends() {
+        assert_eq!(
+            CardNumber::parse("4006381333931").unwrap().masked(),
+            "4006*****3931"
+        );
+    }
 
     #[test]
     fn only_thirteen_digits_with_nothing_between() {

@@ -5,8 +5,9 @@
 
 use crate::auth::{seconds_until, window_start};
 use crate::security::SecurityEvent;
-use crate::{Kopilka, ServiceResult};
+use crate::{crypto, Kopilka, ServiceResult};
 use chrono::{DateTime, Utc};
+use kopilka_domain::member::Member;
 use kopilka_domain::DomainError;
 
 /// Who signs in: each audience has budgets of its own.
@@ -81,6 +82,33 @@ impl Kopilka {
             masked: masked.to_owned(),
             ip: ip.to_owned(),
         })
+    }
+
+    /// A customer's password checked under the budgets: the account's budget is the member's
+    /// whatever login named them (an unknown login has one of its own, `unknown_login`), and
+    /// an unknown login is checked against a decoy hash so that it takes as long.
+    pub(crate) async fn check_customer_password(
+        &self,
+        member: Option<&Member>,
+        unknown_login: &str,
+        masked: &str,
+        password: String,
+        ip: &str,
+    ) -> ServiceResult<bool> {
+        let account = match member {
+            Some(m) => format!("member:{}", m.id),
+            None => format!("login:{unknown_login}"),
+        };
+        let attempt = self
+            .claim_password_attempt(Audience::Customer, &account, masked, ip)
+            .await?;
+        let stored = match member {
+            Some(m) => self.store().password_hash(m.id).await?,
+            None => None,
+        };
+        let ok = crypto::verify_password(password, stored).await? && member.is_some();
+        self.settle_password_attempt(attempt, ok).await?;
+        Ok(ok)
     }
 
     /// A right password gives the attempt back; a wrong one stays spent and is logged.

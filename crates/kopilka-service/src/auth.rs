@@ -1,8 +1,7 @@
 //! Customer sign-in: SMS codes (SPEC §1.1, §1.4), passwords (§1.2), recovery (§1.5), sessions.
 
-use crate::attempts::Audience;
 use crate::crypto::{self, hashes_equal};
-use crate::security::{masked_card, SecurityEvent};
+use crate::security::SecurityEvent;
 use crate::{Kopilka, ServiceResult};
 use chrono::{DateTime, Duration, Utc};
 use kopilka_domain::member::{Member, MemberId};
@@ -88,7 +87,7 @@ impl Login {
     pub fn masked(&self) -> String {
         match self {
             Login::Phone(p) => p.masked(),
-            Login::Card(c) => masked_card(c.as_str()),
+            Login::Card(c) => c.masked(),
         }
     }
 }
@@ -155,19 +154,14 @@ impl Kopilka {
         client: &Client,
     ) -> ServiceResult<(String, Member)> {
         let member = self.member_by_login(login).await?;
-        let account = match &member {
-            Some(m) => format!("member:{}", m.id),
-            None => format!("login:{}", login.key()),
-        };
-        let attempt = self
-            .claim_password_attempt(Audience::Customer, &account, &login.masked(), &client.ip)
-            .await?;
-        let stored = match &member {
-            Some(m) => self.store().password_hash(m.id).await?,
-            None => None,
-        };
-        let ok = crypto::verify_password(password, stored).await?;
-        self.settle_password_attempt(attempt, ok && member.is_some())
+        let ok = self
+            .check_customer_password(
+                member.as_ref(),
+                login.key(),
+                &login.masked(),
+                password,
+                &client.ip,
+            )
             .await?;
         match member {
             Some(member) if ok => {
@@ -252,17 +246,15 @@ impl Kopilka {
         client: &Client,
     ) -> ServiceResult<()> {
         let member = &session.member;
-        let attempt = self
-            .claim_password_attempt(
-                Audience::Customer,
-                &format!("member:{}", member.id),
+        let ok = self
+            .check_customer_password(
+                Some(member),
+                "",
                 &member.phone.masked(),
+                old_password,
                 &client.ip,
             )
             .await?;
-        let stored = self.store().password_hash(member.id).await?;
-        let ok = crypto::verify_password(old_password, stored).await?;
-        self.settle_password_attempt(attempt, ok).await?;
         if !ok {
             return Err(DomainError::field("old_password", "Неверный пароль").into());
         }

@@ -2,7 +2,7 @@
 //! lost one, one-time codes for the till, and printing batches.
 
 use crate::auth::seconds_until;
-use crate::security::{masked_card, SecurityEvent};
+use crate::security::SecurityEvent;
 use crate::{Kopilka, ServiceError, ServiceResult};
 use chrono::{DateTime, Utc};
 use kopilka_domain::card::CardRange;
@@ -33,7 +33,7 @@ impl Kopilka {
         ip: &str,
     ) -> ServiceResult<Card> {
         let now = self.now();
-        let day = self.local_day(now).0;
+        let (day, tomorrow) = self.local_day(now);
         let tries = self.rules().card_bindings_daily.max(1);
         let key = format!("bind:member:{}", member.id);
         if self.store().claim(&key, day, 1, tries).await?.is_none() {
@@ -43,7 +43,7 @@ impl Kopilka {
                 ip,
             );
             return Err(DomainError::RateLimited {
-                retry_after_s: seconds_until(now, self.local_day(now).1),
+                retry_after_s: seconds_until(now, tomorrow),
             }
             .into());
         }
@@ -58,11 +58,7 @@ impl Kopilka {
                 if own {
                     return Err(DomainError::CardAlreadyBound.into());
                 }
-                self.security_event(
-                    SecurityEvent::CardBindingRefused,
-                    &masked_card(number.as_str()),
-                    ip,
-                );
+                self.security_event(SecurityEvent::CardBindingRefused, &number.masked(), ip);
                 return Err(DomainError::NotFound("card").into());
             }
             other => other?,

@@ -492,8 +492,7 @@ impl Kopilka {
     }
 
     /// A manual adjustment by staff with a mandatory reason (SPEC §3.7); audited in the same
-    /// transaction.
-    /// A manual adjustment. Support operators may move at most `support_adjustment_max`
+    /// transaction. Support operators may move at most `support_adjustment_max`
     /// points a call and `support_adjustment_daily` a day (both directions added up);
     /// beyond that it takes an administrator.
     pub async fn adjust_points(
