@@ -1,7 +1,7 @@
 //! `/account/cards`: the customer's cards; binding a plastic card, a new virtual card, and
 //! blocking a lost one, each confirmed.
 
-use crate::pages::{failure, message_for, render, signed_in, signed_in_form, FieldMessage};
+use crate::pages::{failure, message_for, respond, signed_in, signed_in_form, FieldMessage};
 use crate::session::Visitor;
 use crate::{Chrome, WebState};
 use askama::Template;
@@ -71,8 +71,7 @@ pub async fn list(
     match cards_page(&state, &visitor, &session, Vec::new(), String::new()).await {
         Ok(mut page) => {
             page.done = q.done.is_some();
-            let response = render(&page, StatusCode::OK);
-            visitor.finish(response)
+            respond(visitor, &page, StatusCode::OK)
         }
         Err(e) => failure(&state, visitor, &e, true),
     }
@@ -120,10 +119,7 @@ pub async fn bind(
                 label: None,
             }];
             match cards_page(&state, &visitor, &session, errors, form.number).await {
-                Ok(page) => {
-                    let response = render(&page, StatusCode::UNPROCESSABLE_ENTITY);
-                    visitor.finish(response)
-                }
+                Ok(page) => respond(visitor, &page, StatusCode::UNPROCESSABLE_ENTITY),
                 Err(e) => failure(&state, visitor, &e, true),
             }
         }

@@ -1,7 +1,7 @@
 //! `/contacts` and `/feedback`: how to reach the chain, and the public feedback forms (a
 //! customer's, or an employee's or contractor's), checked as the API checks them.
 
-use crate::pages::{message_for, refused, render, FieldMessage};
+use crate::pages::{error_for, message_for, refused, respond, FieldMessage};
 use crate::session::Visitor;
 use crate::{Chrome, WebState};
 use askama::Template;
@@ -46,8 +46,7 @@ pub async fn contacts(State(state): State<WebState>, visitor: Visitor) -> Respon
         messenger: c.messenger.clone(),
         claims_email: c.claims_email.clone(),
     };
-    let response = render(&page, StatusCode::OK);
-    visitor.finish(response)
+    respond(visitor, &page, StatusCode::OK)
 }
 
 #[derive(Deserialize, Default)]
@@ -75,10 +74,7 @@ struct FeedbackPage {
 
 impl FeedbackPage {
     fn error_for(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.as_str())
+        error_for(&self.errors, field)
     }
 
     fn new(
@@ -110,8 +106,7 @@ pub async fn feedback_form(State(state): State<WebState>, visitor: Visitor) -> R
         Vec::new(),
         None,
     );
-    let response = render(&page, StatusCode::OK);
-    visitor.finish(response)
+    respond(visitor, &page, StatusCode::OK)
 }
 
 /// The field a problem names, as the form knows it.
@@ -181,6 +176,5 @@ pub async fn send_feedback(
             (StatusCode::UNPROCESSABLE_ENTITY, page)
         }
     };
-    let response = render(&page, status);
-    visitor.finish(response)
+    respond(visitor, &page, status)
 }

@@ -2,7 +2,7 @@
 //! deleting the account, confirmed.
 
 use crate::pages::{
-    refused, render, signed_in, signed_in_form, CsrfForm, FieldMessage, MessagePage,
+    refused, respond, signed_in, signed_in_form, CsrfForm, FieldMessage, MessagePage,
 };
 use crate::session::Visitor;
 use crate::{Chrome, WebState};
@@ -60,8 +60,7 @@ pub async fn sessions(State(state): State<WebState>, visitor: Visitor) -> Respon
             })
             .collect(),
     };
-    let response = render(&page, StatusCode::OK);
-    visitor.finish(response)
+    respond(visitor, &page, StatusCode::OK)
 }
 
 pub async fn end_session(
@@ -111,8 +110,7 @@ pub async fn delete_form(State(state): State<WebState>, visitor: Visitor) -> Res
         page: Chrome::new(&state, &visitor, true),
         errors: Vec::new(),
     };
-    let response = render(&page, StatusCode::OK);
-    visitor.finish(response)
+    respond(visitor, &page, StatusCode::OK)
 }
 
 #[derive(Deserialize)]
@@ -141,8 +139,7 @@ pub async fn delete(
                 label: None,
             }],
         };
-        let response = render(&page, StatusCode::UNPROCESSABLE_ENTITY);
-        return visitor.finish(response);
+        return respond(visitor, &page, StatusCode::UNPROCESSABLE_ENTITY);
     }
     if let Err(e) = state.kopilka.delete_account(&session.member).await {
         return crate::pages::failure(&state, visitor, &e, true);
@@ -153,6 +150,5 @@ pub async fn delete(
         heading: visitor.texts.get("delete_done_title").to_owned(),
         message: visitor.texts.get("delete_done").to_owned(),
     };
-    let response = render(&page, StatusCode::OK);
-    visitor.finish(response)
+    respond(visitor, &page, StatusCode::OK)
 }

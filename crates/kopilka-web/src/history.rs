@@ -1,7 +1,7 @@
 //! `/account/history`: every movement of points, newest first, filtered by kind, a page at a
 //! time (the cursor is the service's own).
 
-use crate::pages::{failure, render, signed_in, HistoryLine};
+use crate::pages::{failure, respond, signed_in, HistoryLine};
 use crate::session::Visitor;
 use crate::{Chrome, WebState};
 use askama::Template;
@@ -84,6 +84,5 @@ pub async fn history(
         history: lines,
         next: cursor,
     };
-    let response = render(&page, StatusCode::OK);
-    visitor.finish(response)
+    respond(visitor, &page, StatusCode::OK)
 }

@@ -22,6 +22,29 @@ pub(crate) struct FieldMessage {
     pub label: Option<String>,
 }
 
+/// The page, with the cookies this visit decided on.
+pub(crate) fn respond(visitor: Visitor, template: &impl Template, status: StatusCode) -> Response {
+    let response = render(template, status);
+    visitor.finish(response)
+}
+
+/// A form page's status: 422 while it shows errors.
+pub(crate) fn form_status(errors: &[FieldMessage]) -> StatusCode {
+    if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
+}
+
+/// The message for `field` among a form's errors, for the template beside the field.
+pub(crate) fn error_for<'a>(errors: &'a [FieldMessage], field: &str) -> Option<&'a str> {
+    errors
+        .iter()
+        .find(|e| e.field == field)
+        .map(|e| e.message.as_str())
+}
+
 pub(crate) fn render(template: &impl Template, status: StatusCode) -> Response {
     match template.render() {
         Ok(html) => (
@@ -76,8 +99,7 @@ pub async fn home(State(state): State<WebState>, visitor: Visitor) -> Response {
     let page = HomePage {
         page: Chrome::new(&state, &visitor, signed_in),
     };
-    let response = render(&page, StatusCode::OK);
-    visitor.finish(response)
+    respond(visitor, &page, StatusCode::OK)
 }
 
 pub(crate) async fn signed_in(state: &WebState, visitor: &Visitor) -> Option<CustomerSession> {
@@ -111,10 +133,7 @@ impl LoginPage {
     }
 
     fn error_for(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.as_str())
+        error_for(&self.errors, field)
     }
 
     fn with_error(mut self, field: &'static str, message: String) -> Self {
@@ -136,13 +155,7 @@ impl LoginPage {
 }
 
 fn page_response(page: &LoginPage, visitor: Visitor) -> Response {
-    let status = if page.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let response = render(page, status);
-    visitor.finish(response)
+    respond(visitor, page, form_status(&page.errors))
 }
 
 pub async fn login(State(state): State<WebState>, visitor: Visitor) -> Response {
@@ -185,8 +198,7 @@ pub(crate) fn refused(state: &WebState, visitor: Visitor) -> Response {
         heading: visitor.texts.get("error_csrf").to_owned(),
         message: String::new(),
     };
-    let response = render(&page, StatusCode::FORBIDDEN);
-    visitor.finish(response)
+    respond(visitor, &page, StatusCode::FORBIDDEN)
 }
 
 pub async fn login_phone(
@@ -374,8 +386,7 @@ pub(crate) fn failure(
         heading: message_for(&visitor, error),
         message: String::new(),
     };
-    let response = render(&page, StatusCode::SERVICE_UNAVAILABLE);
-    visitor.finish(response)
+    respond(visitor, &page, StatusCode::SERVICE_UNAVAILABLE)
 }
 
 pub(crate) struct HistoryLine {
@@ -417,10 +428,7 @@ pub async fn account(State(state): State<WebState>, visitor: Visitor) -> Respons
         return visitor.finish(Redirect::to("/login").into_response());
     };
     match account_page(&state, &visitor, &session).await {
-        Ok(page) => {
-            let response = render(&page, StatusCode::OK);
-            visitor.finish(response)
-        }
+        Ok(page) => respond(visitor, &page, StatusCode::OK),
         Err(e) => failure(&state, visitor, &e, true),
     }
 }

@@ -1,6 +1,6 @@
 //! `/account/profile`: the customer's own details, checked as the registration checks them.
 
-use crate::pages::{failure, refused, render, signed_in, FieldMessage};
+use crate::pages::{error_for, failure, refused, respond, signed_in, FieldMessage};
 use crate::register::{later_fields, text_fields, Draft, TextField};
 use crate::session::Visitor;
 use crate::{Chrome, WebState};
@@ -28,10 +28,7 @@ struct ProfilePage {
 
 impl ProfilePage {
     fn error_for(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.as_str())
+        error_for(&self.errors, field)
     }
 
     fn new(state: &WebState, visitor: &Visitor, draft: Draft, errors: Vec<FieldMessage>) -> Self {
@@ -82,8 +79,7 @@ pub async fn show(
     };
     let mut page = ProfilePage::new(&state, &visitor, draft_of(&session.member), Vec::new());
     page.saved = q.saved.is_some();
-    let response = render(&page, StatusCode::OK);
-    visitor.finish(response)
+    respond(visitor, &page, StatusCode::OK)
 }
 
 pub async fn save(
@@ -101,8 +97,7 @@ pub async fn save(
         Ok(profile) => profile,
         Err(errors) => {
             let page = ProfilePage::new(&state, &visitor, draft, errors);
-            let response = render(&page, StatusCode::UNPROCESSABLE_ENTITY);
-            return visitor.finish(response);
+            return respond(visitor, &page, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
     let patch = ProfilePatch {
@@ -127,8 +122,7 @@ pub async fn save(
                 })
                 .collect();
             let page = ProfilePage::new(&state, &visitor, draft, errors);
-            let response = render(&page, StatusCode::UNPROCESSABLE_ENTITY);
-            visitor.finish(response)
+            respond(visitor, &page, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(e) => failure(&state, visitor, &e, true),
     }

@@ -4,7 +4,7 @@
 //! Earlier answers travel in the form as hidden fields and are checked again at every step;
 //! the password travels only as a hash sealed to the registration by the service.
 
-use crate::pages::{refused, render, signed_in, FieldMessage};
+use crate::pages::{error_for, form_status, refused, respond, signed_in, FieldMessage};
 use crate::session::Visitor;
 use crate::{Chrome, WebState};
 use askama::Template;
@@ -65,10 +65,7 @@ struct RegisterPage {
 
 impl RegisterPage {
     fn error_for(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.as_str())
+        error_for(&self.errors, field)
     }
 }
 
@@ -167,13 +164,7 @@ async fn page(
 }
 
 fn show(page: &RegisterPage, visitor: Visitor) -> Response {
-    let status = if page.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let response = render(page, status);
-    visitor.finish(response)
+    respond(visitor, page, form_status(&page.errors))
 }
 
 /// `GET /register`: the profile step for a verified phone, else the phone first.
@@ -377,8 +368,7 @@ pub async fn step(
                 later_fields: Vec::new(),
                 categories: Vec::new(),
             };
-            let response = render(&page, StatusCode::OK);
-            visitor.finish(response)
+            respond(visitor, &page, StatusCode::OK)
         }
         Err(e) => step_failure(&state, visitor, "category", draft, &e).await,
     }
@@ -422,8 +412,7 @@ async fn step_failure(
                 heading: visitor.texts.get("register_expired").to_owned(),
                 message: String::new(),
             };
-            let response = render(&page, StatusCode::UNPROCESSABLE_ENTITY);
-            visitor.finish(response)
+            respond(visitor, &page, StatusCode::UNPROCESSABLE_ENTITY)
         }
     }
 }
