@@ -170,6 +170,17 @@ impl EarnRule {
             EarnRule::DailyLimit => "daily_limit",
         }
     }
+
+    pub fn from_db(s: &str) -> Option<Self> {
+        Some(match s {
+            "base" => EarnRule::Base,
+            "favourite" => EarnRule::Favourite,
+            "excluded_category" => EarnRule::ExcludedCategory,
+            "self_checkout" => EarnRule::SelfCheckout,
+            "daily_limit" => EarnRule::DailyLimit,
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,6 +13,7 @@ pub mod offers;
 pub mod otp;
 pub mod password;
 pub mod phone;
+pub mod receipt;
 pub mod search;
 pub mod staff;
 pub mod support;

@@ -13,6 +13,7 @@ mod pos;
 mod posting;
 mod privacy;
 mod purchases;
+mod receipts;
 mod sale_state;
 mod support;
 

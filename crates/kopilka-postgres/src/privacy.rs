@@ -4,14 +4,15 @@
 use crate::catalog::insert_audit;
 use crate::members::log_consents;
 use crate::posting::lock_member_account;
+use crate::receipts::{line_row, purchase_row, LINE_COLUMNS, PURCHASE_COLUMNS};
 use crate::{db, detached, PostgresStore};
 use chrono::{DateTime, Utc};
 use kopilka_domain::ledger::{MovementKind, SystemAccount};
 use kopilka_domain::member::MemberId;
 use kopilka_domain::Points;
 use kopilka_store::{
-    erased_phone, ConsentRecord, Erased, Erasure, MemberRecords, PurchaseLineRecord,
-    PurchaseRecord, StoreError, StoreResult,
+    erased_phone, ConsentRecord, Erased, Erasure, MemberRecords, PurchaseRecord, StoreError,
+    StoreResult,
 };
 use sqlx::{PgConnection, Row};
 use std::collections::HashMap;
@@ -60,61 +61,35 @@ async fn consent_log(conn: &mut PgConnection, member: MemberId) -> StoreResult<V
 }
 
 async fn purchases(conn: &mut PgConnection, member: MemberId) -> StoreResult<Vec<PurchaseRecord>> {
-    let mut purchases: Vec<PurchaseRecord> = sqlx::query(
-        "SELECT id, store_id, receipt_id, card_number, purchased_at, total_kop, discount_kop, payable_kop, \
-         earned, redeemed FROM purchases WHERE member_id = $1 ORDER BY purchased_at, id",
-    )
+    let mut purchases: Vec<PurchaseRecord> = sqlx::query(&format!(
+        "SELECT {PURCHASE_COLUMNS} FROM purchases WHERE member_id = $1 ORDER BY purchased_at, id"
+    ))
     .bind(member)
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?
     .iter()
-    .map(|r| {
-        Ok(PurchaseRecord {
-            id: r.try_get(0).map_err(db)?,
-            store_id: r.try_get(1).map_err(db)?,
-            receipt_id: r.try_get(2).map_err(db)?,
-            card_number: r.try_get(3).map_err(db)?,
-            purchased_at: r.try_get(4).map_err(db)?,
-            total_kop: r.try_get(5).map_err(db)?,
-            discount_kop: r.try_get(6).map_err(db)?,
-            payable_kop: r.try_get(7).map_err(db)?,
-            earned: r.try_get(8).map_err(db)?,
-            redeemed: r.try_get(9).map_err(db)?,
-            lines: Vec::new(),
-        })
-    })
+    .map(purchase_row)
     .collect::<StoreResult<_>>()?;
     let at: HashMap<i64, usize> = purchases
         .iter()
         .enumerate()
         .map(|(i, p)| (p.id, i))
         .collect();
-    let lines = sqlx::query(
-        "SELECT l.purchase_id, l.line_id, l.sku, l.category_id, l.amount_kop, l.discount_kop, l.earned, \
-         l.redeemed, l.rule, l.refunded_kop \
+    let lines = sqlx::query(&format!(
+        "SELECT l.purchase_id, {LINE_COLUMNS} \
          FROM purchases p JOIN purchase_lines l ON l.purchase_id = p.id \
-         WHERE p.member_id = $1 ORDER BY l.purchase_id, l.line_no",
-    )
+         LEFT JOIN products pr ON pr.sku = l.sku \
+         WHERE p.member_id = $1 ORDER BY l.purchase_id, l.line_no"
+    ))
     .bind(member)
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
     for r in &lines {
         let purchase: i64 = r.try_get(0).map_err(db)?;
-        let line = PurchaseLineRecord {
-            line_id: r.try_get(1).map_err(db)?,
-            sku: r.try_get(2).map_err(db)?,
-            category_id: r.try_get(3).map_err(db)?,
-            amount_kop: r.try_get(4).map_err(db)?,
-            discount_kop: r.try_get(5).map_err(db)?,
-            earned: r.try_get(6).map_err(db)?,
-            redeemed: r.try_get(7).map_err(db)?,
-            rule: r.try_get(8).map_err(db)?,
-            refunded_kop: r.try_get(9).map_err(db)?,
-        };
         if let Some(&i) = at.get(&purchase) {
-            purchases[i].lines.push(line);
+            purchases[i].lines.push(line_row(r, 1)?);
         }
     }
     Ok(purchases)

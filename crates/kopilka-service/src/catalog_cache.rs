@@ -25,6 +25,10 @@ impl CategoryTree {
         }
         out
     }
+
+    pub fn has_children(&self, id: i64) -> bool {
+        self.children.contains_key(&id)
+    }
 }
 
 #[derive(Default)]

@@ -13,6 +13,7 @@ pub mod offers;
 pub mod pos;
 pub mod privacy;
 pub mod profile;
+pub mod purchases;
 pub mod registration;
 pub mod rules;
 pub mod security;

@@ -48,6 +48,8 @@ pub struct Rules {
     pub expiring_window_days: u32,
     pub min_age_years: u32,
     pub history_page_max: u32,
+    /// How far back the favourite category's chooser looks at the customer's purchases.
+    pub favourite_lookback_months: u32,
     pub earning: kopilka_domain::earning::EarningRules,
     /// Categories whose lines earn nothing (with everything below them).
     pub excluded_categories: Vec<i64>,
@@ -108,6 +110,7 @@ impl Default for Rules {
             expiring_window_days: 90,
             min_age_years: 14,
             history_page_max: 100,
+            favourite_lookback_months: 3,
             earning: kopilka_domain::earning::EarningRules::default(),
             excluded_categories: vec![8],
             points_lifetime_months: 12,

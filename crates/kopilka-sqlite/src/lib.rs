@@ -14,6 +14,7 @@ mod pos;
 mod posting;
 mod privacy;
 mod purchases;
+mod receipts;
 mod support;
 mod writer;
 

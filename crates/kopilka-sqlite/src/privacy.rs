@@ -4,6 +4,7 @@
 use crate::catalog::insert_audit;
 use crate::members::log_consents;
 use crate::posting::{member_account, system_account};
+use crate::receipts::{line_row, purchase_row, LINE_COLUMNS, PURCHASE_COLUMNS};
 use crate::{backend, micros, time, SqliteStore};
 use kopilka_domain::ledger::{MovementKind, SystemAccount};
 use kopilka_domain::member::MemberId;
@@ -49,28 +50,10 @@ fn consent_log(c: &Connection, member: MemberId) -> StoreResult<Vec<ConsentRecor
 
 fn purchases(c: &Connection, member: MemberId) -> StoreResult<Vec<PurchaseRecord>> {
     let mut purchases: Vec<PurchaseRecord> = c
-        .prepare_cached(
-            "SELECT id, store_id, receipt_id, card_number, purchased_at, total_kop, discount_kop, payable_kop, \
-             earned, redeemed FROM purchases WHERE member_id = ?1 ORDER BY purchased_at, id",
-        )
-        .and_then(|mut s| {
-            s.query_map([member], |r| {
-                Ok(PurchaseRecord {
-                    id: r.get(0)?,
-                    store_id: r.get(1)?,
-                    receipt_id: r.get(2)?,
-                    card_number: r.get(3)?,
-                    purchased_at: time(r.get(4)?),
-                    total_kop: r.get(5)?,
-                    discount_kop: r.get(6)?,
-                    payable_kop: r.get(7)?,
-                    earned: r.get(8)?,
-                    redeemed: r.get(9)?,
-                    lines: Vec::new(),
-                })
-            })?
-            .collect()
-        })
+        .prepare_cached(&format!(
+            "SELECT {PURCHASE_COLUMNS} FROM purchases WHERE member_id = ?1 ORDER BY purchased_at, id"
+        ))
+        .and_then(|mut s| s.query_map([member], purchase_row)?.collect())
         .map_err(backend)?;
     let at: HashMap<i64, usize> = purchases
         .iter()
@@ -78,30 +61,15 @@ fn purchases(c: &Connection, member: MemberId) -> StoreResult<Vec<PurchaseRecord
         .map(|(i, p)| (p.id, i))
         .collect();
     let lines: Vec<(i64, PurchaseLineRecord)> = c
-        .prepare_cached(
-            "SELECT l.purchase_id, l.line_id, l.sku, l.category_id, l.amount_kop, l.discount_kop, l.earned, \
-             l.redeemed, l.rule, l.refunded_kop \
+        .prepare_cached(&format!(
+            "SELECT l.purchase_id, {LINE_COLUMNS} \
              FROM purchases p JOIN purchase_lines l ON l.purchase_id = p.id \
-             WHERE p.member_id = ?1 ORDER BY l.purchase_id, l.line_no",
-        )
+             LEFT JOIN products pr ON pr.sku = l.sku \
+             WHERE p.member_id = ?1 ORDER BY l.purchase_id, l.line_no"
+        ))
         .and_then(|mut s| {
-            s.query_map([member], |r| {
-                Ok((
-                    r.get(0)?,
-                    PurchaseLineRecord {
-                        line_id: r.get(1)?,
-                        sku: r.get(2)?,
-                        category_id: r.get(3)?,
-                        amount_kop: r.get(4)?,
-                        discount_kop: r.get(5)?,
-                        earned: r.get(6)?,
-                        redeemed: r.get(7)?,
-                        rule: r.get(8)?,
-                        refunded_kop: r.get(9)?,
-                    },
-                ))
-            })?
-            .collect()
+            s.query_map([member], |r| Ok((r.get(0)?, line_row(r, 1)?)))?
+                .collect()
         })
         .map_err(backend)?;
     for (purchase, line) in lines {

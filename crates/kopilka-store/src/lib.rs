@@ -13,11 +13,13 @@ mod marketing;
 pub mod member_cache;
 mod pos;
 mod privacy;
+mod receipts;
 mod records;
 mod support;
 pub use marketing::*;
 pub use pos::*;
 pub use privacy::*;
+pub use receipts::*;
 pub use records::*;
 pub use support::*;
 
@@ -275,7 +277,18 @@ pub trait Meta: Send + Sync {
 
 /// Everything the service needs from storage.
 pub trait Store:
-    Members + Sessions + Otps + Limits + Ledger + Catalog + Staff + Meta + Pos + Marketing + Support
+    Members
+    + Sessions
+    + Otps
+    + Limits
+    + Ledger
+    + Catalog
+    + Staff
+    + Meta
+    + Pos
+    + Marketing
+    + Support
+    + Receipts
 {
 }
 impl<T> Store for T where
@@ -290,6 +303,7 @@ impl<T> Store for T where
         + Pos
         + Marketing
         + Support
+        + Receipts
 {
 }
 

@@ -21,6 +21,8 @@ pub struct ConsentRecord {
 pub struct PurchaseLineRecord {
     pub line_id: String,
     pub sku: String,
+    /// The product's name in the catalogue, if it is there.
+    pub name: Option<String>,
     pub category_id: i64,
     pub amount_kop: i64,
     pub discount_kop: i64,

@@ -140,11 +140,10 @@ async fn page(
     let categories = if step == "category" {
         state
             .kopilka
-            .categories()
+            .favourite_candidates()
             .await
             .unwrap_or_default()
             .into_iter()
-            .filter(|c| c.parent_id.is_none())
             .map(|c| (c.id, c.name))
             .collect()
     } else {

@@ -7,6 +7,7 @@ pub mod me;
 pub mod pos;
 pub mod privacy;
 pub mod public;
+pub mod purchases;
 pub mod sessions;
 pub mod support;
 pub mod views;
@@ -61,6 +62,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
         .merge(me::router())
+        .merge(purchases::router())
         .merge(privacy::router())
         .merge(sessions::router())
         .merge(cards::router())

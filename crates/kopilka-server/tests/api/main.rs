@@ -17,6 +17,7 @@ mod points;
 mod privacy;
 mod profile;
 mod quoted_purchases;
+mod receipts;
 mod registration;
 mod security;
 mod sign_in;
