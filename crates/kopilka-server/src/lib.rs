@@ -305,10 +305,14 @@ pub fn router(
         messenger: settings.messenger_phone.clone(),
         claims_email: settings.claims_email.clone(),
     };
+    let export: Arc<kopilka_web::ExportDocument> = Arc::new(|data| {
+        serde_json::to_value(api::privacy::ExportView::from(data)).unwrap_or_default()
+    });
     let pages = kopilka_web::router(kopilka_web::WebState::new(
         state.kopilka.clone(),
         https,
         contacts,
+        export,
     ));
     let mut router = Router::new()
         .merge(pages)

@@ -62,6 +62,11 @@ impl Kopilka {
     /// Products by words (any Russian word form) and category (with everything below it),
     /// those named by the first word first, then by name.
     /// The category tree, as the catalogue keeps it.
+    /// Every store, by id.
+    pub async fn store_locations(&self) -> ServiceResult<Vec<StoreLocation>> {
+        Ok(self.store().stores().await?)
+    }
+
     pub async fn categories(&self) -> ServiceResult<Vec<kopilka_store::Category>> {
         Ok(self.store().categories().await?)
     }

@@ -152,3 +152,25 @@ pub async fn delete(
     };
     respond(visitor, &page, StatusCode::OK)
 }
+
+/// `/account/export`: everything kept about the customer, as the API's export, to save.
+pub async fn export(State(state): State<WebState>, visitor: Visitor) -> Response {
+    let Some(session) = signed_in(&state, &visitor).await else {
+        return visitor.finish(Redirect::to("/login").into_response());
+    };
+    match state.kopilka.export_personal_data(&session.member).await {
+        Ok(data) => {
+            let document = (state.export)(data);
+            let response = (
+                [(
+                    axum::http::header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"kopilka-export.json\"",
+                )],
+                axum::Json(document),
+            )
+                .into_response();
+            visitor.finish(response)
+        }
+        Err(e) => crate::pages::failure(&state, visitor, &e, true),
+    }
+}

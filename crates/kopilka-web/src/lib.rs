@@ -7,12 +7,17 @@ mod barcode;
 mod cards;
 mod contacts;
 mod controls;
+mod discover;
+mod format;
 mod history;
 mod i18n;
+mod offers;
 mod pages;
 mod profile;
+mod purchases;
 mod register;
 mod session;
+mod tickets;
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue};
@@ -22,6 +27,7 @@ use axum::routing::{get, post};
 use axum::Router;
 pub use contacts::Contacts;
 pub use i18n::Lang;
+use kopilka_service::privacy::PersonalData;
 use kopilka_service::Kopilka;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -34,7 +40,12 @@ pub struct WebState {
     pub secure_cookies: bool,
     contacts: Arc<Contacts>,
     assets: Arc<Assets>,
+    export: Arc<ExportDocument>,
 }
+
+/// Writes the customer's data export as the API's `GET /me/export` does, so the page's
+/// download and the API's are one document.
+pub type ExportDocument = dyn Fn(PersonalData) -> serde_json::Value + Send + Sync;
 
 /// Static files, embedded in the binary under content-hashed names so that a browser may keep
 /// them for a year and still never see a stale one.
@@ -65,11 +76,17 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
      frame-ancestors 'none'; base-uri 'none'";
 
 impl WebState {
-    pub fn new(kopilka: Kopilka, public_url_is_https: bool, contacts: Contacts) -> Self {
+    pub fn new(
+        kopilka: Kopilka,
+        public_url_is_https: bool,
+        contacts: Contacts,
+        export: Arc<ExportDocument>,
+    ) -> Self {
         Self {
             kopilka,
             secure_cookies: public_url_is_https,
             contacts: Arc::new(contacts),
+            export,
             assets: Arc::new(Assets {
                 css_path: hashed_path("web", "css", CSS),
                 icon_path: hashed_path("icon", "svg", ICON),
@@ -100,6 +117,23 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
         )
         .route("/account/card/{file}", get(pages::card_barcode))
         .route("/account/history", get(history::history))
+        .route("/account/purchases", get(purchases::list))
+        .route("/account/purchases/{id}", get(purchases::receipt))
+        .route(
+            "/account/favourite",
+            get(purchases::favourite).post(purchases::choose_favourite),
+        )
+        .route("/account/offers", get(offers::list))
+        .route("/account/offers/{id}/activate", post(offers::activate))
+        .route("/account/support", get(tickets::list).post(tickets::open))
+        .route(
+            "/account/support/{id}",
+            get(tickets::show).post(tickets::reply),
+        )
+        .route("/account/export", get(controls::export))
+        .route("/stores", get(discover::stores))
+        .route("/catalog", get(discover::catalog))
+        .route("/promotions", get(discover::promotions))
         .route("/account/cards", get(cards::list).post(cards::bind))
         .route("/account/cards/virtual", post(cards::new_virtual))
         .route("/account/card-token", post(cards::card_token))

@@ -102,6 +102,34 @@ pub async fn home(State(state): State<WebState>, visitor: Visitor) -> Response {
     respond(visitor, &page, StatusCode::OK)
 }
 
+/// Where a customer lands after signing in: the account, or first the form while the
+/// profile lacks what most of the account needs (the seed's FAQ: fill in the form in the
+/// account).
+pub(crate) fn landing(member: &kopilka_domain::member::Member) -> &'static str {
+    if member.profile.missing_required().is_empty() {
+        "/account"
+    } else {
+        INCOMPLETE_PROFILE
+    }
+}
+
+/// The profile form, saying why it is shown.
+pub(crate) const INCOMPLETE_PROFILE: &str = "/account/profile?incomplete=1";
+
+/// A page that needs the whole profile leads to the form; anything else is a failure page.
+pub(crate) fn unless_incomplete(
+    state: &WebState,
+    visitor: Visitor,
+    error: &ServiceError,
+) -> Response {
+    match error {
+        ServiceError::Domain(DomainError::ProfileIncomplete { .. }) => {
+            visitor.finish(Redirect::to(INCOMPLETE_PROFILE).into_response())
+        }
+        other => failure(state, visitor, other, true),
+    }
+}
+
 pub(crate) async fn signed_in(state: &WebState, visitor: &Visitor) -> Option<CustomerSession> {
     let token = visitor.session.as_deref()?;
     state.kopilka.customer_session(token).await.ok()
@@ -117,6 +145,8 @@ struct LoginPage {
     login: String,
     code_sent_to: Option<String>,
     resend_hint: String,
+    /// Seconds until a new code may be asked for, for the script's countdown.
+    resend_after_s: u64,
 }
 
 impl LoginPage {
@@ -129,6 +159,7 @@ impl LoginPage {
             login: String::new(),
             code_sent_to: None,
             resend_hint: String::new(),
+            resend_after_s: 0,
         }
     }
 
@@ -150,6 +181,7 @@ impl LoginPage {
         self.resend_hint = visitor
             .texts
             .seconds("login_code_resend_after", resend_after_s);
+        self.resend_after_s = resend_after_s;
         self
     }
 }
@@ -277,9 +309,9 @@ pub async fn login_code(
         .verify_sign_in_code(&phone, &code, &client)
         .await
     {
-        Ok(CodeVerified::SignedIn { token, .. }) => {
+        Ok(CodeVerified::SignedIn { token, member }) => {
             visitor.start_session(&token);
-            visitor.finish(Redirect::to("/account").into_response())
+            visitor.finish(Redirect::to(landing(&member)).into_response())
         }
         // A phone with no account goes on into registration, verified.
         Ok(CodeVerified::RegistrationRequired { registration_token }) => {
@@ -332,9 +364,9 @@ pub async fn login_password(
         .sign_in_with_password(&login, form.password, &client)
         .await
     {
-        Ok((token, _)) => {
+        Ok((token, member)) => {
             visitor.start_session(&token);
-            visitor.finish(Redirect::to("/account").into_response())
+            visitor.finish(Redirect::to(landing(&member)).into_response())
         }
         Err(e) => {
             let page = page.with_error("password", message_for(&visitor, &e));

@@ -20,6 +20,8 @@ use serde::Deserialize;
 struct ProfilePage {
     page: Chrome,
     saved: bool,
+    /// Sent here because the profile lacks what most of the account needs.
+    incomplete: bool,
     errors: Vec<FieldMessage>,
     draft: Draft,
     text_fields: Vec<TextField>,
@@ -35,6 +37,7 @@ impl ProfilePage {
         Self {
             page: Chrome::new(state, visitor, true),
             saved: false,
+            incomplete: false,
             errors,
             text_fields: text_fields(&draft),
             later_fields: later_fields(&draft),
@@ -67,6 +70,8 @@ fn draft_of(member: &Member) -> Draft {
 pub struct Saved {
     #[serde(default)]
     saved: Option<String>,
+    #[serde(default)]
+    incomplete: Option<String>,
 }
 
 pub async fn show(
@@ -79,6 +84,8 @@ pub async fn show(
     };
     let mut page = ProfilePage::new(&state, &visitor, draft_of(&session.member), Vec::new());
     page.saved = q.saved.is_some();
+    page.incomplete =
+        q.incomplete.is_some() && !session.member.profile.missing_required().is_empty();
     respond(visitor, &page, StatusCode::OK)
 }
 

@@ -1,5 +1,6 @@
-// Kopilka's pages work without this file; it only adds the offline card: a service worker
-// that keeps the last account page (balance, card, barcode) for when the network is gone.
+// Kopilka's pages work without this file; it only enhances them: the offline card (a service worker
+// keeping the last account page for when the network is gone), the one-time code, the SMS
+// countdown and stores near the browser's location.
 'use strict';
 if ('serviceWorker' in navigator) {
   const signedIn = document.documentElement.dataset.signedIn === 'true';
@@ -42,4 +43,48 @@ if (card) {
     }
   };
   renew();
+}
+
+// The SMS code's resend countdown: the button waits, visibly, until a new code may be sent.
+const resend = document.querySelector('[data-resend-after]');
+if (resend) {
+  const text = resend.querySelector('[data-countdown-text]');
+  const button = resend.querySelector('button');
+  const until = Date.now() + Number(resend.dataset.resendAfter) * 1000;
+  const tick = () => {
+    const left = Math.ceil((until - Date.now()) / 1000);
+    if (left > 0) {
+      text.textContent = resend.dataset.countdown.replace('{s}', String(left));
+      button.disabled = true;
+      setTimeout(tick, 1000);
+    } else {
+      text.textContent = '';
+      button.disabled = false;
+    }
+  };
+  tick();
+}
+
+// Stores near me: with the browser's location (when the customer allows it) the list is
+// ordered by distance; without it the city chosen in the form stays.
+const locate = document.querySelector('[data-locate]');
+if (locate && 'geolocation' in navigator) {
+  const button = locate.querySelector('[data-near-me]');
+  const status = document.querySelector('[data-locate-status]');
+  button.hidden = false;
+  button.addEventListener('click', () => {
+    status.textContent = locate.dataset.locating;
+    navigator.geolocation.getCurrentPosition((position) => {
+      const lat = locate.querySelector('[data-lat]');
+      const lon = locate.querySelector('[data-lon]');
+      lat.value = position.coords.latitude.toFixed(5);
+      lon.value = position.coords.longitude.toFixed(5);
+      lat.disabled = false;
+      lon.disabled = false;
+      locate.querySelector('select').disabled = true;
+      locate.submit();
+    }, () => {
+      status.textContent = locate.dataset.denied;
+    }, { timeout: 10000, maximumAge: 300000 });
+  });
 }

@@ -20,6 +20,7 @@ mod quoted_purchases;
 mod receipts;
 mod registration;
 mod security;
+mod shop_pages;
 mod sign_in;
 mod sms_webhook;
 mod staff;
