@@ -27,7 +27,7 @@ for (const locale of ['ru-RU', 'en-GB']) {
     const context = await browser.newContext({ locale, bypassCSP: true, viewport: { width: 390, height: 844 } });
     const page = await context.newPage();
     const found = [];
-    for (const path of ['/', '/login', '/register', '/contacts', '/feedback']) found.push(...await audit(page, path));
+    for (const path of ['/', '/login', '/register', '/contacts', '/feedback', '/stores', '/catalog?q=молоко', '/promotions']) found.push(...await audit(page, path));
     const phone = locale === 'ru-RU' ? '+79991238001' : '+79991238002';
     const card = await register(phone, 'Ветер-в-поле-2026');
     await page.goto(`${base}/login`);
@@ -35,7 +35,7 @@ for (const locale of ['ru-RU', 'en-GB']) {
     await page.locator('#password').fill('Ветер-в-поле-2026');
     await page.locator('form[action="/login/password"] button').click();
     await page.waitForURL(`${base}/account`);
-    for (const path of ['/account', '/account/history', '/account/cards', '/account/profile', '/account/sessions', '/account/delete']) {
+    for (const path of ['/account', '/account/history', '/account/purchases', '/account/favourite', '/account/offers', '/account/support', '/account/cards', '/account/profile', '/account/sessions', '/account/delete']) {
       found.push(...await audit(page, path));
     }
     await context.close();

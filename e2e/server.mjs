@@ -1,6 +1,6 @@
 // One `kopilka serve --demo` on a fresh SQLite file and a free port, and Debian's Chromium,
 // for a test file; SMS go to an outbox the tests read codes from.
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -14,7 +14,7 @@ export const screens = join(root, 'docs/screens');
 const kopilka = process.env.KOPILKA_BIN ?? join(root, 'target/debug/kopilka');
 const dir = mkdtempSync(join(tmpdir(), 'kopilka-e2e-'));
 const outbox = join(dir, 'outbox.jsonl');
-let server, chromiumBrowser, baseUrl;
+let server, chromiumBrowser, baseUrl, env;
 
 export const base = () => baseUrl;
 export const browser = () => chromiumBrowser;
@@ -26,10 +26,10 @@ const freePort = () => new Promise((resolve) => {
 export async function start() {
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
-  server = spawn(kopilka, ['serve', '--demo'], {
-    env: { ...process.env, KOPILKA_DATABASE_URL: `sqlite://${join(dir, 'k.db')}`, KOPILKA_LISTEN: `127.0.0.1:${port}`, KOPILKA_SMS_OUTBOX: outbox, RUST_LOG: 'warn' },
-    stdio: 'ignore',
-  });
+  env = { ...process.env, KOPILKA_DATABASE_URL: `sqlite://${join(dir, 'k.db')}`, KOPILKA_LISTEN: `127.0.0.1:${port}`, KOPILKA_SMS_OUTBOX: outbox, RUST_LOG: 'warn',
+    // Short, so a story may sign in by code soon after joining; the countdown still shows.
+    KOPILKA_OTP_RESEND_COOLDOWN_S: '6' };
+  server = spawn(kopilka, ['serve', '--demo'], { env, stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
     try { if ((await fetch(`${baseUrl}/readyz`)).ok) break; } catch { /* starting */ }
     await new Promise((r) => setTimeout(r, 100));
@@ -72,4 +72,21 @@ export async function register(phone, password) {
   });
   assert.equal(done.status, 201, JSON.stringify(done.body));
   return done.body.card.number;
+}
+
+/// A staffed till's key for `store`, made by the binary's own command on the same database.
+export function createTill(store) {
+  const out = execFileSync(kopilka, ['till', 'create', '--store', String(store), '--kind', 'staffed'], { env }).toString();
+  return out.trim().split('\n').pop();
+}
+
+/// A sale at the till, as a till sends it.
+export async function purchase(key, body) {
+  const res = await fetch(`${baseUrl}/api/v1/pos/purchases`, {
+    method: 'POST', body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+  });
+  const answer = await res.text();
+  assert.equal(res.status, 201, answer);
+  return JSON.parse(answer);
 }

@@ -110,7 +110,7 @@ pub async fn stores(
                     .distance_m
                     .map(|m| distance(m, t.get("unit_m"), t.get("unit_km"), visitor.lang)),
                 name: n.store.name,
-                address: n.store.address,
+                address: format!("{}, {}", n.store.city, n.store.address),
                 hours: n.store.hours,
             })
             .collect(),
