@@ -8,7 +8,7 @@
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
-use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST};
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
@@ -59,14 +59,31 @@ impl Http {
         bearer: Option<&str>,
         json: Option<Vec<u8>>,
     ) -> Option<(u16, Bytes)> {
+        let auth = bearer.map(|token| (AUTHORIZATION, format!("Bearer {token}")));
+        self.exchange(method, path, auth, json).await
+    }
+
+    /// GETs a page as a browser that is signed in does, with its cookies.
+    pub async fn get_page(&self, path: &str, cookies: &str) -> Option<(u16, Bytes)> {
+        self.exchange(Method::GET, path, Some((COOKIE, cookies.to_owned())), None)
+            .await
+    }
+
+    async fn exchange(
+        &self,
+        method: Method,
+        path: &str,
+        credentials: Option<(hyper::header::HeaderName, String)>,
+        json: Option<Vec<u8>>,
+    ) -> Option<(u16, Bytes)> {
         let mut conn = self.connection().await?;
         conn.ready().await.ok()?;
         let mut req = Request::builder()
             .method(method)
             .uri(path)
             .header(HOST, self.host.clone());
-        if let Some(token) = bearer {
-            req = req.header(AUTHORIZATION, format!("Bearer {token}"));
+        if let Some((name, value)) = credentials {
+            req = req.header(name, value);
         }
         let body = match json {
             Some(bytes) => {

@@ -71,7 +71,7 @@ struct Args {
     /// a due welcome lot) and time `kopilka expire` over them.
     #[arg(long)]
     expiry: Option<usize>,
-    /// Only these parts of the main run (till, home, sign-in, public, mixed, open), for A/B
+    /// Only these parts of the main run (till, home, account, sign-in, public, mixed, open), for A/B
     /// runs of one change; all of them by default.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
@@ -216,6 +216,7 @@ async fn run_store(
             scenarios::home,
             Some(scenarios::HOME_REQUESTS)
         );
+        closed!("account", "account page", scenarios::account_page, Some(1));
         closed!(
             "sign-in",
             "sign-in",

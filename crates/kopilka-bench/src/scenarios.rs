@@ -113,6 +113,18 @@ pub async fn home(ctx: Ctx, n: u64) -> bool {
         && get_ok(&ctx, "/me/history?limit=20", Some(token)).await
 }
 
+/// The same first screen as a page (`/account`: balance, card, the last history lines), for
+/// a browser that has been here before: its session and CSRF cookies.
+pub async fn account_page(ctx: Ctx, n: u64) -> bool {
+    let token = &ctx.tokens[(n as usize) % ctx.tokens.len()];
+    // A seed the page accepts as it is, so no new one is set: a repeat visit.
+    let cookies = format!("kp_session={token}; kp_csrf=bench-csrf-seed-of-a-returning-browser");
+    matches!(
+        ctx.http.get_page("/account", &cookies).await,
+        Some((200, body)) if body.starts_with(b"<!doctype html>")
+    )
+}
+
 /// How long a code may take to reach the webhook: the server sends SMS after it answers.
 const SMS_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 

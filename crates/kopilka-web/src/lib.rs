@@ -31,6 +31,7 @@ use kopilka_service::privacy::PersonalData;
 use kopilka_service::Kopilka;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
+use tower_http::compression::CompressionLayer;
 
 /// What every page handler can reach.
 #[derive(Clone)]
@@ -165,6 +166,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
             get(|| async { fresh("application/manifest+json", MANIFEST) }),
         )
         .layer(axum::middleware::from_fn(page_headers))
+        // Pages, styles and script gzipped for a phone on a slow network (the CSRF tokens in
+        // them are masked per page, see `Visitor::csrf_token`); the API is left alone, where
+        // tills on a LAN would pay the CPU for nothing.
+        .layer(CompressionLayer::new())
         .with_state(state)
 }
 

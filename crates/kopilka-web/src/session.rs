@@ -10,7 +10,10 @@ use axum::http::header::{ACCEPT_LANGUAGE, COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::HeaderValue;
 use axum::response::Response;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use kopilka_service::security::ClientAddress;
+use rand::RngCore;
 use subtle::ConstantTimeEq;
 
 pub const SESSION_COOKIE: &str = "kp_session";
@@ -131,14 +134,36 @@ impl FromRequestParts<WebState> for Visitor {
 
 impl Visitor {
     /// The token this visitor's forms carry.
+    ///
+    /// Masked afresh for every page (a random pad, then the token XOR the pad), so no two
+    /// pages carry the same bytes: pages are compressed, and a secret repeated beside text an
+    /// attacker chose (a search query) would otherwise leak through the compressed size
+    /// (BREACH).
     pub fn csrf_token(&self, state: &WebState) -> String {
+        let token = self.unmasked_csrf(state);
+        let mut pad = vec![0u8; token.len()];
+        rand::thread_rng().fill_bytes(&mut pad);
+        let mut masked = pad.clone();
+        masked.extend(token.bytes().zip(&pad).map(|(t, p)| t ^ p));
+        URL_SAFE_NO_PAD.encode(masked)
+    }
+
+    fn unmasked_csrf(&self, state: &WebState) -> String {
         state.kopilka.keyed_hash(&["csrf", &self.csrf_seed])
     }
 
     /// Whether a submitted form's token is this visitor's.
     pub fn csrf_ok(&self, state: &WebState, submitted: &str) -> bool {
-        let expected = self.csrf_token(state);
-        expected.as_bytes().ct_eq(submitted.as_bytes()).into()
+        let Ok(masked) = URL_SAFE_NO_PAD.decode(submitted) else {
+            return false;
+        };
+        let expected = self.unmasked_csrf(state);
+        if masked.len() != 2 * expected.len() {
+            return false;
+        }
+        let (pad, xored) = masked.split_at(expected.len());
+        let token: Vec<u8> = xored.iter().zip(pad).map(|(x, p)| x ^ p).collect();
+        expected.as_bytes().ct_eq(&token).into()
     }
 
     pub fn start_session(&mut self, token: &str) {

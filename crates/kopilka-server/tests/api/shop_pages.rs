@@ -156,6 +156,9 @@ async fn offers_and_support_questions_on_the_pages(backend: Backend) {
         "/account/offers/",
     );
     let csrf = offers.csrf();
+    // Masked afresh on every page (the pages are compressed: BREACH), and each one works.
+    let again = browser.get("/account/offers").await.csrf();
+    assert_ne!(csrf, again);
     let done = browser.post(&activate, &[("csrf", &csrf)]).await;
     assert_eq!(done.status, 303);
     assert_eq!(done.location(), "/account/offers?activated=1");
@@ -272,6 +275,25 @@ async fn stores_catalogue_and_promotions_for_anyone(backend: Backend) {
     let all = browser.get("/catalog").await;
     let next = link(&all.body, "/catalog?q=&amp;category=&amp;cursor=").replace("&amp;", "&");
     assert_eq!(browser.get(&next).await.status, 200);
+
+    // Pages are gzipped for browsers that ask; the API is not.
+    let gzipped = |path: &'static str| {
+        let client = browser.client.clone();
+        let url = format!("{}{path}", app.base);
+        async move {
+            let res = client
+                .get(url)
+                .header("accept-encoding", "gzip")
+                .send()
+                .await
+                .unwrap();
+            res.headers()
+                .get("content-encoding")
+                .is_some_and(|v| v == "gzip")
+        }
+    };
+    assert!(gzipped("/catalog?q=молоко").await);
+    assert!(!gzipped("/api/v1/products?q=молоко").await);
 
     let promotions = browser.get("/promotions?city=Москва").await;
     assert_eq!(promotions.status, 200);
