@@ -96,6 +96,13 @@ for (const [width, height, phone] of [[390, 844, '+79991240390'], [1280, 800, '+
     await page.goto(`${base}/promotions`);
     await shoot(page, 'promotions', width);
 
+    // The rest of the account and the public pages, photographed as they stand.
+    for (const [path, name] of [['/account/history', 'history'], ['/account/cards', 'cards'], ['/account/profile', 'profile'],
+      ['/account/sessions', 'sessions'], ['/account/delete', 'delete'], ['/contacts', 'contacts'], ['/feedback', 'feedback']]) {
+      await page.goto(`${base}${path}`);
+      await shoot(page, name, width);
+    }
+
     // English, remembered from here on.
     await page.goto(`${base}/account/purchases?lang=en`);
     assert.equal(await page.locator('html').getAttribute('lang'), 'en');
@@ -105,5 +112,9 @@ for (const [width, height, phone] of [[390, 844, '+79991240390'], [1280, 800, '+
 
     assert.deepEqual(problems, []);
     await context.close();
+    const visitor = await browser.newPage({ viewport: { width, height }, deviceScaleFactor: width === 390 ? 2 : 1, locale: 'ru-RU' });
+    await visitor.goto(`${base}/`);
+    await shoot(visitor, 'home', width);
+    await visitor.close();
   });
 }

@@ -8,7 +8,9 @@
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
-use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST};
+use hyper::header::{
+    HeaderName, HeaderValue, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST,
+};
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
@@ -60,20 +62,23 @@ impl Http {
         json: Option<Vec<u8>>,
     ) -> Option<(u16, Bytes)> {
         let auth = bearer.map(|token| (AUTHORIZATION, format!("Bearer {token}")));
-        self.exchange(method, path, auth, json).await
+        self.exchange(method, path, auth.as_slice(), json).await
     }
 
-    /// GETs a page as a browser that is signed in does, with its cookies.
+    /// GETs a page as a signed-in browser does: with its cookies, asking for it gzipped.
     pub async fn get_page(&self, path: &str, cookies: &str) -> Option<(u16, Bytes)> {
-        self.exchange(Method::GET, path, Some((COOKIE, cookies.to_owned())), None)
-            .await
+        let headers = [
+            (COOKIE, cookies.to_owned()),
+            (ACCEPT_ENCODING, "gzip".to_owned()),
+        ];
+        self.exchange(Method::GET, path, &headers, None).await
     }
 
     async fn exchange(
         &self,
         method: Method,
         path: &str,
-        credentials: Option<(hyper::header::HeaderName, String)>,
+        headers: &[(HeaderName, String)],
         json: Option<Vec<u8>>,
     ) -> Option<(u16, Bytes)> {
         let mut conn = self.connection().await?;
@@ -82,7 +87,7 @@ impl Http {
             .method(method)
             .uri(path)
             .header(HOST, self.host.clone());
-        if let Some((name, value)) = credentials {
+        for (name, value) in headers {
             req = req.header(name, value);
         }
         let body = match json {
