@@ -308,12 +308,8 @@ pub fn router(
     let export: Arc<kopilka_web::ExportDocument> = Arc::new(|data| {
         serde_json::to_value(api::privacy::ExportView::from(data)).unwrap_or_default()
     });
-    let pages = kopilka_web::router(kopilka_web::WebState::new(
-        state.kopilka.clone(),
-        https,
-        contacts,
-        export,
-    ));
+    let web = kopilka_web::WebState::new(state.kopilka.clone(), https, contacts, export);
+    let pages = kopilka_web::router(web.clone());
     let mut router = Router::new()
         .merge(pages)
         .nest("/api/v1", api)
@@ -331,8 +327,19 @@ pub fn router(
         proxies: settings.trusted_proxies()?,
         time_limit: Duration::from_secs(settings.request_timeout_s),
     });
+    // An address outside the API is a person's mistyped link: a page, not JSON.
+    let fallback = move |request: Request<axum::body::Body>| {
+        let web = web.clone();
+        async move {
+            if request.uri().path().starts_with("/api/") {
+                not_found().await
+            } else {
+                kopilka_web::not_found(web, request).await
+            }
+        }
+    };
     Ok(router
-        .fallback(not_found)
+        .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(edge, middleware::edge))
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))

@@ -195,6 +195,28 @@ fn fresh(content_type: &'static str, content: &'static str) -> Response {
 
 async fn page_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
+    set_page_headers(&mut response);
+    response
+}
+
+/// A page for an address that has none, in the visitor's language, with the pages' headers:
+/// the service's fallback for every path outside the API.
+pub async fn not_found(state: WebState, request: Request) -> Response {
+    use axum::extract::FromRequestParts;
+    let (mut parts, _) = request.into_parts();
+    let Ok(visitor) = session::Visitor::from_request_parts(&mut parts, &state).await;
+    let signed_in = pages::signed_in(&state, &visitor).await.is_some();
+    let page = pages::MessagePage {
+        page: Chrome::new(&state, &visitor, signed_in),
+        heading: visitor.texts.get("not_found_title").to_owned(),
+        message: visitor.texts.get("not_found_text").to_owned(),
+    };
+    let mut response = pages::respond(visitor, &page, axum::http::StatusCode::NOT_FOUND);
+    set_page_headers(&mut response);
+    response
+}
+
+fn set_page_headers(response: &mut Response) {
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -208,7 +230,6 @@ async fn page_headers(request: Request, next: Next) -> Response {
     headers
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
-    response
 }
 
 /// What the layout needs on every page.

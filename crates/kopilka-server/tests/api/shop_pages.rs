@@ -276,6 +276,28 @@ async fn stores_catalogue_and_promotions_for_anyone(backend: Backend) {
     let next = link(&all.body, "/catalog?q=&amp;category=&amp;cursor=").replace("&amp;", "&");
     assert_eq!(browser.get(&next).await.status, 200);
 
+    // A mistyped address is a page in the visitor's language; the API's stay problems.
+    let missing = browser.get("/stroes").await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(missing.body.contains("Такой страницы нет"));
+    assert!(missing.headers.contains_key("content-security-policy"));
+    assert!(browser
+        .get("/stroes?lang=en")
+        .await
+        .body
+        .contains("There is no such page"));
+    browser.get("/?lang=ru").await;
+    let api = browser.get("/api/v1/stroes").await;
+    assert_eq!(api.status, 404);
+    assert!(api.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/problem+json"));
+
     // Pages are gzipped for browsers that ask; the API is not.
     let gzipped = |path: &'static str| {
         let client = browser.client.clone();
