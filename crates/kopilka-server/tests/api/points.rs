@@ -87,7 +87,9 @@ async fn every_members_due_points_expire_whatever_worker_takes_them(backend: Bac
 }
 
 /// The expiry job and sales that spend the same due points, at once: whoever reaches a
-/// member first, each point is either spent or expired, never both, and never twice.
+/// member first, each point is either spent or expired, never both, and never twice. The
+/// first member's sale surely comes before the job and the last one's surely after, so both
+/// outcomes are seen in every run; the members between race.
 async fn due_points_are_spent_or_expired_never_both(backend: Backend) {
     const MEMBERS: usize = 8;
     let app = TestApp::spawn_with(backend, |s| {
@@ -104,18 +106,25 @@ async fn due_points_are_spent_or_expired_never_both(backend: Backend) {
     }
     // The 300 welcome points are past their 90 days; the hourly job has not run yet.
     app.clock.advance(Duration::days(91));
-    let mut sales = tokio::task::JoinSet::new();
-    for (i, (_, card)) in members.iter().enumerate() {
-        let request = app
-            .client
+    let sale = |i: usize| {
+        app.client
             .post(format!("{}/api/v1/pos/purchases", app.base))
             .bearer_auth(&key)
             // Tobacco earns nothing: what a member holds afterwards is what is left of the
             // welcome points.
             .json(&json!({
-                "receipt_id": format!("D{i}"), "barcode": card, "redeem_points": 100,
+                "receipt_id": format!("D{i}"), "barcode": members[i].1, "redeem_points": 100,
                 "lines": [{ "line_id": "1", "sku": "cig", "category_id": 8, "amount_kop": 100000 }],
-            }));
+            }))
+    };
+    let answer = |res: reqwest::Response| async move {
+        let status = res.status().as_u16();
+        (status, res.json::<Value>().await.unwrap())
+    };
+    let before = answer(sale(0).send().await.unwrap()).await;
+    let mut sales = tokio::task::JoinSet::new();
+    for i in 1..MEMBERS - 1 {
+        let request = sale(i);
         sales.spawn(async move {
             let res = request.send().await.unwrap();
             let status = res.status().as_u16();
@@ -123,16 +132,20 @@ async fn due_points_are_spent_or_expired_never_both(backend: Backend) {
         });
     }
     let expiry = app.kopilka.clone();
-    let (sold, expired) = tokio::join!(sales.join_all(), async move {
+    let (raced, expired) = tokio::join!(sales.join_all(), async move {
         expiry.expire_points().await.unwrap()
     });
     // A lot a sale held when the job passed is left for the job's next run.
     let expired = expired + app.kopilka.expire_points().await.unwrap();
+    let after = answer(sale(MEMBERS - 1).send().await.unwrap()).await;
     assert_eq!(
         expired, MEMBERS as u64,
         "every welcome lot expires once, whole or what is left of it"
     );
-    for (i, status, sale) in sold {
+    let mut outcomes = vec![(0, before.0, before.1)];
+    outcomes.extend(raced);
+    outcomes.push((MEMBERS - 1, after.0, after.1));
+    for (i, status, sale) in outcomes {
         // Spent before the job reached the member, or refused with nothing left after it.
         let spent = match status {
             201 => sale["redeemed_points"].as_i64().unwrap(),
@@ -140,6 +153,12 @@ async fn due_points_are_spent_or_expired_never_both(backend: Backend) {
             _ => panic!("{status} {sale}"),
         };
         assert!(spent == 0 || spent == 100, "{sale}");
+        if i == 0 {
+            assert_eq!(spent, 100, "spent before the job ran: {sale}");
+        }
+        if i == MEMBERS - 1 {
+            assert_eq!(spent, 0, "nothing left after the job ran: {sale}");
+        }
         let token = &members[i].0;
         assert_eq!(balance(&app, token).await, 0, "member {i}");
         let history = app.get("/me/history?limit=1", token).await.expect(200);
