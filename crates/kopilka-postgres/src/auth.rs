@@ -19,7 +19,7 @@ fn session_from_row(r: &sqlx::postgres::PgRow) -> StoreResult<Session> {
     Ok(Session {
         id: r.try_get("id").map_err(db)?,
         kind: TokenKind::from_db(&kind)
-            .ok_or_else(|| StoreError::Backend(format!("bad session kind {kind:?}")))?,
+            .ok_or_else(|| StoreError::Corrupt(format!("bad session kind {kind:?}")))?,
         subject: r.try_get("subject").map_err(db)?,
         phone: phone.as_deref().map(convert::phone).transpose()?,
         created_at: r.try_get("created_at").map_err(db)?,

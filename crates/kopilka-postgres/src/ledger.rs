@@ -83,7 +83,7 @@ impl Ledger for PostgresStore {
             Ok(HistoryEntry {
                 id: r.try_get(0).map_err(db)?,
                 kind: MovementKind::from_db(&kind)
-                    .ok_or_else(|| StoreError::Backend(format!("bad transfer kind {kind:?}")))?,
+                    .ok_or_else(|| StoreError::Corrupt(format!("bad transfer kind {kind:?}")))?,
                 points: Points::new(r.try_get(2).map_err(db)?),
                 at: r.try_get(3).map_err(db)?,
                 store_id: r.try_get(4).map_err(db)?,

@@ -48,14 +48,14 @@ impl PostgresStore {
         card_cache: Duration,
     ) -> StoreResult<Self> {
         let options = PgConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))?
+            .map_err(|e| StoreError::unavailable_while("reading the PostgreSQL URL", e))?
             .application_name("kopilka");
         let pool = Pool::new(options.clone(), max_connections, Duration::from_secs(10));
         let mut conn = pool.acquire().await.map_err(db)?;
         sqlx::migrate!("./migrations")
             .run(&mut *conn)
             .await
-            .map_err(|e| StoreError::Unavailable(format!("migrating: {e}")))?;
+            .map_err(|e| StoreError::unavailable_while("migrating", e))?;
         drop(conn);
         let system = posting::SystemIds::load(&pool).await?;
         let caches = Arc::new(member_cache::MemberCaches::new(session_cache, card_cache));
@@ -94,7 +94,7 @@ pub(crate) async fn detached<R: Send + 'static>(
 ) -> StoreResult<R> {
     tokio::spawn(work)
         .await
-        .map_err(|e| StoreError::Backend(format!("write task failed: {e}")))?
+        .map_err(|e| StoreError::backend_while("a write task", e))?
 }
 
 pub(crate) fn db(e: sqlx::Error) -> StoreError {
@@ -110,8 +110,8 @@ pub(crate) fn db(e: sqlx::Error) -> StoreError {
             })
         }
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-            StoreError::Unavailable(e.to_string())
+            StoreError::unavailable(e)
         }
-        _ => StoreError::Backend(e.to_string()),
+        _ => StoreError::backend(e),
     }
 }

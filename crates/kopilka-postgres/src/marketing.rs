@@ -11,11 +11,11 @@ use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder, Row};
 
 fn json_err(e: serde_json::Error) -> StoreError {
-    StoreError::Backend(format!("stored offer is not valid JSON: {e}"))
+    StoreError::Corrupt(format!("stored offer is not valid JSON: {e}"))
 }
 
 fn out_of_range(what: &str, value: i64) -> StoreError {
-    StoreError::Backend(format!("stored {what} {value} is out of range"))
+    StoreError::Corrupt(format!("stored {what} {value} is out of range"))
 }
 
 /// A tsquery where every term must match as a prefix: `'молок':* & 'сыр':*`. The terms are

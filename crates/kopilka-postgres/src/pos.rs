@@ -17,7 +17,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
 fn till_kind(s: &str) -> StoreResult<TillKind> {
-    TillKind::parse(s).map_err(|_| StoreError::Backend(format!("bad till kind {s:?}")))
+    TillKind::parse(s).map_err(|_| StoreError::Corrupt(format!("bad till kind {s:?}")))
 }
 
 async fn card_row(conn: &mut PgConnection, number: &str, lock: bool) -> StoreResult<Option<Card>> {
@@ -470,7 +470,7 @@ impl Pos for PostgresStore {
             // Every zeroed lot has its transfer and the expiry account took them all, or the
             // batch is rolled back.
             if posted != zeroed || credited != i64::from(zeroed > 0) {
-                return Err(StoreError::Backend(format!(
+                return Err(StoreError::Corrupt(format!(
                     "expiry posted {posted} transfers for {zeroed} lots, credited {credited}"
                 )));
             }

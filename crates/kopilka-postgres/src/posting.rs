@@ -34,7 +34,7 @@ impl SystemIds {
         self.0
             .get(code)
             .copied()
-            .ok_or_else(|| StoreError::Backend(format!("no system account {code}")))
+            .ok_or_else(|| StoreError::Corrupt(format!("no system account {code}")))
     }
 
     /// The shard of a busy system account that carries this member's transfers: purchases

@@ -216,7 +216,7 @@ async fn forfeit(
     .map_err(db)?;
     // Lots that do not add up to the balance are a broken ledger: change nothing.
     if total != balance || moved != 2 {
-        return Err(StoreError::Backend(format!(
+        return Err(StoreError::Corrupt(format!(
             "member {member}: lots hold {total} points, the balance is {balance}; {moved} accounts moved"
         )));
     }

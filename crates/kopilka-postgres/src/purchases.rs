@@ -230,8 +230,8 @@ pub(crate) async fn purchase(
             },
         }
     }
-    Err(StoreError::Unavailable(
-        "too many concurrent purchases on one card".into(),
+    Err(StoreError::unavailable(
+        "too many concurrent purchases on one card",
     ))
 }
 
@@ -506,7 +506,7 @@ pub(crate) async fn refund(
             },
         }
     }
-    Err(StoreError::Unavailable(
-        "too many concurrent returns on one account".into(),
+    Err(StoreError::unavailable(
+        "too many concurrent returns on one account",
     ))
 }

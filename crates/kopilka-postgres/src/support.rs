@@ -13,7 +13,7 @@ const TICKET_COLUMNS: &str =
 const MESSAGE_COLUMNS: &str = "id, ticket_id, author, staff_id, body, at";
 
 fn unknown(what: &str, value: &str) -> StoreError {
-    StoreError::Backend(format!("unknown {what} {value:?}"))
+    StoreError::Corrupt(format!("unknown {what} {value:?}"))
 }
 
 fn ticket_row(r: &PgRow) -> StoreResult<Ticket> {

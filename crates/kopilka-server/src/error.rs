@@ -193,8 +193,8 @@ impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::Domain(d) => d.into(),
-            ServiceError::Store(StoreError::Unavailable(msg)) => {
-                tracing::error!(error = %msg, "store unavailable");
+            ServiceError::Store(StoreError::Unavailable(source)) => {
+                tracing::error!(error = %source, "store unavailable");
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "service_unavailable",

@@ -148,7 +148,7 @@ pub struct SeedReport {
 }
 
 fn products() -> StoreResult<Vec<IndexedProduct>> {
-    let bad = |line: &str| StoreError::Backend(format!("demo products: bad line {line:?}"));
+    let bad = |line: &str| StoreError::Corrupt(format!("demo products: bad line {line:?}"));
     PRODUCTS_TSV
         .lines()
         .skip(1)

@@ -461,7 +461,7 @@ impl Kopilka {
         }
         let mut total = 0;
         while let Some(done) = workers.join_next().await {
-            total += done.map_err(|e| StoreError::Backend(format!("expiry worker: {e}")))??;
+            total += done.map_err(|e| StoreError::backend_while("an expiry worker", e))??;
         }
         if total > 0 {
             tracing::info!(lots = total, "points expired");

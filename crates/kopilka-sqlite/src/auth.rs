@@ -25,7 +25,7 @@ fn session_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<StoreResult<
         Ok(Session {
             id: r.get(at).map_err(backend)?,
             kind: TokenKind::from_db(&kind)
-                .ok_or_else(|| StoreError::Backend(format!("bad session kind {kind:?}")))?,
+                .ok_or_else(|| StoreError::Corrupt(format!("bad session kind {kind:?}")))?,
             subject: r.get(at + 2).map_err(backend)?,
             phone: phone.as_deref().map(convert::phone).transpose()?,
             created_at: time(r.get(at + 4).map_err(backend)?),

@@ -54,7 +54,7 @@ impl Ledger for SqliteStore {
                 Ok(HistoryEntry {
                     id,
                     kind: MovementKind::from_db(&kind)
-                        .ok_or_else(|| StoreError::Backend(format!("bad transfer kind {kind:?}")))?,
+                        .ok_or_else(|| StoreError::Corrupt(format!("bad transfer kind {kind:?}")))?,
                     points: Points::new(points),
                     at: time(at),
                     store_id,

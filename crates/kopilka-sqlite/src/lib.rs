@@ -130,7 +130,7 @@ fn spawn_thread(name: String, body: impl FnOnce() + Send + 'static) -> StoreResu
         .name(name)
         .spawn(body)
         .map(|_| ())
-        .map_err(|e| StoreError::Unavailable(format!("cannot start a database thread: {e}")))
+        .map_err(|e| StoreError::unavailable_while("starting a database thread", e))
 }
 
 /// A reader: each job runs in one read transaction, so all its statements see one snapshot
@@ -222,9 +222,9 @@ impl SqliteStore {
     /// Opens (creating if needed) and migrates the database at `path`.
     pub fn open(path: &Path, options: &SqliteOptions) -> StoreResult<Self> {
         let mut writer_conn = open_connection(path, options, true).map_err(unavailable)?;
-        migrations()
-            .to_latest(&mut writer_conn)
-            .map_err(|e| StoreError::Unavailable(format!("migrating {}: {e}", path.display())))?;
+        migrations().to_latest(&mut writer_conn).map_err(|e| {
+            StoreError::unavailable_while(format!("migrating {}", path.display()), e)
+        })?;
         // Mostly the checkpointer's job; the writer's only when writes follow each other
         // so closely that the checkpointer cannot catch up.
         writer_conn
@@ -272,10 +272,10 @@ impl SqliteStore {
             .send(Box::new(move |conn| {
                 let _ = reply.send(f(conn));
             }))
-            .map_err(|_| StoreError::Unavailable("database thread stopped".into()))?;
+            .map_err(|_| StoreError::unavailable("database thread stopped"))?;
         answer
             .await
-            .map_err(|_| StoreError::Unavailable("database thread stopped".into()))?
+            .map_err(|_| StoreError::unavailable("database thread stopped"))?
     }
 
     /// Runs `f` as one atomic write: its changes commit if it returns `Ok` and vanish if it
@@ -312,17 +312,17 @@ impl SqliteStore {
             let send: Reply = Box::new(move |committed| {
                 let _ = reply.send(match committed {
                     Ok(()) => result,
-                    Err(e) => Err(StoreError::Unavailable(format!("commit failed: {e}"))),
+                    Err(e) => Err(StoreError::unavailable_while("committing", e)),
                 });
             });
             (ok, send)
         });
         self.writer
             .send(Queued { job, foreign_keys })
-            .map_err(|_| StoreError::Unavailable("database thread stopped".into()))?;
+            .map_err(|_| StoreError::unavailable("database thread stopped"))?;
         answer
             .await
-            .map_err(|_| StoreError::Unavailable("database thread stopped".into()))?
+            .map_err(|_| StoreError::unavailable("database thread stopped"))?
     }
 
     /// Runs `f` on a reader connection, in one read transaction: one snapshot for all of it.
@@ -340,11 +340,11 @@ pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
             return StoreError::Conflict(unique_name(msg));
         }
     }
-    StoreError::Backend(e.to_string())
+    StoreError::backend(e)
 }
 
 fn unavailable(e: rusqlite::Error) -> StoreError {
-    StoreError::Unavailable(e.to_string())
+    StoreError::unavailable(e)
 }
 
 /// Maps SQLite's "UNIQUE constraint failed: table.column" to the names the service knows.

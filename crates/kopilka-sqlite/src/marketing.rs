@@ -11,7 +11,7 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, Row};
 
 fn json_err(e: serde_json::Error) -> StoreError {
-    StoreError::Backend(format!("stored offer is not valid JSON: {e}"))
+    StoreError::Corrupt(format!("stored offer is not valid JSON: {e}"))
 }
 
 /// An FTS5 query where every term must match as a prefix: `"молок"* AND "сыр"*`. The terms

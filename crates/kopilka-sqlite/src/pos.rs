@@ -19,7 +19,7 @@ use kopilka_store::{
 use rusqlite::{params, Connection, OptionalExtension};
 
 fn till_kind(s: &str) -> StoreResult<TillKind> {
-    TillKind::parse(s).map_err(|_| StoreError::Backend(format!("bad till kind {s:?}")))
+    TillKind::parse(s).map_err(|_| StoreError::Corrupt(format!("bad till kind {s:?}")))
 }
 
 fn card_row(conn: &Connection, number: &str) -> StoreResult<Option<Card>> {

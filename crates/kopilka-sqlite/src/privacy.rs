@@ -181,7 +181,7 @@ fn forfeit(
         .map_err(backend)?;
     // Lots that do not add up to the balance are a broken ledger: change nothing.
     if total != balance {
-        return Err(StoreError::Backend(format!(
+        return Err(StoreError::Corrupt(format!(
             "member {member}: lots hold {total} points, the balance is {balance}"
         )));
     }

@@ -159,7 +159,7 @@ pub(crate) fn purchase_tx(
             )?;
             first.get_or_insert(transfer);
         }
-        Some(first.ok_or_else(|| StoreError::Backend("an accrual without a transfer".into()))?)
+        Some(first.ok_or_else(|| StoreError::Corrupt("an accrual without a transfer".into()))?)
     } else {
         None
     };

@@ -23,6 +23,9 @@ pub use receipts::*;
 pub use records::*;
 pub use support::*;
 
+/// Any error a database driver or the runtime gives, kept whole so its chain can be logged.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("not found")]
@@ -30,13 +33,52 @@ pub enum StoreError {
     /// A uniqueness rule refused the write; the name says which (`phone`, `card_number`, …).
     #[error("conflict on {0}")]
     Conflict(&'static str),
+    /// The database cannot be reached, or is too busy to answer now: a client may retry.
     #[error("store unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] BoxError),
+    /// The database failed in a way no retry fixes.
     #[error("store failure: {0}")]
-    Backend(String),
+    Backend(#[source] BoxError),
+    /// A stored value does not read back as the type it was written from.
+    #[error("stored data does not read back: {0}")]
+    Corrupt(String),
     /// A rule checked inside the transaction refused the write.
     #[error(transparent)]
     Rule(#[from] kopilka_domain::DomainError),
+}
+
+impl StoreError {
+    pub fn unavailable(source: impl Into<BoxError>) -> Self {
+        StoreError::Unavailable(source.into())
+    }
+
+    pub fn backend(source: impl Into<BoxError>) -> Self {
+        StoreError::Backend(source.into())
+    }
+
+    /// `source`, saying what was being done when it happened.
+    pub fn unavailable_while(doing: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        StoreError::Unavailable(Box::new(While {
+            doing: doing.into(),
+            source: source.into(),
+        }))
+    }
+
+    pub fn backend_while(doing: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        StoreError::Backend(Box::new(While {
+            doing: doing.into(),
+            source: source.into(),
+        }))
+    }
+}
+
+/// An error with what was being done when it happened; its source is the error itself.
+#[derive(Debug, thiserror::Error)]
+#[error("{doing}: {source}")]
+struct While {
+    doing: String,
+    #[source]
+    source: BoxError,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -312,25 +354,25 @@ pub mod convert {
     use super::*;
 
     pub fn card_kind(s: &str) -> StoreResult<CardKind> {
-        CardKind::from_db(s).ok_or_else(|| StoreError::Backend(format!("bad card kind {s:?}")))
+        CardKind::from_db(s).ok_or_else(|| StoreError::Corrupt(format!("bad card kind {s:?}")))
     }
     pub fn card_status(s: &str) -> StoreResult<CardStatus> {
-        CardStatus::from_db(s).ok_or_else(|| StoreError::Backend(format!("bad card status {s:?}")))
+        CardStatus::from_db(s).ok_or_else(|| StoreError::Corrupt(format!("bad card status {s:?}")))
     }
     pub fn phone(s: &str) -> StoreResult<Phone> {
-        Phone::parse(s).map_err(|_| StoreError::Backend(format!("bad stored phone {s:?}")))
+        Phone::parse(s).map_err(|_| StoreError::Corrupt(format!("bad stored phone {s:?}")))
     }
     pub fn card_number(s: &str) -> StoreResult<CardNumber> {
-        CardNumber::parse(s).map_err(|_| StoreError::Backend(format!("bad stored card {s:?}")))
+        CardNumber::parse(s).map_err(|_| StoreError::Corrupt(format!("bad stored card {s:?}")))
     }
     pub fn date(s: &str) -> StoreResult<NaiveDate> {
         NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|_| StoreError::Backend(format!("bad stored date {s:?}")))
+            .map_err(|_| StoreError::Corrupt(format!("bad stored date {s:?}")))
     }
     pub fn roles(s: &str) -> StoreResult<Vec<Role>> {
         s.split(',')
             .filter(|r| !r.is_empty())
-            .map(|r| r.parse().map_err(|e| StoreError::Backend(format!("{e}"))))
+            .map(|r| r.parse().map_err(|e| StoreError::Corrupt(format!("{e}"))))
             .collect()
     }
     pub fn roles_to_db(roles: &[Role]) -> String {
