@@ -97,7 +97,7 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, AppError>
         let store =
             tokio::task::spawn_blocking(move || kopilka_sqlite::SqliteStore::open(&path, &options))
                 .await
-                .map_err(|e| StoreError::unavailable(e))??;
+                .map_err(StoreError::unavailable)??;
         Ok(Arc::new(store))
     } else {
         Err(AppError::DatabaseUrl(url.to_owned()))
