@@ -1,6 +1,7 @@
 //! The OpenAPI document and a page that lets a person browse it, with no script and nothing
 //! from another host.
 
+use crate::error::ProblemCode;
 use crate::AppState;
 use askama::Template;
 use axum::extract::State;
@@ -44,88 +45,6 @@ struct DocsPage {
     tags: Vec<TagView>,
     problems: Vec<(&'static str, u16, &'static str)>,
 }
-
-/// Every problem code the API answers with, for the page's reference section.
-const PROBLEMS: &[(&str, u16, &str)] = &[
-    (
-        "validation_failed",
-        422,
-        "Some fields are invalid; `errors` lists them (400 when the body cannot be read at all).",
-    ),
-    (
-        "unauthorized",
-        401,
-        "No valid token of the kind this call needs.",
-    ),
-    ("invalid_credentials", 401, "Wrong login or password."),
-    (
-        "forbidden",
-        403,
-        "The token is valid but may not do this (for a support operator: an adjustment above their limit).",
-    ),
-    (
-        "profile_incomplete",
-        403,
-        "Fill in the required profile fields first; `missing_fields` lists them.",
-    ),
-    ("not_found", 404, "Nothing is here."),
-    (
-        "method_not_allowed",
-        405,
-        "This path does not take this method.",
-    ),
-    ("otp_invalid", 400, "The code is wrong."),
-    (
-        "otp_expired",
-        400,
-        "The code has expired; request a new one.",
-    ),
-    (
-        "otp_attempts_exceeded",
-        400,
-        "Too many wrong codes; request a new one.",
-    ),
-    (
-        "rate_limited",
-        429,
-        "Too many requests; wait `Retry-After` seconds.",
-    ),
-    (
-        "favourite_category_locked",
-        409,
-        "Already changed this calendar month; `next_change_at` says when it may change.",
-    ),
-    ("insufficient_points", 409, "Not enough points."),
-    (
-        "idempotency_conflict",
-        409,
-        "This id was already used with a different body.",
-    ),
-    ("card_blocked", 409, "The card is blocked."),
-    ("card_already_bound", 409, "The card is already yours."),
-    ("phone_taken", 409, "This phone is already registered."),
-    ("payload_too_large", 413, "The request body is too large."),
-    (
-        "timeout",
-        503,
-        "The request took too long; try again after `Retry-After` seconds.",
-    ),
-    (
-        "overloaded",
-        503,
-        "Too many requests in flight; try again shortly.",
-    ),
-    (
-        "service_unavailable",
-        503,
-        "The store is not reachable; try again shortly.",
-    ),
-    (
-        "internal",
-        500,
-        "Something went wrong on our side; the request id is in the logs.",
-    ),
-];
 
 fn operation_view(method: &'static str, path: &str, op: &Operation) -> OperationView {
     let request = op
@@ -217,7 +136,10 @@ pub async fn page(State(state): State<AppState>) -> Response {
         title: doc.info.title.clone(),
         version: doc.info.version.clone(),
         tags,
-        problems: PROBLEMS.to_vec(),
+        problems: ProblemCode::ALL
+            .iter()
+            .map(|p| (p.as_str(), p.status().as_u16(), p.meaning()))
+            .collect(),
     };
     match page.render() {
         Ok(html) => ([(header::CONTENT_SECURITY_POLICY, PAGE_CSP)], Html(html)).into_response(),

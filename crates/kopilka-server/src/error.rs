@@ -9,6 +9,8 @@ use kopilka_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+pub use crate::problem::ProblemCode;
+
 /// An RFC 9457 problem document.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
@@ -41,7 +43,7 @@ pub struct ProblemField {
 }
 
 #[derive(Debug)]
-pub struct ApiError(Box<Problem>);
+pub struct ApiError(Box<Problem>, ProblemCode);
 
 impl ApiError {
     /// Tells the client when to try again.
@@ -50,44 +52,38 @@ impl ApiError {
         self
     }
 
-    pub fn new(
-        status: StatusCode,
-        code: &'static str,
-        title: &str,
-        detail: impl Into<String>,
-    ) -> Self {
-        Self(Box::new(Problem {
-            kind: format!("/api/docs#problem-{code}"),
-            title: title.to_owned(),
-            status: status.as_u16(),
-            detail: detail.into(),
+    /// The problem `code`, with its status and title, and this occurrence's `detail`.
+    pub fn new(code: ProblemCode, detail: impl Into<String>) -> Self {
+        let name = code.as_str();
+        Self(
+            Box::new(Problem {
+                kind: format!("/api/docs#problem-{name}"),
+                title: code.title().to_owned(),
+                status: code.status().as_u16(),
+                detail: detail.into(),
+                code: name,
+                errors: Vec::new(),
+                retry_after_s: None,
+                missing_fields: None,
+                next_change_at: None,
+            }),
             code,
-            errors: Vec::new(),
-            retry_after_s: None,
-            missing_fields: None,
-            next_change_at: None,
-        }))
+        )
     }
 
     /// Input that could not be read at all (not JSON, wrong types): 400.
     pub fn malformed(field: String, message: String) -> Self {
         let mut e = Self::new(
-            StatusCode::BAD_REQUEST,
-            "validation_failed",
-            "Invalid request",
+            ProblemCode::ValidationFailed,
             "The request body could not be read.",
         );
+        e.0.status = StatusCode::BAD_REQUEST.as_u16();
         e.0.errors.push(ProblemField { field, message });
         e
     }
 
     pub fn not_found() -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "Not found",
-            "Nothing is here.",
-        )
+        Self::new(ProblemCode::NotFound, "Nothing is here.")
     }
 
     pub fn unauthorized() -> Self {
@@ -96,9 +92,7 @@ impl ApiError {
 
     pub fn payload_too_large() -> Self {
         Self::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "Payload too large",
+            ProblemCode::PayloadTooLarge,
             "The request body is too large.",
         )
     }
@@ -112,65 +106,25 @@ impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
         use DomainError as D;
         let detail = e.to_string();
-        let (status, code, title) = match &e {
-            D::Validation(_) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                "Invalid request",
-            ),
-            D::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
-            D::InvalidCredentials => (
-                StatusCode::UNAUTHORIZED,
-                "invalid_credentials",
-                "Invalid credentials",
-            ),
-            D::Forbidden => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
-            D::ProfileIncomplete { .. } => (
-                StatusCode::FORBIDDEN,
-                "profile_incomplete",
-                "Profile incomplete",
-            ),
-            D::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", "Not found"),
-            D::OtpInvalid => (StatusCode::BAD_REQUEST, "otp_invalid", "Wrong code"),
-            D::OtpExpired => (StatusCode::BAD_REQUEST, "otp_expired", "Code expired"),
-            D::OtpAttemptsExceeded => (
-                StatusCode::BAD_REQUEST,
-                "otp_attempts_exceeded",
-                "Too many wrong codes",
-            ),
-            D::RateLimited { .. } => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "Too many requests",
-            ),
-            D::FavouriteCategoryLocked { .. } => (
-                StatusCode::CONFLICT,
-                "favourite_category_locked",
-                "Favourite category locked",
-            ),
-            D::InsufficientPoints => (
-                StatusCode::CONFLICT,
-                "insufficient_points",
-                "Not enough points",
-            ),
-            D::IdempotencyConflict => (
-                StatusCode::CONFLICT,
-                "idempotency_conflict",
-                "Idempotency conflict",
-            ),
-            D::CardBlocked => (StatusCode::CONFLICT, "card_blocked", "Card blocked"),
-            D::CardAlreadyBound => (
-                StatusCode::CONFLICT,
-                "card_already_bound",
-                "Card already bound",
-            ),
-            D::PhoneTaken => (
-                StatusCode::CONFLICT,
-                "phone_taken",
-                "Phone already registered",
-            ),
+        let code = match &e {
+            D::Validation(_) => ProblemCode::ValidationFailed,
+            D::Unauthorized => ProblemCode::Unauthorized,
+            D::InvalidCredentials => ProblemCode::InvalidCredentials,
+            D::Forbidden => ProblemCode::Forbidden,
+            D::ProfileIncomplete { .. } => ProblemCode::ProfileIncomplete,
+            D::NotFound(_) => ProblemCode::NotFound,
+            D::OtpInvalid => ProblemCode::OtpInvalid,
+            D::OtpExpired => ProblemCode::OtpExpired,
+            D::OtpAttemptsExceeded => ProblemCode::OtpAttemptsExceeded,
+            D::RateLimited { .. } => ProblemCode::RateLimited,
+            D::FavouriteCategoryLocked { .. } => ProblemCode::FavouriteCategoryLocked,
+            D::InsufficientPoints => ProblemCode::InsufficientPoints,
+            D::IdempotencyConflict => ProblemCode::IdempotencyConflict,
+            D::CardBlocked => ProblemCode::CardBlocked,
+            D::CardAlreadyBound => ProblemCode::CardAlreadyBound,
+            D::PhoneTaken => ProblemCode::PhoneTaken,
         };
-        let mut api = ApiError::new(status, code, title, detail);
+        let mut api = ApiError::new(code, detail);
         match e {
             D::Validation(fields) => {
                 api.0.errors = fields
@@ -195,30 +149,18 @@ impl From<ServiceError> for ApiError {
             ServiceError::Domain(d) => d.into(),
             ServiceError::Store(StoreError::Unavailable(source)) => {
                 tracing::error!(error = %source, "store unavailable");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "service_unavailable",
-                    "Service unavailable",
-                    "Please try again shortly.",
-                )
+                ApiError::new(ProblemCode::ServiceUnavailable, "Please try again shortly.")
             }
             ServiceError::Sms(err) => {
                 tracing::error!(error = %err, "SMS not sent");
                 ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "sms_unavailable",
-                    "SMS unavailable",
+                    ProblemCode::SmsUnavailable,
                     "The message could not be sent; please try again shortly.",
                 )
             }
             other => {
                 tracing::error!(error = %other, "internal error");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "Internal error",
-                    "Something went wrong on our side.",
-                )
+                ApiError::new(ProblemCode::Internal, "Something went wrong on our side.")
             }
         }
     }
@@ -229,8 +171,8 @@ impl IntoResponse for ApiError {
         let status =
             StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let retry_after = self.0.retry_after_s;
-        let unauthorized = status == StatusCode::UNAUTHORIZED && self.0.code == "unauthorized";
-        let refused = self.0.code == "forbidden";
+        let unauthorized = self.1 == ProblemCode::Unauthorized;
+        let refused = self.1 == ProblemCode::Forbidden;
         let mut response = (status, axum::Json(&*self.0)).into_response();
         if refused {
             response.extensions_mut().insert(crate::middleware::Refused);

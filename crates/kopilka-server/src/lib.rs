@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 mod middleware;
+mod problem;
 pub mod seed;
 pub mod settings;
 mod shed;
@@ -327,14 +328,20 @@ pub fn router(
         proxies: settings.trusted_proxies()?,
         time_limit: Duration::from_secs(settings.request_timeout_s),
     });
-    // An address outside the API is a person's mistyped link: a page, not JSON.
+    // An address outside the API asked for by a browser is a person's mistyped link: a page.
+    // Anything else (a client, curl, an ops probe) gets the problem document.
     let fallback = move |request: Request<axum::body::Body>| {
         let web = web.clone();
         async move {
-            if request.uri().path().starts_with("/api/") {
-                not_found().await
-            } else {
+            let wants_page = request
+                .headers()
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|accept| accept.contains("text/html"));
+            if wants_page && !request.uri().path().starts_with("/api/") {
                 kopilka_web::not_found(web, request).await
+            } else {
+                not_found().await
             }
         }
     };
@@ -358,7 +365,7 @@ pub fn router(
                 )
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(CatchPanicLayer::custom(|_| {
-                    error::ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "Something went wrong on our side.").into_response()
+                    error::ApiError::new(error::ProblemCode::Internal, "Something went wrong on our side.").into_response()
                 }))
                 .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
                 .layer(axum::extract::DefaultBodyLimit::max(settings.body_limit_bytes)),
@@ -372,9 +379,7 @@ async fn not_found() -> Response {
 
 async fn method_not_allowed() -> Response {
     error::ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "Method not allowed",
+        error::ProblemCode::MethodNotAllowed,
         "This path does not take this method.",
     )
     .into_response()

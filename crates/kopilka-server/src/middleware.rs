@@ -6,7 +6,7 @@ use crate::client_ip::TrustedProxies;
 use crate::error::ApiError;
 use crate::extract::ClientAddr;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use kopilka_service::security::SecurityEvent;
@@ -70,9 +70,7 @@ pub async fn edge(State(edge): State<Arc<Edge>>, mut request: Request, next: Nex
         Err(_) => {
             tracing::warn!(limit_s = edge.time_limit.as_secs(), "request timed out");
             ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "timeout",
-                "Request timed out",
+                crate::error::ProblemCode::Timeout,
                 "The request took too long; please try again shortly.",
             )
             .retry_after(1)

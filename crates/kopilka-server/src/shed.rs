@@ -5,7 +5,6 @@
 
 use crate::error::ApiError;
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
@@ -14,9 +13,7 @@ use tokio::sync::Semaphore;
 pub async fn shed(State(limit): State<Arc<Semaphore>>, request: Request, next: Next) -> Response {
     let Ok(_permit) = limit.try_acquire_owned() else {
         return ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "overloaded",
-            "Overloaded",
+            crate::error::ProblemCode::Overloaded,
             "Too many requests are being served; please retry in a moment.",
         )
         .retry_after(1)

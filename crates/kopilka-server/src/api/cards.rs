@@ -110,9 +110,7 @@ fn picture(content_type: &'static str, body: Result<Vec<u8>, String>) -> Respons
         Err(e) => {
             tracing::error!(error = %e, "barcode");
             ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "Internal error",
+                crate::error::ProblemCode::Internal,
                 "The barcode could not be drawn.",
             )
             .into_response()

@@ -276,8 +276,10 @@ async fn stores_catalogue_and_promotions_for_anyone(backend: Backend) {
     let next = link(&all.body, "/catalog?q=&amp;category=&amp;cursor=").replace("&amp;", "&");
     assert_eq!(browser.get(&next).await.status, 200);
 
-    // A mistyped address is a page in the visitor's language; the API's stay problems.
-    let missing = browser.get("/stroes").await;
+    // A mistyped address is a page in the visitor's language for a browser; the API's, and
+    // anything asked for without HTML, stay problems.
+    const HTML: &str = "text/html,application/xhtml+xml,*/*;q=0.8";
+    let missing = browser.get_with("/stroes", "accept", HTML).await;
     assert_eq!(missing.status, 404);
     assert!(missing.headers["content-type"]
         .to_str()
@@ -285,18 +287,17 @@ async fn stores_catalogue_and_promotions_for_anyone(backend: Backend) {
         .starts_with("text/html"));
     assert!(missing.body.contains("Такой страницы нет"));
     assert!(missing.headers.contains_key("content-security-policy"));
-    assert!(browser
-        .get("/stroes?lang=en")
-        .await
-        .body
-        .contains("There is no such page"));
+    let english = browser.get_with("/stroes?lang=en", "accept", HTML).await;
+    assert!(english.body.contains("There is no such page"));
     browser.get("/?lang=ru").await;
-    let api = browser.get("/api/v1/stroes").await;
-    assert_eq!(api.status, 404);
-    assert!(api.headers["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("application/problem+json"));
+    for (path, accept) in [("/api/v1/stroes", HTML), ("/stroes", "application/json")] {
+        let problem = browser.get_with(path, "accept", accept).await;
+        assert_eq!(problem.status, 404);
+        assert!(problem.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/problem+json"));
+    }
 
     // Pages are gzipped for browsers that ask; the API is not.
     let gzipped = |path: &'static str| {
