@@ -254,7 +254,7 @@ async fn housekeeping(kopilka: Kopilka) {
     loop {
         tick.tick().await;
         let before = kopilka.now() - chrono::Duration::days(2);
-        if let Err(e) = kopilka.store().purge_expired(before).await {
+        if let Err(e) = kopilka.purge_expired(before).await {
             tracing::warn!(error = %e, "purging rate limits failed");
         }
     }
@@ -390,7 +390,7 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.kopilka.store().ping().await {
+    match state.kopilka.ping().await {
         Ok(()) => "ready".into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "store not reachable");

@@ -7,7 +7,8 @@ use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use chrono_tz::Tz;
 use kopilka_domain::offers::{Offer, OfferReward, OfferTarget};
 use kopilka_domain::search;
-use kopilka_service::Kopilka;
+use kopilka_service::seeding::ReferenceData;
+use kopilka_service::{Kopilka, ServiceResult};
 use kopilka_store::{
     Category, IndexedProduct, Product, Promotion, PromotionKind, StoreError, StoreLocation,
     StoreResult,
@@ -420,10 +421,9 @@ fn offers(now: DateTime<Utc>, tz: Tz) -> Vec<Offer> {
     ]
 }
 
-pub async fn demo(kopilka: &Kopilka) -> StoreResult<SeedReport> {
-    let store = kopilka.store();
+pub async fn demo(kopilka: &Kopilka) -> ServiceResult<SeedReport> {
     let (now, tz) = (kopilka.now(), kopilka.rules().timezone);
-    let categories: Vec<Category> = CATEGORIES
+    let categories = CATEGORIES
         .iter()
         .map(|&(id, name, parent_id)| Category {
             id,
@@ -431,12 +431,7 @@ pub async fn demo(kopilka: &Kopilka) -> StoreResult<SeedReport> {
             parent_id,
         })
         .collect();
-    // Parents first, so every parent_id refers to a row that exists.
-    let (roots, children): (Vec<_>, Vec<_>) =
-        categories.into_iter().partition(|c| c.parent_id.is_none());
-    store.upsert_categories(&roots).await?;
-    store.upsert_categories(&children).await?;
-    let stores: Vec<StoreLocation> = STORES
+    let stores = STORES
         .iter()
         .map(
             |&(id, name, city, address, lat, lon, hours)| StoreLocation {
@@ -450,13 +445,15 @@ pub async fn demo(kopilka: &Kopilka) -> StoreResult<SeedReport> {
             },
         )
         .collect();
-    store.upsert_stores(&stores).await?;
-    let products = products()?;
-    store.upsert_products(&products).await?;
-    let promotions = promotions(now, tz);
-    store.upsert_promotions(&promotions).await?;
-    let offers = offers(now, tz);
-    store.upsert_offers(&offers).await?;
+    let data = ReferenceData {
+        categories,
+        stores,
+        products: products()?,
+        promotions: promotions(now, tz),
+        offers: offers(now, tz),
+    };
+    kopilka.load_reference_data(&data).await?;
+    let (products, promotions, offers) = (&data.products, &data.promotions, &data.offers);
     Ok(SeedReport {
         categories: CATEGORIES.len(),
         stores: STORES.len(),

@@ -201,7 +201,7 @@ async fn balances(w: &World) -> Vec<(i64, i64)> {
     for (member, _) in &w.cards {
         let b = w
             .kopilka
-            .store()
+            .store_for_tests()
             .ledger_balance(
                 *member,
                 w.clock.now(),
@@ -219,7 +219,7 @@ async fn balances(w: &World) -> Vec<(i64, i64)> {
 }
 
 async fn check_invariants(w: &World) {
-    let t = w.kopilka.store().totals().await.unwrap();
+    let t = w.kopilka.store_for_tests().totals().await.unwrap();
     assert_eq!(t.debits, t.credits, "the ledger sums to zero: {t:?}");
     assert_eq!(t.debits, t.transfers, "{t:?}");
     for (balance, lots) in balances(w).await {
@@ -330,7 +330,7 @@ async fn step(w: &mut World, op: Op, n: usize) {
             else {
                 return;
             };
-            let totals = w.kopilka.store().totals().await.unwrap();
+            let totals = w.kopilka.store_for_tests().totals().await.unwrap();
             let till = if self_checkout {
                 &w.self_checkout
             } else {
@@ -353,7 +353,7 @@ async fn step(w: &mut World, op: Op, n: usize) {
                 )
             );
             assert_eq!(
-                w.kopilka.store().totals().await.unwrap(),
+                w.kopilka.store_for_tests().totals().await.unwrap(),
                 totals,
                 "a replay changes nothing"
             );
@@ -416,7 +416,12 @@ async fn step(w: &mut World, op: Op, n: usize) {
             quote(w, &w.staffed, member, &basket(10_000, 10), 0).await;
         }
         Op::Activate { member, offer } => {
-            let holder = w.kopilka.store().member(w.cards[member].0).await.unwrap();
+            let holder = w
+                .kopilka
+                .store_for_tests()
+                .member(w.cards[member].0)
+                .await
+                .unwrap();
             match w.kopilka.activate_offer(&holder.unwrap(), offer).await {
                 // Activated, or already, or no longer running after a long wait.
                 Ok(_) | Err(ServiceError::Domain(_)) => {}

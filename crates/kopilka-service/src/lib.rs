@@ -17,7 +17,7 @@ pub mod purchases;
 pub mod registration;
 pub mod rules;
 pub mod security;
-mod seeding;
+pub mod seeding;
 pub mod sms;
 pub mod staff;
 pub mod support;
@@ -84,8 +84,15 @@ impl Kopilka {
         &self.inner.rules
     }
 
-    pub fn store(&self) -> &dyn Store {
+    /// The store is reached only through the use cases, which own authorization.
+    pub(crate) fn store(&self) -> &dyn Store {
         self.inner.store.as_ref()
+    }
+
+    /// The store itself, for integration tests that set up states no use case makes.
+    #[cfg(feature = "test-support")]
+    pub fn store_for_tests(&self) -> &dyn Store {
+        self.store()
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {

@@ -502,6 +502,7 @@ impl Kopilka {
         points: Points,
         reason: &str,
     ) -> ServiceResult<Points> {
+        crate::staff::authorize(staff, &[Role::Support])?;
         let now = self.now();
         if self.store().member(member).await?.is_none() {
             return Err(DomainError::NotFound("member").into());

@@ -1,11 +1,15 @@
-//! `kopilka seed --members N`: many plausible members at once, for load tests.
+//! `kopilka seed --members N`: many plausible members at once, for load tests; and the
+//! reference data an installation starts with (`kopilka seed --demo`).
 
 use crate::{Kopilka, ServiceResult};
 use chrono::NaiveDate;
 use kopilka_domain::card::CardRange;
 use kopilka_domain::member::{Consents, Gender, Profile};
+use kopilka_domain::offers::Offer;
 use kopilka_domain::{CardKind, CardNumber, Phone};
-use kopilka_store::{ImportedMember, StoreError};
+use kopilka_store::{
+    Category, ImportedMember, IndexedProduct, Promotion, StoreError, StoreLocation,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -50,7 +54,44 @@ const BATCH: usize = 5000;
 /// Fresh card numbers tried for one member before giving up.
 const NUMBER_TRIES: usize = 8;
 
+/// Categories, stores, products, promotions and offers, written with upserts by id.
+pub struct ReferenceData {
+    pub categories: Vec<Category>,
+    pub stores: Vec<StoreLocation>,
+    pub products: Vec<IndexedProduct>,
+    pub promotions: Vec<Promotion>,
+    pub offers: Vec<Offer>,
+}
+
 impl Kopilka {
+    /// Writes the reference data; running it again with the same data changes nothing.
+    pub async fn load_reference_data(&self, data: &ReferenceData) -> ServiceResult<()> {
+        let store = self.store();
+        // Parents first, so every parent_id refers to a row that exists.
+        let (roots, children): (Vec<Category>, Vec<Category>) = data
+            .categories
+            .iter()
+            .cloned()
+            .partition(|c| c.parent_id.is_none());
+        store.upsert_categories(&roots).await?;
+        store.upsert_categories(&children).await?;
+        store.upsert_stores(&data.stores).await?;
+        store.upsert_products(&data.products).await?;
+        store.upsert_promotions(&data.promotions).await?;
+        store.upsert_offers(&data.offers).await?;
+        Ok(())
+    }
+
+    /// Forgets rate-limit counters, codes and sessions that ended before `before`.
+    pub async fn purge_expired(&self, before: chrono::DateTime<chrono::Utc>) -> ServiceResult<u64> {
+        Ok(self.store().purge_expired(before).await?)
+    }
+
+    /// Whether the store answers, for a readiness probe.
+    pub async fn ping(&self) -> ServiceResult<()> {
+        Ok(self.store().ping().await?)
+    }
+
     pub async fn seed_members(&self, count: usize) -> ServiceResult<Vec<CardNumber>> {
         let mut rng = StdRng::from_entropy();
         let mut next_phone = u64::try_from(self.store().member_count().await?).unwrap_or(0);

@@ -48,7 +48,27 @@ fn totp(secret_base32: &str, login: &str) -> ServiceResult<totp_rs::Totp> {
         .map_err(|e| ServiceError::Internal(format!("TOTP: {e}")))
 }
 
+/// Whether `staff` may act in one of `roles`; administrators may do everything. Every staff
+/// use case asks here, so who may do what is decided in one place.
+pub fn authorize(staff: &StaffMember, roles: &[Role]) -> Result<(), DomainError> {
+    if staff.roles.contains(&Role::Admin) || roles.iter().any(|r| staff.roles.contains(r)) {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden)
+    }
+}
+
 impl Kopilka {
+    /// The points the chain owes its customers, and the ledger's own totals to check that it
+    /// balances: administrators and accounting.
+    pub async fn liability(
+        &self,
+        staff: &StaffMember,
+    ) -> ServiceResult<kopilka_domain::ledger::LedgerTotals> {
+        authorize(staff, &[Role::Accounting])?;
+        Ok(self.store().totals().await?)
+    }
+
     /// `kopilka staff create`: passwords of at least the staff minimum.
     pub async fn create_staff(
         &self,
@@ -293,7 +313,13 @@ impl Kopilka {
         Ok(())
     }
 
-    pub async fn audit_log(&self, limit: u32) -> ServiceResult<Vec<AuditEntry>> {
+    /// The audit log, newest first: administrators only.
+    pub async fn audit_log(
+        &self,
+        staff: &StaffMember,
+        limit: u32,
+    ) -> ServiceResult<Vec<AuditEntry>> {
+        authorize(staff, &[])?;
         if limit == 0 || limit > 1000 {
             return Err(DomainError::field("limit", "От 1 до 1000").into());
         }

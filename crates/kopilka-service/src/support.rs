@@ -2,13 +2,15 @@
 //! forms, and the staff who answer them.
 
 use crate::auth::{seconds_until, window_start};
+use crate::staff::authorize;
 use crate::staff::Actor;
 use crate::{Kopilka, ServiceResult};
 use chrono::Duration;
 use kopilka_domain::member::Member;
+use kopilka_domain::staff::Role;
 use kopilka_domain::support::{Author, TicketChannel, TicketStatus};
 use kopilka_domain::{DomainError, Phone};
-use kopilka_store::{NewTicket, StoreError, Ticket, TicketMessage};
+use kopilka_store::{NewTicket, StaffMember, StoreError, Ticket, TicketMessage};
 
 /// A ticket with its whole thread, oldest message first.
 #[derive(Debug, Clone)]
@@ -198,13 +200,20 @@ impl Kopilka {
     /// The support queue, most recent activity first.
     pub async fn support_queue(
         &self,
+        staff: &StaffMember,
         status: Option<TicketStatus>,
         limit: u32,
     ) -> ServiceResult<Vec<Ticket>> {
+        authorize(staff, &[Role::Support])?;
         Ok(self.store().tickets(status, limit).await?)
     }
 
-    pub async fn support_ticket(&self, id: i64) -> ServiceResult<TicketThread> {
+    pub async fn support_ticket(
+        &self,
+        staff: &StaffMember,
+        id: i64,
+    ) -> ServiceResult<TicketThread> {
+        authorize(staff, &[Role::Support])?;
         let ticket = self
             .store()
             .ticket(id)
@@ -216,10 +225,12 @@ impl Kopilka {
     /// Staff answer; the ticket waits for the customer.
     pub async fn answer_ticket(
         &self,
-        staff_id: i64,
+        staff: &StaffMember,
         id: i64,
         body: &str,
     ) -> ServiceResult<TicketMessage> {
+        authorize(staff, &[Role::Support])?;
+        let staff_id = staff.id;
         let audit = self.audit_entry(
             Actor::Staff(staff_id),
             "ticket.answer",
@@ -240,7 +251,9 @@ impl Kopilka {
             .map_err(not_found)
     }
 
-    pub async fn close_ticket(&self, staff_id: i64, id: i64) -> ServiceResult<TicketThread> {
+    pub async fn close_ticket(&self, staff: &StaffMember, id: i64) -> ServiceResult<TicketThread> {
+        authorize(staff, &[Role::Support])?;
+        let staff_id = staff.id;
         let audit = self.audit_entry(
             Actor::Staff(staff_id),
             "ticket.close",
@@ -251,7 +264,7 @@ impl Kopilka {
             .set_ticket_status(id, TicketStatus::Closed, self.now(), Some(audit))
             .await
             .map_err(not_found)?;
-        self.support_ticket(id).await
+        self.support_ticket(staff, id).await
     }
 
     async fn thread(&self, ticket: Ticket) -> ServiceResult<TicketThread> {

@@ -33,10 +33,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(feedback))
 }
 
-fn service(e: kopilka_store::StoreError) -> kopilka_service::ServiceError {
-    e.into()
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CategoryView {
     pub id: i64,
@@ -47,7 +43,7 @@ pub struct CategoryView {
 /// The product category tree, as a flat list with parents.
 #[utoipa::path(get, path = "/categories", tag = "public", responses((status = 200, body = [CategoryView])))]
 async fn categories(State(state): State<AppState>) -> ApiResult<Json<Vec<CategoryView>>> {
-    let all = state.kopilka.store().categories().await.map_err(service)?;
+    let all = state.kopilka.categories().await?;
     Ok(Json(
         all.into_iter()
             .map(|c| CategoryView {

@@ -269,7 +269,7 @@ async fn an_incomplete_profile_closes_card_codes_until_filled(backend: Backend) 
     let now = app.clock_now();
     let card = CardNumber::generate(CardRange::Physical, &mut rand::thread_rng());
     app.kopilka
-        .store()
+        .store_for_tests()
         .import_members(vec![kopilka_store::ImportedMember {
             phone: Phone::parse("89996660001").unwrap(),
             profile: Profile::default(),

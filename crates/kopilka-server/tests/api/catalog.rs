@@ -297,8 +297,12 @@ async fn nearest_stores_among_thousands_match_a_brute_force_search(backend: Back
             hours: "08:00–23:00".to_owned(),
         })
         .collect();
-    app.kopilka.store().upsert_stores(&stores).await.unwrap();
-    let all = app.kopilka.store().stores().await.unwrap();
+    app.kopilka
+        .store_for_tests()
+        .upsert_stores(&stores)
+        .await
+        .unwrap();
+    let all = app.kopilka.store_for_tests().stores().await.unwrap();
     for (lat, lon, radius) in [
         (55.0, 40.0, None),
         (59.9, 30.3, Some(50_000.0)),

@@ -429,7 +429,7 @@ async fn a_transfer_to_a_missing_account_is_refused_on_postgres() {
     use sqlx::Connection;
     let app = TestApp::spawn(Backend::Postgres).await;
     let (_, _, member) = app.register("89995550031").await;
-    let before = app.kopilka.store().totals().await.unwrap();
+    let before = app.kopilka.store_for_tests().totals().await.unwrap();
     let mut db = sqlx::PgConnection::connect(app.database_url())
         .await
         .unwrap();
@@ -451,6 +451,9 @@ async fn a_transfer_to_a_missing_account_is_refused_on_postgres() {
         let code = refused.as_database_error().and_then(|e| e.code());
         assert_eq!(code.as_deref(), Some("23503"), "{refused}");
     }
-    assert_eq!(app.kopilka.store().totals().await.unwrap(), before);
+    assert_eq!(
+        app.kopilka.store_for_tests().totals().await.unwrap(),
+        before
+    );
     app.assert_ledger_balanced().await;
 }

@@ -36,7 +36,7 @@ async fn login(app: &TestApp, login: &str) -> Answer {
 
 /// The `member.delete` audit row of the member: its details.
 async fn deletion_audited(app: &TestApp, member: i64) -> Value {
-    let entries = app.kopilka.audit_log(100).await.unwrap();
+    let entries = app.kopilka.store_for_tests().audit_log(100).await.unwrap();
     let entry = entries
         .iter()
         .find(|e| e.action == "member.delete" && e.subject == format!("member:{member}"))
@@ -221,7 +221,13 @@ async fn a_deleted_account_is_gone_and_its_phone_may_join_again(backend: Backend
     assert!(available > 0 && pending > 0, "{balance}");
     let before = liability(&app, &accounting).await;
     // As a request that authenticated a moment before the deletion holds it.
-    let stale = app.kopilka.store().member(id).await.unwrap().unwrap();
+    let stale = app
+        .kopilka
+        .store_for_tests()
+        .member(id)
+        .await
+        .unwrap()
+        .unwrap();
 
     app.request("DELETE", "/api/v1/me", Some(&token), None)
         .await
@@ -253,7 +259,12 @@ async fn a_deleted_account_is_gone_and_its_phone_may_join_again(backend: Backend
     );
     // The anonymised ledger explains where the points went: one expiry a lot, to the forfeit
     // account, newest last.
-    let history = app.kopilka.store().history(id, 100, None).await.unwrap();
+    let history = app
+        .kopilka
+        .store_for_tests()
+        .history(id, 100, None)
+        .await
+        .unwrap();
     let gone: Vec<_> = history
         .iter()
         .take_while(|e| e.kind == MovementKind::Expiry)
@@ -265,7 +276,13 @@ async fn a_deleted_account_is_gone_and_its_phone_may_join_again(backend: Backend
     );
     assert_eq!(gone.iter().map(|e| e.points.get()).sum::<i64>(), -forfeited);
     assert!(gone.iter().all(|e| e.description.contains("удалена")));
-    assert!(app.kopilka.store().member(id).await.unwrap().is_none());
+    assert!(app
+        .kopilka
+        .store_for_tests()
+        .member(id)
+        .await
+        .unwrap()
+        .is_none());
     // Nobody can put points on it again.
     let support = app.staff_token("olga", &[Role::Support]).await;
     app.request(
@@ -371,7 +388,7 @@ async fn a_debt_stays_on_the_books_when_the_account_is_deleted(backend: Backend)
     );
     let balance = app
         .kopilka
-        .store()
+        .store_for_tests()
         .ledger_balance(id, app.clock_now(), None)
         .await
         .unwrap();
@@ -410,6 +427,7 @@ async fn withdrawing_the_personal_data_consent_deletes_only_once_confirmed(backe
     assert_eq!(app.get("/me", &token).await.expect(200), profile);
     assert!(app
         .kopilka
+        .store_for_tests()
         .audit_log(100)
         .await
         .unwrap()
@@ -428,7 +446,12 @@ async fn withdrawing_the_personal_data_consent_deletes_only_once_confirmed(backe
         json!({ "forfeited": 300, "debt": 0 })
     );
     // The ticket stays for support's records, without the contacts it was opened with.
-    let tickets = app.kopilka.store().member_tickets(id).await.unwrap();
+    let tickets = app
+        .kopilka
+        .store_for_tests()
+        .member_tickets(id)
+        .await
+        .unwrap();
     assert_eq!(tickets.len(), 1);
     assert_eq!((&tickets[0].phone, &tickets[0].email), (&None, &None));
 }

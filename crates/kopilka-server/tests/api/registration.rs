@@ -129,7 +129,7 @@ async fn registration_names_every_invalid_field(backend: Backend) {
     // Nothing was created by any of that.
     assert!(app
         .kopilka
-        .store()
+        .store_for_tests()
         .member_by_phone(&kopilka_domain::Phone::parse("89990000001").unwrap())
         .await
         .unwrap()
@@ -185,7 +185,7 @@ async fn concurrent_registrations_with_one_token_make_one_member(backend: Backen
         answers.iter().all(|s| *s == 201 || *s == 401 || *s == 409),
         "{answers:?}"
     );
-    let totals = app.kopilka.store().totals().await.unwrap();
+    let totals = app.kopilka.store_for_tests().totals().await.unwrap();
     assert_eq!(totals.transfers, 300);
 }
 

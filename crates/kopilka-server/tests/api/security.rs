@@ -511,7 +511,7 @@ async fn codes_are_hashed_with_the_configured_key(backend: Backend) {
         kopilka_service::crypto::SecretKey::from_setting(key).code_hash(&["sign_in", phone, &code]);
     let challenge = app
         .kopilka
-        .store()
+        .store_for_tests()
         .latest_otp(
             &kopilka_domain::Phone::parse(phone).unwrap(),
             kopilka_store::OtpPurpose::SignIn,

@@ -333,7 +333,7 @@ async fn an_incomplete_profile_is_led_to_the_form(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let now = app.clock_now();
     app.kopilka
-        .store()
+        .store_for_tests()
         .import_members(vec![kopilka_store::ImportedMember {
             phone: Phone::parse("89997790005").unwrap(),
             profile: Profile::default(),

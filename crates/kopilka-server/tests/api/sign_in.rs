@@ -420,7 +420,7 @@ async fn stale_codes_sessions_and_counters_are_forgotten(backend: Backend) {
     let now = app.clock_now();
     let forgotten = app
         .kopilka
-        .store()
+        .store_for_tests()
         .purge_expired(now - Duration::days(1))
         .await
         .unwrap();
@@ -441,7 +441,7 @@ async fn stale_codes_sessions_and_counters_are_forgotten(backend: Backend) {
         .await
         .expect(202);
     app.kopilka
-        .store()
+        .store_for_tests()
         .purge_expired(app.clock_now() - Duration::days(1))
         .await
         .unwrap();
