@@ -4,6 +4,8 @@
 
 mod auth;
 mod catalog;
+pub mod codes;
+pub mod functions;
 mod ledger;
 mod marketing;
 mod member_cache;
@@ -37,7 +39,7 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
-    /// Connects and migrates. Customer sessions are cached for `session_cache` at most, and
+    /// Connects, migrates and applies the functions. Customer sessions are cached for `session_cache` at most, and
     /// scanned cards with their holder for `card_cache` (zero: not cached), coherently
     /// across nodes (`member_cache` module); the state a till's quote read is kept as long
     /// for its purchase (`sale_state` module).
@@ -56,6 +58,7 @@ impl PostgresStore {
             .run(&mut *conn)
             .await
             .map_err(|e| StoreError::unavailable_while("migrating", e))?;
+        functions::apply(&mut conn).await?;
         drop(conn);
         let system = posting::SystemIds::load(&pool).await?;
         let caches = Arc::new(member_cache::MemberCaches::new(session_cache, card_cache));
@@ -81,7 +84,7 @@ impl PostgresStore {
 /// (on the same host, as on one machine, or a server of the same size). More backends than
 /// that only take turns on the cores: on two cores shared with the server, 8 connections did
 /// 7% more till sales than 16, 7% more app screens, 10–16% more of both at once, and 4 did
-/// fewer (docs/performance-log.md, fifteenth sitting). A database server with more cores than
+/// fewer (docs/PERFORMANCE.md). A database server with more cores than
 /// a node wants `KOPILKA_PG_MAX_CONNECTIONS` raised.
 pub fn default_connections() -> u32 {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -113,5 +116,15 @@ pub(crate) fn db(e: sqlx::Error) -> StoreError {
             StoreError::unavailable(e)
         }
         _ => StoreError::backend(e),
+    }
+}
+
+#[cfg(test)]
+mod applied_migrations {
+    #[test]
+    fn no_applied_migration_changed() {
+        kopilka_store::migrations::assert_unchanged(std::path::Path::new(env!(
+            "CARGO_MANIFEST_DIR"
+        )));
     }
 }

@@ -3,7 +3,7 @@
 //! sqlx's own pool pings every connection as it takes it back (a `Sync` and its answer), so
 //! that a rollback an abandoned transaction left queued is sent at once. That doubled the
 //! round trips of every statement: the app home screen went from 4,400 to 6,200 screens/s
-//! without it (docs/performance-log.md). Here a connection goes straight back to the idle list,
+//! without it (docs/PERFORMANCE.md). Here a connection goes straight back to the idle list,
 //! unless it may not be clean: a transaction left open, bytes not yet sent (a request
 //! cancelled half-way), or a connection-level error seen anywhere while it was out. Such a
 //! connection is settled in a task of its own (rolled back or pinged) and dropped if that

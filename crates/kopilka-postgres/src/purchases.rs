@@ -1,5 +1,6 @@
 //! A purchase and a refund, each one transaction on a connection the caller owns.
 
+use crate::codes;
 use crate::db;
 use crate::posting::SystemIds;
 use crate::sale_state::SaleState;
@@ -222,10 +223,10 @@ pub(crate) async fn purchase(
             }
             Ok(Written::Stale) => continue,
             Err(e) => match sql_state(&e).as_deref() {
-                Some(DEADLOCK) => continue,
-                Some("KP410") => return Err(DomainError::NotFound("card").into()),
-                Some("KP409") => return Err(DomainError::CardBlocked.into()),
-                Some("KP404") => return Err(StoreError::NotFound),
+                Some(codes::DEADLOCK) => continue,
+                Some(codes::CARD_CODE_SPENT) => return Err(DomainError::NotFound("card").into()),
+                Some(codes::CARD_BLOCKED) => return Err(DomainError::CardBlocked.into()),
+                Some(codes::NO_ACCOUNT) => return Err(StoreError::NotFound),
                 _ => return Err(db(e)),
             },
         }
@@ -235,7 +236,7 @@ pub(crate) async fn purchase(
     ))
 }
 
-/// What one call of `kopilka_record_sale` or `kopilka_record_return` did (migration 15).
+/// What one call of `kopilka_record_sale` or `kopilka_record_return` did.
 enum Written<T> {
     /// Wrote it, with this result.
     Done(T),
@@ -255,11 +256,10 @@ impl<T> From<(bool, Option<T>)> for Written<T> {
     }
 }
 
-/// PostgreSQL's `deadlock_detected`. A sale or return is one statement, undone whole when
-/// PostgreSQL breaks a deadlock by failing it, so it is simply tried again. Between the
-/// functions of migration 15 there is none (account, then the id, then lots, then shards);
-/// one can arise during a rolling upgrade, against the previous release's functions.
-const DEADLOCK: &str = "40P01";
+// A sale or return is one statement, undone whole when PostgreSQL breaks a deadlock by
+// failing it (`codes::DEADLOCK`), so it is simply tried again. Between the functions in
+// `functions/` there is none (account, then the id, then lots, then shards); one can arise
+// during a rolling upgrade, against the previous release's functions.
 
 /// The SQLSTATE a statement failed with, such as the KP codes `kopilka_record_sale` raises.
 fn sql_state(e: &sqlx::Error) -> Option<String> {
@@ -500,8 +500,8 @@ pub(crate) async fn refund(
             }
             Ok(Written::Stale) => continue,
             Err(e) => match sql_state(&e).as_deref() {
-                Some(DEADLOCK) => continue,
-                Some("KP404") => return Err(StoreError::NotFound),
+                Some(codes::DEADLOCK) => continue,
+                Some(codes::NO_ACCOUNT) => return Err(StoreError::NotFound),
                 _ => return Err(db(e)),
             },
         }

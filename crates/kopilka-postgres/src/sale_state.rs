@@ -1,7 +1,7 @@
 //! The state a sale is priced against, read by the till's identify and quote and kept on the
 //! node for the purchase that follows seconds later, so that the purchase need not read it
 //! again: on PostgreSQL that read is a statement and a round trip of its own, about a seventh
-//! of what a sale at the till costs (`docs/performance-log.md`, fifteenth sitting).
+//! of what a sale at the till costs (docs/PERFORMANCE.md).
 //!
 //! Nothing kept here is trusted. `kopilka_record_sale` checks under the member's lock that the
 //! account is still at the state's version, and every change to this state moves points and so

@@ -5,7 +5,7 @@
 mod common;
 
 use chrono::{DateTime, Utc};
-use common::server_options;
+use common::{server_options, Dropped};
 use sqlx::migrate::Migrator;
 use sqlx::{Connection, Executor, PgConnection};
 use std::path::Path;
@@ -42,30 +42,6 @@ async fn database_at(name: &str, last: i64) -> PgConnection {
         .await
         .unwrap();
     conn
-}
-
-/// Drops the test's database when the test ends, failed or not.
-struct Dropped(String);
-
-impl Drop for Dropped {
-    fn drop(&mut self) {
-        let name = self.0.clone();
-        // Drop runs inside the test's runtime: the async clean-up gets a thread of its own.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                let mut admin = PgConnection::connect_with(&server_options()).await.unwrap();
-                admin
-                    .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                    .await
-                    .unwrap();
-            });
-        })
-        .join();
-    }
 }
 
 /// A live lot as migration 17 keeps it: member, lot, transfer, expiry, when available,

@@ -40,7 +40,7 @@ pub struct SqliteOptions {
     pub readers: usize,
     /// Page cache of each connection, MiB. SQLite's own 2 MiB stays the default: 64 MiB
     /// gained nothing at 10 M members, nor 32 or 128 MiB for the writer alone, which cut its
-    /// reads but not the till's time (docs/performance-log.md), and a cache costs memory.
+    /// reads but not the till's time (docs/PERFORMANCE.md), and a cache costs memory.
     pub cache_mib: u32,
     /// How long a scanned card is cached with its holder (zero: not cached); see `holders`.
     pub card_cache: Duration,
@@ -61,7 +61,7 @@ impl Default for SqliteOptions {
 /// sets how the cores are shared between the app's reads and the writer every sale waits
 /// for. On two cores, with tills and the app at once (the bench's mixed run), four readers
 /// served 10% more app screens than two and as many sales; two served 15% more sales with
-/// tills alone (docs/performance-log.md, fourteenth sitting). A chain's peak has both.
+/// tills alone (docs/PERFORMANCE.md). A chain's peak has both.
 pub fn default_readers() -> usize {
     2 * thread::available_parallelism().map_or(1, |n| n.get())
 }
@@ -561,5 +561,15 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         migrations().validate().unwrap();
+    }
+}
+
+#[cfg(test)]
+mod applied_migrations {
+    #[test]
+    fn no_applied_migration_changed() {
+        kopilka_store::migrations::assert_unchanged(std::path::Path::new(env!(
+            "CARGO_MANIFEST_DIR"
+        )));
     }
 }

@@ -11,11 +11,15 @@ use kopilka_domain::{CardKind, CardNumber, CardStatus, Phone};
 
 mod marketing;
 pub mod member_cache;
+#[cfg(feature = "test-util")]
+pub mod migrations;
 mod pos;
 mod privacy;
 mod receipts;
 mod records;
 mod support;
+#[cfg(feature = "test-util")]
+pub mod test_postgres;
 pub use marketing::*;
 pub use pos::*;
 pub use privacy::*;
