@@ -3,7 +3,7 @@
 //! needs and nothing else. reqwest, which the load used before, parses a URL, builds a header
 //! map and takes its pool's locks and timers for every request: in a profile of the SQLite
 //! till the load generator was a fifth of the machine it shares with the server it measures
-//! (docs/performance-log.md, seventh sitting).
+//! (docs/PERFORMANCE.md).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};

@@ -81,8 +81,8 @@ struct Args {
 }
 
 /// Connections of the raw PostgreSQL ceiling: more than the server's pool on two cores (8),
-/// since the bare transaction runs fastest with 16 there (fifteenth sitting: 10,678–11,314/s
-/// with 8, 11,838–12,394/s with 16), and a ceiling is the best the database can do.
+/// since the bare transaction runs fastest with 16 there (10,678–11,314/s with 8,
+/// 11,838–12,394/s with 16, measured on one machine), and a ceiling is the best the database can do.
 const RAW_POSTGRES_CONNECTIONS: u32 = 16;
 
 /// Operation numbers of the mixed run's till, above every closed loop's (client × 10^9 +

@@ -84,7 +84,7 @@ mod tests {
     }
 
     /// An app home screen is three requests: its rate is given in both units, so that a
-    /// screen is never read as a request again (the thirteenth sitting did).
+    /// screen is never read as a request.
     #[test]
     fn several_request_operations_also_in_requests() {
         assert_eq!(

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use tracing_subscriber::EnvFilter;
 
 /// A request allocates many small short-lived buffers (JSON, SQL rows, HTTP headers), which
-/// mimalloc serves faster than the system allocator (docs/performance-log.md).
+/// mimalloc serves faster than the system allocator (docs/PERFORMANCE.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
