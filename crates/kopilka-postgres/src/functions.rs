@@ -72,6 +72,153 @@ pub fn body(sql: &str) -> Option<&str> {
     Some(&sql[start..end])
 }
 
+/// One of the functions' names and its parameters, in the order a call binds them.
+pub struct Signature {
+    pub name: &'static str,
+    pub params: &'static [&'static str],
+}
+
+impl Signature {
+    /// `name(p_a => $1, p_b => $2, …)`: a call by the parameters' names, so a value bound in
+    /// the wrong place fails to match rather than landing in a neighbour of the same type.
+    pub fn call(&self) -> String {
+        let args: Vec<String> = self
+            .params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("{p} => ${}", i + 1))
+            .collect();
+        format!("{}({})", self.name, args.join(", "))
+    }
+}
+
+pub const RECORD_SALE: Signature = Signature {
+    name: "kopilka_record_sale",
+    params: &[
+        "p_store",
+        "p_till",
+        "p_receipt",
+        "p_hash",
+        "p_member",
+        "p_card",
+        "p_token",
+        "p_purchased_at",
+        "p_committed_at",
+        "p_version",
+        "p_total",
+        "p_discount",
+        "p_payable",
+        "p_earned",
+        "p_redeemed",
+        "p_balance_after",
+        "l_ids",
+        "l_skus",
+        "l_categories",
+        "l_amounts",
+        "l_discounts",
+        "l_earned",
+        "l_redeemed",
+        "l_rules",
+        "p_redemption_account",
+        "p_redemption_kind",
+        "p_redemption_description",
+        "p_accrual_account",
+        "m_kinds",
+        "m_amounts",
+        "m_descriptions",
+        "p_awarded_offers",
+        "p_lot_points",
+        "p_lot_expires_at",
+        "p_lot_available_at",
+    ],
+};
+
+pub const RECORD_RETURN: Signature = Signature {
+    name: "kopilka_record_return",
+    params: &[
+        "p_store",
+        "p_refund",
+        "p_purchase",
+        "p_hash",
+        "p_at",
+        "p_member",
+        "p_receipt",
+        "p_version",
+        "p_refunded_kop",
+        "l_nos",
+        "l_amounts",
+        "l_taken_back",
+        "l_returned",
+        "p_taken_back",
+        "p_returned",
+        "p_restore",
+        "p_prefer",
+        "p_redemption_account",
+        "p_accrual_account",
+        "p_kind",
+        "p_description",
+    ],
+};
+
+pub const POST: Signature = Signature {
+    name: "kopilka_post",
+    params: &[
+        "p_debit",
+        "p_credit",
+        "p_amount",
+        "p_kind",
+        "p_member",
+        "p_store",
+        "p_receipt",
+        "p_lot",
+        "p_description",
+        "p_at",
+    ],
+};
+
+pub const DRAW_LOTS: Signature = Signature {
+    name: "kopilka_draw_lots",
+    params: &[
+        "p_member",
+        "p_amount",
+        "p_transfer",
+        "p_purchase",
+        "p_prefer",
+        "p_now",
+    ],
+};
+
+/// The parameter names a function's file declares, in order, without its OUT parameters.
+pub fn parameters(sql: &str, name: &str) -> Vec<String> {
+    let open = format!("FUNCTION {name}(");
+    let Some(start) = sql.find(&open).map(|i| i + open.len()) else {
+        return Vec::new();
+    };
+    let mut depth = 1;
+    let mut end = start;
+    for (i, c) in sql[start..].char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        if depth == 0 {
+            end = start + i;
+            break;
+        }
+    }
+    let list: String = sql[start..end]
+        .lines()
+        .map(|l| l.split("--").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    list.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && !p.starts_with("OUT "))
+        .filter_map(|p| p.split_whitespace().next().map(str::to_owned))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +240,26 @@ mod tests {
             );
             assert!(body(sql).is_some(), "{name}.sql has a $$ body");
         }
+    }
+
+    #[test]
+    fn calls_name_the_parameters_the_files_declare() {
+        for signature in [RECORD_SALE, RECORD_RETURN, POST, DRAW_LOTS] {
+            let (_, sql) = FUNCTIONS
+                .iter()
+                .find(|(n, _)| *n == signature.name)
+                .unwrap();
+            assert_eq!(
+                parameters(sql, signature.name),
+                signature.params,
+                "{}",
+                signature.name
+            );
+        }
+        assert_eq!(
+            DRAW_LOTS.call(),
+            "kopilka_draw_lots(p_member => $1, p_amount => $2, p_transfer => $3, \
+             p_purchase => $4, p_prefer => $5, p_now => $6)"
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! lots down oldest first, give points back to the lots they came from.
 
 use crate::db;
+use crate::functions::{DRAW_LOTS, POST};
 use crate::Pool;
 use chrono::{DateTime, Utc};
 use kopilka_domain::ledger::{MovementKind, SystemAccount};
@@ -10,6 +11,7 @@ use kopilka_store::{StoreError, StoreResult};
 use sqlx::PgConnection;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::LazyLock;
 
 /// System account ids by code.
 #[derive(Debug, Clone)]
@@ -81,9 +83,12 @@ pub(crate) struct Movement<'a> {
     pub at: DateTime<Utc>,
 }
 
-/// Writes one transfer and moves both accounts by its amount (`kopilka_post`, migration 6).
+static POST_CALL: LazyLock<String> = LazyLock::new(|| format!("SELECT {}", POST.call()));
+static DRAW_LOTS_CALL: LazyLock<String> = LazyLock::new(|| format!("SELECT {}", DRAW_LOTS.call()));
+
+/// Writes one transfer and moves both accounts by its amount (`kopilka_post`).
 pub(crate) async fn post(conn: &mut PgConnection, m: &Movement<'_>) -> StoreResult<i64> {
-    sqlx::query_scalar("SELECT kopilka_post($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+    sqlx::query_scalar(&POST_CALL)
         .bind(m.debit)
         .bind(m.credit)
         .bind(m.amount)
@@ -145,7 +150,7 @@ pub(crate) async fn pending_points(
     .map_err(db)
 }
 
-/// Draws up to `amount` from the member's live lots (`kopilka_draw_lots`, migration 6): first
+/// Draws up to `amount` from the member's live lots (`kopilka_draw_lots`): first
 /// the lot that the transfer `prefer` credited (a return takes back the purchase's own
 /// points), then lots available at `now` before pending ones, soonest expiry first. Returns
 /// what it drew. (A sale's draws, which record the transfer and purchase that drew them, are
@@ -157,9 +162,11 @@ pub(crate) async fn draw_lots(
     prefer: Option<i64>,
     now: DateTime<Utc>,
 ) -> StoreResult<i64> {
-    sqlx::query_scalar("SELECT kopilka_draw_lots($1, $2, NULL, NULL, $3, $4)")
+    sqlx::query_scalar(&DRAW_LOTS_CALL)
         .bind(member)
         .bind(amount)
+        .bind(None::<i64>)
+        .bind(None::<i64>)
         .bind(prefer)
         .bind(now)
         .fetch_one(conn)

@@ -1,6 +1,15 @@
 //! A purchase and a refund, each one transaction on a connection the caller owns.
 
 use crate::codes;
+use crate::functions::{RECORD_RETURN, RECORD_SALE};
+use std::sync::LazyLock;
+
+/// The sale's and the return's one statement each, calling their function by its parameters'
+/// names.
+static RECORD_SALE_CALL: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT stale, new_purchase FROM {}", RECORD_SALE.call()));
+static RECORD_RETURN_CALL: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT stale, new_balance FROM {}", RECORD_RETURN.call()));
 use crate::db;
 use crate::posting::SystemIds;
 use crate::sale_state::SaleState;
@@ -319,53 +328,49 @@ async fn write(
             .for_member(kind, req.member_id)
             .map_err(|e| sqlx::Error::Protocol(e.to_string()))
     };
-    sqlx::query_as::<_, (bool, Option<i64>)>(
-        "SELECT stale, new_purchase FROM kopilka_record_sale($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-         $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, \
-         $33, $34, $35)",
-    )
-    .bind(req.store_id)
-    .bind(req.till_id)
-    .bind(&req.receipt_id)
-    .bind(&req.request_hash)
-    .bind(req.member_id)
-    .bind(req.card_number.as_str())
-    .bind(req.card_token.as_deref())
-    .bind(req.purchased_at)
-    .bind(req.committed_at)
-    .bind(snap.version)
-    .bind((priced.payable + priced.discount).get())
-    .bind(priced.discount.get())
-    .bind(priced.payable.get())
-    .bind(earn)
-    .bind(redeem)
-    .bind(balance_after(req, snap, priced))
-    .bind(lines.iter().map(|l| l.line_id.as_str()).collect::<Vec<_>>())
-    .bind(lines.iter().map(|l| l.sku.as_str()).collect::<Vec<_>>())
-    .bind(lines.iter().map(|l| l.category_id).collect::<Vec<_>>())
-    .bind(lines.iter().map(|l| l.amount.get()).collect::<Vec<_>>())
-    .bind(lines.iter().map(|l| l.discount.get()).collect::<Vec<_>>())
-    .bind(lines.iter().map(|l| l.earned.get()).collect::<Vec<_>>())
-    .bind(lines.iter().map(|l| l.redeemed.get()).collect::<Vec<_>>())
-    .bind(lines.iter().map(|l| l.rule.as_str()).collect::<Vec<_>>())
-    .bind(account(SystemAccount::Redemption)?)
-    .bind(MovementKind::Redemption.as_str())
-    .bind(&req.redemption_description)
-    .bind(account(SystemAccount::Accrual)?)
-    .bind(movements.iter().map(|m| m.0).collect::<Vec<_>>())
-    .bind(movements.iter().map(|m| m.1).collect::<Vec<_>>())
-    .bind(movements.iter().map(|m| m.2.as_str()).collect::<Vec<_>>())
-    .bind(&awarded)
-    .bind(new_lot(snap, priced))
-    .bind(req.lot_expires_at)
-    .bind(req.lot_available_at)
-    .fetch_one(pool)
-    .await
-    .map(Written::from)
+    sqlx::query_as::<_, (bool, Option<i64>)>(&RECORD_SALE_CALL)
+        .bind(req.store_id)
+        .bind(req.till_id)
+        .bind(&req.receipt_id)
+        .bind(&req.request_hash)
+        .bind(req.member_id)
+        .bind(req.card_number.as_str())
+        .bind(req.card_token.as_deref())
+        .bind(req.purchased_at)
+        .bind(req.committed_at)
+        .bind(snap.version)
+        .bind((priced.payable + priced.discount).get())
+        .bind(priced.discount.get())
+        .bind(priced.payable.get())
+        .bind(earn)
+        .bind(redeem)
+        .bind(balance_after(req, snap, priced))
+        .bind(lines.iter().map(|l| l.line_id.as_str()).collect::<Vec<_>>())
+        .bind(lines.iter().map(|l| l.sku.as_str()).collect::<Vec<_>>())
+        .bind(lines.iter().map(|l| l.category_id).collect::<Vec<_>>())
+        .bind(lines.iter().map(|l| l.amount.get()).collect::<Vec<_>>())
+        .bind(lines.iter().map(|l| l.discount.get()).collect::<Vec<_>>())
+        .bind(lines.iter().map(|l| l.earned.get()).collect::<Vec<_>>())
+        .bind(lines.iter().map(|l| l.redeemed.get()).collect::<Vec<_>>())
+        .bind(lines.iter().map(|l| l.rule.as_str()).collect::<Vec<_>>())
+        .bind(account(SystemAccount::Redemption)?)
+        .bind(MovementKind::Redemption.as_str())
+        .bind(&req.redemption_description)
+        .bind(account(SystemAccount::Accrual)?)
+        .bind(movements.iter().map(|m| m.0).collect::<Vec<_>>())
+        .bind(movements.iter().map(|m| m.1).collect::<Vec<_>>())
+        .bind(movements.iter().map(|m| m.2.as_str()).collect::<Vec<_>>())
+        .bind(&awarded)
+        .bind(new_lot(snap, priced))
+        .bind(req.lot_expires_at)
+        .bind(req.lot_available_at)
+        .fetch_one(pool)
+        .await
+        .map(Written::from)
 }
 
 /// What a return is planned against, read without a lock; `kopilka_record_return` checks it
-/// under the lock (migrations 14 and 15).
+/// under the lock.
 struct RefundSnapshot {
     purchase: i64,
     member: MemberId,
@@ -447,34 +452,31 @@ pub(crate) async fn refund(
         let taken_back: i64 = plan.iter().map(|s| s.taken_back.get()).sum();
         let returned: i64 = plan.iter().map(|s| s.returned.get()).sum();
         let refunded: i64 = state.iter().map(|l| l.refunded.get()).sum();
-        let written = sqlx::query_as::<_, (bool, Option<i64>)>(
-            "SELECT stale, new_balance FROM kopilka_record_return($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-             $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
-        )
-        .bind(req.store_id)
-        .bind(&req.refund_id)
-        .bind(snap.purchase)
-        .bind(&req.request_hash)
-        .bind(req.at)
-        .bind(snap.member)
-        .bind(&req.receipt_id)
-        .bind(snap.version)
-        .bind(refunded)
-        .bind(plan.iter().map(|s| line_no(&s.line_id)).collect::<Vec<_>>())
-        .bind(plan.iter().map(|s| s.amount.get()).collect::<Vec<_>>())
-        .bind(plan.iter().map(|s| s.taken_back.get()).collect::<Vec<_>>())
-        .bind(plan.iter().map(|s| s.returned.get()).collect::<Vec<_>>())
-        .bind(taken_back)
-        .bind(returned)
-        .bind(lot_after_debt(snap.balance, returned))
-        .bind(snap.accrual)
-        .bind(system.for_member(SystemAccount::Redemption, snap.member)?)
-        .bind(system.for_member(SystemAccount::Accrual, snap.member)?)
-        .bind(MovementKind::Refund.as_str())
-        .bind(&req.description)
-        .fetch_one(pool)
-        .await
-        .map(Written::from);
+        let written = sqlx::query_as::<_, (bool, Option<i64>)>(&RECORD_RETURN_CALL)
+            .bind(req.store_id)
+            .bind(&req.refund_id)
+            .bind(snap.purchase)
+            .bind(&req.request_hash)
+            .bind(req.at)
+            .bind(snap.member)
+            .bind(&req.receipt_id)
+            .bind(snap.version)
+            .bind(refunded)
+            .bind(plan.iter().map(|s| line_no(&s.line_id)).collect::<Vec<_>>())
+            .bind(plan.iter().map(|s| s.amount.get()).collect::<Vec<_>>())
+            .bind(plan.iter().map(|s| s.taken_back.get()).collect::<Vec<_>>())
+            .bind(plan.iter().map(|s| s.returned.get()).collect::<Vec<_>>())
+            .bind(taken_back)
+            .bind(returned)
+            .bind(lot_after_debt(snap.balance, returned))
+            .bind(snap.accrual)
+            .bind(system.for_member(SystemAccount::Redemption, snap.member)?)
+            .bind(system.for_member(SystemAccount::Accrual, snap.member)?)
+            .bind(MovementKind::Refund.as_str())
+            .bind(&req.description)
+            .fetch_one(pool)
+            .await
+            .map(Written::from);
         match written {
             Ok(Written::Done(balance)) => {
                 return Ok(RefundOutcome {
