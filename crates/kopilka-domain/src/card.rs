@@ -118,6 +118,18 @@ pub enum CardStatus {
     Blocked,
 }
 
+impl CardStatus {
+    /// Whether a card in this state, held by someone or not, may be bound to a customer:
+    /// only a printed card nobody holds. Both stores ask this under their lock on the card.
+    pub fn check_bindable(self, held: bool) -> Result<(), crate::DomainError> {
+        if self == CardStatus::Unbound && !held {
+            Ok(())
+        } else {
+            Err(crate::DomainError::CardAlreadyBound)
+        }
+    }
+}
+
 impl CardKind {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -213,6 +225,26 @@ mod tests {
             bytes[pos] = b'0' + (bytes[pos] - b'0' + delta) % 10;
             let typo = String::from_utf8(bytes).unwrap();
             prop_assert!(CardNumber::parse(&typo).is_err());
+        }
+    }
+}
+
+#[cfg(test)]
+mod binding_tests {
+    use super::*;
+
+    #[test]
+    fn only_a_printed_card_nobody_holds_is_bound() {
+        assert!(CardStatus::Unbound.check_bindable(false).is_ok());
+        for (status, held) in [
+            (CardStatus::Unbound, true),
+            (CardStatus::Active, true),
+            (CardStatus::Blocked, false),
+        ] {
+            assert_eq!(
+                status.check_bindable(held),
+                Err(crate::DomainError::CardAlreadyBound)
+            );
         }
     }
 }

@@ -5,7 +5,7 @@
 //! customer's balance is the credits minus the debits of their account. The points a customer
 //! earns arrive as a lot with its own expiry; spending and expiry draw lots down oldest first.
 
-use crate::Points;
+use crate::{DomainError, Points};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -110,6 +110,71 @@ pub fn lot_after_debt(balance_before: i64, credit: i64) -> i64 {
     (balance_before + credit).max(0) - balance_before.max(0)
 }
 
+/// What a sale does to the member's lots and balance, decided from the account as the store
+/// read it: the points it earned go into a new lot (what is left once a debt is paid), and
+/// the customer can then spend the balance less what is pending, the new lot too while it
+/// waits out its pending period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SaleOutcome {
+    pub new_lot: i64,
+    pub available_after: i64,
+}
+
+pub fn sale_outcome(
+    balance: i64,
+    pending: i64,
+    redeemed: i64,
+    earned: i64,
+    new_lot_pending: bool,
+) -> SaleOutcome {
+    let new_lot = lot_after_debt(balance - redeemed, earned);
+    let new_pending = if new_lot_pending { new_lot } else { 0 };
+    SaleOutcome {
+        new_lot,
+        available_after: balance - redeemed + earned - pending - new_pending,
+    }
+}
+
+/// What a manual adjustment does, decided from the member's account as the store reads it
+/// under its lock: both stores carry this out and nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdjustmentPlan {
+    /// Credit the points; a new lot holds what is left once a debt is paid.
+    Credit { points: i64, lot: i64 },
+    /// Debit the points from the lots, oldest first.
+    Debit { points: i64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdjustmentDecision {
+    pub plan: AdjustmentPlan,
+    /// The points the member can spend afterwards.
+    pub available_after: i64,
+}
+
+/// Decides an adjustment of `points` (non-zero, signed) against a `balance` of which
+/// `pending` is not yet available: a debit takes only available points.
+pub fn decide_adjustment(
+    balance: i64,
+    pending: i64,
+    points: i64,
+) -> Result<AdjustmentDecision, DomainError> {
+    let plan = if points >= 0 {
+        AdjustmentPlan::Credit {
+            points,
+            lot: lot_after_debt(balance, points),
+        }
+    } else if balance - pending < -points {
+        return Err(DomainError::InsufficientPoints);
+    } else {
+        AdjustmentPlan::Debit { points: -points }
+    };
+    Ok(AdjustmentDecision {
+        plan,
+        available_after: balance + points - pending,
+    })
+}
+
 /// The 300 points of SPEC §1.4, expiring after the welcome lifetime (SPEC §3.6).
 pub fn welcome_lot(points: Points, lifetime_days: u32, now: DateTime<Utc>) -> NewLot {
     NewLot {
@@ -163,4 +228,51 @@ pub struct LedgerTotals {
     pub member_balances: i64,
     /// Points deleted accounts left behind, forfeited to `system:forfeit`.
     pub forfeited: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sale_pays_a_debt_before_its_new_lot_and_a_pending_lot_is_not_spendable() {
+        // 1,000 on the account, 100 pending; 300 spent, 50 earned.
+        assert_eq!(
+            sale_outcome(1_000, 100, 300, 50, false),
+            SaleOutcome {
+                new_lot: 50,
+                available_after: 650
+            }
+        );
+        assert_eq!(sale_outcome(1_000, 100, 300, 50, true).available_after, 600);
+        // A debt of 30: the 50 earned pay it, 20 go into the lot.
+        assert_eq!(sale_outcome(-30, 0, 0, 50, false).new_lot, 20);
+    }
+
+    #[test]
+    fn a_debit_takes_only_available_points_and_a_credit_pays_a_debt_first() {
+        // 500 on the account, 200 of them pending.
+        assert_eq!(
+            decide_adjustment(500, 200, -300),
+            Ok(AdjustmentDecision {
+                plan: AdjustmentPlan::Debit { points: 300 },
+                available_after: 0,
+            })
+        );
+        assert_eq!(
+            decide_adjustment(500, 200, -301),
+            Err(DomainError::InsufficientPoints)
+        );
+        // A debt of 100 left by a return: the credit's lot holds what is left after it.
+        assert_eq!(
+            decide_adjustment(-100, 0, 250),
+            Ok(AdjustmentDecision {
+                plan: AdjustmentPlan::Credit {
+                    points: 250,
+                    lot: 150
+                },
+                available_after: 150,
+            })
+        );
+    }
 }

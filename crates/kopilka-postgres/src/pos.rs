@@ -6,9 +6,9 @@ use crate::{db, detached, Pool, PostgresStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use kopilka_domain::earning::TillKind;
-use kopilka_domain::ledger::{lot_after_debt, MovementKind, SystemAccount};
+use kopilka_domain::ledger::{decide_adjustment, AdjustmentPlan, MovementKind, SystemAccount};
 use kopilka_domain::member::{Member, MemberId, StoreId};
-use kopilka_domain::{CardNumber, CardStatus, DomainError, Points};
+use kopilka_domain::{CardNumber, DomainError, Points};
 use kopilka_store::{
     Activation, Adjustment, Card, CardHolder, LotKey, MemberShare, Pos, Pricer, PurchaseOutcome,
     PurchaseRequest, RefundOutcome, RefundRequest, StoreError, StoreResult, Till, TillCustomer,
@@ -486,7 +486,6 @@ impl Pos for PostgresStore {
         detached(async move {
             let mut tx = pool.begin().await.map_err(db)?;
             let (account, balance) = lock_member_account(&mut tx, a.member_id).await?;
-            let points = a.points.get();
             let movement = |debit, credit, amount| Movement {
                 debit,
                 credit,
@@ -499,15 +498,17 @@ impl Pos for PostgresStore {
                 description: &a.description,
                 at: a.at,
             };
-            if points > 0 {
-                let transfer = post(&mut tx, &movement(system, account, points)).await?;
-                add_lot(&mut tx, a.member_id, transfer, lot_after_debt(balance, points), a.at, a.lot_expires_at, a.at).await?;
-            } else if points < 0 {
-                if balance - pending_points(&mut tx, a.member_id, a.at).await? < -points {
-                    return Err(DomainError::InsufficientPoints.into());
+            let pending = pending_points(&mut tx, a.member_id, a.at).await?;
+            let decision = decide_adjustment(balance, pending, a.points.get())?;
+            match decision.plan {
+                AdjustmentPlan::Credit { points, lot } => {
+                    let transfer = post(&mut tx, &movement(system, account, points)).await?;
+                    add_lot(&mut tx, a.member_id, transfer, lot, a.at, a.lot_expires_at, a.at).await?;
                 }
-                post(&mut tx, &movement(account, system, -points)).await?;
-                draw_lots(&mut tx, a.member_id, -points, None, a.at).await?;
+                AdjustmentPlan::Debit { points } => {
+                    post(&mut tx, &movement(account, system, points)).await?;
+                    draw_lots(&mut tx, a.member_id, points, None, a.at).await?;
+                }
             }
             sqlx::query("INSERT INTO audit_log (actor, action, subject, details, at) VALUES ($1, $2, $3, $4, $5)")
                 .bind(&a.audit.actor)
@@ -518,9 +519,8 @@ impl Pos for PostgresStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
-            let pending = pending_points(&mut tx, a.member_id, a.at).await?;
             tx.commit().await.map_err(db)?;
-            Ok(Points::new(balance + points - pending))
+            Ok(Points::new(decision.available_after))
         })
         .await
     }
@@ -567,9 +567,7 @@ impl Pos for PostgresStore {
         let card = detached(async move {
             let mut tx = pool.begin().await.map_err(db)?;
             let card = card_row(&mut tx, &number, true).await?.ok_or(DomainError::NotFound("card"))?;
-            if card.status != CardStatus::Unbound || card.member_id.is_some() {
-                return Err(DomainError::CardAlreadyBound.into());
-            }
+            card.status.check_bindable(card.member_id.is_some())?;
             make_active(&mut tx, member, &number, at).await?;
             sqlx::query("UPDATE cards SET status = 'active', member_id = $2, bound_at = $3 WHERE number = $1")
                 .bind(&number)

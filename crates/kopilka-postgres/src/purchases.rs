@@ -15,7 +15,9 @@ use crate::posting::SystemIds;
 use crate::sale_state::SaleState;
 use crate::Pool;
 use kopilka_domain::earning::{plan_refund, Priced, RefundableLine};
-use kopilka_domain::ledger::{lot_after_debt, MovementKind, SystemAccount};
+use kopilka_domain::ledger::{
+    lot_after_debt, sale_outcome, MovementKind, SaleOutcome, SystemAccount,
+};
 use kopilka_domain::member::{MemberId, StoreId};
 use kopilka_domain::{DomainError, Kopecks, Points};
 use kopilka_store::{
@@ -205,7 +207,7 @@ pub(crate) async fn purchase(
         };
         match write(pool, system, &req, &snap, &priced).await {
             Ok(Written::Done(id)) => {
-                let balance = balance_after(&req, &snap, &priced);
+                let balance = outcome(&req, &snap, &priced).available_after;
                 return Ok(PurchaseOutcome {
                     purchase_id: id,
                     receipt_id: req.receipt_id,
@@ -279,19 +281,14 @@ fn sql_state(e: &sqlx::Error) -> Option<String> {
 }
 
 /// The lot the purchase earns: a debt left by a return is paid first.
-fn new_lot(snap: &Snapshot, priced: &Priced) -> i64 {
-    lot_after_debt(snap.balance - priced.redeem.get(), priced.earn.get())
-}
-
-/// What the customer can spend afterwards: spending drew only on available lots, and a lot
-/// still in its pending period is not yet spendable.
-fn balance_after(req: &PurchaseRequest, snap: &Snapshot, priced: &Priced) -> i64 {
-    let pending_lot = if req.lot_available_at > req.committed_at {
-        new_lot(snap, priced)
-    } else {
-        0
-    };
-    snap.balance - priced.redeem.get() + priced.earn.get() - snap.pending - pending_lot
+fn outcome(req: &PurchaseRequest, snap: &Snapshot, priced: &Priced) -> SaleOutcome {
+    sale_outcome(
+        snap.balance,
+        snap.pending,
+        priced.redeem.get(),
+        priced.earn.get(),
+        req.lot_available_at > req.committed_at,
+    )
 }
 
 async fn write(
@@ -344,7 +341,7 @@ async fn write(
         .bind(priced.payable.get())
         .bind(earn)
         .bind(redeem)
-        .bind(balance_after(req, snap, priced))
+        .bind(outcome(req, snap, priced).available_after)
         .bind(lines.iter().map(|l| l.line_id.as_str()).collect::<Vec<_>>())
         .bind(lines.iter().map(|l| l.sku.as_str()).collect::<Vec<_>>())
         .bind(lines.iter().map(|l| l.category_id).collect::<Vec<_>>())
@@ -361,7 +358,7 @@ async fn write(
         .bind(movements.iter().map(|m| m.1).collect::<Vec<_>>())
         .bind(movements.iter().map(|m| m.2.as_str()).collect::<Vec<_>>())
         .bind(&awarded)
-        .bind(new_lot(snap, priced))
+        .bind(outcome(req, snap, priced).new_lot)
         .bind(req.lot_expires_at)
         .bind(req.lot_available_at)
         .fetch_one(pool)

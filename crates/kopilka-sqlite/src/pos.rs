@@ -9,7 +9,7 @@ use crate::{backend, micros, optional, time, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kopilka_domain::earning::TillKind;
-use kopilka_domain::ledger::{lot_after_debt, MovementKind, SystemAccount};
+use kopilka_domain::ledger::{decide_adjustment, AdjustmentPlan, MovementKind, SystemAccount};
 use kopilka_domain::member::{Member, MemberId, StoreId};
 use kopilka_domain::{CardNumber, CardStatus, DomainError, Points};
 use kopilka_store::{
@@ -255,7 +255,6 @@ impl Pos for SqliteStore {
         self.write(move |tx| {
             let (account, balance) = member_account(tx, a.member_id)?;
             let system = system_account(tx, SystemAccount::Adjustment)?;
-            let points = a.points.get();
             let movement = |debit, credit, amount| Movement {
                 debit,
                 credit,
@@ -268,22 +267,24 @@ impl Pos for SqliteStore {
                 description: &a.description,
                 at: a.at,
             };
-            if points > 0 {
-                let transfer = post(tx, &movement(system, account, points))?;
-                add_lot(tx, a.member_id, transfer, lot_after_debt(balance, points), a.at, a.lot_expires_at, a.at)?;
-            } else if points < 0 {
-                if balance - pending_points(tx, a.member_id, a.at)? < -points {
-                    return Err(DomainError::InsufficientPoints.into());
+            let pending = pending_points(tx, a.member_id, a.at)?;
+            let decision = decide_adjustment(balance, pending, a.points.get())?;
+            match decision.plan {
+                AdjustmentPlan::Credit { points, lot } => {
+                    let transfer = post(tx, &movement(system, account, points))?;
+                    add_lot(tx, a.member_id, transfer, lot, a.at, a.lot_expires_at, a.at)?;
                 }
-                let transfer = post(tx, &movement(account, system, -points))?;
-                draw_lots(tx, a.member_id, -points, transfer, None, None, a.at)?;
+                AdjustmentPlan::Debit { points } => {
+                    let transfer = post(tx, &movement(account, system, points))?;
+                    draw_lots(tx, a.member_id, points, transfer, None, None, a.at)?;
+                }
             }
             tx.execute(
                 "INSERT INTO audit_log (actor, action, subject, details, at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![a.audit.actor, a.audit.action, a.audit.subject, a.audit.details, micros(a.audit.at)],
             )
             .map_err(backend)?;
-            Ok(Points::new(balance + points - pending_points(tx, a.member_id, a.at)?))
+            Ok(Points::new(decision.available_after))
         })
         .await
     }
@@ -321,9 +322,7 @@ impl Pos for SqliteStore {
         let number = number.as_str().to_owned();
         self.write(move |tx| {
             let card = card_row(tx, &number)?.ok_or(DomainError::NotFound("card"))?;
-            if card.status != CardStatus::Unbound || card.member_id.is_some() {
-                return Err(DomainError::CardAlreadyBound.into());
-            }
+            card.status.check_bindable(card.member_id.is_some())?;
             make_active(tx, member, &number, micros(at))?;
             tx.execute(
                 "UPDATE cards SET status = 'active', member_id = ?2, bound_at = ?3 WHERE number = ?1",

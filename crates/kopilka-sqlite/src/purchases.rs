@@ -7,7 +7,9 @@ use crate::posting::{
 use crate::{backend, micros, optional};
 use chrono::{DateTime, Utc};
 use kopilka_domain::earning::{plan_refund, RefundableLine};
-use kopilka_domain::ledger::{lot_after_debt, MovementKind, SystemAccount};
+use kopilka_domain::ledger::{
+    lot_after_debt, sale_outcome, MovementKind, SaleOutcome, SystemAccount,
+};
 use kopilka_domain::member::MemberId;
 use kopilka_domain::{CardStatus, DomainError, Kopecks, Points};
 use kopilka_store::{
@@ -85,14 +87,16 @@ pub(crate) fn purchase_tx(
         offer_uses,
     })?;
     let (earn, redeem) = (priced.earn.get(), priced.redeem.get());
-    let new_lot = lot_after_debt(balance - redeem, earn);
-    let new_pending = if req.lot_available_at > req.committed_at {
-        new_lot
-    } else {
-        0
-    };
-    // What the customer can spend afterwards: spending drew only on available lots.
-    let balance_after = balance - redeem + earn - pending - new_pending;
+    let SaleOutcome {
+        new_lot,
+        available_after: balance_after,
+    } = sale_outcome(
+        balance,
+        pending,
+        redeem,
+        earn,
+        req.lot_available_at > req.committed_at,
+    );
     // The transfers first, redemption before accrual (the history lists them in id order),
     // so the purchase row is written once, with its accrual transfer. The lot draws record
     // the purchase and come after it; the new lot comes after the draws, which must not
