@@ -9,6 +9,9 @@ use kopilka_domain::member::{CategoryId, Consents, Member, MemberId, Profile, St
 use kopilka_domain::staff::Role;
 use kopilka_domain::{CardKind, CardNumber, CardStatus, Phone};
 
+#[cfg(feature = "test-util")]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed contract
+pub mod contract;
 mod marketing;
 pub mod member_cache;
 #[cfg(feature = "test-util")]
