@@ -6,6 +6,7 @@
 use crate::*;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use kopilka_domain::staff::Role;
+use kopilka_domain::support::{Author, TicketChannel, TicketStatus};
 use kopilka_domain::Phone;
 
 fn at(hour: u32) -> DateTime<Utc> {
@@ -32,6 +33,9 @@ pub async fn run_all(store: &dyn Store) {
     staff(store).await;
     meta(store).await;
     receipts_of_a_stranger(store).await;
+    sessions(store).await;
+    support(store).await;
+    stores_by_city(store).await;
 }
 
 /// Counters count per key and window; a claim never passes its maximum; cooldowns run once.
@@ -238,4 +242,195 @@ pub async fn receipts_of_a_stranger(store: &dyn Store) {
         .await
         .unwrap()
         .is_empty());
+}
+
+/// Sessions are found by their kind and token until they expire or are revoked; a subject's
+/// are listed and ended together, one kept if asked.
+pub async fn sessions(store: &dyn Store) {
+    let new = |hash: &str, hour| NewSession {
+        kind: TokenKind::Staff,
+        subject: 4242,
+        phone: None,
+        token_hash: hash.into(),
+        created_at: at(hour),
+        expires_at: at(hour) + Duration::hours(12),
+        ip: "127.0.0.1".into(),
+        user_agent: "contract".into(),
+    };
+    for (hash, hour) in [("s1", 1), ("s2", 2), ("s3", 3)] {
+        store.create_session(new(hash, hour)).await.unwrap();
+    }
+    let now = at(4);
+    let found = store
+        .session(TokenKind::Staff, "s1", now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((found.subject, found.created_at), (4242, at(1)));
+    assert!(
+        store
+            .session(TokenKind::Customer, "s1", now)
+            .await
+            .unwrap()
+            .is_none(),
+        "another kind's token is no session"
+    );
+    assert!(
+        store
+            .session(TokenKind::Staff, "s1", at(1) + Duration::hours(13))
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    store
+        .touch_session(TokenKind::Staff, "s1", now)
+        .await
+        .unwrap();
+    let touched = store
+        .session(TokenKind::Staff, "s1", now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(touched.last_seen_at, now);
+    assert_eq!(
+        store
+            .sessions_of(TokenKind::Staff, 4242, now)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+
+    assert!(store
+        .revoke_session(TokenKind::Staff, "s1", now)
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .revoke_session(TokenKind::Staff, "s1", now)
+            .await
+            .unwrap(),
+        "once"
+    );
+    assert!(store
+        .session(TokenKind::Staff, "s1", now)
+        .await
+        .unwrap()
+        .is_none());
+    let s2 = store
+        .session(TokenKind::Staff, "s2", now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !store
+            .revoke_session_id(TokenKind::Staff, 4243, s2.id, now)
+            .await
+            .unwrap(),
+        "not another subject's"
+    );
+    let kept = store
+        .session(TokenKind::Staff, "s3", now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store
+            .revoke_sessions_of(TokenKind::Staff, 4242, now, Some(kept.id))
+            .await
+            .unwrap(),
+        1
+    );
+    let left = store
+        .sessions_of(TokenKind::Staff, 4242, now)
+        .await
+        .unwrap();
+    assert_eq!(left.iter().map(|s| s.id).collect::<Vec<_>>(), [kept.id]);
+    assert!(store
+        .revoke_session_id(TokenKind::Staff, 4242, kept.id, now)
+        .await
+        .unwrap());
+}
+
+/// A ticket is a thread: opened with its first message, answered, closed; the queue finds
+/// it by status.
+pub async fn support(store: &dyn Store) {
+    let ticket = store
+        .create_ticket(NewTicket {
+            member_id: None,
+            channel: TicketChannel::Customer,
+            name: Some("Анна".into()),
+            phone: None,
+            email: Some("anna@example.ru".into()),
+            subject: "Карта".into(),
+            body: "Где получить карту?".into(),
+            at: at(1),
+        })
+        .await
+        .unwrap();
+    assert_eq!(ticket.status, TicketStatus::Open);
+    assert_eq!(store.ticket(ticket.id).await.unwrap().unwrap(), ticket);
+    assert!(store
+        .tickets(Some(TicketStatus::Open), 100)
+        .await
+        .unwrap()
+        .iter()
+        .any(|t| t.id == ticket.id));
+    let answer = store
+        .add_ticket_message(
+            ticket.id,
+            Author::Staff,
+            None,
+            "В любом магазине.",
+            TicketStatus::Answered,
+            at(2),
+            Some(audit("ticket.answer", 2)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.author, Author::Staff);
+    let thread = store.ticket_messages(ticket.id).await.unwrap();
+    let bodies: Vec<&str> = thread.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(
+        bodies,
+        ["Где получить карту?", "В любом магазине."],
+        "oldest first"
+    );
+    let answered = store.ticket(ticket.id).await.unwrap().unwrap();
+    assert_eq!(
+        (answered.status, answered.updated_at),
+        (TicketStatus::Answered, at(2))
+    );
+    store
+        .set_ticket_status(ticket.id, TicketStatus::Closed, at(3), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.ticket(ticket.id).await.unwrap().unwrap().status,
+        TicketStatus::Closed
+    );
+    assert!(store.member_tickets(987_654).await.unwrap().is_empty());
+}
+
+/// Stores are found by their city's key (lower case), within a box, or all.
+pub async fn stores_by_city(store: &dyn Store) {
+    let found = store
+        .find_stores(&StoreQuery {
+            city_key: Some(city_key("ТВЕРЬ")),
+            within: None,
+            limit: Some(10),
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.iter().map(|s| s.id).collect::<Vec<_>>(), [901]);
+    let boxed = store
+        .find_stores(&StoreQuery {
+            city_key: None,
+            within: Some((56.0, 57.0, 35.0, 36.0)),
+            limit: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(boxed.iter().map(|s| s.id).collect::<Vec<_>>(), [901]);
 }
