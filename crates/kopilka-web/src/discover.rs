@@ -14,7 +14,7 @@ use kopilka_domain::geo::Point;
 use kopilka_domain::DomainError;
 use kopilka_service::catalog::{ProductSearch, StoreSearch};
 use kopilka_service::ServiceError;
-use kopilka_store::PromotionKind;
+use kopilka_store::{city_key, PromotionKind};
 use serde::Deserialize;
 
 /// Stores the list shows at most.
@@ -80,9 +80,9 @@ pub async fn stores(
     cities.sort();
     cities.dedup();
     // A city with no store of ours shows them all rather than nothing.
-    let known = cities
-        .iter()
-        .any(|c| c.eq_ignore_ascii_case(&city) || c == &city);
+    // A profile's city as its owner typed it ("москва") is the stores' "Москва".
+    let key = city_key(&city);
+    let known = cities.iter().any(|c| city_key(c) == key);
     let search = StoreSearch {
         point,
         radius_m: None,
@@ -94,14 +94,20 @@ pub async fn stores(
         Err(e) => return failure(&state, visitor, &e, signed),
     };
     let t = visitor.texts;
+    // The city as the select spells it, so that it shows as chosen.
+    let selected = if point.is_some() || !known {
+        String::new()
+    } else {
+        cities
+            .iter()
+            .find(|c| city_key(c) == key)
+            .cloned()
+            .unwrap_or(city.clone())
+    };
     let page = StoresPage {
         page: Chrome::new(&state, &visitor, signed),
         cities,
-        city: if point.is_some() || !known {
-            String::new()
-        } else {
-            city
-        },
+        city: selected,
         near_me: point.is_some(),
         stores: found
             .into_iter()

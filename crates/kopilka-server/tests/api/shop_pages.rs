@@ -244,6 +244,16 @@ async fn stores_catalogue_and_promotions_for_anyone(backend: Backend) {
     // By city, and nearest first from a point (Pulkovo: St Petersburg's stores first).
     let spb = browser.get("/stores?city=Санкт-Петербург").await;
     assert!(!spb.body.contains("Ленинградское шоссе"), "{}", spb.body);
+    // As a customer types it in a profile: the same city, and the select shows it chosen.
+    let typed = browser.get("/stores?city=санкт-петербург").await;
+    assert!(
+        !typed.body.contains("Ленинградское шоссе"),
+        "{}",
+        typed.body
+    );
+    assert!(typed
+        .body
+        .contains("<option selected>Санкт-Петербург</option>"));
     let near = browser.get("/stores?lat=59.80&lon=30.27").await;
     assert!(near.body.contains("Ближайшие к вам магазины"));
     assert!(near.body.contains("\u{a0}км"));
