@@ -36,6 +36,8 @@ pub async fn run_all(store: &dyn Store) {
     sessions(store).await;
     support(store).await;
     stores_by_city(store).await;
+    products(store).await;
+    promotions_by_city(store).await;
 }
 
 /// Counters count per key and window; a claim never passes its maximum; cooldowns run once.
@@ -433,4 +435,125 @@ pub async fn stores_by_city(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(boxed.iter().map(|s| s.id).collect::<Vec<_>>(), [901]);
+}
+
+/// Products are found by every word's stem, the ones named by the first word first, within
+/// categories, a page at a time after a key.
+pub async fn products(store: &dyn Store) {
+    use kopilka_domain::search::{index, SearchQuery};
+    let product = |sku: &str, name: &str, category| {
+        let (terms, lead_term) = index(name);
+        IndexedProduct {
+            product: Product {
+                sku: sku.into(),
+                name: name.into(),
+                category_id: category,
+                price_kop: 9_990,
+                unit: "шт".into(),
+            },
+            terms,
+            lead_term,
+        }
+    };
+    store
+        .upsert_products(&[
+            product("c-1", "Молоко топлёное 4%", 902),
+            product("c-2", "Коктейль молочный шоколадный", 902),
+            product("c-3", "Сыр с молоком козьим", 901),
+            product("c-4", "Хлеб ржаной", 901),
+        ])
+        .await
+        .unwrap();
+    let find = |text: &str, categories: Vec<i64>, after, limit| {
+        let query = SearchQuery::parse(text);
+        ProductQuery {
+            terms: query
+                .as_ref()
+                .map(|q| q.terms().to_vec())
+                .unwrap_or_default(),
+            lead: query.as_ref().map(|q| q.lead().to_owned()),
+            categories,
+            after,
+            limit,
+        }
+    };
+    let skus = |found: &[(ProductKey, Product)]| {
+        found.iter().map(|(_, p)| p.sku.clone()).collect::<Vec<_>>()
+    };
+    // "молоком": the product named by the word first, then the others that have it.
+    let milk = store
+        .find_products(&find("молоком", vec![], None, 10))
+        .await
+        .unwrap();
+    assert_eq!(skus(&milk)[0], "c-1", "{milk:?}");
+    assert!(skus(&milk).contains(&"c-3".to_owned()));
+    assert!(!skus(&milk).contains(&"c-4".to_owned()));
+    let in_category = store
+        .find_products(&find("молоко", vec![901], None, 10))
+        .await
+        .unwrap();
+    assert_eq!(skus(&in_category), ["c-3"]);
+    // Paged: the second page starts after the first's last key, and nothing repeats.
+    let first = store
+        .find_products(&find("", vec![901, 902], None, 2))
+        .await
+        .unwrap();
+    let after = first.last().map(|(k, _)| k.clone());
+    let second = store
+        .find_products(&find("", vec![901, 902], after, 10))
+        .await
+        .unwrap();
+    let mut all = skus(&first);
+    all.extend(skus(&second));
+    all.sort();
+    assert_eq!(all, ["c-1", "c-2", "c-3", "c-4"]);
+}
+
+/// Promotions running or planned from a time: the chain's and the city's, soonest first.
+pub async fn promotions_by_city(store: &dyn Store) {
+    let promotion = |id, city: Option<&str>, starts: u32, ends: u32| Promotion {
+        id,
+        kind: PromotionKind::Promotion,
+        title: format!("Акция {id}"),
+        description: String::new(),
+        city: city.map(str::to_owned),
+        store_id: None,
+        starts_at: at(starts),
+        ends_at: at(ends),
+    };
+    store
+        .upsert_promotions(&[
+            promotion(901, None, 2, 5),
+            promotion(902, Some("Тверь"), 1, 3),
+            promotion(903, Some("Казань"), 1, 5),
+            promotion(904, None, 0, 1),
+        ])
+        .await
+        .unwrap();
+    let ids = |found: Vec<Promotion>| {
+        found
+            .iter()
+            .map(|p| p.id)
+            .filter(|id| *id > 900)
+            .collect::<Vec<_>>()
+    };
+    let tver = store
+        .promotions(
+            PromotionKind::Promotion,
+            Some(&city_key("Тверь")),
+            at(2),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(tver),
+        [902, 901],
+        "the city's and the chain's, soonest first; not ended ones"
+    );
+    let events = store
+        .promotions(PromotionKind::Event, Some(&city_key("Тверь")), at(2), None)
+        .await
+        .unwrap();
+    assert!(ids(events).is_empty());
 }
