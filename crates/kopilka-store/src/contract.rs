@@ -38,6 +38,7 @@ pub async fn run_all(store: &dyn Store) {
     stores_by_city(store).await;
     products(store).await;
     promotions_by_city(store).await;
+    offers(store).await;
 }
 
 /// Counters count per key and window; a claim never passes its maximum; cooldowns run once.
@@ -556,4 +557,41 @@ pub async fn promotions_by_city(store: &dyn Store) {
         .await
         .unwrap();
     assert!(ids(events).is_empty());
+}
+
+/// Offers are kept whole (their reward and target included) and run between their dates.
+pub async fn offers(store: &dyn Store) {
+    use kopilka_domain::offers::{Offer, OfferReward, OfferTarget};
+    let offer = Offer {
+        id: 901,
+        title: "Контракт ×2".into(),
+        description: "Вдвое больше баллов на корм".into(),
+        reward: OfferReward::CategoryPoints {
+            category_id: 902,
+            extra_multiplier: 1,
+        },
+        target: OfferTarget::City {
+            city: "Тверь".into(),
+        },
+        starts_at: at(1),
+        ends_at: at(5),
+        per_customer_limit: 3,
+    };
+    store
+        .upsert_offers(std::slice::from_ref(&offer))
+        .await
+        .unwrap();
+    assert_eq!(store.offer(901).await.unwrap(), Some(offer.clone()));
+    assert!(store.offer(909).await.unwrap().is_none());
+    let running = |hour| async move {
+        store
+            .running_offers(at(hour))
+            .await
+            .unwrap()
+            .iter()
+            .any(|o| o.id == 901)
+    };
+    assert!(!running(0).await, "not yet");
+    assert!(running(1).await);
+    assert!(!running(5).await, "ended");
 }
