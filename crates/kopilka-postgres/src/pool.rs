@@ -140,6 +140,14 @@ impl Pool {
         conn.execute("BEGIN").await?;
         Ok(Tx { conn })
     }
+
+    /// A read-only transaction whose statements all see one snapshot.
+    pub async fn begin_snapshot(&self) -> Result<Tx, sqlx::Error> {
+        let mut tx = self.begin().await?;
+        tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .await?;
+        Ok(tx)
+    }
 }
 
 /// A connection taken from the pool; it goes back when dropped.

@@ -23,12 +23,8 @@ pub(crate) async fn member_records(
 ) -> StoreResult<MemberRecords> {
     let pool = store.pool.clone();
     detached(async move {
-        let mut tx = pool.begin().await.map_err(db)?;
         // One snapshot for both reads.
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+        let mut tx = pool.begin_snapshot().await.map_err(db)?;
         let consents = consent_log(&mut tx, member).await?;
         let purchases = purchases(&mut tx, member).await?;
         tx.commit().await.map_err(db)?;

@@ -205,9 +205,9 @@ pub(crate) async fn purchase(
             Err(_) if from_kept => continue,
             Err(e) => return Err(e.into()),
         };
-        match write(pool, system, &req, &snap, &priced).await {
+        let decided = outcome(&req, &snap, &priced);
+        match write(pool, system, &req, &snap, &priced, decided).await {
             Ok(Written::Done(id)) => {
-                let balance = outcome(&req, &snap, &priced).available_after;
                 return Ok(PurchaseOutcome {
                     purchase_id: id,
                     receipt_id: req.receipt_id,
@@ -215,7 +215,7 @@ pub(crate) async fn purchase(
                     redeemed: priced.redeem,
                     discount: priced.discount,
                     payable: priced.payable,
-                    balance: Points::new(balance),
+                    balance: Points::new(decided.available_after),
                     replayed: false,
                 });
             }
@@ -297,6 +297,7 @@ async fn write(
     req: &PurchaseRequest,
     snap: &Snapshot,
     priced: &Priced,
+    decided: SaleOutcome,
 ) -> Result<Written<i64>, sqlx::Error> {
     let lines = &priced.lines;
     let (earn, redeem) = (priced.earn.get(), priced.redeem.get());
@@ -341,7 +342,7 @@ async fn write(
         .bind(priced.payable.get())
         .bind(earn)
         .bind(redeem)
-        .bind(outcome(req, snap, priced).available_after)
+        .bind(decided.available_after)
         .bind(lines.iter().map(|l| l.line_id.as_str()).collect::<Vec<_>>())
         .bind(lines.iter().map(|l| l.sku.as_str()).collect::<Vec<_>>())
         .bind(lines.iter().map(|l| l.category_id).collect::<Vec<_>>())
@@ -358,7 +359,7 @@ async fn write(
         .bind(movements.iter().map(|m| m.1).collect::<Vec<_>>())
         .bind(movements.iter().map(|m| m.2.as_str()).collect::<Vec<_>>())
         .bind(&awarded)
-        .bind(outcome(req, snap, priced).new_lot)
+        .bind(decided.new_lot)
         .bind(req.lot_expires_at)
         .bind(req.lot_available_at)
         .fetch_one(pool)

@@ -84,12 +84,8 @@ impl Receipts for PostgresStore {
     async fn receipt(&self, member: MemberId, id: i64) -> StoreResult<Option<Receipt>> {
         let pool = self.pool.clone();
         detached(async move {
-            let mut tx = pool.begin().await.map_err(db)?;
             // One snapshot for the purchase, its lines and its returns.
-            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
+            let mut tx = pool.begin_snapshot().await.map_err(db)?;
             let Some(row) = sqlx::query(&format!(
                 "SELECT {PURCHASE_COLUMNS} FROM purchases WHERE id = $1 AND member_id = $2"
             ))

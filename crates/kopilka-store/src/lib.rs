@@ -65,17 +65,11 @@ impl StoreError {
 
     /// `source`, saying what was being done when it happened.
     pub fn unavailable_while(doing: impl Into<String>, source: impl Into<BoxError>) -> Self {
-        StoreError::Unavailable(Box::new(While {
-            doing: doing.into(),
-            source: source.into(),
-        }))
+        StoreError::Unavailable(While::boxed(doing, source))
     }
 
     pub fn backend_while(doing: impl Into<String>, source: impl Into<BoxError>) -> Self {
-        StoreError::Backend(Box::new(While {
-            doing: doing.into(),
-            source: source.into(),
-        }))
+        StoreError::Backend(While::boxed(doing, source))
     }
 }
 
@@ -86,6 +80,15 @@ struct While {
     doing: String,
     #[source]
     source: BoxError,
+}
+
+impl While {
+    fn boxed(doing: impl Into<String>, source: impl Into<BoxError>) -> BoxError {
+        Box::new(While {
+            doing: doing.into(),
+            source: source.into(),
+        })
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
