@@ -7,21 +7,13 @@ mod common;
 use chrono::{DateTime, Utc};
 use common::{server_options, Dropped};
 use sqlx::migrate::Migrator;
-use sqlx::{Connection, Executor, PgConnection};
+use sqlx::{Connection, PgConnection};
 use std::path::Path;
 
-/// A database of its own, migrated up to `last` (inclusive) from a copy of those migrations:
+/// A database of its own (dropped with the guard), migrated up to `last` (inclusive) from a copy of those migrations:
 /// sqlx then finds them applied, with the same checksums, when the whole set runs.
-async fn database_at(name: &str, last: i64) -> PgConnection {
-    let mut admin = PgConnection::connect_with(&server_options()).await.unwrap();
-    admin
-        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-        .await
-        .unwrap();
-    admin
-        .execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .unwrap();
+async fn database_at(name: &str, last: i64) -> (PgConnection, Dropped) {
+    let (_, dropped) = common::fresh_database(name).await;
     let mut conn = PgConnection::connect_with(&server_options().database(name))
         .await
         .unwrap();
@@ -41,7 +33,7 @@ async fn database_at(name: &str, last: i64) -> PgConnection {
         .run(&mut conn)
         .await
         .unwrap();
-    conn
+    (conn, dropped)
 }
 
 /// A live lot as migration 17 keeps it: member, lot, transfer, expiry, when available,
@@ -58,8 +50,7 @@ fn at(s: &str) -> DateTime<Utc> {
 #[tokio::test]
 async fn the_points_lots_still_hold_move_to_live_lots() {
     let name = format!("kopilka_migration_17_{}", std::process::id());
-    let _dropped = Dropped(name.clone());
-    let mut conn = database_at(&name, 16).await;
+    let (mut conn, _dropped) = database_at(&name, 16).await;
     // The ledger's tables declare no foreign keys since migration 9: lots alone will do.
     let ids: Vec<i64> = sqlx::query_scalar(
         "INSERT INTO lots (member_id, transfer_id, points, remaining, earned_at, expires_at, available_at) \

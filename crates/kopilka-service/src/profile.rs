@@ -175,17 +175,24 @@ impl Kopilka {
         self.now() + Duration::days(i64::from(self.rules().expiring_window_days))
     }
 
+    /// A page's size as a client asks for it: 20 unless given, at most `history_page_max`.
+    /// The history and the purchases are paged alike.
+    pub(crate) fn page_limit(&self, limit: Option<u32>) -> Result<u32, DomainError> {
+        let limit = limit.unwrap_or(20);
+        let max = self.rules().history_page_max;
+        if limit == 0 || limit > max {
+            return Err(DomainError::field("limit", format!("От 1 до {max}")));
+        }
+        Ok(limit)
+    }
+
     pub async fn history(
         &self,
         member: MemberId,
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> ServiceResult<HistoryPage> {
-        let limit = limit.unwrap_or(20);
-        let max = self.rules().history_page_max;
-        if limit == 0 || limit > max {
-            return Err(DomainError::field("limit", format!("От 1 до {max}")).into());
-        }
+        let limit = self.page_limit(limit)?;
         let before = match cursor {
             None => None,
             Some(c) => Some(

@@ -89,11 +89,7 @@ impl Kopilka {
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> ServiceResult<PurchasePage> {
-        let limit = limit.unwrap_or(20);
-        let max = self.rules().history_page_max;
-        if limit == 0 || limit > max {
-            return Err(DomainError::field("limit", format!("От 1 до {max}")).into());
-        }
+        let limit = self.page_limit(limit)?;
         let before = cursor.map(decode_cursor).transpose()?;
         let mut items = self.store().purchases_of(member, before, limit + 1).await?;
         let next_cursor = if items.len() > limit as usize {

@@ -206,12 +206,13 @@ pub async fn not_found(state: WebState, request: Request) -> Response {
     let (mut parts, _) = request.into_parts();
     let Ok(visitor) = session::Visitor::from_request_parts(&mut parts, &state).await;
     let signed_in = pages::signed_in(&state, &visitor).await.is_some();
-    let page = pages::MessagePage {
-        page: Chrome::new(&state, &visitor, signed_in),
-        heading: visitor.texts.get("not_found_title").to_owned(),
-        message: visitor.texts.get("not_found_text").to_owned(),
-    };
-    let mut response = pages::respond(visitor, &page, axum::http::StatusCode::NOT_FOUND);
+    let mut response = pages::not_found(
+        &state,
+        visitor,
+        "not_found_title",
+        Some("not_found_text"),
+        signed_in,
+    );
     set_page_headers(&mut response);
     response
 }

@@ -406,6 +406,23 @@ pub(crate) struct MessagePage {
     pub message: String,
 }
 
+/// A page saying that something is not there (a receipt, a question, an address), with a
+/// 404: `heading` and `text` are catalogue keys.
+pub(crate) fn not_found(
+    state: &WebState,
+    visitor: Visitor,
+    heading: &str,
+    text: Option<&str>,
+    signed_in: bool,
+) -> Response {
+    let page = MessagePage {
+        page: Chrome::new(state, &visitor, signed_in),
+        heading: visitor.texts.get(heading).to_owned(),
+        message: text.map_or(String::new(), |key| visitor.texts.get(key).to_owned()),
+    };
+    respond(visitor, &page, StatusCode::NOT_FOUND)
+}
+
 /// A service failure as a page: its message, and a 503 (what a person can do is wait).
 pub(crate) fn failure(
     state: &WebState,

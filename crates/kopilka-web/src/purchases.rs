@@ -3,7 +3,7 @@
 //! what their own purchases would have earned with each (SPEC §1.6).
 
 use crate::format::{date, date_time, money};
-use crate::pages::{failure, message_for, respond, signed_in, signed_in_form, MessagePage};
+use crate::pages::{failure, message_for, not_found, respond, signed_in, signed_in_form};
 use crate::session::Visitor;
 use crate::{Chrome, WebState};
 use askama::Template;
@@ -207,12 +207,7 @@ pub async fn receipt(
     let receipt = match found {
         Ok(receipt) => receipt,
         Err(ServiceError::Domain(DomainError::NotFound(_))) => {
-            let page = MessagePage {
-                page: Chrome::new(&state, &visitor, true),
-                heading: visitor.texts.get("receipt_not_found").to_owned(),
-                message: String::new(),
-            };
-            return respond(visitor, &page, StatusCode::NOT_FOUND);
+            return not_found(&state, visitor, "receipt_not_found", None, true)
         }
         Err(e) => return failure(&state, visitor, &e, true),
     };

@@ -3,8 +3,8 @@
 
 use crate::format::date_time;
 use crate::pages::{
-    error_for, form_status, respond, signed_in, signed_in_form, unless_incomplete, FieldMessage,
-    MessagePage,
+    error_for, form_status, not_found, respond, signed_in, signed_in_form, unless_incomplete,
+    FieldMessage,
 };
 use crate::session::Visitor;
 use crate::{Chrome, WebState};
@@ -197,12 +197,7 @@ async fn ticket_page(
 
 /// The page for a ticket that is not the customer's: as unknown as a missing one.
 fn no_such_ticket(state: &WebState, visitor: Visitor) -> Response {
-    let page = MessagePage {
-        page: Chrome::new(state, &visitor, true),
-        heading: visitor.texts.get("ticket_not_found").to_owned(),
-        message: String::new(),
-    };
-    respond(visitor, &page, StatusCode::NOT_FOUND)
+    not_found(state, visitor, "ticket_not_found", None, true)
 }
 
 fn ticket_answer(

@@ -261,36 +261,8 @@ async fn barcodes_are_read_back_by_a_scanner(backend: Backend) {
 
 /// A member keyed in from a paper form may have only a phone and a card.
 async fn an_incomplete_profile_closes_card_codes_until_filled(backend: Backend) {
-    use kopilka_domain::card::CardRange;
-    use kopilka_domain::ledger::{welcome_lot, Credit, MovementKind, SystemAccount};
-    use kopilka_domain::member::{Consents, Profile};
-    use kopilka_domain::{CardKind, CardNumber, Phone, Points};
     let app = TestApp::spawn(backend).await;
-    let now = app.clock_now();
-    let card = CardNumber::generate(CardRange::Physical, &mut rand::thread_rng());
-    app.kopilka
-        .store_for_tests()
-        .import_members(vec![kopilka_store::ImportedMember {
-            phone: Phone::parse("89996660001").unwrap(),
-            profile: Profile::default(),
-            consents: Consents {
-                personal_data: true,
-                newsletters: false,
-                version: "2026-11".into(),
-                recorded_at: now,
-            },
-            card: card.clone(),
-            card_kind: CardKind::Physical,
-            welcome: Credit {
-                from: SystemAccount::Welcome,
-                kind: MovementKind::Welcome,
-                lot: welcome_lot(Points::new(300), 90, now),
-                description: "Приветственные баллы".into(),
-            },
-            at: now,
-        }])
-        .await
-        .unwrap();
+    app.import_incomplete_member("89996660001").await;
     app.post("/auth/otp", json!({ "phone": "89996660001" }))
         .await
         .expect(202);

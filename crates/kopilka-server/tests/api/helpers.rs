@@ -386,6 +386,41 @@ impl TestApp {
         )
     }
 
+    /// A member keyed in from a paper form: a phone and a physical card, no profile, the
+    /// welcome points; the card's number.
+    pub async fn import_incomplete_member(&self, phone: &str) -> kopilka_domain::CardNumber {
+        use kopilka_domain::card::CardRange;
+        use kopilka_domain::ledger::{welcome_lot, Credit, MovementKind, SystemAccount};
+        use kopilka_domain::member::{Consents, Profile};
+        use kopilka_domain::{CardKind, CardNumber, Phone, Points};
+        let now = self.clock_now();
+        let card = CardNumber::generate(CardRange::Physical, &mut rand::thread_rng());
+        self.kopilka
+            .store_for_tests()
+            .import_members(vec![kopilka_store::ImportedMember {
+                phone: Phone::parse(phone).unwrap(),
+                profile: Profile::default(),
+                consents: Consents {
+                    personal_data: true,
+                    newsletters: false,
+                    version: "2026-11".into(),
+                    recorded_at: now,
+                },
+                card: card.clone(),
+                card_kind: CardKind::Physical,
+                welcome: Credit {
+                    from: SystemAccount::Welcome,
+                    kind: MovementKind::Welcome,
+                    lot: welcome_lot(Points::new(300), 90, now),
+                    description: "Приветственные баллы".into(),
+                },
+                at: now,
+            }])
+            .await
+            .unwrap();
+        card
+    }
+
     pub fn clock_now(&self) -> DateTime<Utc> {
         use kopilka_domain::Clock;
         self.clock.now()

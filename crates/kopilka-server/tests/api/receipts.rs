@@ -14,7 +14,7 @@ on_both_stores!(
 );
 
 /// Milk (dairy, the favourite), bread (base rate), cigarettes (excluded).
-fn mixed(receipt: &str, card: &str) -> Value {
+pub(crate) fn mixed(receipt: &str, card: &str) -> Value {
     json!({
         "receipt_id": receipt,
         "barcode": card,

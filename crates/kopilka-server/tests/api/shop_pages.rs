@@ -5,6 +5,7 @@
 use crate::browser::Browser;
 use crate::helpers::{Backend, TestApp};
 use crate::on_both_stores;
+use crate::receipts::mixed;
 use crate::till::{pos, till};
 use kopilka_domain::earning::TillKind;
 use serde_json::json;
@@ -30,23 +31,9 @@ async fn receipts_and_the_favourite_category_on_the_pages(backend: Backend) {
     let key = till(&app, 1, TillKind::Staffed).await;
     let (_, card, _) = app.register("89997790001").await;
     let (_, other_card, _) = app.register("89997790002").await;
-    pos(
-        &app,
-        &key,
-        "/purchases",
-        json!({
-            "receipt_id": "W-1",
-            "barcode": card,
-            "lines": [
-                { "line_id": "1", "sku": "10000001", "category_id": 10, "amount_kop": 50_000 },
-                { "line_id": "2", "sku": "14000001", "category_id": 14, "amount_kop": 30_000 },
-                { "line_id": "3", "sku": "99999999", "category_id": 8, "amount_kop": 20_000 },
-            ],
-            "redeem_points": 0,
-        }),
-    )
-    .await
-    .expect(201);
+    pos(&app, &key, "/purchases", mixed("W-1", &card))
+        .await
+        .expect(201);
     let mut browser = Browser::new(&app);
     browser.sign_in(&card, "Firefox").await;
 
@@ -336,35 +323,8 @@ async fn stores_catalogue_and_promotions_for_anyone(backend: Backend) {
 }
 
 async fn an_incomplete_profile_is_led_to_the_form(backend: Backend) {
-    use kopilka_domain::card::CardRange;
-    use kopilka_domain::ledger::{welcome_lot, Credit, MovementKind, SystemAccount};
-    use kopilka_domain::member::{Consents, Profile};
-    use kopilka_domain::{CardKind, CardNumber, Phone, Points};
     let app = TestApp::spawn(backend).await;
-    let now = app.clock_now();
-    app.kopilka
-        .store_for_tests()
-        .import_members(vec![kopilka_store::ImportedMember {
-            phone: Phone::parse("89997790005").unwrap(),
-            profile: Profile::default(),
-            consents: Consents {
-                personal_data: true,
-                newsletters: false,
-                version: "2026-11".into(),
-                recorded_at: now,
-            },
-            card: CardNumber::generate(CardRange::Physical, &mut rand::thread_rng()),
-            card_kind: CardKind::Physical,
-            welcome: Credit {
-                from: SystemAccount::Welcome,
-                kind: MovementKind::Welcome,
-                lot: welcome_lot(Points::new(300), 90, now),
-                description: "Приветственные баллы".into(),
-            },
-            at: now,
-        }])
-        .await
-        .unwrap();
+    app.import_incomplete_member("89997790005").await;
     let mut browser = Browser::new(&app);
     let csrf = browser.get("/login").await.csrf();
     browser
