@@ -119,6 +119,23 @@ pub enum CardStatus {
 }
 
 impl CardStatus {
+    pub const ALL: [CardStatus; 3] = [CardStatus::Unbound, CardStatus::Active, CardStatus::Blocked];
+
+    /// Whether a purchase may be recorded on a card in this state: not on a blocked one. The
+    /// service asks it of the card it identified, and each store of the card's status at
+    /// commit, when a block may have come in meanwhile.
+    pub fn check_purchase(self) -> Result<(), crate::DomainError> {
+        match self {
+            CardStatus::Blocked => Err(crate::DomainError::CardBlocked),
+            CardStatus::Unbound | CardStatus::Active => Ok(()),
+        }
+    }
+
+    /// The states `check_purchase` accepts, for a store to check at commit.
+    pub fn purchasable() -> impl Iterator<Item = CardStatus> {
+        Self::ALL.into_iter().filter(|s| s.check_purchase().is_ok())
+    }
+
     /// Whether a card in this state, held by someone or not, may be bound to a customer:
     /// only a printed card nobody holds. Both stores ask this under their lock on the card.
     pub fn check_bindable(self, held: bool) -> Result<(), crate::DomainError> {
@@ -128,6 +145,16 @@ impl CardStatus {
             Err(crate::DomainError::CardAlreadyBound)
         }
     }
+}
+
+/// A member has one active card: the cards among the member's `cards` (number and status)
+/// that activating `activating` blocks. Both stores ask this under their lock on the member.
+pub fn replaced_by<'a>(cards: &'a [(String, CardStatus)], activating: &str) -> Vec<&'a str> {
+    cards
+        .iter()
+        .filter(|(number, status)| *status == CardStatus::Active && number != activating)
+        .map(|(number, _)| number.as_str())
+        .collect()
 }
 
 impl CardKind {
@@ -168,6 +195,21 @@ impl CardStatus {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn an_activated_card_replaces_the_members_other_active_ones() {
+        let cards = [
+            ("1".to_owned(), CardStatus::Active),
+            ("2".to_owned(), CardStatus::Blocked),
+            ("3".to_owned(), CardStatus::Active),
+        ];
+        assert_eq!(replaced_by(&cards, "3"), ["1"]);
+        assert_eq!(replaced_by(&cards, "4"), ["1", "3"]);
+        assert_eq!(
+            CardStatus::purchasable().collect::<Vec<_>>(),
+            [CardStatus::Unbound, CardStatus::Active]
+        );
+    }
 
     #[test]
     fn a_masked_number_keeps_its_ends() {

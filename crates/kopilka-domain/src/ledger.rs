@@ -5,6 +5,7 @@
 //! customer's balance is the credits minus the debits of their account. The points a customer
 //! earns arrive as a lot with its own expiry; spending and expiry draw lots down oldest first.
 
+use crate::lots::{self, Draw, LiveLot};
 use crate::{DomainError, Points};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -137,28 +138,30 @@ pub fn sale_outcome(
 
 /// What a manual adjustment does, decided from the member's account as the store reads it
 /// under its lock: both stores carry this out and nothing else.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AdjustmentPlan {
     /// Credit the points; a new lot holds what is left once a debt is paid.
     Credit { points: i64, lot: i64 },
-    /// Debit the points from the lots, oldest first.
-    Debit { points: i64 },
+    /// Debit the points, drawn from these lots (`lots::draw`).
+    Debit { points: i64, draws: Vec<Draw> },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdjustmentDecision {
     pub plan: AdjustmentPlan,
     /// The points the member can spend afterwards.
     pub available_after: i64,
 }
 
-/// Decides an adjustment of `points` (non-zero, signed) against a `balance` of which
-/// `pending` is not yet available: a debit takes only available points.
+/// Decides an adjustment of `points` (non-zero, signed) at `now` against a `balance` held in
+/// `lots`: a debit takes only available points.
 pub fn decide_adjustment(
     balance: i64,
-    pending: i64,
+    lots: &[LiveLot],
     points: i64,
+    now: DateTime<Utc>,
 ) -> Result<AdjustmentDecision, DomainError> {
+    let pending = lots::pending(lots, now);
     let plan = if points >= 0 {
         AdjustmentPlan::Credit {
             points,
@@ -167,7 +170,10 @@ pub fn decide_adjustment(
     } else if balance - pending < -points {
         return Err(DomainError::InsufficientPoints);
     } else {
-        AdjustmentPlan::Debit { points: -points }
+        AdjustmentPlan::Debit {
+            points: -points,
+            draws: lots::draw(lots, -points, None, now),
+        }
     };
     Ok(AdjustmentDecision {
         plan,
@@ -252,20 +258,35 @@ mod tests {
     #[test]
     fn a_debit_takes_only_available_points_and_a_credit_pays_a_debt_first() {
         // 500 on the account, 200 of them pending.
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let lot = |lot_id, remaining, available_at| LiveLot {
+            lot_id,
+            transfer_id: lot_id,
+            available_at,
+            expires_at: now + Duration::days(30),
+            remaining,
+        };
+        let lots = [lot(1, 300, now), lot(2, 200, now + Duration::days(1))];
         assert_eq!(
-            decide_adjustment(500, 200, -300),
+            decide_adjustment(500, &lots, -300, now),
             Ok(AdjustmentDecision {
-                plan: AdjustmentPlan::Debit { points: 300 },
+                plan: AdjustmentPlan::Debit {
+                    points: 300,
+                    draws: vec![Draw {
+                        lot_id: 1,
+                        points: 300
+                    }]
+                },
                 available_after: 0,
             })
         );
         assert_eq!(
-            decide_adjustment(500, 200, -301),
+            decide_adjustment(500, &lots, -301, now),
             Err(DomainError::InsufficientPoints)
         );
         // A debt of 100 left by a return: the credit's lot holds what is left after it.
         assert_eq!(
-            decide_adjustment(-100, 0, 250),
+            decide_adjustment(-100, &[], 250, now),
             Ok(AdjustmentDecision {
                 plan: AdjustmentPlan::Credit {
                     points: 250,

@@ -7,6 +7,7 @@ pub mod earning;
 pub mod error;
 pub mod geo;
 pub mod ledger;
+pub mod lots;
 pub mod member;
 pub mod money;
 pub mod offers;

@@ -1,10 +1,13 @@
 -- Records a priced sale: `new_purchase`, or NULL when the receipt is already recorded (the
 -- caller replays it); `stale` when the member's account changed since the state was read
 -- (p_version). Raises KP404 without the member's account, KP410 when the one-time card code
--- is spent or expired, KP409 when the card is blocked.
+-- is spent or expired, KP409 when the card's status is none of p_purchasable (a block that came
+-- in since the till identified it).
 CREATE OR REPLACE FUNCTION kopilka_record_sale(
     p_store BIGINT, p_till BIGINT, p_receipt TEXT, p_hash TEXT, p_member BIGINT, p_card TEXT,
     p_token TEXT, p_purchased_at TIMESTAMPTZ, p_committed_at TIMESTAMPTZ,
+    -- the card states a purchase may be recorded on (kopilka_domain::CardStatus::check_purchase)
+    p_purchasable TEXT[],
     -- the version of the member's account the sale was priced against
     p_version BIGINT,
     -- the priced sale
@@ -15,6 +18,8 @@ CREATE OR REPLACE FUNCTION kopilka_record_sale(
     p_redemption_account BIGINT, p_redemption_kind TEXT, p_redemption_description TEXT,
     p_accrual_account BIGINT, m_kinds TEXT[], m_amounts BIGINT[], m_descriptions TEXT[],
     p_awarded_offers BIGINT[],
+    -- the lots that pay p_redeemed and what each gives (kopilka_domain::lots::draw)
+    d_lots BIGINT[], d_points BIGINT[],
     p_lot_points BIGINT, p_lot_expires_at TIMESTAMPTZ, p_lot_available_at TIMESTAMPTZ,
     OUT stale BOOLEAN, OUT new_purchase BIGINT
 ) LANGUAGE plpgsql AS $$
@@ -25,15 +30,15 @@ DECLARE
     redemption BIGINT;
     first_accrual BIGINT;
     moved INT;
-    card_blocked BOOLEAN;
+    card_refused BOOLEAN;
 BEGIN
     -- The member's account first, read after the lock is granted: the newest version of the
     -- row. A sale priced against an older one writes nothing and says so. An identical
     -- request in flight holds this lock until it commits; this one then finds the account
     -- moved, and is replayed once the state is read again. The card's status comes in the
     -- same statement: a statement of its own cost the till some 6%.
-    SELECT a.id, kopilka_account_version(a.xmin), c.status = 'blocked'
-    INTO account, version, card_blocked
+    SELECT a.id, kopilka_account_version(a.xmin), c.status <> ALL (p_purchasable)
+    INTO account, version, card_refused
     FROM accounts a LEFT JOIN cards c ON c.number = p_card
     WHERE a.member_id = p_member FOR UPDATE OF a;
     IF account IS NULL THEN
@@ -69,8 +74,8 @@ BEGIN
             RAISE EXCEPTION 'card code spent' USING ERRCODE = 'KP410';
         END IF;
     END IF;
-    IF card_blocked THEN
-        RAISE EXCEPTION 'card blocked' USING ERRCODE = 'KP409';
+    IF card_refused THEN
+        RAISE EXCEPTION 'card refused' USING ERRCODE = 'KP409';
     END IF;
 
     INSERT INTO purchase_lines (purchase_id, line_no, line_id, sku, category_id, amount_kop,
@@ -100,7 +105,9 @@ BEGIN
         ORDER BY t.n;
     END IF;
     IF redemption IS NOT NULL THEN
-        PERFORM kopilka_draw_lots(p_member, p_redeemed, redemption, purchase, NULL, p_committed_at);
+        PERFORM kopilka_take_from_lots(p_member, d_lots, d_points);
+        INSERT INTO lot_usages (lot_id, transfer_id, purchase_id, points)
+        SELECT d.lot, redemption, purchase, d.points FROM UNNEST(d_lots, d_points) AS d(lot, points);
     END IF;
     IF cardinality(p_awarded_offers) > 0 THEN
         UPDATE offer_activations SET uses = uses + 1

@@ -1,7 +1,10 @@
 //! The database's functions, one file each in `functions/`, applied with `CREATE OR REPLACE`
-//! after the migrations on every start. What the database runs is what the files say; a change
-//! to a function is a change to its file, never another copy of it in a migration (the copies
-//! in migrations before this module are history, replaced at every start).
+//! after the migrations on every start. What the database runs is what the files say: a
+//! function of ours with another body (a previous signature, or one no file defines any more)
+//! is dropped. A change to a function is a change to its file, never another copy of it in a
+//! migration (the copies in migrations before this module are history, replaced at every
+//! start). A node of the previous release still running then finds its calls failing: a
+//! change of signature is not for a rolling upgrade.
 
 use crate::db;
 use kopilka_store::{StoreError, StoreResult};
@@ -16,10 +19,6 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
     (
         "kopilka_audit_log_append_only",
         include_str!("../functions/kopilka_audit_log_append_only.sql"),
-    ),
-    (
-        "kopilka_draw_lots",
-        include_str!("../functions/kopilka_draw_lots.sql"),
     ),
     (
         "kopilka_notify_member_changed",
@@ -41,6 +40,10 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
         "kopilka_record_sale",
         include_str!("../functions/kopilka_record_sale.sql"),
     ),
+    (
+        "kopilka_take_from_lots",
+        include_str!("../functions/kopilka_take_from_lots.sql"),
+    ),
 ];
 
 /// An advisory lock of our own: nodes starting together apply the functions one at a time
@@ -60,6 +63,31 @@ pub(crate) async fn apply(conn: &mut PgConnection) -> StoreResult<()> {
             .execute(&mut *tx)
             .await
             .map_err(|e| StoreError::unavailable_while(format!("applying {name}"), e))?;
+    }
+    // A function whose parameters changed is another function to PostgreSQL: the previous
+    // definition stays beside the file's as an overload until it is dropped here, as is a
+    // function of ours that no file defines any more.
+    let stale: Vec<String> = sqlx::query_scalar(
+        "SELECT p.oid::regprocedure::text FROM pg_proc p \
+         LEFT JOIN UNNEST($1::text[], $2::text[]) AS f(name, body) ON f.name = p.proname \
+         WHERE p.proname LIKE 'kopilka\\_%' AND p.pronamespace = current_schema()::regnamespace \
+           AND p.prosrc IS DISTINCT FROM f.body",
+    )
+    .bind(FUNCTIONS.iter().map(|(name, _)| *name).collect::<Vec<_>>())
+    .bind(
+        FUNCTIONS
+            .iter()
+            .map(|(_, sql)| body(sql).unwrap_or(""))
+            .collect::<Vec<_>>(),
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db)?;
+    for function in stale {
+        sqlx::raw_sql(&format!("DROP FUNCTION {function}"))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::unavailable_while(format!("dropping {function}"), e))?;
     }
     tx.commit().await.map_err(db)
 }
@@ -104,6 +132,7 @@ pub const RECORD_SALE: Signature = Signature {
         "p_token",
         "p_purchased_at",
         "p_committed_at",
+        "p_purchasable",
         "p_version",
         "p_total",
         "p_discount",
@@ -127,6 +156,8 @@ pub const RECORD_SALE: Signature = Signature {
         "m_amounts",
         "m_descriptions",
         "p_awarded_offers",
+        "d_lots",
+        "d_points",
         "p_lot_points",
         "p_lot_expires_at",
         "p_lot_available_at",
@@ -151,8 +182,12 @@ pub const RECORD_RETURN: Signature = Signature {
         "l_returned",
         "p_taken_back",
         "p_returned",
-        "p_restore",
-        "p_prefer",
+        "r_usages",
+        "r_lots",
+        "r_points",
+        "d_lots",
+        "d_points",
+        "p_balance_after",
         "p_redemption_account",
         "p_accrual_account",
         "p_kind",
@@ -176,16 +211,9 @@ pub const POST: Signature = Signature {
     ],
 };
 
-pub const DRAW_LOTS: Signature = Signature {
-    name: "kopilka_draw_lots",
-    params: &[
-        "p_member",
-        "p_amount",
-        "p_transfer",
-        "p_purchase",
-        "p_prefer",
-        "p_now",
-    ],
+pub const TAKE_FROM_LOTS: Signature = Signature {
+    name: "kopilka_take_from_lots",
+    params: &["p_member", "p_lots", "p_points"],
 };
 
 /// The parameter names a function's file declares, in order, without its OUT parameters.
@@ -244,7 +272,7 @@ mod tests {
 
     #[test]
     fn calls_name_the_parameters_the_files_declare() {
-        for signature in [RECORD_SALE, RECORD_RETURN, POST, DRAW_LOTS] {
+        for signature in [RECORD_SALE, RECORD_RETURN, POST, TAKE_FROM_LOTS] {
             let (_, sql) = FUNCTIONS
                 .iter()
                 .find(|(n, _)| *n == signature.name)
@@ -257,9 +285,8 @@ mod tests {
             );
         }
         assert_eq!(
-            DRAW_LOTS.call(),
-            "kopilka_draw_lots(p_member => $1, p_amount => $2, p_transfer => $3, \
-             p_purchase => $4, p_prefer => $5, p_now => $6)"
+            TAKE_FROM_LOTS.call(),
+            "kopilka_take_from_lots(p_member => $1, p_lots => $2, p_points => $3)"
         );
     }
 }

@@ -1,14 +1,18 @@
 use crate::members::{card_from_row, member_by_id, member_from_row, CARD_COLUMNS, MEMBER_COLUMNS};
-use crate::posting::{add_lot, draw_lots, lock_member_account, pending_points, post, Movement};
+use crate::posting::{add_lot, live_lots, lock_member_account, post, take_from_lots, Movement};
 use crate::purchases::{purchase, refund};
-use crate::sale_state::{SaleState, RECEIPTS_LOOKBACK};
+use crate::sale_state::{
+    live_lots_from_row, SaleState, LIVE_LOTS, LIVE_LOT_COLUMNS, RECEIPTS_LOOKBACK,
+};
 use crate::{db, detached, Pool, PostgresStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
+use kopilka_domain::card::replaced_by;
 use kopilka_domain::earning::TillKind;
 use kopilka_domain::ledger::{decide_adjustment, AdjustmentPlan, MovementKind, SystemAccount};
 use kopilka_domain::member::{Member, MemberId, StoreId};
-use kopilka_domain::{CardNumber, DomainError, Points};
+use kopilka_domain::{CardNumber, CardStatus, DomainError, Points};
+use kopilka_store::convert::with_statuses;
 use kopilka_store::{
     Activation, Adjustment, Card, CardHolder, LotKey, MemberShare, Pos, Pricer, PurchaseOutcome,
     PurchaseRequest, RefundOutcome, RefundRequest, StoreError, StoreResult, Till, TillCustomer,
@@ -35,44 +39,52 @@ async fn card_row(conn: &mut PgConnection, number: &str, lock: bool) -> StoreRes
         .transpose()
 }
 
-/// Makes `number` the member's only active card.
-/// Makes `number` the member's one active card. The member's row is share-locked first, so a
-/// deletion committing meanwhile is waited for and seen: a deleted account gets no new card.
+/// Makes `number` the member's one active card. The member's row is locked first: a deletion
+/// committing meanwhile is waited for and seen (a deleted account gets no new card), and so is
+/// another card activated at the same time, which this one then replaces.
 async fn make_active(
     conn: &mut PgConnection,
     member: MemberId,
     number: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let live: Option<bool> =
-        sqlx::query_scalar("SELECT deleted_at IS NULL FROM members WHERE id = $1 FOR SHARE")
-            .bind(member)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db)?;
+    let live: Option<bool> = sqlx::query_scalar(
+        "SELECT deleted_at IS NULL FROM members WHERE id = $1 FOR NO KEY UPDATE",
+    )
+    .bind(member)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?;
     if live != Some(true) {
         return Err(DomainError::NotFound("member").into());
     }
-    sqlx::query("UPDATE cards SET status = 'blocked', blocked_at = $3 WHERE member_id = $1 AND status = 'active' AND number <> $2")
-        .bind(member)
-        .bind(number)
-        .bind(at)
-        .execute(conn)
-        .await
-        .map_err(db)?;
+    let cards: Vec<(String, String)> =
+        sqlx::query_as("SELECT number, status FROM cards WHERE member_id = $1")
+            .bind(member)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?;
+    let cards = with_statuses(cards)?;
+    let replaced = replaced_by(&cards, number);
+    if !replaced.is_empty() {
+        sqlx::query("UPDATE cards SET status = $2, blocked_at = $3 WHERE number = ANY ($1)")
+            .bind(&replaced)
+            .bind(CardStatus::Blocked.as_str())
+            .bind(at)
+            .execute(conn)
+            .await
+            .map_err(db)?;
+    }
     Ok(())
 }
 
-/// A sale's state (`SaleState`) for the member of the account `a` at `$2`, with the earning
-/// receipts since `$3`; from `accounts a` and its pending lots `pend` (`PENDING_LOTS`, one
-/// scan, the arrays aligned). The offer uses come with the activations (`activations_of`).
+/// A sale's state (`SaleState`) for the member of the account `a`, with the earning receipts
+/// since `$2`; from `accounts a` and its live lots (`LIVE_LOTS`). The offer uses come with the
+/// activations (`activations_of`).
 const SALE_STATE_COLUMNS: &str = "a.credits_posted - a.debits_posted AS balance, \
-     kopilka_account_version(a.xmin) AS version, pend.at AS pending_at, pend.points AS pending_points, \
+     kopilka_account_version(a.xmin) AS version, \
      ARRAY(SELECT purchased_at FROM purchases \
-           WHERE member_id = a.member_id AND earned > 0 AND purchased_at >= $3) AS earning_receipts";
-const PENDING_LOTS: &str = "CROSS JOIN LATERAL (SELECT COALESCE(array_agg(available_at), '{}') AS at, \
-                                   COALESCE(array_agg(remaining), '{}') AS points \
-                            FROM live_lots WHERE member_id = a.member_id AND available_at > $2) pend";
+           WHERE member_id = a.member_id AND earned > 0 AND purchased_at >= $2) AS earning_receipts";
 
 /// The offer activations of the member `member` (an SQL expression), aggregated as `o`.
 fn activations_of(member: &str) -> String {
@@ -93,8 +105,8 @@ async fn holder_row(
 ) -> StoreResult<Option<PgRow>> {
     let (state, accounts) = match now {
         Some(_) => (
-            format!(", {SALE_STATE_COLUMNS}"),
-            format!("JOIN accounts a ON a.member_id = m.id {PENDING_LOTS}"),
+            format!(", {SALE_STATE_COLUMNS}, {LIVE_LOT_COLUMNS}"),
+            format!("JOIN accounts a ON a.member_id = m.id {LIVE_LOTS}"),
         ),
         None => (String::new(), String::new()),
     };
@@ -106,7 +118,7 @@ async fn holder_row(
     );
     let query = sqlx::query(&sql).bind(number.as_str());
     match now {
-        Some(now) => query.bind(now).bind(now - RECEIPTS_LOOKBACK),
+        Some(now) => query.bind(now - RECEIPTS_LOOKBACK),
         None => query,
     }
     .fetch_optional(pool)
@@ -118,12 +130,11 @@ async fn holder_row(
 async fn sale_state(pool: &Pool, member: MemberId, now: DateTime<Utc>) -> StoreResult<SaleState> {
     let activations = activations_of("a.member_id");
     let sql = format!(
-        "SELECT o.offers, o.uses, {SALE_STATE_COLUMNS} \
-         FROM accounts a {activations} {PENDING_LOTS} WHERE a.member_id = $1"
+        "SELECT o.offers, o.uses, {SALE_STATE_COLUMNS}, {LIVE_LOT_COLUMNS} \
+         FROM accounts a {activations} {LIVE_LOTS} WHERE a.member_id = $1"
     );
     let row = sqlx::query(&sql)
         .bind(member)
-        .bind(now)
         .bind(now - RECEIPTS_LOOKBACK)
         .fetch_optional(pool)
         .await
@@ -133,15 +144,13 @@ async fn sale_state(pool: &Pool, member: MemberId, now: DateTime<Utc>) -> StoreR
 }
 
 fn sale_state_from_row(row: &PgRow, now: DateTime<Utc>) -> StoreResult<SaleState> {
-    let pending_at: Vec<DateTime<Utc>> = row.try_get("pending_at").map_err(db)?;
-    let pending_points: Vec<i64> = row.try_get("pending_points").map_err(db)?;
     let offers: Vec<i64> = row.try_get("offers").map_err(db)?;
     let uses: Vec<i64> = row.try_get("uses").map_err(db)?;
     Ok(SaleState {
         read_at: now,
         version: row.try_get("version").map_err(db)?,
         balance: row.try_get("balance").map_err(db)?,
-        pending: pending_at.into_iter().zip(pending_points).collect(),
+        lots: live_lots_from_row(row)?,
         earning_receipts: row.try_get("earning_receipts").map_err(db)?,
         offer_uses: offers.into_iter().zip(uses).collect(),
     })
@@ -498,16 +507,16 @@ impl Pos for PostgresStore {
                 description: &a.description,
                 at: a.at,
             };
-            let pending = pending_points(&mut tx, a.member_id, a.at).await?;
-            let decision = decide_adjustment(balance, pending, a.points.get())?;
+            let lots = live_lots(&mut tx, a.member_id).await?;
+            let decision = decide_adjustment(balance, &lots, a.points.get(), a.at)?;
             match decision.plan {
                 AdjustmentPlan::Credit { points, lot } => {
                     let transfer = post(&mut tx, &movement(system, account, points)).await?;
                     add_lot(&mut tx, a.member_id, transfer, lot, a.at, a.lot_expires_at, a.at).await?;
                 }
-                AdjustmentPlan::Debit { points } => {
+                AdjustmentPlan::Debit { points, draws } => {
                     post(&mut tx, &movement(account, system, points)).await?;
-                    draw_lots(&mut tx, a.member_id, points, None, a.at).await?;
+                    take_from_lots(&mut tx, a.member_id, &draws).await?;
                 }
             }
             sqlx::query("INSERT INTO audit_log (actor, action, subject, details, at) VALUES ($1, $2, $3, $4, $5)")

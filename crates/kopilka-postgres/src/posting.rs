@@ -1,14 +1,15 @@
-//! The double-entry primitives every write path shares: post a transfer, add a lot, draw
-//! lots down oldest first, give points back to the lots they came from.
+//! The double-entry primitives every write path shares: post a transfer, add a lot, read the
+//! lots, and carry out the draws that `kopilka_domain::lots` decides.
 
 use crate::db;
-use crate::functions::{DRAW_LOTS, POST};
+use crate::functions::{POST, TAKE_FROM_LOTS};
 use crate::Pool;
 use chrono::{DateTime, Utc};
 use kopilka_domain::ledger::{MovementKind, SystemAccount};
+use kopilka_domain::lots::{Draw, LiveLot};
 use kopilka_domain::member::MemberId;
 use kopilka_store::{StoreError, StoreResult};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Row};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::LazyLock;
@@ -84,7 +85,8 @@ pub(crate) struct Movement<'a> {
 }
 
 static POST_CALL: LazyLock<String> = LazyLock::new(|| format!("SELECT {}", POST.call()));
-static DRAW_LOTS_CALL: LazyLock<String> = LazyLock::new(|| format!("SELECT {}", DRAW_LOTS.call()));
+static TAKE_FROM_LOTS_CALL: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {}", TAKE_FROM_LOTS.call()));
 
 /// Writes one transfer and moves both accounts by its amount (`kopilka_post`).
 pub(crate) async fn post(conn: &mut PgConnection, m: &Movement<'_>) -> StoreResult<i64> {
@@ -134,42 +136,43 @@ pub(crate) async fn add_lot(
     Ok(())
 }
 
-/// Points in the member's lots that are not yet available at `now` (the pending period).
-pub(crate) async fn pending_points(
+/// The member's lots that still hold points.
+pub(crate) async fn live_lots(
     conn: &mut PgConnection,
     member: MemberId,
-    now: DateTime<Utc>,
-) -> StoreResult<i64> {
-    sqlx::query_scalar(
-        "SELECT COALESCE(SUM(remaining), 0)::BIGINT FROM live_lots WHERE member_id = $1 AND available_at > $2",
+) -> StoreResult<Vec<LiveLot>> {
+    let rows = sqlx::query(
+        "SELECT lot_id, transfer_id, available_at, expires_at, remaining FROM live_lots WHERE member_id = $1",
     )
     .bind(member)
-    .bind(now)
-    .fetch_one(conn)
+    .fetch_all(conn)
     .await
-    .map_err(db)
+    .map_err(db)?;
+    rows.iter()
+        .map(|r| {
+            Ok(LiveLot {
+                lot_id: r.try_get(0).map_err(db)?,
+                transfer_id: r.try_get(1).map_err(db)?,
+                available_at: r.try_get(2).map_err(db)?,
+                expires_at: r.try_get(3).map_err(db)?,
+                remaining: r.try_get(4).map_err(db)?,
+            })
+        })
+        .collect()
 }
 
-/// Draws up to `amount` from the member's live lots (`kopilka_draw_lots`): first
-/// the lot that the transfer `prefer` credited (a return takes back the purchase's own
-/// points), then lots available at `now` before pending ones, soonest expiry first. Returns
-/// what it drew. (A sale's draws, which record the transfer and purchase that drew them, are
-/// made inside `kopilka_record_sale`.)
-pub(crate) async fn draw_lots(
+/// Carries out draws decided by `kopilka_domain::lots` (`kopilka_take_from_lots`).
+pub(crate) async fn take_from_lots(
     conn: &mut PgConnection,
     member: MemberId,
-    amount: i64,
-    prefer: Option<i64>,
-    now: DateTime<Utc>,
-) -> StoreResult<i64> {
-    sqlx::query_scalar(&DRAW_LOTS_CALL)
+    draws: &[Draw],
+) -> StoreResult<()> {
+    sqlx::query(&TAKE_FROM_LOTS_CALL)
         .bind(member)
-        .bind(amount)
-        .bind(None::<i64>)
-        .bind(None::<i64>)
-        .bind(prefer)
-        .bind(now)
-        .fetch_one(conn)
+        .bind(draws.iter().map(|d| d.lot_id).collect::<Vec<_>>())
+        .bind(draws.iter().map(|d| d.points).collect::<Vec<_>>())
+        .execute(conn)
         .await
-        .map_err(db)
+        .map_err(db)?;
+    Ok(())
 }

@@ -4,20 +4,26 @@ use crate::codes;
 use crate::functions::{RECORD_RETURN, RECORD_SALE};
 use std::sync::LazyLock;
 
+/// The card states a sale may be recorded on, as the domain decides them.
+static PURCHASABLE: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    kopilka_domain::CardStatus::purchasable()
+        .map(kopilka_domain::CardStatus::as_str)
+        .collect()
+});
+
 /// The sale's and the return's one statement each, calling their function by its parameters'
 /// names.
 static RECORD_SALE_CALL: LazyLock<String> =
     LazyLock::new(|| format!("SELECT stale, new_purchase FROM {}", RECORD_SALE.call()));
 static RECORD_RETURN_CALL: LazyLock<String> =
-    LazyLock::new(|| format!("SELECT stale, new_balance FROM {}", RECORD_RETURN.call()));
+    LazyLock::new(|| format!("SELECT stale, recorded FROM {}", RECORD_RETURN.call()));
 use crate::db;
 use crate::posting::SystemIds;
-use crate::sale_state::SaleState;
+use crate::sale_state::{live_lots_from_row, SaleState, LIVE_LOTS, LIVE_LOT_COLUMNS};
 use crate::Pool;
 use kopilka_domain::earning::{plan_refund, Priced, RefundableLine};
-use kopilka_domain::ledger::{
-    lot_after_debt, sale_outcome, MovementKind, SaleOutcome, SystemAccount,
-};
+use kopilka_domain::ledger::{sale_outcome, MovementKind, SaleOutcome, SystemAccount};
+use kopilka_domain::lots::{self, return_outcome, LiveLot, OpenUsage};
 use kopilka_domain::member::{MemberId, StoreId};
 use kopilka_domain::{DomainError, Kopecks, Points};
 use kopilka_store::{
@@ -122,49 +128,57 @@ const MAX_PRICINGS: usize = 64;
 pub(crate) struct Snapshot {
     pub(crate) version: i64,
     pub(crate) balance: i64,
-    pub(crate) pending: i64,
+    pub(crate) lots: Vec<LiveLot>,
     pub(crate) receipts_today: i64,
     pub(crate) offers: Vec<i64>,
     pub(crate) uses: Vec<i64>,
     pub(crate) recorded: Option<RecordedPurchase>,
 }
 
-async fn snapshot(pool: &Pool, req: &PurchaseRequest) -> StoreResult<Snapshot> {
-    // Plain subqueries in one statement: each PL/pgSQL statement would start an executor of
-    // its own. The offers come in the primary key's order, so their arrays need no sort.
-    let row = sqlx::query(concat!(
+impl Snapshot {
+    /// The points of the lots not yet available at `at`.
+    pub(crate) fn pending(&self, at: chrono::DateTime<chrono::Utc>) -> i64 {
+        lots::pending(&self.lots, at)
+    }
+}
+
+/// Plain subqueries in one statement: each PL/pgSQL statement would start an executor of its
+/// own. The offers come in the primary key's order, so their arrays need no sort.
+static SNAPSHOT: LazyLock<String> = LazyLock::new(|| {
+    format!(
         "SELECT a.credits_posted - a.debits_posted, \
-         (SELECT COALESCE(SUM(remaining), 0)::BIGINT FROM live_lots \
-          WHERE member_id = $1 AND available_at > $4), \
          (SELECT COUNT(*) FROM purchases \
           WHERE member_id = $1 AND earned > 0 AND purchased_at >= $2 AND purchased_at < $3), \
-         ARRAY(SELECT offer_id FROM offer_activations WHERE member_id = $1 AND offer_id = ANY ($7) ORDER BY offer_id), \
-         ARRAY(SELECT uses FROM offer_activations WHERE member_id = $1 AND offer_id = ANY ($7) ORDER BY offer_id), \
-         kopilka_account_version(a.xmin), ",
-        recorded_purchase_columns!(),
-        " FROM accounts a \
-         LEFT JOIN purchases p ON p.store_id = $5 AND p.receipt_id = $6 \
-         WHERE a.member_id = $1"
-    ))
-    .bind(req.member_id)
-    .bind(req.day_start)
-    .bind(req.day_end)
-    .bind(req.committed_at)
-    .bind(req.store_id)
-    .bind(&req.receipt_id)
-    .bind(&req.offer_ids)
-    .fetch_optional(pool)
-    .await
-    .map_err(db)?
-    .ok_or(StoreError::NotFound)?;
-    let recorded = recorded_purchase_from(&row, 6)?;
+         ARRAY(SELECT offer_id FROM offer_activations WHERE member_id = $1 AND offer_id = ANY ($6) ORDER BY offer_id), \
+         ARRAY(SELECT uses FROM offer_activations WHERE member_id = $1 AND offer_id = ANY ($6) ORDER BY offer_id), \
+         kopilka_account_version(a.xmin), {}, {LIVE_LOT_COLUMNS} \
+         FROM accounts a {LIVE_LOTS} \
+         LEFT JOIN purchases p ON p.store_id = $4 AND p.receipt_id = $5 \
+         WHERE a.member_id = $1",
+        recorded_purchase_columns!()
+    )
+});
+
+async fn snapshot(pool: &Pool, req: &PurchaseRequest) -> StoreResult<Snapshot> {
+    let row = sqlx::query(&SNAPSHOT)
+        .bind(req.member_id)
+        .bind(req.day_start)
+        .bind(req.day_end)
+        .bind(req.store_id)
+        .bind(&req.receipt_id)
+        .bind(&req.offer_ids)
+        .fetch_optional(pool)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::NotFound)?;
+    let recorded = recorded_purchase_from(&row, 5)?;
     Ok(Snapshot {
-        version: row.try_get(5).map_err(db)?,
+        version: row.try_get(4).map_err(db)?,
         balance: row.try_get(0).map_err(db)?,
-        pending: row.try_get(1).map_err(db)?,
-        receipts_today: row.try_get(2).map_err(db)?,
-        offers: row.try_get(3).map_err(db)?,
-        uses: row.try_get(4).map_err(db)?,
+        lots: live_lots_from_row(&row)?,
+        receipts_today: row.try_get(1).map_err(db)?,
+        offers: row.try_get(2).map_err(db)?,
+        uses: row.try_get(3).map_err(db)?,
         recorded,
     })
 }
@@ -195,7 +209,7 @@ pub(crate) async fn purchase(
             .map(|(&o, &u)| (o, u32::try_from(u).unwrap_or(u32::MAX)))
             .collect();
         let priced = match price(&PurchaseState {
-            available: Points::new(snap.balance - snap.pending),
+            available: Points::new(snap.balance - snap.pending(req.committed_at)),
             earning_receipts_today: u32::try_from(snap.receipts_today).unwrap_or(u32::MAX),
             offer_uses,
         }) {
@@ -284,7 +298,7 @@ fn sql_state(e: &sqlx::Error) -> Option<String> {
 fn outcome(req: &PurchaseRequest, snap: &Snapshot, priced: &Priced) -> SaleOutcome {
     sale_outcome(
         snap.balance,
-        snap.pending,
+        snap.pending(req.committed_at),
         priced.redeem.get(),
         priced.earn.get(),
         req.lot_available_at > req.committed_at,
@@ -321,6 +335,7 @@ async fn write(
         }
     }
     let awarded: Vec<i64> = priced.offers.iter().map(|o| o.offer_id).collect();
+    let draws = lots::draw(&snap.lots, redeem, None, req.committed_at);
     let account = |kind| {
         system
             .for_member(kind, req.member_id)
@@ -336,6 +351,7 @@ async fn write(
         .bind(req.card_token.as_deref())
         .bind(req.purchased_at)
         .bind(req.committed_at)
+        .bind(&*PURCHASABLE)
         .bind(snap.version)
         .bind((priced.payable + priced.discount).get())
         .bind(priced.discount.get())
@@ -359,6 +375,8 @@ async fn write(
         .bind(movements.iter().map(|m| m.1).collect::<Vec<_>>())
         .bind(movements.iter().map(|m| m.2.as_str()).collect::<Vec<_>>())
         .bind(&awarded)
+        .bind(draws.iter().map(|d| d.lot_id).collect::<Vec<_>>())
+        .bind(draws.iter().map(|d| d.points).collect::<Vec<_>>())
         .bind(decided.new_lot)
         .bind(req.lot_expires_at)
         .bind(req.lot_available_at)
@@ -377,28 +395,70 @@ struct RefundSnapshot {
     version: i64,
     /// (line number, the line as it stands)
     lines: Vec<(i32, RefundableLine)>,
+    lots: Vec<LiveLot>,
+    /// What the purchase drew from lots and has not had back.
+    usages: Vec<OpenUsage>,
     /// The refund id's return, when it is already recorded.
     recorded: Option<RecordedRefund>,
 }
 
-async fn refund_snapshot(pool: &Pool, req: &RefundRequest) -> StoreResult<RefundSnapshot> {
-    // One row per line, the purchase's and the refund id's columns on each.
-    let rows = sqlx::query(concat!(
+/// One row per line, the purchase's, the account's and the refund id's columns on each, with
+/// the member's live lots (`LIVE_LOTS`) and the purchase's open lot usages.
+static REFUND_SNAPSHOT: LazyLock<String> = LazyLock::new(|| {
+    format!(
         "SELECT p.id, p.member_id, p.accrual_transfer_id, a.credits_posted - a.debits_posted, \
-         kopilka_account_version(a.xmin), ",
-        recorded_refund_columns!(),
-        ", l.line_no, l.line_id, l.amount_kop, l.earned, l.redeemed, l.refunded_kop, l.taken_back, l.returned \
-         FROM purchases p JOIN accounts a ON a.member_id = p.member_id \
+         kopilka_account_version(a.xmin), {}, \
+         l.line_no, l.line_id, l.amount_kop, l.earned, l.redeemed, l.refunded_kop, l.taken_back, l.returned, \
+         {LIVE_LOT_COLUMNS}, u.ids AS usage_ids, u.open AS usage_open, u.lots AS usage_lots, \
+         u.transfers AS usage_transfers, u.available AS usage_available, u.expires AS usage_expires, \
+         u.points AS usage_points \
+         FROM purchases p JOIN accounts a ON a.member_id = p.member_id {LIVE_LOTS} \
+         CROSS JOIN LATERAL ( \
+             SELECT COALESCE(array_agg(u.id), '{{}}') AS ids, COALESCE(array_agg(u.points - u.restored), '{{}}') AS open, \
+                    COALESCE(array_agg(o.id), '{{}}') AS lots, COALESCE(array_agg(o.transfer_id), '{{}}') AS transfers, \
+                    COALESCE(array_agg(o.available_at), '{{}}') AS available, \
+                    COALESCE(array_agg(o.expires_at), '{{}}') AS expires, COALESCE(array_agg(o.points), '{{}}') AS points \
+             FROM lot_usages u JOIN lots o ON o.id = u.lot_id \
+             WHERE u.purchase_id = p.id AND u.points > u.restored) u \
          LEFT JOIN refunds r ON r.store_id = $1 AND r.refund_id = $3 \
          JOIN purchase_lines l ON l.purchase_id = p.id \
-         WHERE p.store_id = $1 AND p.receipt_id = $2 ORDER BY l.line_no"
-    ))
-    .bind(req.store_id)
-    .bind(&req.receipt_id)
-    .bind(&req.refund_id)
-    .fetch_all(pool)
-    .await
-    .map_err(db)?;
+         WHERE p.store_id = $1 AND p.receipt_id = $2 ORDER BY l.line_no",
+        recorded_refund_columns!()
+    )
+});
+
+fn usages_from_row(row: &PgRow) -> StoreResult<Vec<OpenUsage>> {
+    let ids: Vec<i64> = row.try_get("usage_ids").map_err(db)?;
+    let open: Vec<i64> = row.try_get("usage_open").map_err(db)?;
+    let lot_ids: Vec<i64> = row.try_get("usage_lots").map_err(db)?;
+    let transfers: Vec<i64> = row.try_get("usage_transfers").map_err(db)?;
+    let available: Vec<chrono::DateTime<chrono::Utc>> =
+        row.try_get("usage_available").map_err(db)?;
+    let expires: Vec<chrono::DateTime<chrono::Utc>> = row.try_get("usage_expires").map_err(db)?;
+    let points: Vec<i64> = row.try_get("usage_points").map_err(db)?;
+    Ok((0..ids.len())
+        .map(|i| OpenUsage {
+            usage_id: ids[i],
+            open: open[i],
+            lot: LiveLot {
+                lot_id: lot_ids[i],
+                transfer_id: transfers[i],
+                available_at: available[i],
+                expires_at: expires[i],
+                remaining: points[i],
+            },
+        })
+        .collect())
+}
+
+async fn refund_snapshot(pool: &Pool, req: &RefundRequest) -> StoreResult<RefundSnapshot> {
+    let rows = sqlx::query(&REFUND_SNAPSHOT)
+        .bind(req.store_id)
+        .bind(&req.receipt_id)
+        .bind(&req.refund_id)
+        .fetch_all(pool)
+        .await
+        .map_err(db)?;
     let first = rows.first().ok_or(DomainError::NotFound("purchase"))?;
     let recorded = recorded_refund_from(first, 5)?;
     let mut lines = Vec::with_capacity(rows.len());
@@ -423,6 +483,8 @@ async fn refund_snapshot(pool: &Pool, req: &RefundRequest) -> StoreResult<Refund
         balance: first.try_get(3).map_err(db)?,
         version: first.try_get(4).map_err(db)?,
         lines,
+        lots: live_lots_from_row(first)?,
+        usages: usages_from_row(first)?,
         recorded,
     })
 }
@@ -450,7 +512,17 @@ pub(crate) async fn refund(
         let taken_back: i64 = plan.iter().map(|s| s.taken_back.get()).sum();
         let returned: i64 = plan.iter().map(|s| s.returned.get()).sum();
         let refunded: i64 = state.iter().map(|l| l.refunded.get()).sum();
-        let written = sqlx::query_as::<_, (bool, Option<i64>)>(&RECORD_RETURN_CALL)
+        let decided = return_outcome(
+            snap.balance,
+            &snap.lots,
+            &snap.usages,
+            returned,
+            taken_back,
+            snap.accrual,
+            req.at,
+        );
+        let (restores, draws) = (&decided.restores, &decided.draws);
+        let written = sqlx::query_as::<_, (bool, Option<bool>)>(&RECORD_RETURN_CALL)
             .bind(req.store_id)
             .bind(&req.refund_id)
             .bind(snap.purchase)
@@ -466,15 +538,22 @@ pub(crate) async fn refund(
             .bind(plan.iter().map(|s| s.returned.get()).collect::<Vec<_>>())
             .bind(taken_back)
             .bind(returned)
-            .bind(lot_after_debt(snap.balance, returned))
-            .bind(snap.accrual)
+            .bind(restores.iter().map(|r| r.usage_id).collect::<Vec<_>>())
+            .bind(restores.iter().map(|r| r.lot_id).collect::<Vec<_>>())
+            .bind(restores.iter().map(|r| r.points).collect::<Vec<_>>())
+            .bind(draws.iter().map(|d| d.lot_id).collect::<Vec<_>>())
+            .bind(draws.iter().map(|d| d.points).collect::<Vec<_>>())
+            .bind(decided.available_after)
             .bind(system.for_member(SystemAccount::Redemption, snap.member)?)
             .bind(system.for_member(SystemAccount::Accrual, snap.member)?)
             .bind(MovementKind::Refund.as_str())
             .bind(&req.description)
             .fetch_one(pool)
             .await
-            .map(Written::from);
+            .map(|(stale, recorded)| {
+                let balance = recorded.filter(|r| *r).map(|_| decided.available_after);
+                Written::from((stale, balance))
+            });
         match written {
             Ok(Written::Done(balance)) => {
                 return Ok(RefundOutcome {

@@ -12,11 +12,16 @@
 //! purchase's own moment: the pending lots with when each becomes available, and the earning
 //! receipts of the last days with when each was bought.
 
+use crate::db;
 use crate::purchases::Snapshot;
 use chrono::{DateTime, Duration, Utc};
+use kopilka_domain::lots::{self, LiveLot};
 use kopilka_domain::member::MemberId;
 use kopilka_domain::Points;
 use kopilka_store::PurchaseRequest;
+use kopilka_store::StoreResult;
+use sqlx::postgres::PgRow;
+use sqlx::Row;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -25,6 +30,39 @@ use std::time::Instant;
 /// clock change) starts within it for any purchase made up to a day after the read. An
 /// offline receipt from further back reads its day afresh.
 pub(crate) const RECEIPTS_LOOKBACK: Duration = Duration::days(2);
+
+/// The live lots of the member of the account `a`, aggregated as `lots` in one scan of the
+/// member's range of `live_lots`' key (the arrays aligned), read by `LIVE_LOT_COLUMNS`.
+pub(crate) const LIVE_LOTS: &str = "CROSS JOIN LATERAL (\
+    SELECT COALESCE(array_agg(lot_id), '{}') AS ids, COALESCE(array_agg(transfer_id), '{}') AS transfers, \
+           COALESCE(array_agg(available_at), '{}') AS available, COALESCE(array_agg(expires_at), '{}') AS expires, \
+           COALESCE(array_agg(remaining), '{}') AS remaining \
+    FROM live_lots WHERE member_id = a.member_id) lots";
+pub(crate) const LIVE_LOT_COLUMNS: &str = "lots.ids AS lot_ids, lots.transfers AS lot_transfers, \
+    lots.available AS lot_available, lots.expires AS lot_expires, lots.remaining AS lot_remaining";
+
+pub(crate) fn live_lots_from_row(row: &PgRow) -> StoreResult<Vec<LiveLot>> {
+    let ids: Vec<i64> = row.try_get("lot_ids").map_err(db)?;
+    let transfers: Vec<i64> = row.try_get("lot_transfers").map_err(db)?;
+    let available: Vec<DateTime<Utc>> = row.try_get("lot_available").map_err(db)?;
+    let expires: Vec<DateTime<Utc>> = row.try_get("lot_expires").map_err(db)?;
+    let remaining: Vec<i64> = row.try_get("lot_remaining").map_err(db)?;
+    Ok(ids
+        .into_iter()
+        .zip(transfers)
+        .zip(available.into_iter().zip(expires))
+        .zip(remaining)
+        .map(
+            |(((lot_id, transfer_id), (available_at, expires_at)), remaining)| LiveLot {
+                lot_id,
+                transfer_id,
+                available_at,
+                expires_at,
+                remaining,
+            },
+        )
+        .collect())
+}
 
 /// More members than one node's tills serve within a state's lifetime; past it the kept
 /// states start afresh rather than grow.
@@ -37,8 +75,8 @@ pub(crate) struct SaleState {
     pub(crate) version: i64,
     /// Credits less debits of the member's account.
     pub(crate) balance: i64,
-    /// The lots still pending at `read_at`: when each becomes available, and its points.
-    pub(crate) pending: Vec<(DateTime<Utc>, i64)>,
+    /// The member's live lots: what is pending at a moment, and what a redemption draws on.
+    pub(crate) lots: Vec<LiveLot>,
     /// When each earning purchase bought since `read_at - RECEIPTS_LOOKBACK` was bought.
     pub(crate) earning_receipts: Vec<DateTime<Utc>>,
     /// Each activated offer with its uses, by offer id.
@@ -48,7 +86,7 @@ pub(crate) struct SaleState {
 impl SaleState {
     /// What the member can spend at `read_at`.
     pub(crate) fn available(&self) -> Points {
-        Points::new(self.balance - self.pending.iter().map(|(_, points)| points).sum::<i64>())
+        Points::new(self.balance - lots::pending(&self.lots, self.read_at))
     }
 
     /// The earning receipts bought in `[start, end)`, if the state goes back that far.
@@ -85,12 +123,7 @@ impl SaleState {
         Some(Snapshot {
             version: self.version,
             balance: self.balance,
-            pending: self
-                .pending
-                .iter()
-                .filter(|(available_at, _)| *available_at > req.committed_at)
-                .map(|(_, points)| points)
-                .sum(),
+            lots: self.lots.clone(),
             receipts_today: i64::try_from(receipts_today).unwrap_or(i64::MAX),
             offers,
             uses,
@@ -141,12 +174,26 @@ mod tests {
         DateTime::from_timestamp(1_800_000_000, 0).unwrap() + Duration::hours(hours)
     }
 
+    fn lot(lot_id: i64, available_at: DateTime<Utc>, remaining: i64) -> LiveLot {
+        LiveLot {
+            lot_id,
+            transfer_id: lot_id,
+            available_at,
+            expires_at: at(1_000),
+            remaining,
+        }
+    }
+
     fn state() -> SaleState {
         SaleState {
             read_at: at(0),
             version: 7,
             balance: 500,
-            pending: vec![(at(1), 100), (at(48), 40)],
+            lots: vec![
+                lot(1, at(-100), 360),
+                lot(2, at(1), 100),
+                lot(3, at(48), 40),
+            ],
             earning_receipts: vec![at(-30), at(-5), at(-1)],
             offer_uses: vec![(3, 1), (9, 0)],
         }
@@ -182,10 +229,13 @@ mod tests {
         let s = state();
         assert_eq!(s.available(), Points::new(360));
         let soon = s.for_purchase(&request(at(0), (-10, 14), vec![])).unwrap();
-        assert_eq!((soon.pending, soon.receipts_today), (140, 2));
+        assert_eq!((soon.pending(at(0)), soon.receipts_today), (140, 2));
         // The first lot became available between the quote and the purchase.
         let later = s.for_purchase(&request(at(2), (-10, 14), vec![])).unwrap();
-        assert_eq!((later.version, later.balance, later.pending), (7, 500, 40));
+        assert_eq!(
+            (later.version, later.balance, later.pending(at(2))),
+            (7, 500, 40)
+        );
         assert!(later.recorded.is_none());
     }
 

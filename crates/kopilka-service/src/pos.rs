@@ -10,7 +10,7 @@ use kopilka_domain::earning::{price, Basket, Priced, PurchaseContext, TillKind};
 use kopilka_domain::member::{Member, MemberId, StoreId};
 use kopilka_domain::offers::{apply_offers, ActivatedOffer};
 use kopilka_domain::staff::Role;
-use kopilka_domain::{CardNumber, CardStatus, DomainError, Kopecks, Points};
+use kopilka_domain::{CardNumber, DomainError, Kopecks, Points};
 use kopilka_store::{
     Adjustment, Card, CardHolder, MemberShare, NewAuditEntry, PurchaseOutcome, PurchaseRequest,
     RefundOutcome, RefundRequest, StaffMember, StoreError, Till, TillCustomer, TillListing,
@@ -169,9 +169,7 @@ impl Kopilka {
                 .map(|customer| (customer, None))
         };
         let (customer, token) = found.ok_or(DomainError::NotFound("card"))?;
-        if customer.holder.card.status == CardStatus::Blocked {
-            return Err(DomainError::CardBlocked.into());
-        }
+        customer.holder.card.status.check_purchase()?;
         Ok((customer, token))
     }
 
@@ -331,12 +329,10 @@ impl Kopilka {
         let offer_ids = offers.iter().map(|o| o.offer.id).collect();
         let earning = rules.earning.clone();
         let (basket, requested) = (input.basket.clone(), input.redeem);
-        let blocked = card.status == CardStatus::Blocked;
+        let status = card.status;
         let pricer = Box::new(move |state: &kopilka_store::PurchaseState| {
             time_check.clone()?;
-            if blocked {
-                return Err(DomainError::CardBlocked);
-            }
+            status.check_purchase()?;
             let ctx = PurchaseContext {
                 available: state.available,
                 earning_receipts_today: state.earning_receipts_today,

@@ -2,16 +2,18 @@ use crate::ledger::balance_of;
 use crate::marketing::activations_of;
 use crate::members::{card_from_row, card_holder, member_where};
 use crate::posting::{
-    add_lot, draw_lots, member_account, pending_points, post, system_account, Movement,
+    add_lot, live_lots, member_account, post, system_account, take_from_lots, Movement,
 };
 use crate::purchases::{earning_receipts, purchase_tx, refund_tx};
 use crate::{backend, micros, optional, time, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use kopilka_domain::card::replaced_by;
 use kopilka_domain::earning::TillKind;
 use kopilka_domain::ledger::{decide_adjustment, AdjustmentPlan, MovementKind, SystemAccount};
 use kopilka_domain::member::{Member, MemberId, StoreId};
 use kopilka_domain::{CardNumber, CardStatus, DomainError, Points};
+use kopilka_store::convert::with_statuses;
 use kopilka_store::{
     Adjustment, Card, CardHolder, LotKey, MemberShare, Pos, Pricer, PurchaseOutcome,
     PurchaseRequest, RefundOutcome, RefundRequest, StoreError, StoreResult, Till, TillCustomer,
@@ -56,11 +58,19 @@ fn make_active(conn: &Connection, member: MemberId, number: &str, at: i64) -> St
     if live != Some(true) {
         return Err(DomainError::NotFound("member").into());
     }
-    conn.execute(
-        "UPDATE cards SET status = 'blocked', blocked_at = ?3 WHERE member_id = ?1 AND status = 'active' AND number <> ?2",
-        params![member, number, at],
-    )
-    .map_err(backend)?;
+    let cards: Vec<(String, String)> = conn
+        .prepare_cached("SELECT number, status FROM cards WHERE member_id = ?1")
+        .and_then(|mut s| {
+            s.query_map([member], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        })
+        .map_err(backend)?;
+    let cards = with_statuses(cards)?;
+    for replaced in replaced_by(&cards, number) {
+        conn.prepare_cached("UPDATE cards SET status = ?2, blocked_at = ?3 WHERE number = ?1")
+            .and_then(|mut s| s.execute(params![replaced, CardStatus::Blocked.as_str(), at]))
+            .map_err(backend)?;
+    }
     Ok(())
 }
 
@@ -267,16 +277,16 @@ impl Pos for SqliteStore {
                 description: &a.description,
                 at: a.at,
             };
-            let pending = pending_points(tx, a.member_id, a.at)?;
-            let decision = decide_adjustment(balance, pending, a.points.get())?;
+            let lots = live_lots(tx, a.member_id)?;
+            let decision = decide_adjustment(balance, &lots, a.points.get(), a.at)?;
             match decision.plan {
                 AdjustmentPlan::Credit { points, lot } => {
                     let transfer = post(tx, &movement(system, account, points))?;
                     add_lot(tx, a.member_id, transfer, lot, a.at, a.lot_expires_at, a.at)?;
                 }
-                AdjustmentPlan::Debit { points } => {
-                    let transfer = post(tx, &movement(account, system, points))?;
-                    draw_lots(tx, a.member_id, points, transfer, None, None, a.at)?;
+                AdjustmentPlan::Debit { points, draws } => {
+                    post(tx, &movement(account, system, points))?;
+                    take_from_lots(tx, &draws, None)?;
                 }
             }
             tx.execute(

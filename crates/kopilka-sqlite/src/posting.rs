@@ -1,9 +1,10 @@
-//! The double-entry primitives every write path shares: post a transfer, add a lot, draw
-//! lots down oldest first, give points back to the lots they came from.
+//! The double-entry primitives every write path shares: post a transfer, add a lot, read the
+//! lots, and carry out the draws and restores that `kopilka_domain::lots` decides.
 
-use crate::{backend, micros};
+use crate::{backend, micros, time};
 use chrono::{DateTime, Utc};
 use kopilka_domain::ledger::{MovementKind, SystemAccount};
+use kopilka_domain::lots::{Draw, LiveLot, OpenUsage, Restore};
 use kopilka_domain::member::MemberId;
 use kopilka_store::{StoreError, StoreResult};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -86,86 +87,84 @@ pub(crate) fn add_lot(
     Ok(())
 }
 
-/// Points in the member's lots that are not yet available at `now` (the pending period).
-pub(crate) fn pending_points(
-    conn: &Connection,
-    member: MemberId,
-    now: DateTime<Utc>,
-) -> StoreResult<i64> {
+/// The member's lots that still hold points.
+pub(crate) fn live_lots(conn: &Connection, member: MemberId) -> StoreResult<Vec<LiveLot>> {
     conn.prepare_cached(
-        "SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = ?1 AND remaining > 0 AND available_at > ?2",
+        "SELECT id, transfer_id, available_at, expires_at, remaining FROM lots \
+         WHERE member_id = ?1 AND remaining > 0",
     )
-    .and_then(|mut s| s.query_row(params![member, micros(now)], |r| r.get(0)))
+    .and_then(|mut s| s.query_map([member], lot_from_row)?.collect())
     .map_err(backend)
 }
 
-/// Draws up to `amount` from the member's live lots: first the lot that the transfer `prefer`
-/// credited (a return takes back the purchase's own points), then lots available at `now`
-/// before pending ones, soonest expiry first.
-/// Records each draw against `transfer` (and `purchase`, so a return can give it back).
-/// Returns what it drew.
-pub(crate) fn draw_lots(
-    conn: &Connection,
-    member: MemberId,
-    amount: i64,
-    transfer: i64,
-    purchase: Option<i64>,
-    prefer: Option<i64>,
-    now: DateTime<Utc>,
-) -> StoreResult<i64> {
-    let lots: Vec<(i64, i64)> = conn
-        .prepare_cached(
-            "SELECT id, remaining FROM lots WHERE member_id = ?1 AND remaining > 0 \
-             ORDER BY transfer_id IS ?2 DESC, available_at > ?3, expires_at, id",
-        )
-        .and_then(|mut s| {
-            s.query_map(params![member, prefer, micros(now)], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?
-            .collect()
-        })
-        .map_err(backend)?;
-    let mut left = amount;
-    for (lot, remaining) in lots {
-        if left == 0 {
-            break;
-        }
-        let take = remaining.min(left);
-        conn.prepare_cached("UPDATE lots SET remaining = remaining - ?2 WHERE id = ?1")
-            .and_then(|mut s| s.execute(params![lot, take]))
-            .map_err(backend)?;
-        if purchase.is_some() {
-            conn.prepare_cached("INSERT INTO lot_usages (lot_id, transfer_id, purchase_id, points) VALUES (?1, ?2, ?3, ?4)")
-                .and_then(|mut s| s.execute(params![lot, transfer, purchase, take]))
-                .map_err(backend)?;
-        }
-        left -= take;
-    }
-    Ok(amount - left)
+fn lot_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LiveLot> {
+    Ok(LiveLot {
+        lot_id: r.get(0)?,
+        transfer_id: r.get(1)?,
+        available_at: time(r.get(2)?),
+        expires_at: time(r.get(3)?),
+        remaining: r.get(4)?,
+    })
 }
 
-/// Gives up to `amount` back to the lots a purchase drew on, latest expiry first.
-pub(crate) fn restore_lots(conn: &Connection, purchase: i64, amount: i64) -> StoreResult<()> {
-    let usages: Vec<(i64, i64, i64)> = conn
-        .prepare_cached(
-            "SELECT u.id, u.lot_id, u.points - u.restored FROM lot_usages u JOIN lots l ON l.id = u.lot_id \
-             WHERE u.purchase_id = ?1 AND u.points > u.restored ORDER BY l.expires_at DESC, u.id DESC",
-        )
-        .and_then(|mut s| s.query_map([purchase], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect())
-        .map_err(backend)?;
-    let mut left = amount;
-    for (usage, lot, open) in usages {
-        if left == 0 {
-            break;
+/// What `purchase` drew from each lot and has not yet had back.
+pub(crate) fn open_usages(conn: &Connection, purchase: i64) -> StoreResult<Vec<OpenUsage>> {
+    conn.prepare_cached(
+        "SELECT l.id, l.transfer_id, l.available_at, l.expires_at, l.remaining, u.id, u.points - u.restored \
+         FROM lot_usages u JOIN lots l ON l.id = u.lot_id \
+         WHERE u.purchase_id = ?1 AND u.points > u.restored",
+    )
+    .and_then(|mut s| {
+        s.query_map([purchase], |r| {
+            Ok(OpenUsage {
+                lot: lot_from_row(r)?,
+                usage_id: r.get(5)?,
+                open: r.get(6)?,
+            })
+        })?
+        .collect()
+    })
+    .map_err(backend)
+}
+
+/// Carries out draws decided by `kopilka_domain::lots`, recording each against the transfer
+/// and purchase of a sale, so that its return can give it back.
+pub(crate) fn take_from_lots(
+    conn: &Connection,
+    draws: &[Draw],
+    sale: Option<(i64, i64)>,
+) -> StoreResult<()> {
+    for d in draws {
+        let drawn = conn
+            .prepare_cached(
+                "UPDATE lots SET remaining = remaining - ?2 WHERE id = ?1 AND remaining >= ?2",
+            )
+            .and_then(|mut s| s.execute(params![d.lot_id, d.points]))
+            .map_err(backend)?;
+        if drawn != 1 {
+            return Err(StoreError::Corrupt(format!(
+                "lot {} does not hold the {} points drawn",
+                d.lot_id, d.points
+            )));
         }
-        let give = open.min(left);
+        if let Some((transfer, purchase)) = sale {
+            conn.prepare_cached("INSERT INTO lot_usages (lot_id, transfer_id, purchase_id, points) VALUES (?1, ?2, ?3, ?4)")
+                .and_then(|mut s| s.execute(params![d.lot_id, transfer, purchase, d.points]))
+                .map_err(backend)?;
+        }
+    }
+    Ok(())
+}
+
+/// Carries out restores decided by `kopilka_domain::lots::return_outcome`.
+pub(crate) fn give_back_to_lots(conn: &Connection, restores: &[Restore]) -> StoreResult<()> {
+    for r in restores {
         conn.prepare_cached("UPDATE lot_usages SET restored = restored + ?2 WHERE id = ?1")
-            .and_then(|mut s| s.execute(params![usage, give]))
+            .and_then(|mut s| s.execute(params![r.usage_id, r.points]))
             .map_err(backend)?;
         conn.prepare_cached("UPDATE lots SET remaining = remaining + ?2 WHERE id = ?1")
-            .and_then(|mut s| s.execute(params![lot, give]))
+            .and_then(|mut s| s.execute(params![r.lot_id, r.points]))
             .map_err(backend)?;
-        left -= give;
     }
     Ok(())
 }

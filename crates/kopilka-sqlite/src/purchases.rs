@@ -1,17 +1,16 @@
 //! A purchase and a return, each one transaction on the writer's connection.
 
 use crate::posting::{
-    add_lot, draw_lots, member_account, pending_points, post, restore_lots, system_account,
-    Movement,
+    add_lot, give_back_to_lots, live_lots, member_account, open_usages, post, system_account,
+    take_from_lots, Movement,
 };
 use crate::{backend, micros, optional};
 use chrono::{DateTime, Utc};
 use kopilka_domain::earning::{plan_refund, RefundableLine};
-use kopilka_domain::ledger::{
-    lot_after_debt, sale_outcome, MovementKind, SaleOutcome, SystemAccount,
-};
+use kopilka_domain::ledger::{sale_outcome, MovementKind, SaleOutcome, SystemAccount};
+use kopilka_domain::lots::{self, return_outcome};
 use kopilka_domain::member::MemberId;
-use kopilka_domain::{CardStatus, DomainError, Kopecks, Points};
+use kopilka_domain::{DomainError, Kopecks, Points};
 use kopilka_store::{
     Pricer, PurchaseOutcome, PurchaseRequest, PurchaseState, RecordedPurchase, RecordedRefund,
     RefundOutcome, RefundRequest, StoreError, StoreResult,
@@ -65,12 +64,13 @@ pub(crate) fn purchase_tx(
         tx.prepare_cached("SELECT status FROM cards WHERE number = ?1")
             .and_then(|mut s| s.query_row([req.card_number.as_str()], |r| r.get(0))),
     )?;
-    if status.as_deref() == Some(CardStatus::Blocked.as_str()) {
-        return Err(DomainError::CardBlocked.into());
+    if let Some(status) = status {
+        kopilka_store::convert::card_status(&status)?.check_purchase()?;
     }
     let (account, balance) = member_account(tx, req.member_id)?;
     let earning_receipts_today = earning_receipts(tx, req.member_id, req.day_start, req.day_end)?;
-    let pending = pending_points(tx, req.member_id, req.committed_at)?;
+    let lots = live_lots(tx, req.member_id)?;
+    let pending = lots::pending(&lots, req.committed_at);
     let mut offer_uses = Vec::with_capacity(req.offer_ids.len());
     for &offer in &req.offer_ids {
         let uses: Option<u32> = optional(
@@ -221,15 +221,8 @@ pub(crate) fn purchase_tx(
         }
     }
     if let Some(transfer) = redemption {
-        draw_lots(
-            tx,
-            req.member_id,
-            redeem,
-            transfer,
-            Some(purchase),
-            None,
-            req.committed_at,
-        )?;
+        let draws = lots::draw(&lots, redeem, None, req.committed_at);
+        take_from_lots(tx, &draws, Some((transfer, purchase)))?;
     }
     if let Some(transfer) = accrual {
         add_lot(
@@ -319,6 +312,16 @@ pub(crate) fn refund_tx(tx: &Connection, req: RefundRequest) -> StoreResult<Refu
     let taken_back: i64 = plan.iter().map(|s| s.taken_back.get()).sum();
     let returned: i64 = plan.iter().map(|s| s.returned.get()).sum();
     let (account, balance) = member_account(tx, member)?;
+    let decided = return_outcome(
+        balance,
+        &live_lots(tx, member)?,
+        &open_usages(tx, purchase)?,
+        returned,
+        taken_back,
+        accrual,
+        req.at,
+    );
+    let balance_after = decided.available_after;
     let movement = |debit, credit, amount| Movement {
         debit,
         credit,
@@ -340,10 +343,10 @@ pub(crate) fn refund_tx(tx: &Connection, req: RefundRequest) -> StoreResult<Refu
                 returned,
             ),
         )?;
-        restore_lots(tx, purchase, lot_after_debt(balance, returned))?;
     }
+    give_back_to_lots(tx, &decided.restores)?;
     if taken_back > 0 {
-        let transfer = post(
+        post(
             tx,
             &movement(
                 account,
@@ -351,9 +354,8 @@ pub(crate) fn refund_tx(tx: &Connection, req: RefundRequest) -> StoreResult<Refu
                 taken_back,
             ),
         )?;
-        draw_lots(tx, member, taken_back, transfer, None, accrual, req.at)?;
     }
-    let balance_after = balance + returned - taken_back - pending_points(tx, member, req.at)?;
+    take_from_lots(tx, &decided.draws, None)?;
     tx.prepare_cached(
         "INSERT INTO refunds (store_id, refund_id, purchase_id, request_hash, taken_back, returned, balance_after, at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",

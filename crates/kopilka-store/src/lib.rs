@@ -369,6 +369,13 @@ pub mod convert {
     pub fn card_status(s: &str) -> StoreResult<CardStatus> {
         CardStatus::from_db(s).ok_or_else(|| StoreError::Corrupt(format!("bad card status {s:?}")))
     }
+    /// Cards as (number, status) rows read, with their statuses parsed.
+    pub fn with_statuses(cards: Vec<(String, String)>) -> StoreResult<Vec<(String, CardStatus)>> {
+        cards
+            .into_iter()
+            .map(|(number, status)| Ok((number, card_status(&status)?)))
+            .collect()
+    }
     pub fn phone(s: &str) -> StoreResult<Phone> {
         Phone::parse(s).map_err(|_| StoreError::Corrupt(format!("bad stored phone {s:?}")))
     }
