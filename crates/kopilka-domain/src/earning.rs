@@ -4,6 +4,7 @@
 //! Everything is integer: kopecks for money, whole points. Amounts split across lines by the
 //! largest-remainder method, so the parts always add up to the whole.
 
+use crate::ledger::MovementKind;
 use crate::member::CategoryId;
 use crate::{DomainError, Kopecks, Points, Validation};
 use std::collections::{HashMap, HashSet};
@@ -225,6 +226,40 @@ impl Priced {
             e => format!("{base} ({e})"),
         }
     }
+
+    /// The transfers a sale's earnings are credited by, in the history's order: what the
+    /// rules earned (`base_description`, explained), then what each offer added, each a line
+    /// of its own. They add up to `earn`; one lot holds them, so a return takes them back
+    /// together.
+    pub fn accruals(&self, base_description: &str, receipt_id: &str) -> Vec<Accrual> {
+        if !self.earn.is_positive() {
+            return Vec::new();
+        }
+        let from_offers: i64 = self.offers.iter().map(|o| o.points.get()).sum();
+        let by_rules = self.earn.get() - from_offers;
+        let mut accruals = Vec::with_capacity(1 + self.offers.len());
+        if by_rules > 0 {
+            accruals.push(Accrual {
+                kind: MovementKind::Accrual,
+                points: by_rules,
+                description: self.describe(base_description),
+            });
+        }
+        accruals.extend(self.offers.iter().map(|award| Accrual {
+            kind: MovementKind::Offer,
+            points: award.points.get(),
+            description: award.description(receipt_id),
+        }));
+        accruals
+    }
+}
+
+/// One transfer of what a sale earned (`Priced::accruals`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accrual {
+    pub kind: MovementKind,
+    pub points: i64,
+    pub description: String,
 }
 
 /// Splits `total` over `weights` in proportion, by largest remainder: the parts add up to

@@ -315,25 +315,7 @@ async fn write(
 ) -> Result<Written<i64>, sqlx::Error> {
     let lines = &priced.lines;
     let (earn, redeem) = (priced.earn.get(), priced.redeem.get());
-    // What the rules earned, then what each offer added: separate lines in the history.
-    let from_offers: i64 = priced.offers.iter().map(|o| o.points.get()).sum();
-    let mut movements: Vec<(&str, i64, String)> = Vec::with_capacity(1 + priced.offers.len());
-    if earn > 0 {
-        if earn > from_offers {
-            movements.push((
-                MovementKind::Accrual.as_str(),
-                earn - from_offers,
-                priced.describe(&req.accrual_description),
-            ));
-        }
-        for award in &priced.offers {
-            movements.push((
-                MovementKind::Offer.as_str(),
-                award.points.get(),
-                award.description(&req.receipt_id),
-            ));
-        }
-    }
+    let accruals = priced.accruals(&req.accrual_description, &req.receipt_id);
     let awarded: Vec<i64> = priced.offers.iter().map(|o| o.offer_id).collect();
     let draws = lots::draw(&snap.lots, redeem, None, req.committed_at);
     let account = |kind| {
@@ -371,9 +353,14 @@ async fn write(
         .bind(MovementKind::Redemption.as_str())
         .bind(&req.redemption_description)
         .bind(account(SystemAccount::Accrual)?)
-        .bind(movements.iter().map(|m| m.0).collect::<Vec<_>>())
-        .bind(movements.iter().map(|m| m.1).collect::<Vec<_>>())
-        .bind(movements.iter().map(|m| m.2.as_str()).collect::<Vec<_>>())
+        .bind(accruals.iter().map(|a| a.kind.as_str()).collect::<Vec<_>>())
+        .bind(accruals.iter().map(|a| a.points).collect::<Vec<_>>())
+        .bind(
+            accruals
+                .iter()
+                .map(|a| a.description.as_str())
+                .collect::<Vec<_>>(),
+        )
         .bind(&awarded)
         .bind(draws.iter().map(|d| d.lot_id).collect::<Vec<_>>())
         .bind(draws.iter().map(|d| d.points).collect::<Vec<_>>())

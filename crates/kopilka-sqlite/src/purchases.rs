@@ -13,7 +13,7 @@ use kopilka_domain::member::MemberId;
 use kopilka_domain::{DomainError, Kopecks, Points};
 use kopilka_store::{
     Pricer, PurchaseOutcome, PurchaseRequest, PurchaseState, RecordedPurchase, RecordedRefund,
-    RefundOutcome, RefundRequest, StoreError, StoreResult,
+    RefundOutcome, RefundRequest, StoreResult,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -120,52 +120,36 @@ pub(crate) fn purchase_tx(
     } else {
         None
     };
-    let accrual = if earn > 0 {
-        // What the rules earned, then what each offer added: separate lines in the
-        // history, one lot, so a return takes them back together.
-        let from_offers: i64 = priced.offers.iter().map(|o| o.points.get()).sum();
-        let accrual_account = system_account(tx, SystemAccount::Accrual)?;
-        let mut movements = Vec::with_capacity(1 + priced.offers.len());
-        let accrual_description = priced.describe(&req.accrual_description);
-        if earn > from_offers {
-            movements.push((
-                MovementKind::Accrual,
-                earn - from_offers,
-                accrual_description,
-            ));
-        }
+    let accruals = priced.accruals(&req.accrual_description, &req.receipt_id);
+    let accrual = if accruals.is_empty() {
+        None
+    } else {
         for award in &priced.offers {
-            movements.push((
-                MovementKind::Offer,
-                award.points.get(),
-                award.description(&req.receipt_id),
-            ));
             tx.prepare_cached("UPDATE offer_activations SET uses = uses + 1 WHERE member_id = ?1 AND offer_id = ?2")
                 .and_then(|mut s| s.execute(params![req.member_id, award.offer_id]))
                 .map_err(backend)?;
         }
+        let accrual_account = system_account(tx, SystemAccount::Accrual)?;
         let mut first = None;
-        for (kind, amount, description) in &movements {
+        for a in &accruals {
             let transfer = post(
                 tx,
                 &Movement {
                     debit: accrual_account,
                     credit: account,
-                    amount: *amount,
-                    kind: *kind,
+                    amount: a.points,
+                    kind: a.kind,
                     member: req.member_id,
                     store_id: Some(req.store_id),
                     receipt_id: Some(&req.receipt_id),
                     lot_id: None,
-                    description,
+                    description: &a.description,
                     at: req.committed_at,
                 },
             )?;
             first.get_or_insert(transfer);
         }
-        Some(first.ok_or_else(|| StoreError::Corrupt("an accrual without a transfer".into()))?)
-    } else {
-        None
+        first
     };
     let purchase: i64 = tx
         .prepare_cached(
