@@ -9,10 +9,19 @@ pub struct CardNumber(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidCardNumber {
-    #[error("Номер карты состоит из 13 цифр")]
+    #[error("a card number has 13 digits")]
     Shape,
-    #[error("Номер карты введён с ошибкой: не сходится контрольная цифра")]
+    #[error("the card number's check digit does not match")]
     CheckDigit,
+}
+
+impl From<InvalidCardNumber> for kopilka_text::Message {
+    fn from(e: InvalidCardNumber) -> Self {
+        match e {
+            InvalidCardNumber::Shape => "card_number_shape".into(),
+            InvalidCardNumber::CheckDigit => "card_number_check_digit".into(),
+        }
+    }
 }
 
 /// Number ranges, by the first two digits. EAN prefixes 20–29 are reserved for a retailer's

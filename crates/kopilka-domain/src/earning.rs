@@ -7,6 +7,7 @@
 use crate::ledger::MovementKind;
 use crate::member::CategoryId;
 use crate::{DomainError, Kopecks, Points, Validation};
+use kopilka_text::Message;
 use std::collections::{HashMap, HashSet};
 
 /// The earning rules, with the spec's defaults.
@@ -59,7 +60,7 @@ impl TillKind {
         match s {
             "staffed" => Ok(Self::Staffed),
             "self_checkout" => Ok(Self::SelfCheckout),
-            _ => Err("Тип кассы: staffed или self_checkout"),
+            _ => Err("till_kind_invalid"),
         }
     }
 }
@@ -88,23 +89,20 @@ impl Basket {
     pub fn parse(lines: Vec<Line>) -> Result<Self, DomainError> {
         let mut v = Validation::default();
         if lines.is_empty() || lines.len() > MAX_LINES {
-            v.add("lines", format!("От 1 до {MAX_LINES} строк"));
+            v.add("lines", Message::new("lines_count").with("max", MAX_LINES));
         }
         let mut seen = HashSet::new();
         for (i, line) in lines.iter().enumerate() {
             if line.line_id.is_empty() || line.line_id.len() > 64 {
-                v.add(&format!("lines[{i}].line_id"), "От 1 до 64 символов");
+                v.add(&format!("lines[{i}].line_id"), "text_1_to_64");
             } else if !seen.insert(line.line_id.as_str()) {
-                v.add(&format!("lines[{i}].line_id"), "Номер строки повторяется");
+                v.add(&format!("lines[{i}].line_id"), "line_id_repeated");
             }
             if line.sku.is_empty() || line.sku.len() > 64 {
-                v.add(&format!("lines[{i}].sku"), "От 1 до 64 символов");
+                v.add(&format!("lines[{i}].sku"), "text_1_to_64");
             }
             if line.amount.get() <= 0 || line.amount.get() > MAX_LINE_KOPECKS {
-                v.add(
-                    &format!("lines[{i}].amount_kop"),
-                    "Сумма строки должна быть положительной",
-                );
+                v.add(&format!("lines[{i}].amount_kop"), "line_amount_positive");
             }
         }
         v.finish()?;
@@ -197,33 +195,41 @@ pub struct Priced {
 }
 
 impl Priced {
-    /// The rules that shaped what this purchase earned, for the customer's history.
+    /// The rules that shaped what this purchase earned, for the customer's history (written
+    /// once, in Russian).
     pub fn explanation(&self) -> String {
         let has = |rule| self.lines.iter().any(|l| l.rule == rule);
         let mut parts = Vec::new();
         if has(EarnRule::Favourite) {
-            parts.push("×2 в любимой категории");
+            parts.push("history_rule_favourite");
         }
         if has(EarnRule::ExcludedCategory) {
-            parts.push("без баллов на товары исключённых категорий");
+            parts.push("history_rule_excluded");
         }
         if has(EarnRule::SelfCheckout) {
-            parts.push("касса самообслуживания: без начисления");
+            parts.push("history_rule_self_checkout");
         }
         if has(EarnRule::DailyLimit) {
-            parts.push("лимит чеков с начислением за день исчерпан");
+            parts.push("history_rule_daily_limit");
         }
         if self.redeem.is_positive() {
-            parts.push("начислено на оплату деньгами, без оплаты баллами");
+            parts.push("history_rule_paid_with_points");
         }
-        parts.join("; ")
+        parts
+            .into_iter()
+            .map(|key| Message::new(key).russian())
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     /// `base` (what was bought where) with the rules that shaped the points, for the history.
     pub fn describe(&self, base: &str) -> String {
         match self.explanation() {
             e if e.is_empty() => base.to_owned(),
-            e => format!("{base} ({e})"),
+            e => Message::new("history_explained")
+                .with("base", base)
+                .with("rules", e)
+                .russian(),
         }
     }
 
@@ -407,20 +413,20 @@ pub fn plan_refund(
             let mut seen = HashSet::new();
             let mut out = Vec::new();
             if req.is_empty() {
-                v.add("lines", "Укажите строки возврата или не передавайте lines");
+                v.add("lines", "refund_lines_empty");
             }
             for (i, (id, amount)) in req.iter().enumerate() {
                 match by_id.get(id.as_str()) {
-                    None => v.add(&format!("lines[{i}].line_id"), "В чеке нет такой строки"),
+                    None => v.add(&format!("lines[{i}].line_id"), "refund_no_such_line"),
                     Some(_) if !seen.insert(id.as_str()) => {
-                        v.add(&format!("lines[{i}].line_id"), "Строка повторяется")
+                        v.add(&format!("lines[{i}].line_id"), "refund_line_repeated")
                     }
                     Some(line) => {
                         let left = (line.amount - line.refunded).get();
                         if amount.get() <= 0 || amount.get() > left {
                             v.add(
                                 &format!("lines[{i}].amount_kop"),
-                                format!("От 1 до {left} коп."),
+                                Message::new("refund_amount_range").with("left", left),
                             );
                         } else {
                             out.push((*line, amount.get()));
@@ -433,7 +439,7 @@ pub fn plan_refund(
         }
     };
     if wanted.is_empty() {
-        return Err(DomainError::field("lines", "Чек уже возвращён полностью"));
+        return Err(DomainError::field("lines", "refund_already_whole"));
     }
     Ok(wanted
         .into_iter()

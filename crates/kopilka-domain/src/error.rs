@@ -1,14 +1,16 @@
+use kopilka_text::Message;
 use serde::Serialize;
 
-/// One invalid input field, as the API reports it in `errors: [{field, message}]`.
+/// One invalid input field, as the API reports it in `errors: [{field, message}]`: the
+/// message names its text, which the edge renders in the reader's language.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
     pub field: String,
-    pub message: String,
+    pub message: Message,
 }
 
 impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(field: impl Into<String>, message: impl Into<Message>) -> Self {
         Self {
             field: field.into(),
             message: message.into(),
@@ -56,7 +58,7 @@ pub enum DomainError {
 }
 
 impl DomainError {
-    pub fn field(field: &str, message: impl Into<String>) -> Self {
+    pub fn field(field: &str, message: impl Into<Message>) -> Self {
         Self::Validation(vec![FieldError::new(field, message)])
     }
 }
@@ -77,22 +79,18 @@ pub struct Validation {
 }
 
 impl Validation {
-    pub fn check<T, E: std::fmt::Display>(
-        &mut self,
-        field: &str,
-        parsed: Result<T, E>,
-    ) -> Option<T> {
+    pub fn check<T, E: Into<Message>>(&mut self, field: &str, parsed: Result<T, E>) -> Option<T> {
         match parsed {
             Ok(value) => Some(value),
             Err(e) => {
-                self.errors.push(FieldError::new(field, e.to_string()));
+                self.errors.push(FieldError::new(field, e));
                 None
             }
         }
     }
 
     /// Like [`Validation::check`] for an optional input: `None` stays `None`, not an error.
-    pub fn check_opt<T, E: std::fmt::Display>(
+    pub fn check_opt<T, E: Into<Message>>(
         &mut self,
         field: &str,
         parsed: Option<Result<T, E>>,
@@ -103,7 +101,7 @@ impl Validation {
         }
     }
 
-    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+    pub fn add(&mut self, field: &str, message: impl Into<Message>) {
         self.errors.push(FieldError::new(field, message));
     }
 

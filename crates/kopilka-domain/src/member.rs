@@ -19,7 +19,7 @@ impl Gender {
         match s {
             "male" => Ok(Self::Male),
             "female" => Ok(Self::Female),
-            _ => Err("Пол: male или female"),
+            _ => Err("gender_invalid"),
         }
     }
     pub fn as_str(self) -> &'static str {
@@ -105,16 +105,16 @@ pub fn parse_name(input: &str) -> Result<String, &'static str> {
     let name = input.split_whitespace().collect::<Vec<_>>().join(" ");
     let chars = name.chars().count();
     if chars == 0 {
-        return Err("Поле не заполнено");
+        return Err("field_required");
     }
     if chars > 100 {
-        return Err("Не длиннее 100 символов");
+        return Err("field_at_most_100");
     }
     if !name
         .chars()
         .all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '\'' | '’' | '.'))
     {
-        return Err("Только буквы, пробел, дефис и апостроф");
+        return Err("name_letters");
     }
     Ok(name)
 }
@@ -123,19 +123,23 @@ pub fn parse_name(input: &str) -> Result<String, &'static str> {
 pub fn parse_city(input: &str) -> Result<String, &'static str> {
     let city = input.split_whitespace().collect::<Vec<_>>().join(" ");
     match city.chars().count() {
-        0 => Err("Поле не заполнено"),
+        0 => Err("field_required"),
         1..=100 if !city.chars().any(char::is_control) => Ok(city),
-        _ => Err("Не длиннее 100 символов, без управляющих знаков"),
+        _ => Err("city_invalid"),
     }
 }
 
 /// A birth date as `YYYY-MM-DD`, for a person between `min_age` and 120 years old on `today`.
-pub fn parse_birth_date(input: &str, today: NaiveDate, min_age: u32) -> Result<NaiveDate, String> {
+pub fn parse_birth_date(
+    input: &str,
+    today: NaiveDate,
+    min_age: u32,
+) -> Result<NaiveDate, kopilka_text::Message> {
     let date = NaiveDate::parse_from_str(input.trim(), "%Y-%m-%d")
-        .map_err(|_| "Дата в формате ГГГГ-ММ-ДД".to_owned())?;
+        .map_err(|_| kopilka_text::Message::new("date_format"))?;
     let age = today.years_since(date).unwrap_or(0);
     if date > today || age < min_age || age > 120 {
-        return Err(format!("Программа доступна с {min_age} лет"));
+        return Err(kopilka_text::Message::new("member_min_age").with("min_age", min_age));
     }
     Ok(date)
 }
@@ -158,7 +162,7 @@ pub fn parse_email(input: &str) -> Result<String, &'static str> {
     if valid {
         Ok(email)
     } else {
-        Err("Неверный адрес электронной почты")
+        Err("email_invalid")
     }
 }
 

@@ -111,12 +111,12 @@ pub struct OfferAward {
 }
 
 impl OfferAward {
-    /// The line in the customer's history.
+    /// The line in the customer's history (written once, in Russian).
     pub fn description(&self, receipt_id: &str) -> String {
-        format!(
-            "Персональное предложение «{}», чек {receipt_id}",
-            self.title
-        )
+        kopilka_text::Message::new("history_offer")
+            .with("title", &self.title)
+            .with("receipt", receipt_id)
+            .russian()
     }
 }
 

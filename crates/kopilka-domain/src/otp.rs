@@ -6,8 +6,14 @@ use std::fmt;
 pub struct OtpCode(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Код из SMS состоит из 6 цифр")]
+#[error("a code has 6 digits")]
 pub struct InvalidOtp;
+
+impl From<InvalidOtp> for kopilka_text::Message {
+    fn from(_: InvalidOtp) -> Self {
+        "otp_shape".into()
+    }
+}
 
 impl OtpCode {
     pub const LEN: usize = 6;

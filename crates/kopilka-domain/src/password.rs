@@ -8,14 +8,27 @@ pub struct NewPassword(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WeakPassword {
-    #[error("Пароль должен быть не короче {0} символов")]
+    #[error("shorter than {0} characters")]
     TooShort(usize),
-    #[error("Пароль слишком длинный")]
+    #[error("too long")]
     TooLong,
-    #[error("Этот пароль слишком распространён, придумайте другой")]
+    #[error("too common")]
     Common,
-    #[error("Пароль не должен совпадать с номером телефона или карты")]
+    #[error("the same as the login")]
     SameAsLogin,
+}
+
+impl From<WeakPassword> for kopilka_text::Message {
+    fn from(e: WeakPassword) -> Self {
+        match e {
+            WeakPassword::TooShort(min) => {
+                kopilka_text::Message::new("password_too_short").with("min", min)
+            }
+            WeakPassword::TooLong => "password_too_long".into(),
+            WeakPassword::Common => "password_common".into(),
+            WeakPassword::SameAsLogin => "password_same_as_login".into(),
+        }
+    }
 }
 
 /// Longer passwords only cost hashing time and add nothing (argon2 takes any length).

@@ -5,8 +5,14 @@ use std::fmt;
 pub struct Phone(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Введите номер мобильного телефона России, например +7 999 123-45-67")]
+#[error("not a Russian mobile number")]
 pub struct InvalidPhone;
+
+impl From<InvalidPhone> for kopilka_text::Message {
+    fn from(_: InvalidPhone) -> Self {
+        "phone_invalid".into()
+    }
+}
 
 impl Phone {
     /// Accepts a number as people type it: `+7 (999) 123-45-67`, `89991234567`, `79991234567`,

@@ -59,6 +59,6 @@ pub fn parse_login(input: &str) -> Result<String, &'static str> {
     if ok {
         Ok(login)
     } else {
-        Err("Логин: от 2 до 64 латинских букв, цифр, точек, дефисов или подчёркиваний")
+        Err("staff_login_shape")
     }
 }

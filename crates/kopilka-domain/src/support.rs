@@ -1,6 +1,7 @@
 //! Support tickets (SPEC §5.4, §7.2): the customer's questions from the account and the
 //! public feedback forms, answered by staff.
 
+use kopilka_text::Message;
 use serde::{Deserialize, Serialize};
 
 pub const SUBJECT_MAX_CHARS: usize = 200;
@@ -52,29 +53,29 @@ str_enum!(TicketChannel { Account => "account", Customer => "customer", Employee
 str_enum!(TicketStatus { Open => "open", Answered => "answered", Closed => "closed" });
 str_enum!(Author { Customer => "customer", Staff => "staff" });
 
-fn bounded(input: &str, max: usize) -> Result<String, String> {
+fn bounded(input: &str, max: usize) -> Result<String, Message> {
     let text = input.trim();
     match text.chars().count() {
-        0 => Err("Поле не заполнено".to_owned()),
-        n if n > max => Err(format!("Не длиннее {max} символов")),
+        0 => Err("field_required".into()),
+        n if n > max => Err(Message::new("text_at_most").with("max", max)),
         _ => Ok(text.to_owned()),
     }
 }
 
-pub fn parse_subject(input: &str) -> Result<String, String> {
+pub fn parse_subject(input: &str) -> Result<String, Message> {
     bounded(input, SUBJECT_MAX_CHARS)
 }
 
-pub fn parse_body(input: &str) -> Result<String, String> {
+pub fn parse_body(input: &str) -> Result<String, Message> {
     bounded(input, BODY_MAX_CHARS)
 }
 
 /// Whoever writes a public form may sign as they like, within reason: spaces collapsed, no
 /// control characters.
-pub fn parse_sender_name(input: &str) -> Result<String, String> {
+pub fn parse_sender_name(input: &str) -> Result<String, Message> {
     let name = input.split_whitespace().collect::<Vec<_>>().join(" ");
     if name.chars().any(char::is_control) {
-        return Err("Недопустимые символы".to_owned());
+        return Err("text_control_characters".into());
     }
     bounded(&name, SENDER_NAME_MAX_CHARS)
 }

@@ -2,18 +2,16 @@
 //! nodes start at once.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-mod common;
-
 use kopilka_postgres::functions::{body, FUNCTIONS};
 use kopilka_postgres::PostgresStore;
+use kopilka_store::test_database::{Backend, TestDatabase};
 use std::time::Duration;
 
 #[tokio::test]
 async fn the_database_runs_the_functions_in_the_files() {
-    let name = format!("kopilka_functions_{}", std::process::id());
-    let (url, _dropped) = common::fresh_database(&name).await;
+    let database = TestDatabase::fresh(Backend::Postgres).await;
     // Four nodes starting together: each migrates and applies the functions.
-    let connect = || PostgresStore::connect(&url, 2, Duration::ZERO, Duration::ZERO);
+    let connect = || PostgresStore::connect(&database.url, 2, Duration::ZERO, Duration::ZERO);
     let (a, b, c, d) = tokio::join!(connect(), connect(), connect(), connect());
     for store in [a, b, c, d] {
         store.unwrap();

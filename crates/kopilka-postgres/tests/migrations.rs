@@ -2,21 +2,17 @@
 //! schema before it wrote, not only on the empty databases every other test starts from.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-mod common;
-
 use chrono::{DateTime, Utc};
-use common::{server_options, Dropped};
+use kopilka_store::test_database::{Backend, TestDatabase};
 use sqlx::migrate::Migrator;
 use sqlx::{Connection, PgConnection};
 use std::path::Path;
 
 /// A database of its own (dropped with the guard), migrated up to `last` (inclusive) from a copy of those migrations:
 /// sqlx then finds them applied, with the same checksums, when the whole set runs.
-async fn database_at(name: &str, last: i64) -> (PgConnection, Dropped) {
-    let (_, dropped) = common::fresh_database(name).await;
-    let mut conn = PgConnection::connect_with(&server_options().database(name))
-        .await
-        .unwrap();
+async fn database_at(last: i64) -> (PgConnection, TestDatabase) {
+    let database = TestDatabase::fresh(Backend::Postgres).await;
+    let mut conn = PgConnection::connect(&database.url).await.unwrap();
     let earlier = tempfile::tempdir().unwrap();
     let all = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
     for entry in std::fs::read_dir(&all).unwrap() {
@@ -33,7 +29,7 @@ async fn database_at(name: &str, last: i64) -> (PgConnection, Dropped) {
         .run(&mut conn)
         .await
         .unwrap();
-    (conn, dropped)
+    (conn, database)
 }
 
 /// A live lot as migration 17 keeps it: member, lot, transfer, expiry, when available,
@@ -49,8 +45,7 @@ fn at(s: &str) -> DateTime<Utc> {
 /// (nothing left) has no live row; and `lots.remaining` is gone.
 #[tokio::test]
 async fn the_points_lots_still_hold_move_to_live_lots() {
-    let name = format!("kopilka_migration_17_{}", std::process::id());
-    let (mut conn, _dropped) = database_at(&name, 16).await;
+    let (mut conn, _database) = database_at(16).await;
     // The ledger's tables declare no foreign keys since migration 9: lots alone will do.
     let ids: Vec<i64> = sqlx::query_scalar(
         "INSERT INTO lots (member_id, transfer_id, points, remaining, earned_at, expires_at, available_at) \

@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
+use kopilka_text::Lang;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::RefOr;
 
@@ -43,7 +44,7 @@ struct DocsPage {
     title: String,
     version: String,
     tags: Vec<TagView>,
-    problems: Vec<(&'static str, u16, &'static str)>,
+    problems: Vec<(&'static str, u16, String)>,
 }
 
 fn operation_view(method: &'static str, path: &str, op: &Operation) -> OperationView {
@@ -138,7 +139,7 @@ pub async fn page(State(state): State<AppState>) -> Response {
         tags,
         problems: ProblemCode::ALL
             .iter()
-            .map(|p| (p.as_str(), p.status().as_u16(), p.meaning()))
+            .map(|p| (p.as_str(), p.status().as_u16(), p.detail(Lang::En)))
             .collect(),
     };
     match page.render() {

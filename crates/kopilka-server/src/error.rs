@@ -10,6 +10,32 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub use crate::problem::ProblemCode;
+use kopilka_text::Lang;
+
+tokio::task_local! {
+    /// The language the request's answers are written in (`edge` sets it).
+    static LANGUAGE: Lang;
+}
+
+/// The client's language for this request: the first of `Accept-Language` we have, else
+/// Russian.
+pub fn request_language(headers: &axum::http::HeaderMap) -> Lang {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Lang::from_accept_language)
+        .unwrap_or_default()
+}
+
+/// Runs `f` with problems answered in `lang`.
+pub async fn in_language<F: std::future::Future>(lang: Lang, f: F) -> F::Output {
+    LANGUAGE.scope(lang, f).await
+}
+
+/// The language problems are answered in right now: Russian outside a request.
+fn language() -> Lang {
+    LANGUAGE.try_with(|lang| *lang).unwrap_or_default()
+}
 
 /// An RFC 9457 problem document.
 #[derive(Debug, Serialize, ToSchema)]
@@ -52,15 +78,16 @@ impl ApiError {
         self
     }
 
-    /// The problem `code`, with its status and title, and this occurrence's `detail`.
-    pub fn new(code: ProblemCode, detail: impl Into<String>) -> Self {
+    /// The problem `code`, with its status, title and detail in the request's language.
+    pub fn new(code: ProblemCode) -> Self {
         let name = code.as_str();
+        let lang = language();
         Self(
             Box::new(Problem {
                 kind: format!("/api/docs#problem-{name}"),
-                title: code.title().to_owned(),
+                title: code.title(lang),
                 status: code.status().as_u16(),
-                detail: detail.into(),
+                detail: code.detail(lang),
                 code: name,
                 errors: Vec::new(),
                 retry_after_s: None,
@@ -71,19 +98,17 @@ impl ApiError {
         )
     }
 
-    /// Input that could not be read at all (not JSON, wrong types): 400.
+    /// Input that could not be read at all (not JSON, wrong types): 400, with the parser's
+    /// own words on what it could not read.
     pub fn malformed(field: String, message: String) -> Self {
-        let mut e = Self::new(
-            ProblemCode::ValidationFailed,
-            "The request body could not be read.",
-        );
+        let mut e = Self::new(ProblemCode::ValidationFailed);
         e.0.status = StatusCode::BAD_REQUEST.as_u16();
         e.0.errors.push(ProblemField { field, message });
         e
     }
 
     pub fn not_found() -> Self {
-        Self::new(ProblemCode::NotFound, "Nothing is here.")
+        Self::new(ProblemCode::NotFound)
     }
 
     pub fn unauthorized() -> Self {
@@ -91,10 +116,7 @@ impl ApiError {
     }
 
     pub fn payload_too_large() -> Self {
-        Self::new(
-            ProblemCode::PayloadTooLarge,
-            "The request body is too large.",
-        )
+        Self::new(ProblemCode::PayloadTooLarge)
     }
 
     pub fn problem(&self) -> &Problem {
@@ -105,7 +127,6 @@ impl ApiError {
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
         use DomainError as D;
-        let detail = e.to_string();
         let code = match &e {
             D::Validation(_) => ProblemCode::ValidationFailed,
             D::Unauthorized => ProblemCode::Unauthorized,
@@ -124,12 +145,16 @@ impl From<DomainError> for ApiError {
             D::CardAlreadyBound => ProblemCode::CardAlreadyBound,
             D::PhoneTaken => ProblemCode::PhoneTaken,
         };
-        let mut api = ApiError::new(code, detail);
+        let mut api = ApiError::new(code);
         match e {
             D::Validation(fields) => {
+                let texts = language().texts();
                 api.0.errors = fields
                     .into_iter()
-                    .map(|FieldError { field, message }| ProblemField { field, message })
+                    .map(|FieldError { field, message }| ProblemField {
+                        field,
+                        message: texts.render(&message),
+                    })
                     .collect();
             }
             D::RateLimited { retry_after_s } => api.0.retry_after_s = Some(retry_after_s),
@@ -149,18 +174,15 @@ impl From<ServiceError> for ApiError {
             ServiceError::Domain(d) => d.into(),
             ServiceError::Store(StoreError::Unavailable(source)) => {
                 tracing::error!(error = %source, "store unavailable");
-                ApiError::new(ProblemCode::ServiceUnavailable, "Please try again shortly.")
+                ApiError::new(ProblemCode::ServiceUnavailable)
             }
             ServiceError::Sms(err) => {
                 tracing::error!(error = %err, "SMS not sent");
-                ApiError::new(
-                    ProblemCode::SmsUnavailable,
-                    "The message could not be sent; please try again shortly.",
-                )
+                ApiError::new(ProblemCode::SmsUnavailable)
             }
             other => {
                 tracing::error!(error = %other, "internal error");
-                ApiError::new(ProblemCode::Internal, "Something went wrong on our side.")
+                ApiError::new(ProblemCode::Internal)
             }
         }
     }

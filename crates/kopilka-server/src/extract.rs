@@ -92,7 +92,7 @@ fn field_with_control_character(value: &serde_json::Value, path: String) -> Opti
 }
 
 fn control_characters(field: String) -> ApiError {
-    kopilka_domain::DomainError::field(&field, "Недопустимые управляющие символы").into()
+    kopilka_domain::DomainError::field(&field, "control_characters").into()
 }
 
 /// A query string. One that cannot be read is a 400 `validation_failed`.

@@ -365,7 +365,7 @@ pub fn router(
                 )
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(CatchPanicLayer::custom(|_| {
-                    error::ApiError::new(error::ProblemCode::Internal, "Something went wrong on our side.").into_response()
+                    error::ApiError::new(error::ProblemCode::Internal).into_response()
                 }))
                 .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
                 .layer(axum::extract::DefaultBodyLimit::max(settings.body_limit_bytes)),
@@ -378,11 +378,7 @@ async fn not_found() -> Response {
 }
 
 async fn method_not_allowed() -> Response {
-    error::ApiError::new(
-        error::ProblemCode::MethodNotAllowed,
-        "This path does not take this method.",
-    )
-    .into_response()
+    error::ApiError::new(error::ProblemCode::MethodNotAllowed).into_response()
 }
 
 async fn healthz() -> &'static str {

@@ -36,7 +36,14 @@ const PRIVATE_PREFIXES: [&str; 5] = [
     "/api/v1/employee/",
 ];
 
-pub async fn edge(State(edge): State<Arc<Edge>>, mut request: Request, next: Next) -> Response {
+/// Every request passes here first: its language for problem answers, its client's address,
+/// its time limit, and the headers every answer carries.
+pub async fn edge(State(edge): State<Arc<Edge>>, request: Request, next: Next) -> Response {
+    let lang = crate::error::request_language(request.headers());
+    crate::error::in_language(lang, guarded(edge, request, next)).await
+}
+
+async fn guarded(edge: Arc<Edge>, mut request: Request, next: Next) -> Response {
     // The client's address, decided once: the peer, or behind a trusted proxy the rightmost
     // `X-Forwarded-For` hop that is not one.
     let ip = request
@@ -69,12 +76,9 @@ pub async fn edge(State(edge): State<Arc<Edge>>, mut request: Request, next: Nex
         Ok(response) => response,
         Err(_) => {
             tracing::warn!(limit_s = edge.time_limit.as_secs(), "request timed out");
-            ApiError::new(
-                crate::error::ProblemCode::Timeout,
-                "The request took too long; please try again shortly.",
-            )
-            .retry_after(1)
-            .into_response()
+            ApiError::new(crate::error::ProblemCode::Timeout)
+                .retry_after(1)
+                .into_response()
         }
     };
     if response.extensions().get::<Refused>().is_some() {

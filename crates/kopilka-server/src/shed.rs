@@ -12,12 +12,9 @@ use tokio::sync::Semaphore;
 
 pub async fn shed(State(limit): State<Arc<Semaphore>>, request: Request, next: Next) -> Response {
     let Ok(_permit) = limit.try_acquire_owned() else {
-        return ApiError::new(
-            crate::error::ProblemCode::Overloaded,
-            "Too many requests are being served; please retry in a moment.",
-        )
-        .retry_after(1)
-        .into_response();
+        return ApiError::new(crate::error::ProblemCode::Overloaded)
+            .retry_after(1)
+            .into_response();
     };
     next.run(request).await
 }

@@ -2,8 +2,6 @@
 //! sequences of purchases, retries, refunds and expiry runs, checked after every step.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-mod common;
-
 use chrono::{DateTime, Duration, Utc};
 use kopilka_domain::earning::{Basket, Line, Priced, TillKind};
 use kopilka_domain::member::{Gender, Profile};
@@ -18,6 +16,7 @@ use kopilka_service::pos::{PurchaseInput, RefundInput};
 use kopilka_service::registration::RegistrationForm;
 use kopilka_service::sms::RecordingSms;
 use kopilka_service::{Kopilka, ServiceError};
+use kopilka_store::test_database::{Backend, TestDatabase};
 use kopilka_store::{PurchaseOutcome, Till};
 use proptest::prelude::*;
 use std::collections::HashMap;
@@ -84,32 +83,18 @@ struct World {
     purchases: Vec<(PurchaseInput, bool, PurchaseOutcome)>,
     /// Per purchase: points taken back and returned so far.
     refunded: HashMap<String, (i64, i64, i64)>,
-    /// The PostgreSQL database to drop afterwards: (admin URL, name).
-    postgres: Option<(String, String)>,
-    _dir: tempfile::TempDir,
+    /// Dropped after the run.
+    database: Option<TestDatabase>,
 }
 
 async fn world(postgres: bool, pending_days: u32) -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let (database_url, pg) = if postgres {
-        use sqlx::Connection;
-        let admin = common::postgres_admin_url();
-        let name = format!("kopilka_prop_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        (
-            format!("{}/{name}", admin.rsplit_once('/').unwrap().0),
-            Some((admin, name)),
-        )
+    let database = TestDatabase::fresh(if postgres {
+        Backend::Postgres
     } else {
-        (
-            format!("sqlite://{}", dir.path().join("k.db").display()),
-            None,
-        )
-    };
+        Backend::Sqlite
+    })
+    .await;
+    let database_url = database.url.clone();
     let settings = Settings {
         database_url,
         sqlite_synchronous: "off".into(),
@@ -191,8 +176,7 @@ async fn world(postgres: bool, pending_days: u32) -> World {
         cards,
         purchases: Vec::new(),
         refunded: HashMap::new(),
-        postgres: pg,
-        _dir: dir,
+        database: Some(database),
     }
 }
 
@@ -471,21 +455,15 @@ fn run(postgres: bool, pending_days: u32, ops: Vec<Op>) {
         .unwrap();
     rt.block_on(async {
         let mut w = world(postgres, pending_days).await;
-        let drop_after = w.postgres.clone();
+        // Dropped here, with the runtime still running, whether the steps passed or not.
+        let drop_after = w.database.take();
         let outcome = tokio::spawn(async move {
             for (n, op) in ops.into_iter().enumerate() {
                 step(&mut w, op, n).await;
             }
         })
         .await;
-        if let Some((admin, name)) = drop_after {
-            use sqlx::Connection;
-            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-        }
+        drop(drop_after);
         if let Err(e) = outcome {
             std::panic::resume_unwind(e.into_panic());
         }

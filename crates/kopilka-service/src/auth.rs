@@ -8,6 +8,7 @@ use kopilka_domain::member::{Member, MemberId};
 use kopilka_domain::password::NewPassword;
 use kopilka_domain::{CardNumber, CardStatus, DomainError, OtpCode, Phone};
 use kopilka_store::{NewOtp, NewSession, OtpPurpose, TokenKind};
+use kopilka_text::Message;
 use rand::rngs::OsRng;
 
 /// What the client may show after a code was sent.
@@ -63,16 +64,16 @@ pub enum Login {
 
 impl Login {
     /// Thirteen digits are a card; anything else must be a phone.
-    pub fn parse(input: &str) -> Result<Self, String> {
+    pub fn parse(input: &str) -> Result<Self, Message> {
         let trimmed = input.trim();
         if trimmed.len() == 13 && trimmed.bytes().all(|b| b.is_ascii_digit()) {
             CardNumber::parse(input)
                 .map(Login::Card)
-                .map_err(|e| e.to_string())
+                .map_err(Message::from)
         } else {
             Phone::parse(input)
                 .map(Login::Phone)
-                .map_err(|_| "Введите номер телефона или 13 цифр номера карты".to_owned())
+                .map_err(|_| Message::new("login_shape"))
         }
     }
 
@@ -256,7 +257,7 @@ impl Kopilka {
             )
             .await?;
         if !ok {
-            return Err(DomainError::field("old_password", "Неверный пароль").into());
+            return Err(DomainError::field("old_password", "password_wrong").into());
         }
         let hash = crypto::hash_password(new_password.expose().to_owned()).await?;
         self.store().set_password(member.id, &hash).await?;
@@ -489,16 +490,13 @@ impl Kopilka {
                 expires_at: now + self.rules().otp_ttl,
             })
             .await?;
-        let text = match purpose {
-            OtpPurpose::SignIn => format!(
-                "Копилка: код для входа {}. Никому его не сообщайте.",
-                code.expose()
-            ),
-            OtpPurpose::PasswordReset => format!(
-                "Копилка: код для смены пароля {}. Если вы его не запрашивали, ничего не делайте.",
-                code.expose()
-            ),
-        };
+        // In Russian: the programme's language, and nothing tells us the customer's.
+        let text = Message::new(match purpose {
+            OtpPurpose::SignIn => "sms_sign_in",
+            OtpPurpose::PasswordReset => "sms_password_reset",
+        })
+        .with("code", code.expose())
+        .russian();
         self.inner.sms.enqueue(phone, text);
         tracing::info!(phone = %phone.masked(), purpose = purpose.as_str(), "code queued");
         Ok(self.code_sent())

@@ -51,7 +51,7 @@ fn encode_cursor(key: &ProductKey) -> String {
 }
 
 fn decode_cursor(cursor: &str) -> Result<ProductKey, DomainError> {
-    let bad = || DomainError::field("cursor", "Неверный курсор");
+    let bad = || DomainError::field("cursor", "cursor_invalid");
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
     let (rank, name, sku): (i32, String, String) =
         serde_json::from_slice(&bytes).map_err(|_| bad())?;
@@ -76,7 +76,7 @@ impl Kopilka {
         let categories = match search.category_id {
             Some(id) => {
                 if !self.store().category_exists(id).await? {
-                    return Err(DomainError::field("category_id", "Такой категории нет").into());
+                    return Err(DomainError::field("category_id", "category_unknown").into());
                 }
                 let tree = self.inner.categories.tree(self.store()).await?;
                 let mut ids: Vec<CategoryId> = tree.with_descendants([id]).into_iter().collect();
@@ -185,7 +185,7 @@ impl Kopilka {
     ) -> ServiceResult<Vec<Promotion>> {
         let from = from.unwrap_or_else(|| self.now());
         if to.is_some_and(|to| to <= from) {
-            return Err(DomainError::field("to", "Конец периода раньше начала").into());
+            return Err(DomainError::field("to", "period_end_before_start").into());
         }
         let city = city.map(city_key).filter(|c| !c.is_empty());
         Ok(self

@@ -15,6 +15,7 @@ use kopilka_store::{
     Adjustment, Card, CardHolder, MemberShare, NewAuditEntry, PurchaseOutcome, PurchaseRequest,
     RefundOutcome, RefundRequest, StaffMember, StoreError, Till, TillCustomer, TillListing,
 };
+use kopilka_text::Message;
 use sha2::{Digest, Sha256};
 
 /// A scanned barcode resolved to a member and a card.
@@ -51,7 +52,7 @@ pub struct RefundInput {
 pub fn parse_external_id(input: &str) -> Result<String, &'static str> {
     let id = input.trim();
     if id.is_empty() || id.len() > 64 || id.chars().any(char::is_control) {
-        Err("От 1 до 64 печатных символов")
+        Err("external_id_shape")
     } else {
         Ok(id.to_owned())
     }
@@ -296,14 +297,12 @@ impl Kopilka {
         // gets its first answer even once the receipt is too old or the card is blocked.
         let time_check = match input.purchased_at {
             None => Ok(now),
-            Some(at) if at > now + rules.till_clock_skew => Err(DomainError::field(
-                "purchased_at",
-                "Время покупки в будущем",
-            )),
-            Some(at) if at < now - rules.offline_receipt_max_age => Err(DomainError::field(
-                "purchased_at",
-                "Чек слишком старый для начисления",
-            )),
+            Some(at) if at > now + rules.till_clock_skew => {
+                Err(DomainError::field("purchased_at", "purchase_in_future"))
+            }
+            Some(at) if at < now - rules.offline_receipt_max_age => {
+                Err(DomainError::field("purchased_at", "receipt_too_old"))
+            }
             Some(at) => Ok(at.min(now)),
         };
         let purchased_at = time_check.clone().unwrap_or(now);
@@ -357,7 +356,7 @@ impl Kopilka {
                 } else {
                     DomainError::field(
                         "redeem_points",
-                        format!("Не больше {} баллов для этого чека", priced.max_redeem),
+                        Message::new("redeem_at_most").with("max", priced.max_redeem.get()),
                     )
                 });
             }
@@ -384,8 +383,12 @@ impl Kopilka {
                     day_end,
                     lot_expires_at,
                     lot_available_at: purchased_at + rules.accrual_pending,
-                    accrual_description: format!("Начисление за покупку, чек {}", input.receipt_id),
-                    redemption_description: format!("Оплата баллами, чек {}", input.receipt_id),
+                    accrual_description: Message::new("history_accrual")
+                        .with("receipt", &input.receipt_id)
+                        .russian(),
+                    redemption_description: Message::new("history_redemption")
+                        .with("receipt", &input.receipt_id)
+                        .russian(),
                     offer_ids,
                 },
                 pricer,
@@ -429,7 +432,9 @@ impl Kopilka {
                 request_hash: digest(&[&input.receipt_id, &lines_text]),
                 lines: input.lines,
                 at: self.now(),
-                description: format!("Возврат товара, чек {}", input.receipt_id),
+                description: Message::new("history_refund")
+                    .with("receipt", &input.receipt_id)
+                    .russian(),
             })
             .await?;
         Ok(outcome)
@@ -476,7 +481,7 @@ impl Kopilka {
                     self.rules().expiry_batch.max(1),
                     after,
                     share,
-                    "Баллы сгорели по сроку действия",
+                    &Message::new("history_expiry").russian(),
                 )
                 .await?;
             total += n;
@@ -544,7 +549,9 @@ impl Kopilka {
             .adjust(Adjustment {
                 member_id: member,
                 points,
-                description: format!("Корректировка: {reason}"),
+                description: Message::new("history_adjustment")
+                    .with("reason", reason)
+                    .russian(),
                 lot_expires_at,
                 at: now,
                 audit: NewAuditEntry {

@@ -11,12 +11,14 @@ use kopilka_domain::DomainError;
 use kopilka_store::{
     Activation, Card, ConsentRecord, Erased, Erasure, NewAuditEntry, PurchaseRecord, StoreError,
 };
+use kopilka_text::Message;
 
 /// History is read in pages of this many transfers: a long history is not one huge read.
 const HISTORY_PAGE: u32 = 500;
 
 /// What the history says of the points a deleted account gives up.
-const FORFEIT_DESCRIPTION: &str = "Баллы аннулированы: учётная запись удалена";
+/// The catalogue key of the line a deletion writes in the history.
+const FORFEIT_DESCRIPTION: &str = "history_forfeit";
 
 /// Everything kept about one customer, for their export.
 #[derive(Debug, Clone)]
@@ -100,7 +102,7 @@ impl Kopilka {
                     version: self.rules().consent_version.clone(),
                     recorded_at: now,
                 },
-                description: FORFEIT_DESCRIPTION.to_owned(),
+                description: Message::new(FORFEIT_DESCRIPTION).russian(),
                 audit: NewAuditEntry {
                     actor: subject.clone(),
                     action: "member.delete".to_owned(),

@@ -6,6 +6,7 @@ use kopilka_domain::ledger::{Balance, HistoryEntry, TransferId};
 use kopilka_domain::member::{self, Gender, Member, MemberId};
 use kopilka_domain::{DomainError, Validation};
 use kopilka_store::Card;
+use kopilka_text::Message;
 
 /// A partial profile update: `None` leaves a field as it is; for optional fields
 /// `Some(None)` clears it.
@@ -39,12 +40,12 @@ impl Kopilka {
         let mut v = Validation::default();
         if let Some(Some(store)) = patch.favourite_store_id {
             if !self.store().store_exists(store).await? {
-                v.add("favourite_store_id", "Такого магазина нет");
+                v.add("favourite_store_id", "store_unknown");
             }
         }
         if let Some(category) = patch.favourite_category_id {
             if !self.store().category_exists(category).await? {
-                v.add("favourite_category_id", "Такой категории нет");
+                v.add("favourite_category_id", "category_unknown");
             }
         }
         v.finish()?;
@@ -115,7 +116,7 @@ impl Kopilka {
         category: i64,
     ) -> ServiceResult<()> {
         if !self.store().category_exists(category).await? {
-            return Err(DomainError::field("category_id", "Такой категории нет").into());
+            return Err(DomainError::field("category_id", "category_unknown").into());
         }
         let now = self.now();
         let tz = self.rules().timezone;
@@ -181,7 +182,10 @@ impl Kopilka {
         let limit = limit.unwrap_or(20);
         let max = self.rules().history_page_max;
         if limit == 0 || limit > max {
-            return Err(DomainError::field("limit", format!("От 1 до {max}")));
+            return Err(DomainError::field(
+                "limit",
+                Message::new("range_1_to").with("max", max),
+            ));
         }
         Ok(limit)
     }
@@ -199,7 +203,7 @@ impl Kopilka {
                 c.parse::<TransferId>()
                     .ok()
                     .filter(|id| *id > 0)
-                    .ok_or_else(|| DomainError::field("cursor", "Неверный курсор"))?,
+                    .ok_or_else(|| DomainError::field("cursor", "cursor_invalid"))?,
             ),
         };
         let mut items = self.store().history(member, limit + 1, before).await?;

@@ -57,7 +57,7 @@ fn encode_cursor(p: &PurchaseRecord) -> String {
 }
 
 fn decode_cursor(s: &str) -> Result<PurchaseCursor, DomainError> {
-    let bad = || DomainError::field("cursor", "Неверный курсор");
+    let bad = || DomainError::field("cursor", "cursor_invalid");
     let (at, id) = s.split_once('.').ok_or_else(bad)?;
     let at = at
         .parse::<i64>()

@@ -7,6 +7,7 @@ use kopilka_domain::member::{Consents, Member, Profile};
 use kopilka_domain::password::NewPassword;
 use kopilka_domain::{CardKind, CardNumber, DomainError, Points, Validation};
 use kopilka_store::{Card, Registration, StoreError, TokenKind};
+use kopilka_text::Message;
 use rand::rngs::OsRng;
 
 /// The registration form, its fields already valid one by one.
@@ -60,7 +61,7 @@ impl Kopilka {
             self.rules().password_min_chars,
             &[phone.as_str()],
         )
-        .map_err(|e| DomainError::field("password", e.to_string()))?;
+        .map_err(|e| DomainError::field("password", e))?;
         let hash = crypto::hash_password(password.expose().to_owned()).await?;
         let seal = self.keyed_hash(&["registration-password", registration_token, &hash]);
         Ok(format!("{seal}.{hash}"))
@@ -88,7 +89,7 @@ impl Kopilka {
                 rules.welcome_lifetime_days,
                 now,
             ),
-            description: "Приветственные баллы за регистрацию".to_owned(),
+            description: Message::new("history_welcome").russian(),
         }
     }
 
@@ -102,11 +103,11 @@ impl Kopilka {
         let mut v = Validation::default();
         match form.profile.favourite_category_id {
             Some(id) if self.store().category_exists(id).await? => {}
-            _ => v.add("favourite_category_id", "Такой категории нет"),
+            _ => v.add("favourite_category_id", "category_unknown"),
         }
         if let Some(id) = form.profile.favourite_store_id {
             if !self.store().store_exists(id).await? {
-                v.add("favourite_store_id", "Такого магазина нет");
+                v.add("favourite_store_id", "store_unknown");
             }
         }
         let sealed_hash = match &form.password {
@@ -116,14 +117,14 @@ impl Kopilka {
                     self.rules().password_min_chars,
                     &[phone.as_str()],
                 ) {
-                    v.add("password", e.to_string());
+                    v.add("password", e);
                 }
                 None
             }
             RegistrationPassword::Sealed(sealed) => {
                 let hash = self.unseal_registration_password(registration_token, sealed);
                 if hash.is_none() {
-                    v.add("password", "Задайте пароль ещё раз");
+                    v.add("password", "password_again");
                 }
                 hash
             }
@@ -140,7 +141,7 @@ impl Kopilka {
                 crypto::hash_password(password.expose().to_owned()).await?
             }
             (None, RegistrationPassword::Sealed(_)) => {
-                return Err(DomainError::field("password", "Задайте пароль ещё раз").into())
+                return Err(DomainError::field("password", "password_again").into())
             }
         };
         let rules = self.rules();

@@ -8,6 +8,7 @@ use kopilka_domain::password::NewPassword;
 use kopilka_domain::staff::Role;
 use kopilka_domain::DomainError;
 use kopilka_store::{AuditEntry, NewAuditEntry, StaffChange, StaffMember, StoreError, TokenKind};
+use kopilka_text::Message;
 use rand::rngs::OsRng;
 
 /// Who did something, for the audit log.
@@ -93,7 +94,7 @@ impl Kopilka {
             .await
         {
             Err(StoreError::Conflict(_)) => {
-                Err(DomainError::field("login", "Такой логин уже есть").into())
+                Err(DomainError::field("login", "staff_login_taken").into())
             }
             other => Ok(other?),
         }
@@ -104,7 +105,7 @@ impl Kopilka {
         if password.expose().chars().count() < min {
             return Err(DomainError::field(
                 "password",
-                format!("Пароль сотрудника должен быть не короче {min} символов"),
+                Message::new("staff_password_too_short").with("min", min),
             )
             .into());
         }
@@ -321,7 +322,9 @@ impl Kopilka {
     ) -> ServiceResult<Vec<AuditEntry>> {
         authorize(staff, &[])?;
         if limit == 0 || limit > 1000 {
-            return Err(DomainError::field("limit", "От 1 до 1000").into());
+            return Err(
+                DomainError::field("limit", Message::new("range_1_to").with("max", 1000)).into(),
+            );
         }
         Ok(self.store().audit_log(limit).await?)
     }

@@ -51,7 +51,7 @@ impl Feedback {
             "customer" => Some(TicketChannel::Customer),
             "employee_contractor" => Some(TicketChannel::EmployeeContractor),
             _ => {
-                v.add("channel", "customer или employee_contractor");
+                v.add("channel", "support_channel_invalid");
                 None
             }
         };

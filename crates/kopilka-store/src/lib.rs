@@ -22,6 +22,8 @@ mod receipts;
 mod records;
 mod support;
 #[cfg(feature = "test-util")]
+pub mod test_database;
+#[cfg(feature = "test-util")]
 pub mod test_postgres;
 pub use marketing::*;
 pub use pos::*;

@@ -108,7 +108,7 @@ pub async fn bind(
                 }
                 other => message_for(&visitor, &other),
             }),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(visitor.texts.render(&e.into())),
     };
     match result {
         Ok(_) => visitor.finish(Redirect::to("/account/cards?done=1").into_response()),

@@ -161,7 +161,7 @@ pub async fn send_feedback(
                     .iter()
                     .map(|f| FieldMessage {
                         field: field_of(&f.field),
-                        message: f.message.clone(),
+                        message: visitor.texts.render(&f.message),
                         label: None,
                     })
                     .collect(),

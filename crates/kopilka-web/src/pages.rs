@@ -78,9 +78,10 @@ pub(crate) fn message_for(visitor: &Visitor, error: &ServiceError) -> String {
         ServiceError::Domain(DomainError::RateLimited { retry_after_s }) => {
             t.seconds("error_rate_limited", *retry_after_s)
         }
-        ServiceError::Domain(DomainError::Validation(fields)) => fields
-            .first()
-            .map_or_else(|| t.get("error_generic").to_owned(), |f| f.message.clone()),
+        ServiceError::Domain(DomainError::Validation(fields)) => fields.first().map_or_else(
+            || t.get("error_generic").to_owned(),
+            |f| t.render(&f.message),
+        ),
         other => {
             tracing::error!(error = %other, "page request failed");
             t.get("error_generic").to_owned()
@@ -246,7 +247,7 @@ pub async fn login_phone(
     let phone = match Phone::parse(&form.phone) {
         Ok(phone) => phone,
         Err(e) => {
-            let page = page.with_error("phone", e.to_string());
+            let page = page.with_error("phone", visitor.texts.render(&e.into()));
             return page_response(&page, visitor);
         }
     };
@@ -299,7 +300,7 @@ pub async fn login_code(
         Err(e) => {
             let page = page
                 .code_form(&visitor, &phone, resend)
-                .with_error("code", e.to_string());
+                .with_error("code", visitor.texts.render(&e.into()));
             return page_response(&page, visitor);
         }
     };
@@ -350,7 +351,7 @@ pub async fn login_password(
     page.login = form.login.clone();
     let login = Login::parse(&form.login);
     if let Err(message) = &login {
-        page = page.with_error("login", message.clone());
+        page = page.with_error("login", visitor.texts.render(message));
     }
     if form.password.is_empty() {
         page = page.with_error("password", visitor.texts.get("error_required").to_owned());

@@ -124,7 +124,7 @@ pub async fn save(
                 .iter()
                 .map(|f| FieldMessage {
                     field: "last_name",
-                    message: f.message.clone(),
+                    message: visitor.texts.render(&f.message),
                     label: Some(f.field.clone()),
                 })
                 .collect();

@@ -17,6 +17,7 @@ use kopilka_domain::password::NewPassword;
 use kopilka_domain::DomainError;
 use kopilka_service::registration::{RegistrationForm, RegistrationPassword};
 use kopilka_service::ServiceError;
+use kopilka_text::Message;
 use serde::Deserialize;
 
 /// What the form carries from step to step.
@@ -185,22 +186,21 @@ pub(crate) fn profile(
     draft: &Draft,
 ) -> Result<Profile, Vec<FieldMessage>> {
     let rules = state.kopilka.rules();
-    let required = visitor.texts.get("error_required");
     let mut errors = Vec::new();
     let t = visitor.texts;
-    let mut check = |field: &'static str, result: Result<(), String>| {
+    let mut check = |field: &'static str, result: Result<(), Message>| {
         if let Err(message) = result {
             let label = t.get(&format!("register_{field}")).to_owned();
             errors.push(FieldMessage {
                 field,
-                message,
+                message: t.render(&message),
                 label: Some(label),
             });
         }
     };
     let need = |s: &str| {
         if s.trim().is_empty() {
-            Err(required.to_owned())
+            Err(Message::new("error_required"))
         } else {
             Ok(())
         }
@@ -208,7 +208,7 @@ pub(crate) fn profile(
     let last_name = member::parse_name(&draft.last_name);
     check(
         "last_name",
-        need(&draft.last_name).and(last_name.clone().map(|_| ()).map_err(str::to_owned)),
+        need(&draft.last_name).and(last_name.clone().map(|_| ()).map_err(Message::from)),
     );
     let first_name =
         (!draft.first_name.trim().is_empty()).then(|| member::parse_name(&draft.first_name));
@@ -218,12 +218,12 @@ pub(crate) fn profile(
             .clone()
             .transpose()
             .map(|_| ())
-            .map_err(str::to_owned),
+            .map_err(Message::from),
     );
     let gender = Gender::parse(&draft.gender);
     check(
         "gender",
-        need(&draft.gender).and(gender.map(|_| ()).map_err(str::to_owned)),
+        need(&draft.gender).and(gender.map(|_| ()).map_err(Message::from)),
     );
     let birth_date = member::parse_birth_date(
         &draft.birth_date,
@@ -237,12 +237,12 @@ pub(crate) fn profile(
     let city = member::parse_city(&draft.city);
     check(
         "city",
-        need(&draft.city).and(city.clone().map(|_| ()).map_err(str::to_owned)),
+        need(&draft.city).and(city.clone().map(|_| ()).map_err(Message::from)),
     );
     let email = (!draft.email.trim().is_empty()).then(|| member::parse_email(&draft.email));
     check(
         "email",
-        email.clone().transpose().map(|_| ()).map_err(str::to_owned),
+        email.clone().transpose().map(|_| ()).map_err(Message::from),
     );
     if !errors.is_empty() {
         return Err(errors);
@@ -303,7 +303,7 @@ pub async fn step(
         ) {
             Err(e) => vec![FieldMessage {
                 field: "password",
-                message: e.to_string(),
+                message: visitor.texts.render(&e.into()),
                 label: None,
             }],
             Ok(_) if draft.password != draft.password_again => vec![FieldMessage {
@@ -392,7 +392,7 @@ async fn step_failure(
                     } else {
                         "category"
                     },
-                    message: f.message.clone(),
+                    message: visitor.texts.render(&f.message),
                     label: None,
                 })
                 .collect();

@@ -114,7 +114,7 @@ pub async fn open(
         .map_err(|message| {
             errors.push(FieldMessage {
                 field: "subject",
-                message,
+                message: t.render(&message),
                 label: Some(t.get("ticket_subject").to_owned()),
             })
         })
@@ -123,7 +123,7 @@ pub async fn open(
         .map_err(|message| {
             errors.push(FieldMessage {
                 field: "body",
-                message,
+                message: t.render(&message),
                 label: Some(t.get("ticket_body").to_owned()),
             })
         })
@@ -260,7 +260,7 @@ pub async fn reply(
             }
             Err(e) => return unless_incomplete(&state, visitor, &e),
         },
-        Err(message) => message,
+        Err(message) => visitor.texts.render(&message),
     };
     let page = ticket_page(
         &state,

@@ -55,7 +55,7 @@ async fn login(
     let mut v = Validation::default();
     let login = v.check("login", kopilka_domain::staff::parse_login(&body.login));
     if body.password.is_empty() {
-        v.add("password", "Поле не заполнено");
+        v.add("password", "field_required");
     }
     let (Some(login), true) = (login, v.is_ok()) else {
         return Err(v.into_error().into());
@@ -171,11 +171,11 @@ async fn adjust(
         .and_then(serde_json::Number::as_i64)
         .filter(|p| *p != 0 && p.unsigned_abs() <= MAX_ADJUSTMENT);
     if points.is_none() {
-        v.add("points", "Целое число от -1000000 до 1000000, не ноль");
+        v.add("points", "adjustment_points_range");
     }
     let reason = body.reason.trim();
     if reason.chars().count() < 3 || reason.chars().count() > 500 {
-        v.add("reason", "Причина обязательна: от 3 до 500 символов");
+        v.add("reason", "adjustment_reason_length");
     }
     v.finish()?;
     let points = points.unwrap_or_default();

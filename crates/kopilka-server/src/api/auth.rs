@@ -134,7 +134,7 @@ pub struct RegisterBody {
 
 fn required<T>(v: &mut Validation, field: &str, value: Option<T>) -> Option<T> {
     if value.is_none() {
-        v.add(field, "Поле не заполнено");
+        v.add(field, "field_required");
     }
     value
 }
@@ -171,17 +171,14 @@ impl RegisterBody {
         let favourite_category_id =
             required(&mut v, "favourite_category_id", self.favourite_category_id);
         if !self.consents.personal_data {
-            v.add(
-                "consents.personal_data",
-                "Без согласия на обработку персональных данных регистрация невозможна",
-            );
+            v.add("consents.personal_data", "consent_required");
         }
         let password = v.check(
             "password",
             NewPassword::parse(&self.password, rules.password_min_chars, &[]),
         );
         if self.registration_token.is_empty() {
-            v.add("registration_token", "Поле не заполнено");
+            v.add("registration_token", "field_required");
         }
         let (
             Some(last_name),
@@ -274,7 +271,7 @@ async fn login(
     let mut v = Validation::default();
     let login = parse_login(&mut v, &body.login);
     if body.password.is_empty() {
-        v.add("password", "Поле не заполнено");
+        v.add("password", "field_required");
     }
     let (Some(login), true) = (login, v.is_ok()) else {
         return Err(v.into_error().into());

@@ -55,11 +55,7 @@ async fn add_card(
             state.kopilka.bind_card(&member, &number, &ip).await?
         }
         (None, Some("virtual")) => state.kopilka.new_virtual_card(&member).await?,
-        _ => {
-            return Err(
-                DomainError::field("number", "Укажите номер карты или kind: virtual").into(),
-            )
-        }
+        _ => return Err(DomainError::field("number", "card_number_or_virtual").into()),
     };
     Ok((StatusCode::CREATED, Json((&card).into())))
 }
@@ -109,11 +105,7 @@ fn picture(content_type: &'static str, body: Result<Vec<u8>, String>) -> Respons
             .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "barcode");
-            ApiError::new(
-                crate::error::ProblemCode::Internal,
-                "The barcode could not be drawn.",
-            )
-            .into_response()
+            ApiError::new(crate::error::ProblemCode::Internal).into_response()
         }
     }
 }

@@ -11,6 +11,7 @@ use axum::Json;
 use kopilka_domain::member::{self, Gender};
 use kopilka_domain::Validation;
 use kopilka_service::profile::ProfilePatch;
+use kopilka_text::Message;
 use serde::{Deserialize, Deserializer};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -87,12 +88,12 @@ fn required_change<T>(
     v: &mut Validation,
     field: &str,
     value: Option<Option<String>>,
-    parse: impl FnOnce(&str) -> Result<T, String>,
+    parse: impl FnOnce(&str) -> Result<T, Message>,
 ) -> Option<T> {
     match value {
         None => None,
         Some(None) => {
-            v.add(field, "Обязательное поле нельзя очистить");
+            v.add(field, "required_not_cleared");
             None
         }
         Some(Some(s)) => v.check(field, parse(&s)),
@@ -106,16 +107,16 @@ impl PatchMeBody {
         let mut v = Validation::default();
         let patch = ProfilePatch {
             last_name: required_change(&mut v, "last_name", self.last_name, |s| {
-                member::parse_name(s).map_err(String::from)
+                member::parse_name(s).map_err(Message::from)
             }),
             gender: required_change(&mut v, "gender", self.gender, |s| {
-                Gender::parse(s).map_err(String::from)
+                Gender::parse(s).map_err(Message::from)
             }),
             birth_date: required_change(&mut v, "birth_date", self.birth_date, |s| {
                 member::parse_birth_date(s, today, rules.min_age_years)
             }),
             city: required_change(&mut v, "city", self.city, |s| {
-                member::parse_city(s).map_err(String::from)
+                member::parse_city(s).map_err(Message::from)
             }),
             first_name: match self.first_name {
                 Some(Some(s)) if !s.trim().is_empty() => {
@@ -134,7 +135,7 @@ impl PatchMeBody {
             favourite_store_id: self.favourite_store_id,
             favourite_category_id: match self.favourite_category_id {
                 Some(None) => {
-                    v.add("favourite_category_id", "Обязательное поле нельзя очистить");
+                    v.add("favourite_category_id", "required_not_cleared");
                     None
                 }
                 Some(Some(id)) => Some(id),
@@ -144,10 +145,7 @@ impl PatchMeBody {
         };
         // A withdrawal never gets here (see `patch_me`): a confirmation alone confirms nothing.
         if self.confirm_deletion {
-            v.add(
-                "confirm_deletion",
-                "Подтверждает только отзыв согласия на обработку персональных данных",
-            );
+            v.add("confirm_deletion", "confirm_deletion_only_withdrawal");
         }
         v.finish()?;
         Ok(patch)
@@ -195,7 +193,7 @@ async fn favourite_category(
     ApiJson(body): ApiJson<FavouriteBody>,
 ) -> ApiResult<Json<MemberView>> {
     let Some(category) = body.category_id else {
-        return Err(kopilka_domain::DomainError::field("category_id", "Поле не заполнено").into());
+        return Err(kopilka_domain::DomainError::field("category_id", "field_required").into());
     };
     state
         .kopilka

@@ -83,7 +83,7 @@ fn parse_basket(v: &mut Validation, lines: Vec<LineBody>) -> Option<Basket> {
 
 fn parse_redeem(v: &mut Validation, points: i64) -> Option<Points> {
     if points < 0 {
-        v.add("redeem_points", "Не может быть отрицательным");
+        v.add("redeem_points", "points_not_negative");
         None
     } else {
         Some(Points::new(points))

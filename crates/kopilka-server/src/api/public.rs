@@ -88,7 +88,10 @@ fn limit(v: &mut Validation, limit: Option<u32>, default: u32) -> u32 {
         None => default,
         Some(n) if (1..=PAGE_MAX).contains(&n) => n,
         Some(_) => {
-            v.add("limit", format!("От 1 до {PAGE_MAX}"));
+            v.add(
+                "limit",
+                kopilka_text::Message::new("range_1_to").with("max", PAGE_MAX),
+            );
             default
         }
     }
@@ -105,7 +108,7 @@ async fn products(
     let mut v = Validation::default();
     let limit = limit(&mut v, query.limit, PRODUCTS_PAGE_DEFAULT);
     if query.q.as_ref().is_some_and(|q| q.chars().count() > 200) {
-        v.add("q", "Не длиннее 200 символов");
+        v.add("q", "text_at_most_200");
     }
     v.finish()?;
     let page = state
@@ -175,27 +178,24 @@ async fn stores(
         (Some(lat), Some(lon)) => {
             let p = Point::new(lat, lon);
             if p.is_none() {
-                v.add("lat", "Широта от −90 до 90, долгота от −180 до 180");
+                v.add("lat", "coordinates_range");
             }
             p
         }
         (None, Some(_)) => {
-            v.add("lat", "Нужна вместе с lon");
+            v.add("lat", "lat_needs_lon");
             None
         }
         (Some(_), None) => {
-            v.add("lon", "Нужна вместе с lat");
+            v.add("lon", "lon_needs_lat");
             None
         }
     };
     if let Some(r) = query.radius_m {
         if !(r > 0.0 && r <= MAX_DISTANCE_M) {
-            v.add(
-                "radius_m",
-                "Больше нуля, не больше половины окружности Земли",
-            );
+            v.add("radius_m", "radius_range");
         } else if query.lat.is_none() {
-            v.add("radius_m", "Нужен вместе с lat и lon");
+            v.add("radius_m", "radius_needs_point");
         }
     }
     v.finish()?;
@@ -253,13 +253,12 @@ fn parse_instant(state: &AppState, input: &str) -> Result<DateTime<Utc>, &'stati
     if let Ok(t) = DateTime::parse_from_rfc3339(input) {
         return Ok(t.with_timezone(&Utc));
     }
-    let date = NaiveDate::parse_from_str(input, "%Y-%m-%d")
-        .map_err(|_| "Дата ГГГГ-ММ-ДД или время RFC 3339")?;
+    let date = NaiveDate::parse_from_str(input, "%Y-%m-%d").map_err(|_| "instant_format")?;
     let tz = state.kopilka.rules().timezone;
     date.and_hms_opt(0, 0, 0)
         .and_then(|t| t.and_local_timezone(tz).earliest())
         .map(|t| t.with_timezone(&Utc))
-        .ok_or("Такого времени нет")
+        .ok_or("instant_missing")
 }
 
 async fn list_promotions(

@@ -100,7 +100,7 @@ async fn change_password(
 ) -> ApiResult<StatusCode> {
     let mut v = Validation::default();
     if body.old_password.is_empty() {
-        v.add("old_password", "Поле не заполнено");
+        v.add("old_password", "field_required");
     }
     let card_numbers: Vec<String> = state
         .kopilka

@@ -302,7 +302,7 @@ async fn queue(
         Some(s) => {
             let parsed = TicketStatus::parse(s);
             if parsed.is_none() {
-                v.add("status", "open, answered или closed");
+                v.add("status", "ticket_status_invalid");
             }
             parsed
         }
@@ -311,7 +311,10 @@ async fn queue(
         None => QUEUE_DEFAULT,
         Some(n) if (1..=QUEUE_MAX).contains(&n) => n,
         Some(_) => {
-            v.add("limit", format!("От 1 до {QUEUE_MAX}"));
+            v.add(
+                "limit",
+                kopilka_text::Message::new("range_1_to").with("max", QUEUE_MAX),
+            );
             QUEUE_DEFAULT
         }
     };

@@ -31,11 +31,8 @@ const LEDGER_REFERENCES: [(&str, &str, &str); 14] = [
     ("lot_usages", "purchase_id", "purchases"),
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
+pub use kopilka_store::test_database::Backend;
+use kopilka_store::test_database::TestDatabase;
 
 /// Runs each named story once on SQLite and once on PostgreSQL.
 #[macro_export]
@@ -56,74 +53,6 @@ macro_rules! on_both_stores {
     };
 }
 
-/// A fresh database that is dropped with the test.
-enum Database {
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres {
-        admin_url: String,
-        name: String,
-    },
-    /// Another node's: that node drops it.
-    Shared,
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        if let Database::Postgres { admin_url, name } = self {
-            let (admin_url, name) = (admin_url.clone(), name.clone());
-            // Drop runs inside the test's runtime; do the async clean-up on a thread of its own.
-            let _ = std::thread::spawn(move || {
-                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                else {
-                    return;
-                };
-                rt.block_on(async {
-                    use sqlx::Connection;
-                    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
-                        let _ =
-                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                                .execute(&mut conn)
-                                .await;
-                    }
-                });
-            })
-            .join();
-        }
-    }
-}
-
-async fn fresh_database(backend: Backend) -> (String, Database) {
-    match backend {
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let url = format!("sqlite://{}", dir.path().join("kopilka.db").display());
-            (url, Database::Sqlite(dir))
-        }
-        Backend::Postgres => {
-            use sqlx::Connection;
-            let admin_url = crate::common::postgres_admin_url();
-            let name = format!("kopilka_test_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = sqlx::PgConnection::connect(&admin_url)
-                .await
-                .expect("PostgreSQL must be running for the tests (see README)");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("create test database");
-            let base = admin_url
-                .rsplit_once('/')
-                .map(|(b, _)| b.to_owned())
-                .unwrap_or(admin_url.clone());
-            (
-                format!("{base}/{name}"),
-                Database::Postgres { admin_url, name },
-            )
-        }
-    }
-}
-
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
@@ -133,7 +62,8 @@ pub struct TestApp {
     /// The port `/metrics` has to itself, with `metrics_listen` set.
     pub metrics_port: Option<u16>,
     settings: Settings,
-    _database: Database,
+    /// Dropped with the test; `None` for another node's, which that node drops.
+    _database: Option<TestDatabase>,
 }
 
 pub struct Answer {
@@ -216,7 +146,8 @@ impl TestApp {
 
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> Self {
         crate::logs::capture();
-        let (database_url, database) = fresh_database(backend).await;
+        let database = TestDatabase::fresh(backend).await;
+        let database_url = database.url.clone();
         let mut settings = Settings {
             listen: "127.0.0.1:0".parse().unwrap(),
             database_url,
@@ -229,7 +160,12 @@ impl TestApp {
             ..Settings::default()
         };
         configure(&mut settings);
-        let app = Self::start(settings, Arc::new(ManualClock::new(start_time())), database).await;
+        let app = Self::start(
+            settings,
+            Arc::new(ManualClock::new(start_time())),
+            Some(database),
+        )
+        .await;
         kopilka_server::seed::demo(&app.kopilka)
             .await
             .expect("seed");
@@ -238,10 +174,14 @@ impl TestApp {
 
     /// A second node of the same service: its own process state, the same database and clock.
     pub async fn another_node(&self) -> Self {
-        Self::start(self.settings.clone(), self.clock.clone(), Database::Shared).await
+        Self::start(self.settings.clone(), self.clock.clone(), None).await
     }
 
-    async fn start(settings: Settings, clock: Arc<ManualClock>, database: Database) -> Self {
+    async fn start(
+        settings: Settings,
+        clock: Arc<ManualClock>,
+        database: Option<TestDatabase>,
+    ) -> Self {
         let sms = Arc::new(RecordingSms::default());
         let app = Application::build(
             &settings,

@@ -6,8 +6,6 @@ mod account_pages;
 mod browser;
 mod cards;
 mod catalog;
-#[path = "../common/mod.rs"]
-mod common;
 mod helpers;
 mod logs;
 mod offers;

@@ -5,6 +5,7 @@ use serde_json::json;
 on_both_stores!(
     health_metrics_and_docs,
     bad_requests_are_problems,
+    problems_speak_the_clients_language,
     overload_is_refused_at_once_not_queued,
 );
 
@@ -99,6 +100,55 @@ async fn health_metrics_and_docs(backend: Backend) {
         .await
         .expect(200);
     assert_eq!(stores.as_array().unwrap().len(), 2);
+}
+
+/// Russian unless the client prefers English: the title, the detail and every field's message.
+async fn problems_speak_the_clients_language(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let answer = |language: Option<&'static str>| {
+        let mut request = app
+            .client
+            .post(format!("{}/api/v1/auth/otp", app.base))
+            .json(&json!({ "phone": "12345" }));
+        if let Some(language) = language {
+            request = request.header("accept-language", language);
+        }
+        async move {
+            let answer = request.send().await.unwrap();
+            assert_eq!(answer.status(), 422);
+            answer.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let russian = answer(None).await;
+    assert_eq!(russian["code"], "validation_failed");
+    assert_eq!(russian["title"], "Ошибка в запросе");
+    assert_eq!(
+        russian["errors"][0]["message"],
+        "Введите номер мобильного телефона России, например +7 999 123-45-67"
+    );
+    let english = answer(Some("en-GB,en;q=0.9,ru;q=0.5")).await;
+    assert_eq!(english["code"], "validation_failed");
+    assert_eq!(english["title"], "Invalid request");
+    assert_eq!(english["errors"][0]["field"], "phone");
+    assert_eq!(
+        english["errors"][0]["message"],
+        "Enter a Russian mobile number, for example +7 999 123-45-67"
+    );
+    assert!(english["detail"].as_str().unwrap().contains("`errors`"));
+    // A language we have no catalogue for falls back to Russian.
+    assert_eq!(answer(Some("de")).await["title"], "Ошибка в запросе");
+    // An address no route serves answers in it too.
+    let missing = app
+        .client
+        .get(format!("{}/api/v1/nowhere", app.base))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        missing.json::<serde_json::Value>().await.unwrap()["title"],
+        "Not found"
+    );
 }
 
 async fn bad_requests_are_problems(backend: Backend) {

@@ -3,6 +3,12 @@
 //! (`kopilka-sqlite/tests/contract.rs`, `kopilka-postgres/tests/contract.rs`), so the two
 //! implementations answer alike; the integration suite then runs every story on both.
 
+mod ledger;
+mod members;
+
+pub use ledger::ledger_and_cards;
+pub use members::{members_and_their_points, register};
+
 use crate::*;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use kopilka_domain::staff::Role;
@@ -40,6 +46,7 @@ pub async fn run_all(store: &dyn Store) {
     promotions_by_city(store).await;
     offers(store).await;
     members_and_their_points(store).await;
+    ledger_and_cards(store).await;
 }
 
 /// Counters count per key and window; a claim never passes its maximum; cooldowns run once.
@@ -595,133 +602,4 @@ pub async fn offers(store: &dyn Store) {
     assert!(!running(0).await, "not yet");
     assert!(running(1).await);
     assert!(!running(5).await, "ended");
-}
-
-/// A registration consumes its token once and creates the member, the card and the welcome
-/// lot; the member is then found by id, phone and card; a phone or a card joins once.
-pub async fn members_and_their_points(store: &dyn Store) {
-    use kopilka_domain::card::ean13_check_digit;
-    use kopilka_domain::ledger::{welcome_lot, Credit, MovementKind, SystemAccount};
-    use kopilka_domain::member::{Consents, Gender, Profile};
-    use kopilka_domain::{CardKind, CardNumber, CardStatus, Points};
-
-    let card =
-        |body: &str| CardNumber::parse(&format!("{body}{}", ean13_check_digit(body))).unwrap();
-    let phone = Phone::parse("+79990003344").unwrap();
-    let token = |hash: &str| NewSession {
-        kind: TokenKind::Registration,
-        subject: 0,
-        phone: Some(phone.clone()),
-        token_hash: hash.into(),
-        created_at: at(1),
-        expires_at: at(1) + Duration::minutes(30),
-        ip: "127.0.0.1".into(),
-        user_agent: "contract".into(),
-    };
-    let registration = |hash: &str, number: CardNumber| Registration {
-        phone: phone.clone(),
-        registration_token_hash: hash.into(),
-        profile: Profile {
-            last_name: Some("Контрактова".into()),
-            gender: Some(Gender::Female),
-            city: Some("Тверь".into()),
-            ..Profile::default()
-        },
-        consents: Consents {
-            personal_data: true,
-            newsletters: false,
-            version: "contract".into(),
-            recorded_at: at(1),
-        },
-        password_hash: "argon2-hash".into(),
-        card: number,
-        card_kind: CardKind::Virtual,
-        welcome: Credit {
-            from: SystemAccount::Welcome,
-            kind: MovementKind::Welcome,
-            lot: welcome_lot(Points::new(300), 90, at(1)),
-            description: "Приветственные баллы".into(),
-        },
-        at: at(1),
-    };
-    let number = card("260000009017");
-    assert!(matches!(
-        store
-            .register(registration("no-such-token", number.clone()))
-            .await,
-        Err(StoreError::NotFound)
-    ));
-    store.create_session(token("reg-1")).await.unwrap();
-    let (member, issued) = store
-        .register(registration("reg-1", number.clone()))
-        .await
-        .unwrap();
-    assert_eq!(member.phone, phone);
-    assert_eq!(member.profile.last_name.as_deref(), Some("Контрактова"));
-    assert_eq!(
-        (issued.number.clone(), issued.status),
-        (number.clone(), CardStatus::Active)
-    );
-    assert!(
-        matches!(
-            store
-                .register(registration("reg-1", card("260000009018")))
-                .await,
-            Err(StoreError::NotFound)
-        ),
-        "the token is spent"
-    );
-    store.create_session(token("reg-2")).await.unwrap();
-    assert!(matches!(
-        store
-            .register(registration("reg-2", card("260000009018")))
-            .await,
-        Err(StoreError::Conflict("phone"))
-    ));
-
-    assert_eq!(
-        store.member(member.id).await.unwrap().unwrap().id,
-        member.id
-    );
-    assert_eq!(
-        store.member_by_phone(&phone).await.unwrap().unwrap().id,
-        member.id
-    );
-    let (by_card, its_card) = store.member_by_card(&number).await.unwrap().unwrap();
-    assert_eq!((by_card.id, its_card.number), (member.id, number.clone()));
-    assert_eq!(store.cards(member.id).await.unwrap().len(), 1);
-    assert_eq!(
-        store.password_hash(member.id).await.unwrap().as_deref(),
-        Some("argon2-hash")
-    );
-    store.set_password(member.id, "another-hash").await.unwrap();
-    assert_eq!(
-        store.password_hash(member.id).await.unwrap().as_deref(),
-        Some("another-hash")
-    );
-
-    let balance = store
-        .ledger_balance(member.id, at(2), Some(at(1) + Duration::days(100)))
-        .await
-        .unwrap();
-    assert_eq!(balance.available, Points::new(300));
-    assert_eq!(balance.pending, Points::ZERO);
-    assert_eq!(
-        balance.expiring.len(),
-        1,
-        "the welcome lot expires within the window"
-    );
-    let history = store.history(member.id, 10, None).await.unwrap();
-    assert_eq!(history.len(), 1);
-    assert_eq!(
-        (history[0].kind, history[0].points),
-        (MovementKind::Welcome, Points::new(300))
-    );
-    assert!(store
-        .history(member.id, 10, Some(history[0].id))
-        .await
-        .unwrap()
-        .is_empty());
-    let totals = store.totals().await.unwrap();
-    assert_eq!(totals.debits, totals.credits, "the ledger balances");
 }
