@@ -9,7 +9,7 @@ use kopilka_domain::member::MemberId;
 use kopilka_domain::{CardNumber, CardStatus, DomainError, Kopecks, Points};
 
 /// A sale of one line of `amount_kop` that spends `redeem` points and earns `earn`.
-fn priced(amount_kop: i64, redeem: i64, earn: i64) -> Priced {
+pub(super) fn priced(amount_kop: i64, redeem: i64, earn: i64) -> Priced {
     Priced {
         earn: Points::new(earn),
         max_redeem: Points::new(redeem),
@@ -30,7 +30,7 @@ fn priced(amount_kop: i64, redeem: i64, earn: i64) -> Priced {
     }
 }
 
-fn sale(
+pub(super) fn sale(
     till: &Till,
     receipt: &str,
     hash: &str,
@@ -58,7 +58,7 @@ fn sale(
     }
 }
 
-fn pricer(p: Priced) -> Pricer {
+pub(super) fn pricer(p: Priced) -> Pricer {
     Box::new(move |_: &PurchaseState| Ok(p.clone()))
 }
 

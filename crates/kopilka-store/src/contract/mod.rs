@@ -3,9 +3,11 @@
 //! (`kopilka-sqlite/tests/contract.rs`, `kopilka-postgres/tests/contract.rs`), so the two
 //! implementations answer alike; the integration suite then runs every story on both.
 
+mod accounts;
 mod ledger;
 mod members;
 
+pub use accounts::accounts;
 pub use ledger::ledger_and_cards;
 pub use members::{members_and_their_points, register};
 
@@ -47,6 +49,7 @@ pub async fn run_all(store: &dyn Store) {
     offers(store).await;
     members_and_their_points(store).await;
     ledger_and_cards(store).await;
+    accounts(store).await;
 }
 
 /// Counters count per key and window; a claim never passes its maximum; cooldowns run once.
