@@ -187,7 +187,8 @@ impl Sessions for PostgresStore {
         .map_err(db)?
         .rows_affected();
         if kind == TokenKind::Customer {
-            self.caches.forget_member(subject);
+            self.caches
+                .forget_member(kopilka_domain::member::MemberId::new(subject));
         }
         Ok(n == 1)
     }
@@ -212,7 +213,8 @@ impl Sessions for PostgresStore {
         .map_err(db)?
         .rows_affected();
         if kind == TokenKind::Customer {
-            self.caches.forget_member(subject);
+            self.caches
+                .forget_member(kopilka_domain::member::MemberId::new(subject));
         }
         Ok(n)
     }

@@ -32,7 +32,7 @@ impl Ledger for PostgresStore {
                      WHERE member_id = $1 AND expires_at <= $3 GROUP BY expires_at) d) e \
              WHERE a.member_id = $1",
         )
-        .bind(member)
+        .bind(member.get())
         .bind(now)
         .bind(expiring_before)
         .fetch_optional(&self.pool)
@@ -71,7 +71,7 @@ impl Ledger for PostgresStore {
              FROM transfers t JOIN accounts a ON a.member_id = t.member_id \
              WHERE t.member_id = $1 AND t.id < $2 ORDER BY t.id DESC LIMIT $3",
         )
-        .bind(member)
+        .bind(member.get())
         .bind(before.unwrap_or(i64::MAX))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)

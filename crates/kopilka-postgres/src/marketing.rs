@@ -338,7 +338,7 @@ impl Marketing for PostgresStore {
         sqlx::query(
             "SELECT offer_id, activated_at, uses FROM offer_activations WHERE member_id = $1 ORDER BY offer_id",
         )
-        .bind(member)
+        .bind(member.get())
         .fetch_all(&self.pool)
         .await
         .map_err(db)?
@@ -362,7 +362,7 @@ impl Marketing for PostgresStore {
                 "INSERT INTO offer_activations (member_id, offer_id, activated_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (member_id, offer_id) DO NOTHING",
             )
-            .bind(member)
+            .bind(member.get())
             .bind(offer)
             .bind(at)
             .execute(&mut *tx)
@@ -371,7 +371,7 @@ impl Marketing for PostgresStore {
             let row = sqlx::query(
                 "SELECT offer_id, activated_at, uses FROM offer_activations WHERE member_id = $1 AND offer_id = $2",
             )
-            .bind(member)
+            .bind(member.get())
             .bind(offer)
             .fetch_one(&mut *tx)
             .await
@@ -388,7 +388,7 @@ impl Marketing for PostgresStore {
 
     async fn last_purchase_at(&self, member: MemberId) -> StoreResult<Option<DateTime<Utc>>> {
         sqlx::query_scalar("SELECT MAX(purchased_at) FROM purchases WHERE member_id = $1")
-            .bind(member)
+            .bind(member.get())
             .fetch_one(&self.pool)
             .await
             .map_err(db)

@@ -115,7 +115,8 @@ mod tests {
         let caches = MemberCaches::new(Duration::from_secs(60), Duration::from_secs(60));
         caches.reset(true);
         let number = CardNumber::parse("2600000000017").unwrap();
-        let holder = holder(1, &number);
+        let one = MemberId::new(1);
+        let holder = holder(one, &number);
         let (sessions, cards) = (&caches.sessions, &caches.cards);
         let now = chrono::Utc::now();
         let session = Session {
@@ -129,9 +130,14 @@ mod tests {
             ip: String::new(),
             user_agent: String::new(),
         };
-        sessions.put(sessions.ticket().unwrap(), "t", 1, &(member(1), session));
-        cards.put(cards.ticket().unwrap(), number.as_str(), 1, &holder);
-        caches.forget_member(1);
+        sessions.put(
+            sessions.ticket().unwrap(),
+            "t",
+            one,
+            &(member(one), session),
+        );
+        cards.put(cards.ticket().unwrap(), number.as_str(), one, &holder);
+        caches.forget_member(one);
         assert!(sessions.get("t").is_none());
         assert!(cards.get(number.as_str()).is_none());
     }

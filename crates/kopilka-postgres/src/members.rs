@@ -24,7 +24,7 @@ pub(crate) fn member_from_row(row: &PgRow) -> StoreResult<Member> {
     let phone: String = row.try_get(1).map_err(db)?;
     let gender: Option<String> = row.try_get(4).map_err(db)?;
     Ok(Member {
-        id: row.try_get(0).map_err(db)?,
+        id: MemberId::new(row.try_get(0).map_err(db)?),
         phone: kopilka_store::member_phone(&phone)?,
         profile: Profile {
             last_name: row.try_get(2).map_err(db)?,
@@ -55,7 +55,10 @@ pub(crate) fn card_from_row(row: &PgRow) -> StoreResult<Card> {
         number: convert::card_number(&number)?,
         kind: convert::card_kind(&kind)?,
         status: convert::card_status(&status)?,
-        member_id: row.try_get("member_id").map_err(db)?,
+        member_id: row
+            .try_get::<Option<i64>, _>("member_id")
+            .map_err(db)?
+            .map(MemberId::new),
         bound_at: row.try_get("bound_at").map_err(db)?,
     })
 }
@@ -66,7 +69,7 @@ pub(crate) async fn member_by_id(
 ) -> StoreResult<Option<Member>> {
     let sql = format!("SELECT {MEMBER_COLUMNS} FROM members m WHERE m.id = $1");
     sqlx::query(&sql)
-        .bind(id)
+        .bind(id.get())
         .fetch_optional(conn)
         .await
         .map_err(db)?
@@ -120,7 +123,7 @@ pub(crate) async fn log_consents(
     c: &Consents,
 ) -> StoreResult<()> {
     sqlx::query("INSERT INTO consent_log (member_id, personal_data, newsletters, version, at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(member)
+        .bind(member.get())
         .bind(c.personal_data)
         .bind(c.newsletters)
         .bind(&c.version)
@@ -177,7 +180,7 @@ impl Members for PostgresStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
-            log_consents(&mut tx, member, &r.consents).await?;
+            log_consents(&mut tx, kopilka_domain::member::MemberId::new(member), &r.consents).await?;
             sqlx::query(
                 "INSERT INTO cards (number, kind, status, member_id, created_at, bound_at) VALUES ($1, $2, 'active', $3, $4, $4)",
             )
@@ -194,8 +197,8 @@ impl Members for PostgresStore {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(db)?;
-            post_credit(&mut tx, member, account, welcome_from, &r.welcome, r.at).await?;
-            let member = member_by_id(&mut tx, member).await?.ok_or(StoreError::NotFound)?;
+            post_credit(&mut tx, kopilka_domain::member::MemberId::new(member), account, welcome_from, &r.welcome, r.at).await?;
+            let member = member_by_id(&mut tx, kopilka_domain::member::MemberId::new(member)).await?.ok_or(StoreError::NotFound)?;
             tx.commit().await.map_err(db)?;
             let card = Card {
                 number: r.card,
@@ -214,7 +217,7 @@ impl Members for PostgresStore {
             "SELECT {MEMBER_COLUMNS} FROM members m WHERE m.id = $1 AND m.deleted_at IS NULL"
         );
         sqlx::query(&sql)
-            .bind(id)
+            .bind(id.get())
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?
@@ -250,7 +253,7 @@ impl Members for PostgresStore {
         Ok(sqlx::query_scalar::<_, Option<String>>(
             "SELECT password_hash FROM members WHERE id = $1",
         )
-        .bind(id)
+        .bind(id.get())
         .fetch_optional(&self.pool)
         .await
         .map_err(db)?
@@ -261,7 +264,7 @@ impl Members for PostgresStore {
         let n = sqlx::query(
             "UPDATE members SET password_hash = $2 WHERE id = $1 AND deleted_at IS NULL",
         )
-        .bind(id)
+        .bind(id.get())
         .bind(password_hash)
         .execute(&self.pool)
         .await
@@ -290,7 +293,7 @@ impl Members for PostgresStore {
                  favourite_store_id = $8, consent_personal_data = $9, consent_newsletters = $10, consent_version = $11, \
                  consent_at = $12 WHERE id = $1 AND deleted_at IS NULL",
             )
-            .bind(id)
+            .bind(id.get())
             .bind(&p.last_name)
             .bind(&p.first_name)
             .bind(p.gender.map(Gender::as_str))
@@ -334,7 +337,7 @@ impl Members for PostgresStore {
             "UPDATE members SET favourite_category_id = $2, favourite_category_set_at = $3 \
              WHERE id = $1 AND (favourite_category_set_at IS NULL OR favourite_category_set_at < $4)",
         )
-        .bind(id)
+        .bind(id.get())
         .bind(category)
         .bind(at)
         .bind(locked_since)
@@ -351,7 +354,7 @@ impl Members for PostgresStore {
             "SELECT number, kind, status, member_id, bound_at FROM cards WHERE member_id = $1 \
              ORDER BY status = 'active' DESC, bound_at DESC",
         )
-        .bind(member)
+        .bind(member.get())
         .fetch_all(&self.pool)
         .await
         .map_err(db)?
@@ -556,7 +559,7 @@ async fn import_members(
         .zip(&chosen)
         .map(|(id, m)| {
             (
-                *id,
+                MemberId::new(*id),
                 carded.contains(m.card.as_str()).then(|| m.card.clone()),
             )
         })

@@ -51,7 +51,7 @@ async fn make_active(
     let live: Option<bool> = sqlx::query_scalar(
         "SELECT deleted_at IS NULL FROM members WHERE id = $1 FOR NO KEY UPDATE",
     )
-    .bind(member)
+    .bind(member.get())
     .fetch_optional(&mut *conn)
     .await
     .map_err(db)?;
@@ -60,7 +60,7 @@ async fn make_active(
     }
     let cards: Vec<(String, String)> =
         sqlx::query_as("SELECT number, status FROM cards WHERE member_id = $1")
-            .bind(member)
+            .bind(member.get())
             .fetch_all(&mut *conn)
             .await
             .map_err(db)?;
@@ -134,7 +134,7 @@ async fn sale_state(pool: &Pool, member: MemberId, now: DateTime<Utc>) -> StoreR
          FROM accounts a {activations} {LIVE_LOTS} WHERE a.member_id = $1"
     );
     let row = sqlx::query(&sql)
-        .bind(member)
+        .bind(member.get())
         .bind(now - RECEIPTS_LOOKBACK)
         .fetch_optional(pool)
         .await
@@ -340,14 +340,15 @@ impl Pos for PostgresStore {
         store: StoreId,
         receipt_id: &str,
     ) -> StoreResult<Option<MemberId>> {
-        sqlx::query_scalar(
+        let member: Option<i64> = sqlx::query_scalar(
             "SELECT member_id FROM purchases WHERE store_id = $1 AND receipt_id = $2",
         )
         .bind(store)
         .bind(receipt_id)
         .fetch_optional(&self.pool)
         .await
-        .map_err(db)
+        .map_err(db)?;
+        Ok(member.map(MemberId::new))
     }
 
     async fn earning_receipts(
@@ -360,7 +361,7 @@ impl Pos for PostgresStore {
             "SELECT count(*) FROM purchases WHERE member_id = $1 AND earned > 0 \
              AND purchased_at >= $2 AND purchased_at < $3",
         )
-        .bind(member)
+        .bind(member.get())
         .bind(start)
         .bind(end)
         .fetch_one(&self.pool)
@@ -580,7 +581,7 @@ impl Pos for PostgresStore {
             make_active(&mut tx, member, &number, at).await?;
             sqlx::query("UPDATE cards SET status = 'active', member_id = $2, bound_at = $3 WHERE number = $1")
                 .bind(&number)
-                .bind(member)
+                .bind(member.get())
                 .bind(at)
                 .execute(&mut *tx)
                 .await
@@ -606,7 +607,7 @@ impl Pos for PostgresStore {
             let mut tx = pool.begin().await.map_err(db)?;
             sqlx::query("INSERT INTO cards (number, kind, status, member_id, created_at, bound_at) VALUES ($1, 'virtual', 'active', $2, $3, $3)")
                 .bind(&number)
-                .bind(member)
+                .bind(member.get())
                 .bind(at)
                 .execute(&mut *tx)
                 .await
@@ -630,7 +631,7 @@ impl Pos for PostgresStore {
         let number = number.as_str().to_owned();
         sqlx::query("UPDATE cards SET status = 'blocked', blocked_at = $3 WHERE number = $1 AND member_id = $2 AND status = 'active'")
             .bind(&number)
-            .bind(member)
+            .bind(member.get())
             .bind(at)
             .execute(&self.pool)
             .await

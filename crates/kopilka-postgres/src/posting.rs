@@ -43,7 +43,7 @@ impl SystemIds {
     /// The shard of a busy system account that carries this member's transfers: purchases
     /// of different members then lock different rows.
     pub(crate) fn for_member(&self, account: SystemAccount, member: MemberId) -> StoreResult<i64> {
-        let shard = member.rem_euclid(SHARDS);
+        let shard = member.get().rem_euclid(SHARDS);
         if shard == 0 || !matches!(account, SystemAccount::Accrual | SystemAccount::Redemption) {
             return self.of(account);
         }
@@ -64,7 +64,7 @@ pub(crate) async fn lock_member_account(
     sqlx::query_as(
         "SELECT id, credits_posted - debits_posted FROM accounts WHERE member_id = $1 FOR UPDATE",
     )
-    .bind(member)
+    .bind(member.get())
     .fetch_optional(conn)
     .await
     .map_err(db)?
@@ -95,7 +95,7 @@ pub(crate) async fn post(conn: &mut PgConnection, m: &Movement<'_>) -> StoreResu
         .bind(m.credit)
         .bind(m.amount)
         .bind(m.kind.as_str())
-        .bind(m.member)
+        .bind(m.member.get())
         .bind(m.store_id)
         .bind(m.receipt_id)
         .bind(m.lot_id)
@@ -124,7 +124,7 @@ pub(crate) async fn add_lot(
          INSERT INTO live_lots (member_id, expires_at, lot_id, transfer_id, available_at, remaining) \
          SELECT $1, $5, id, $2, $6, $3 FROM lot",
     )
-    .bind(member)
+    .bind(member.get())
     .bind(transfer)
     .bind(points)
     .bind(earned_at)
@@ -144,7 +144,7 @@ pub(crate) async fn live_lots(
     let rows = sqlx::query(
         "SELECT lot_id, transfer_id, available_at, expires_at, remaining FROM live_lots WHERE member_id = $1",
     )
-    .bind(member)
+    .bind(member.get())
     .fetch_all(conn)
     .await
     .map_err(db)?;
@@ -168,7 +168,7 @@ pub(crate) async fn take_from_lots(
     draws: &[Draw],
 ) -> StoreResult<()> {
     sqlx::query(&TAKE_FROM_LOTS_CALL)
-        .bind(member)
+        .bind(member.get())
         .bind(draws.iter().map(|d| d.lot_id).collect::<Vec<_>>())
         .bind(draws.iter().map(|d| d.points).collect::<Vec<_>>())
         .execute(conn)

@@ -40,7 +40,7 @@ async fn consent_log(conn: &mut PgConnection, member: MemberId) -> StoreResult<V
     sqlx::query(
         "SELECT personal_data, newsletters, version, at FROM consent_log WHERE member_id = $1 ORDER BY id",
     )
-    .bind(member)
+    .bind(member.get())
     .fetch_all(conn)
     .await
     .map_err(db)?
@@ -60,7 +60,7 @@ async fn purchases(conn: &mut PgConnection, member: MemberId) -> StoreResult<Vec
     let mut purchases: Vec<PurchaseRecord> = sqlx::query(&format!(
         "SELECT {PURCHASE_COLUMNS} FROM purchases WHERE member_id = $1 ORDER BY purchased_at, id"
     ))
-    .bind(member)
+    .bind(member.get())
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?
@@ -78,7 +78,7 @@ async fn purchases(conn: &mut PgConnection, member: MemberId) -> StoreResult<Vec
          LEFT JOIN products pr ON pr.sku = l.sku \
          WHERE p.member_id = $1 ORDER BY l.purchase_id, l.line_no"
     ))
-    .bind(member)
+    .bind(member.get())
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
@@ -123,7 +123,7 @@ async fn erase(conn: &mut PgConnection, mut e: Erasure, sink: i64) -> StoreResul
          consent_newsletters = $4, consent_version = $5, consent_at = $6, deleted_at = $7 \
          WHERE id = $1 AND deleted_at IS NULL",
     )
-    .bind(id)
+    .bind(id.get())
     .bind(erased_phone(id))
     .bind(c.personal_data)
     .bind(c.newsletters)
@@ -141,7 +141,7 @@ async fn erase(conn: &mut PgConnection, mut e: Erasure, sink: i64) -> StoreResul
     sqlx::query(
         "UPDATE sessions SET revoked_at = $2 WHERE kind = 'customer' AND subject = $1 AND revoked_at IS NULL",
     )
-    .bind(id)
+    .bind(id.get())
     .bind(e.at)
     .execute(&mut *conn)
     .await
@@ -149,14 +149,14 @@ async fn erase(conn: &mut PgConnection, mut e: Erasure, sink: i64) -> StoreResul
     sqlx::query(
         "UPDATE cards SET status = 'blocked', blocked_at = $2 WHERE member_id = $1 AND status <> 'blocked'",
     )
-    .bind(id)
+    .bind(id.get())
     .bind(e.at)
     .execute(&mut *conn)
     .await
     .map_err(db)?;
     // The account's own tickets carry the phone and e-mail they were opened with.
     sqlx::query("UPDATE tickets SET name = NULL, phone = NULL, email = NULL WHERE member_id = $1")
-        .bind(id)
+        .bind(id.get())
         .execute(&mut *conn)
         .await
         .map_err(db)?;
@@ -201,7 +201,7 @@ async fn forfeit(
                         FROM total t WHERE a.id IN ($2, $3) AND t.points > 0 RETURNING a.id) \
          SELECT t.points, (SELECT COUNT(*) FROM moved) FROM total t",
     )
-    .bind(member)
+    .bind(member.get())
     .bind(account)
     .bind(sink)
     .bind(MovementKind::Expiry.as_str())

@@ -161,7 +161,7 @@ static SNAPSHOT: LazyLock<String> = LazyLock::new(|| {
 
 async fn snapshot(pool: &Pool, req: &PurchaseRequest) -> StoreResult<Snapshot> {
     let row = sqlx::query(&SNAPSHOT)
-        .bind(req.member_id)
+        .bind(req.member_id.get())
         .bind(req.day_start)
         .bind(req.day_end)
         .bind(req.store_id)
@@ -328,7 +328,7 @@ async fn write(
         .bind(req.till_id)
         .bind(&req.receipt_id)
         .bind(&req.request_hash)
-        .bind(req.member_id)
+        .bind(req.member_id.get())
         .bind(req.card_number.as_str())
         .bind(req.card_token.as_deref())
         .bind(req.purchased_at)
@@ -465,7 +465,7 @@ async fn refund_snapshot(pool: &Pool, req: &RefundRequest) -> StoreResult<Refund
     }
     Ok(RefundSnapshot {
         purchase: first.try_get(0).map_err(db)?,
-        member: first.try_get(1).map_err(db)?,
+        member: MemberId::new(first.try_get(1).map_err(db)?),
         accrual: first.try_get(2).map_err(db)?,
         balance: first.try_get(3).map_err(db)?,
         version: first.try_get(4).map_err(db)?,
@@ -515,7 +515,7 @@ pub(crate) async fn refund(
             .bind(snap.purchase)
             .bind(&req.request_hash)
             .bind(req.at)
-            .bind(snap.member)
+            .bind(snap.member.get())
             .bind(&req.receipt_id)
             .bind(snap.version)
             .bind(refunded)

@@ -67,7 +67,7 @@ impl Receipts for PostgresStore {
                  WHERE member_id = $1 AND ($2::timestamptz IS NULL OR (purchased_at, id) < ($2, $3)) \
                  ORDER BY purchased_at DESC, id DESC LIMIT $4"
             ))
-            .bind(member)
+            .bind(member.get())
             .bind(before.map(|c| c.at))
             .bind(before.map_or(0, |c| c.id))
             .bind(i64::from(limit))
@@ -90,7 +90,7 @@ impl Receipts for PostgresStore {
                 "SELECT {PURCHASE_COLUMNS} FROM purchases WHERE id = $1 AND member_id = $2"
             ))
             .bind(id)
-            .bind(member)
+            .bind(member.get())
             .fetch_optional(&mut *tx)
             .await
             .map_err(db)?
@@ -148,7 +148,7 @@ impl Receipts for PostgresStore {
                  WHERE p.member_id = $1 AND p.purchased_at >= $2 \
                  GROUP BY l.category_id, l.rule ORDER BY l.category_id, l.rule",
             )
-            .bind(member)
+            .bind(member.get())
             .bind(since)
             .fetch_all(&pool)
             .await

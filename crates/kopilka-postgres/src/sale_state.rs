@@ -209,7 +209,7 @@ mod tests {
             till_id: 1,
             receipt_id: "R1".into(),
             request_hash: "h".into(),
-            member_id: 42,
+            member_id: MemberId::new(42),
             card_number: CardNumber::parse("4006381333931").unwrap(),
             card_token: None,
             purchased_at: committed_at,
@@ -275,11 +275,11 @@ mod tests {
     #[test]
     fn a_state_is_taken_once_and_not_after_its_lifetime() {
         let states = SaleStates::new(std::time::Duration::from_secs(30));
-        states.keep(42, state());
-        assert_eq!(states.take(42), Some(state()));
-        assert_eq!(states.take(42), None);
+        states.keep(MemberId::new(42), state());
+        assert_eq!(states.take(MemberId::new(42)), Some(state()));
+        assert_eq!(states.take(MemberId::new(42)), None);
         let off = SaleStates::new(std::time::Duration::ZERO);
-        off.keep(42, state());
-        assert_eq!(off.take(42), None);
+        off.keep(MemberId::new(42), state());
+        assert_eq!(off.take(MemberId::new(42)), None);
     }
 }

@@ -21,7 +21,10 @@ fn ticket_row(r: &PgRow) -> StoreResult<Ticket> {
     let status: String = r.try_get(7).map_err(db)?;
     Ok(Ticket {
         id: r.try_get(0).map_err(db)?,
-        member_id: r.try_get(1).map_err(db)?,
+        member_id: r
+            .try_get::<Option<i64>, _>(1)
+            .map_err(db)?
+            .map(MemberId::new),
         channel: TicketChannel::parse(&channel).ok_or_else(|| unknown("channel", &channel))?,
         name: r.try_get(3).map_err(db)?,
         phone: r.try_get(4).map_err(db)?,
@@ -100,7 +103,7 @@ impl Support for PostgresStore {
                  VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $7) RETURNING {TICKET_COLUMNS}"
             );
             let row = sqlx::query(&sql)
-                .bind(t.member_id)
+                .bind(t.member_id.map(MemberId::get))
                 .bind(t.channel.as_str())
                 .bind(&t.name)
                 .bind(&t.phone)
@@ -133,7 +136,7 @@ impl Support for PostgresStore {
         let sql =
             format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE member_id = $1 ORDER BY id DESC");
         sqlx::query(&sql)
-            .bind(member)
+            .bind(member.get())
             .fetch_all(&self.pool)
             .await
             .map_err(db)?

@@ -161,7 +161,7 @@ impl FromRequestParts<AppState> for SignedIn {
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or_else(ApiError::unauthorized)?;
         let session = state.kopilka.customer_session(&token).await?;
-        tracing::Span::current().record("member_id", session.member.id);
+        tracing::Span::current().record("member_id", session.member.id.get());
         Ok(SignedIn(session))
     }
 }

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use kopilka_domain::earning::{Basket, Line, Priced, TillKind};
-use kopilka_domain::member::{Gender, Profile};
+use kopilka_domain::member::{Gender, MemberId, Profile};
 use kopilka_domain::password::NewPassword;
 use kopilka_domain::{
     CardNumber, Clock, DomainError, Kopecks, ManualClock, OtpCode, Phone, Points,
@@ -79,7 +79,7 @@ struct World {
     clock: Arc<ManualClock>,
     staffed: Till,
     self_checkout: Till,
-    cards: Vec<(i64, CardNumber)>,
+    cards: Vec<(MemberId, CardNumber)>,
     purchases: Vec<(PurchaseInput, bool, PurchaseOutcome)>,
     /// Per purchase: points taken back and returned so far.
     refunded: HashMap<String, (i64, i64, i64)>,

@@ -129,9 +129,9 @@ impl Kopilka {
         match self.store().member_by_phone(phone).await? {
             Some(member) => {
                 let token = self
-                    .open_session(TokenKind::Customer, member.id, None, client)
+                    .open_session(TokenKind::Customer, member.id.get(), None, client)
                     .await?;
-                tracing::info!(member_id = member.id, "signed in by SMS code");
+                tracing::info!(member_id = member.id.get(), "signed in by SMS code");
                 Ok(CodeVerified::SignedIn {
                     token,
                     member: Box::new(member),
@@ -167,9 +167,9 @@ impl Kopilka {
         match member {
             Some(member) if ok => {
                 let token = self
-                    .open_session(TokenKind::Customer, member.id, None, client)
+                    .open_session(TokenKind::Customer, member.id.get(), None, client)
                     .await?;
-                tracing::info!(member_id = member.id, "signed in by password");
+                tracing::info!(member_id = member.id.get(), "signed in by password");
                 Ok((token, member))
             }
             _ => Err(DomainError::InvalidCredentials.into()),
@@ -201,7 +201,7 @@ impl Kopilka {
                 }
                 Err(_) => {
                     tracing::warn!(
-                        member_id = member.id,
+                        member_id = member.id.get(),
                         "recovery code not sent: the phone's daily limit is reached"
                     );
                     Ok(self.code_sent())
@@ -228,12 +228,12 @@ impl Kopilka {
         let hash = crypto::hash_password(password.expose().to_owned()).await?;
         self.store().set_password(member.id, &hash).await?;
         self.store()
-            .revoke_sessions_of(TokenKind::Customer, member.id, self.now(), None)
+            .revoke_sessions_of(TokenKind::Customer, member.id.get(), self.now(), None)
             .await?;
         let token = self
-            .open_session(TokenKind::Customer, member.id, None, client)
+            .open_session(TokenKind::Customer, member.id.get(), None, client)
             .await?;
-        tracing::info!(member_id = member.id, "password reset");
+        tracing::info!(member_id = member.id.get(), "password reset");
         Ok((token, member))
     }
 
@@ -264,12 +264,12 @@ impl Kopilka {
         self.store()
             .revoke_sessions_of(
                 TokenKind::Customer,
-                member.id,
+                member.id.get(),
                 self.now(),
                 Some(session.session_id),
             )
             .await?;
-        tracing::info!(member_id = member.id, "password changed");
+        tracing::info!(member_id = member.id.get(), "password changed");
         Ok(())
     }
 
@@ -330,7 +330,7 @@ impl Kopilka {
         let idle = self.rules().customer_session_idle;
         Ok(self
             .store()
-            .sessions_of(TokenKind::Customer, session.member.id, now)
+            .sessions_of(TokenKind::Customer, session.member.id.get(), now)
             .await?
             .into_iter()
             .filter(|s| now - s.last_seen_at < idle)
@@ -345,7 +345,7 @@ impl Kopilka {
     ) -> ServiceResult<()> {
         if self
             .store()
-            .revoke_session_id(TokenKind::Customer, session.member.id, id, self.now())
+            .revoke_session_id(TokenKind::Customer, session.member.id.get(), id, self.now())
             .await?
         {
             Ok(())
@@ -377,7 +377,7 @@ impl Kopilka {
     pub async fn sign_out_everywhere(&self, member: MemberId) -> ServiceResult<u64> {
         Ok(self
             .store()
-            .revoke_sessions_of(TokenKind::Customer, member, self.now(), None)
+            .revoke_sessions_of(TokenKind::Customer, member.get(), self.now(), None)
             .await?)
     }
 

@@ -64,7 +64,7 @@ impl Kopilka {
             other => other?,
         };
         tracing::info!(
-            member_id = member.id,
+            member_id = member.id.get(),
             card = card.number.last4(),
             "card bound"
         );
@@ -93,7 +93,7 @@ impl Kopilka {
             .block_card(member.id, number, self.now())
             .await?;
         tracing::info!(
-            member_id = member.id,
+            member_id = member.id.get(),
             card = card.number.last4(),
             "card blocked"
         );

@@ -70,7 +70,11 @@ impl Kopilka {
         }
         let activation = self.store().activate_offer(member.id, id, now).await?;
         if !already {
-            tracing::info!(member_id = member.id, offer_id = id, "offer activated");
+            tracing::info!(
+                member_id = member.id.get(),
+                offer_id = id,
+                "offer activated"
+            );
         }
         Ok(MemberOffer {
             uses_left: offer.per_customer_limit.saturating_sub(activation.uses),

@@ -118,7 +118,7 @@ impl Kopilka {
                 e => crate::ServiceError::from(e),
             })?;
         tracing::info!(
-            member_id = member.id,
+            member_id = member.id.get(),
             forfeited = erased.forfeited.get(),
             debt = erased.debt.get(),
             "account deleted"

@@ -137,7 +137,7 @@ impl Kopilka {
             .into());
         }
         tracing::info!(
-            member_id = member.id,
+            member_id = member.id.get(),
             category,
             "favourite category changed"
         );

@@ -163,11 +163,11 @@ impl Kopilka {
         };
         let (member, card) = self.insert_registration(registration).await?;
         let token = self
-            .open_session(TokenKind::Customer, member.id, None, client)
+            .open_session(TokenKind::Customer, member.id.get(), None, client)
             .await?;
         let balance = self.balance(member.id).await?;
         tracing::info!(
-            member_id = member.id,
+            member_id = member.id.get(),
             card = card.number.last4(),
             "registered"
         );

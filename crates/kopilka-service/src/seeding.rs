@@ -118,7 +118,7 @@ impl Kopilka {
             for (id, card) in first?.into_iter().chain(second?) {
                 let card = match card {
                     Some(card) => card,
-                    None => self.retry_card_number(id, &mut rng).await?,
+                    None => self.retry_card_number(id.get(), &mut rng).await?,
                 };
                 cards.push(card);
             }
@@ -186,7 +186,11 @@ impl Kopilka {
             let number = CardNumber::generate(CardRange::Virtual, &mut *rng);
             match self
                 .store()
-                .add_virtual_card(member, &number, self.now())
+                .add_virtual_card(
+                    kopilka_domain::member::MemberId::new(member),
+                    &number,
+                    self.now(),
+                )
                 .await
             {
                 Ok(card) => return Ok(card.number),

@@ -108,7 +108,7 @@ impl Kopilka {
             })
             .await?;
         tracing::info!(
-            member_id = member.id,
+            member_id = member.id.get(),
             ticket_id = ticket.id,
             "ticket opened"
         );

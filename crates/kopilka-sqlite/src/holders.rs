@@ -66,7 +66,7 @@ impl HolderWatch {
             1,
             FunctionFlags::SQLITE_UTF8,
             move |ctx| {
-                if let Some(member) = ctx.get::<Option<MemberId>>(0)? {
+                if let Some(member) = ctx.get::<Option<i64>>(0)?.map(MemberId::new) {
                     heard.lock().unwrap_or_else(|e| e.into_inner()).push(member);
                 }
                 Ok(rusqlite::types::Null)
@@ -143,7 +143,7 @@ mod tests {
             conn.execute_batch(sql).unwrap();
             let mut changed = std::mem::take(&mut *watch.changed.lock().unwrap());
             changed.sort_unstable();
-            changed
+            changed.into_iter().map(MemberId::get).collect::<Vec<_>>()
         };
         assert_eq!(heard("UPDATE members SET city = 'x' WHERE id = 2"), [2]);
         assert_eq!(
@@ -181,8 +181,15 @@ mod tests {
         let cache = holders();
         let mut watch = HolderWatch::install(&writer, Arc::clone(&cache)).unwrap();
         let number = CardNumber::parse("2600000000017").unwrap();
-        let holder = holder(1, &number);
-        let put = || cache.put(cache.ticket().unwrap(), number.as_str(), 1, &holder);
+        let holder = holder(MemberId::new(1), &number);
+        let put = || {
+            cache.put(
+                cache.ticket().unwrap(),
+                number.as_str(),
+                MemberId::new(1),
+                &holder,
+            )
+        };
         put();
         // The writer's own commits, and the checkpointer's passive checkpoints, are not
         // another process's writes. (A checkpoint that truncates the log would count as one:

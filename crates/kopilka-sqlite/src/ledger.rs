@@ -37,7 +37,7 @@ impl Ledger for SqliteStore {
                 )
                 .map_err(backend)?;
             let rows = stmt
-                .query_map(params![member, before.unwrap_or(i64::MAX), limit], |r| {
+                .query_map(params![member.get(), before.unwrap_or(i64::MAX), limit], |r| {
                     Ok((
                         r.get::<_, i64>(0)?,
                         r.get::<_, String>(1)?,
@@ -105,7 +105,7 @@ pub(crate) fn balance_of(
              (SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = ?1 AND remaining > 0 AND available_at > ?2) \
              FROM accounts WHERE member_id = ?1",
         )
-        .and_then(|mut s| s.query_row(params![member, micros(now)], |r| Ok((r.get(0)?, r.get(1)?))))
+        .and_then(|mut s| s.query_row(params![member.get(), micros(now)], |r| Ok((r.get(0)?, r.get(1)?))))
         .map_err(|e| match e {
             rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
             e => backend(e),
@@ -118,7 +118,7 @@ pub(crate) fn balance_of(
                  GROUP BY expires_at ORDER BY expires_at",
             )
             .and_then(|mut stmt| {
-                stmt.query_map(params![member, micros(before)], |r| {
+                stmt.query_map(params![member.get(), micros(before)], |r| {
                     Ok(Expiring {
                         points: Points::new(r.get(0)?),
                         expires_at: time(r.get(1)?),

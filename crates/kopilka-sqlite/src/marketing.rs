@@ -347,13 +347,13 @@ impl Marketing for SqliteStore {
                 "INSERT INTO offer_activations (member_id, offer_id, activated_at) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (member_id, offer_id) DO NOTHING",
             )
-            .and_then(|mut s| s.execute(params![member, offer, micros(at)]))
+            .and_then(|mut s| s.execute(params![member.get(), offer, micros(at)]))
             .map_err(backend)?;
             tx.prepare_cached(
                 "SELECT offer_id, activated_at, uses FROM offer_activations WHERE member_id = ?1 AND offer_id = ?2",
             )
             .and_then(|mut s| {
-                s.query_row(params![member, offer], |r| {
+                s.query_row(params![member.get(), offer], |r| {
                     Ok(Activation {
                         offer_id: r.get(0)?,
                         activated_at: time(r.get(1)?),
@@ -370,7 +370,7 @@ impl Marketing for SqliteStore {
         self.read(move |c| {
             let at: Option<i64> = c
                 .prepare_cached("SELECT MAX(purchased_at) FROM purchases WHERE member_id = ?1")
-                .and_then(|mut s| s.query_row([member], |r| r.get(0)))
+                .and_then(|mut s| s.query_row([member.get()], |r| r.get(0)))
                 .map_err(backend)?;
             Ok(at.map(time))
         })
@@ -385,7 +385,7 @@ pub(crate) fn activations_of(c: &Connection, member: MemberId) -> StoreResult<Ve
         )
         .map_err(backend)?;
     let rows = stmt
-        .query_map([member], |r| {
+        .query_map([member.get()], |r| {
             Ok(Activation {
                 offer_id: r.get(0)?,
                 activated_at: time(r.get(1)?),

@@ -22,7 +22,7 @@ pub(crate) fn member_from_row(row: &Row) -> rusqlite::Result<StoreResult<Member>
     let birth_date: Option<String> = row.get(5)?;
     let build = || -> StoreResult<Member> {
         Ok(Member {
-            id: row.get(0).map_err(backend)?,
+            id: MemberId::new(row.get(0).map_err(backend)?),
             phone: kopilka_store::member_phone(&phone)?,
             profile: Profile {
                 last_name: row.get(2).map_err(backend)?,
@@ -59,7 +59,7 @@ pub(crate) fn card_from_row(row: &Row, offset: usize) -> rusqlite::Result<StoreR
             number: convert::card_number(&number)?,
             kind: convert::card_kind(&kind)?,
             status: convert::card_status(&status)?,
-            member_id,
+            member_id: member_id.map(MemberId::new),
             bound_at: bound_at.map(time),
         })
     })())
@@ -154,7 +154,7 @@ impl Members for SqliteStore {
             })
             .map_err(backend)?;
             let member = tx.last_insert_rowid();
-            log_consents(tx, member, &r.consents)?;
+            log_consents(tx, MemberId::new(member), &r.consents)?;
             tx.prepare_cached(
                 "INSERT INTO cards (number, kind, status, member_id, created_at, bound_at) VALUES (?1, ?2, 'active', ?3, ?4, ?4)",
             )
@@ -164,7 +164,7 @@ impl Members for SqliteStore {
                 .and_then(|mut s| s.execute(params![member, at]))
                 .map_err(backend)?;
             let account = tx.last_insert_rowid();
-            post_credit(tx, member, account, &r.welcome, r.at)?;
+            post_credit(tx, MemberId::new(member), account, &r.welcome, r.at)?;
             let member = member_where(tx, "m.id = ?1", [&member])?.ok_or(StoreError::NotFound)?;
             let card = Card {
                 number: r.card,
@@ -179,7 +179,7 @@ impl Members for SqliteStore {
     }
 
     async fn member(&self, id: MemberId) -> StoreResult<Option<Member>> {
-        self.read(move |c| member_where(c, "m.id = ?1 AND m.deleted_at IS NULL", [&id]))
+        self.read(move |c| member_where(c, "m.id = ?1 AND m.deleted_at IS NULL", [id.get()]))
             .await
     }
 
@@ -198,7 +198,7 @@ impl Members for SqliteStore {
         self.read(move |c| {
             Ok(optional(
                 c.prepare_cached("SELECT password_hash FROM members WHERE id = ?1")
-                    .and_then(|mut s| s.query_row([id], |r| r.get::<_, Option<String>>(0))),
+                    .and_then(|mut s| s.query_row([id.get()], |r| r.get::<_, Option<String>>(0))),
             )?
             .flatten())
         })
@@ -211,7 +211,7 @@ impl Members for SqliteStore {
             let n = tx
                 .execute(
                     "UPDATE members SET password_hash = ?2 WHERE id = ?1 AND deleted_at IS NULL",
-                    params![id, hash],
+                    params![id.get(), hash],
                 )
                 .map_err(backend)?;
             if n == 1 {
@@ -234,14 +234,14 @@ impl Members for SqliteStore {
         self.write(move |tx| {
             // A deleted account takes no personal data again (a request that began before
             // the deletion): its session is gone, so the caller hears 401.
-            let before = member_where(tx, "m.id = ?1 AND m.deleted_at IS NULL", [&id])?
+            let before = member_where(tx, "m.id = ?1 AND m.deleted_at IS NULL", [id.get()])?
                 .ok_or(StoreError::Rule(DomainError::Unauthorized))?;
             tx.execute(
                 "UPDATE members SET last_name = ?2, first_name = ?3, gender = ?4, birth_date = ?5, city = ?6, email = ?7, \
                  favourite_store_id = ?8, consent_personal_data = ?9, consent_newsletters = ?10, consent_version = ?11, \
                  consent_at = ?12 WHERE id = ?1",
                 params![
-                    id,
+                    id.get(),
                     p.last_name,
                     p.first_name,
                     p.gender.map(Gender::as_str),
@@ -259,7 +259,7 @@ impl Members for SqliteStore {
             if before.consents != consents {
                 log_consents(tx, id, &consents)?;
             }
-            member_where(tx, "m.id = ?1", [&id])?.ok_or(StoreError::NotFound)
+            member_where(tx, "m.id = ?1", [id.get()])?.ok_or(StoreError::NotFound)
         })
         .await
     }
@@ -276,7 +276,7 @@ impl Members for SqliteStore {
                 .execute(
                     "UPDATE members SET favourite_category_id = ?2, favourite_category_set_at = ?3 \
                      WHERE id = ?1 AND (favourite_category_set_at IS NULL OR favourite_category_set_at < ?4)",
-                    params![id, category, micros(at), micros(locked_since)],
+                    params![id.get(), category, micros(at), micros(locked_since)],
                 )
                 .map_err(backend)?;
             Ok(n == 1)
@@ -293,7 +293,7 @@ impl Members for SqliteStore {
                 )
                 .map_err(backend)?;
             let rows = stmt
-                .query_map([member], |r| card_from_row(r, 0))
+                .query_map([member.get()], |r| card_from_row(r, 0))
                 .map_err(backend)?;
             rows.map(|r| r.map_err(backend)?).collect()
         })
@@ -338,7 +338,7 @@ impl Members for SqliteStore {
                     })
                     .map_err(backend)?;
                 let Some(id) = id else { continue };
-                log_consents(tx, id, &m.consents)?;
+                log_consents(tx, MemberId::new(id), &m.consents)?;
                 let carded = tx
                     .prepare_cached(
                         "INSERT INTO cards (number, kind, status, member_id, created_at, bound_at) VALUES (?1, ?2, 'active', ?3, ?4, ?4) \
@@ -350,8 +350,8 @@ impl Members for SqliteStore {
                     .and_then(|mut s| s.execute(params![id, at]))
                     .map_err(backend)?;
                 let account = tx.last_insert_rowid();
-                post_credit(tx, id, account, &m.welcome, m.at)?;
-                added.push((id, (carded == 1).then(|| m.card.clone())));
+                post_credit(tx, MemberId::new(id), account, &m.welcome, m.at)?;
+                added.push((MemberId::new(id), (carded == 1).then(|| m.card.clone())));
             }
             Ok(added)
         })
@@ -385,7 +385,7 @@ pub(crate) fn log_consents(tx: &Connection, member: MemberId, c: &Consents) -> S
     tx.prepare_cached(
         "INSERT INTO consent_log (member_id, personal_data, newsletters, version, at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )
-    .and_then(|mut s| s.execute(params![member, c.personal_data, c.newsletters, c.version, micros(c.recorded_at)]))
+    .and_then(|mut s| s.execute(params![member.get(), c.personal_data, c.newsletters, c.version, micros(c.recorded_at)]))
     .map_err(backend)?;
     Ok(())
 }
@@ -403,5 +403,5 @@ pub(crate) fn card_holder(c: &Connection, number: &str) -> StoreResult<Option<(M
     let Some(member_id) = card.member_id else {
         return Ok(None);
     };
-    Ok(member_where(c, "m.id = ?1", [&member_id])?.map(|m| (m, card)))
+    Ok(member_where(c, "m.id = ?1", [member_id.get()])?.map(|m| (m, card)))
 }

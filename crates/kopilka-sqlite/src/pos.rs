@@ -52,7 +52,7 @@ fn holder_of(c: &Connection, number: &str) -> StoreResult<Option<CardHolder>> {
 fn make_active(conn: &Connection, member: MemberId, number: &str, at: i64) -> StoreResult<()> {
     let live: Option<bool> = crate::optional(conn.query_row(
         "SELECT deleted_at IS NULL FROM members WHERE id = ?1",
-        [member],
+        [member.get()],
         |r| r.get(0),
     ))?;
     if live != Some(true) {
@@ -61,7 +61,7 @@ fn make_active(conn: &Connection, member: MemberId, number: &str, at: i64) -> St
     let cards: Vec<(String, String)> = conn
         .prepare_cached("SELECT number, status FROM cards WHERE member_id = ?1")
         .and_then(|mut s| {
-            s.query_map([member], |r| Ok((r.get(0)?, r.get(1)?)))?
+            s.query_map([member.get()], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect()
         })
         .map_err(backend)?;
@@ -336,7 +336,7 @@ impl Pos for SqliteStore {
             make_active(tx, member, &number, micros(at))?;
             tx.execute(
                 "UPDATE cards SET status = 'active', member_id = ?2, bound_at = ?3 WHERE number = ?1",
-                params![number, member, micros(at)],
+                params![number, member.get(), micros(at)],
             )
             .map_err(backend)?;
             card_row(tx, &number)?.ok_or(StoreError::NotFound)
@@ -354,7 +354,7 @@ impl Pos for SqliteStore {
         self.write(move |tx| {
             tx.execute(
                 "INSERT INTO cards (number, kind, status, member_id, created_at, bound_at) VALUES (?1, 'virtual', 'active', ?2, ?3, ?3)",
-                params![number, member, micros(at)],
+                params![number, member.get(), micros(at)],
             )
             .map_err(backend)?;
             make_active(tx, member, &number, micros(at))?;
@@ -492,7 +492,9 @@ impl Pos for SqliteStore {
                 c.prepare_cached(
                     "SELECT member_id FROM purchases WHERE store_id = ?1 AND receipt_id = ?2",
                 )
-                .and_then(|mut s| s.query_row(params![store, receipt_id], |r| r.get(0))),
+                .and_then(|mut s| {
+                    s.query_row(params![store, receipt_id], |r| r.get(0).map(MemberId::new))
+                }),
             )
         })
         .await
@@ -514,7 +516,7 @@ impl Pos for SqliteStore {
             let Some(number) = number else { return Ok(None) };
             let Some(card) = card_row(c, &number)? else { return Ok(None) };
             let Some(member_id) = card.member_id else { return Ok(None) };
-            Ok(member_where(c, "m.id = ?1", [&member_id])?.map(|m| (m, card)))
+            Ok(member_where(c, "m.id = ?1", [member_id.get()])?.map(|m| (m, card)))
         })
         .await
     }

@@ -21,7 +21,7 @@ pub(crate) fn member_account(conn: &Connection, member: MemberId) -> StoreResult
         "SELECT id, credits_posted - debits_posted FROM accounts WHERE member_id = ?1",
     )
     .and_then(|mut s| {
-        s.query_row([member], |r| Ok((r.get(0)?, r.get(1)?)))
+        s.query_row([member.get()], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()
     })
     .map_err(backend)?
@@ -50,7 +50,7 @@ pub(crate) fn post(conn: &Connection, m: &Movement) -> StoreResult<i64> {
         )
         .and_then(|mut s| {
             s.query_row(
-                params![m.debit, m.credit, m.amount, m.kind.as_str(), m.member, m.store_id, m.receipt_id, m.lot_id, m.description, micros(m.at)],
+                params![m.debit, m.credit, m.amount, m.kind.as_str(), m.member.get(), m.store_id, m.receipt_id, m.lot_id, m.description, micros(m.at)],
                 |r| r.get(0),
             )
         })
@@ -81,7 +81,7 @@ pub(crate) fn add_lot(
          VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6)",
     )
     .and_then(|mut s| {
-        s.execute(params![member, transfer, points, micros(earned_at), micros(expires_at), micros(available_at)])
+        s.execute(params![member.get(), transfer, points, micros(earned_at), micros(expires_at), micros(available_at)])
     })
     .map_err(backend)?;
     Ok(())
@@ -93,7 +93,7 @@ pub(crate) fn live_lots(conn: &Connection, member: MemberId) -> StoreResult<Vec<
         "SELECT id, transfer_id, available_at, expires_at, remaining FROM lots \
          WHERE member_id = ?1 AND remaining > 0",
     )
-    .and_then(|mut s| s.query_map([member], lot_from_row)?.collect())
+    .and_then(|mut s| s.query_map([member.get()], lot_from_row)?.collect())
     .map_err(backend)
 }
 

@@ -35,7 +35,7 @@ fn consent_log(c: &Connection, member: MemberId) -> StoreResult<Vec<ConsentRecor
         "SELECT personal_data, newsletters, version, at FROM consent_log WHERE member_id = ?1 ORDER BY id",
     )
     .and_then(|mut s| {
-        s.query_map([member], |r| {
+        s.query_map([member.get()], |r| {
             Ok(ConsentRecord {
                 personal_data: r.get(0)?,
                 newsletters: r.get(1)?,
@@ -53,7 +53,7 @@ fn purchases(c: &Connection, member: MemberId) -> StoreResult<Vec<PurchaseRecord
         .prepare_cached(&format!(
             "SELECT {PURCHASE_COLUMNS} FROM purchases WHERE member_id = ?1 ORDER BY purchased_at, id"
         ))
-        .and_then(|mut s| s.query_map([member], purchase_row)?.collect())
+        .and_then(|mut s| s.query_map([member.get()], purchase_row)?.collect())
         .map_err(backend)?;
     let at: HashMap<i64, usize> = purchases
         .iter()
@@ -68,7 +68,7 @@ fn purchases(c: &Connection, member: MemberId) -> StoreResult<Vec<PurchaseRecord
              WHERE p.member_id = ?1 ORDER BY l.purchase_id, l.line_no"
         ))
         .and_then(|mut s| {
-            s.query_map([member], |r| Ok((r.get(0)?, line_row(r, 1)?)))?
+            s.query_map([member.get()], |r| Ok((r.get(0)?, line_row(r, 1)?)))?
                 .collect()
         })
         .map_err(backend)?;
@@ -101,7 +101,7 @@ fn erase(tx: &Connection, mut e: Erasure) -> StoreResult<Erased> {
         )
         .and_then(|mut s| {
             s.execute(params![
-                id,
+                id.get(),
                 erased_phone(id),
                 c.personal_data,
                 c.newsletters,
@@ -118,18 +118,18 @@ fn erase(tx: &Connection, mut e: Erasure) -> StoreResult<Erased> {
     tx.prepare_cached(
         "UPDATE sessions SET revoked_at = ?2 WHERE kind = 'customer' AND subject = ?1 AND revoked_at IS NULL",
     )
-    .and_then(|mut s| s.execute(params![id, at]))
+    .and_then(|mut s| s.execute(params![id.get(), at]))
     .map_err(backend)?;
     tx.prepare_cached(
         "UPDATE cards SET status = 'blocked', blocked_at = ?2 WHERE member_id = ?1 AND status <> 'blocked'",
     )
-    .and_then(|mut s| s.execute(params![id, at]))
+    .and_then(|mut s| s.execute(params![id.get(), at]))
     .map_err(backend)?;
     // The account's own tickets carry the phone and e-mail they were opened with.
     tx.prepare_cached(
         "UPDATE tickets SET name = NULL, phone = NULL, email = NULL WHERE member_id = ?1",
     )
-    .and_then(|mut s| s.execute([id]))
+    .and_then(|mut s| s.execute([id.get()]))
     .map_err(backend)?;
     let result = forfeit(tx, id, &e.description, e.at)?;
     e.audit.details = result.audit_details();
@@ -169,7 +169,7 @@ fn forfeit(
             MovementKind::Expiry.as_str(),
             description,
             micros(at),
-            member
+            member.get()
         ])
     })
     .map_err(backend)?;
@@ -177,7 +177,7 @@ fn forfeit(
         .prepare_cached(
             "SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = ?1 AND remaining > 0",
         )
-        .and_then(|mut s| s.query_row([member], |r| r.get(0)))
+        .and_then(|mut s| s.query_row([member.get()], |r| r.get(0)))
         .map_err(backend)?;
     // Lots that do not add up to the balance are a broken ledger: change nothing.
     if total != balance {
@@ -186,7 +186,7 @@ fn forfeit(
         )));
     }
     tx.prepare_cached("UPDATE lots SET remaining = 0 WHERE member_id = ?1 AND remaining > 0")
-        .and_then(|mut s| s.execute([member]))
+        .and_then(|mut s| s.execute([member.get()]))
         .map_err(backend)?;
     tx.prepare_cached("UPDATE accounts SET debits_posted = debits_posted + ?2 WHERE id = ?1")
         .and_then(|mut s| s.execute(params![account, total]))

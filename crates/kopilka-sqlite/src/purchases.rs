@@ -77,7 +77,7 @@ pub(crate) fn purchase_tx(
             tx.prepare_cached(
                 "SELECT uses FROM offer_activations WHERE member_id = ?1 AND offer_id = ?2",
             )
-            .and_then(|mut s| s.query_row(params![req.member_id, offer], |r| r.get(0))),
+            .and_then(|mut s| s.query_row(params![req.member_id.get(), offer], |r| r.get(0))),
         )?;
         offer_uses.extend(uses.map(|u| (offer, u)));
     }
@@ -126,7 +126,7 @@ pub(crate) fn purchase_tx(
     } else {
         for award in &priced.offers {
             tx.prepare_cached("UPDATE offer_activations SET uses = uses + 1 WHERE member_id = ?1 AND offer_id = ?2")
-                .and_then(|mut s| s.execute(params![req.member_id, award.offer_id]))
+                .and_then(|mut s| s.execute(params![req.member_id.get(), award.offer_id]))
                 .map_err(backend)?;
         }
         let accrual_account = system_account(tx, SystemAccount::Accrual)?;
@@ -164,7 +164,7 @@ pub(crate) fn purchase_tx(
                     req.till_id,
                     req.receipt_id,
                     req.request_hash,
-                    req.member_id,
+                    req.member_id.get(),
                     req.card_number.as_str(),
                     (priced.payable + priced.discount).get(),
                     priced.discount.get(),
@@ -252,7 +252,7 @@ pub(crate) fn refund_tx(tx: &Connection, req: RefundRequest) -> StoreResult<Refu
     }
     let (purchase, member, accrual): (i64, MemberId, Option<i64>) = tx
         .prepare_cached("SELECT id, member_id, accrual_transfer_id FROM purchases WHERE store_id = ?1 AND receipt_id = ?2")
-        .and_then(|mut s| s.query_row(params![req.store_id, req.receipt_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional())
+        .and_then(|mut s| s.query_row(params![req.store_id, req.receipt_id], |r| Ok((r.get(0)?, MemberId::new(r.get(1)?), r.get(2)?))).optional())
         .map_err(backend)?
         .ok_or(DomainError::NotFound("purchase"))?;
     let lines: Vec<(i64, RefundableLine)> = tx
@@ -365,6 +365,6 @@ pub(crate) fn earning_receipts(
     conn.prepare_cached(
         "SELECT COUNT(*) FROM purchases WHERE member_id = ?1 AND earned > 0 AND purchased_at >= ?2 AND purchased_at < ?3",
     )
-    .and_then(|mut s| s.query_row(params![member, micros(start), micros(end)], |r| r.get(0)))
+    .and_then(|mut s| s.query_row(params![member.get(), micros(start), micros(end)], |r| r.get(0)))
     .map_err(backend)
 }

@@ -67,7 +67,7 @@ impl Receipts for SqliteStore {
                  ORDER BY purchased_at DESC, id DESC LIMIT ?4"
             ))
             .and_then(|mut s| {
-                s.query_map(params![member, at, id, limit], purchase_row)?
+                s.query_map(params![member.get(), at, id, limit], purchase_row)?
                     .collect()
             })
             .map_err(backend)
@@ -81,7 +81,7 @@ impl Receipts for SqliteStore {
                 &format!(
                     "SELECT {PURCHASE_COLUMNS} FROM purchases WHERE id = ?1 AND member_id = ?2"
                 ),
-                params![id, member],
+                params![id, member.get()],
                 purchase_row,
             ))?
             else {
@@ -131,7 +131,7 @@ impl Receipts for SqliteStore {
                  GROUP BY l.category_id, l.rule ORDER BY l.category_id, l.rule",
             )
             .and_then(|mut s| {
-                s.query_map(params![member, since], |r| {
+                s.query_map(params![member.get(), since], |r| {
                     Ok(CategorySpend {
                         category_id: r.get(0)?,
                         rule: r.get(1)?,

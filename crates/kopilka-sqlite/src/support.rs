@@ -22,7 +22,7 @@ fn ticket_row(r: &Row) -> rusqlite::Result<Ticket> {
     let status: String = r.get(7)?;
     Ok(Ticket {
         id: r.get(0)?,
-        member_id: r.get(1)?,
+        member_id: r.get::<_, Option<i64>>(1)?.map(MemberId::new),
         channel: TicketChannel::parse(&channel).ok_or_else(|| unknown("channel", &channel))?,
         name: r.get(3)?,
         phone: r.get(4)?,
@@ -89,7 +89,7 @@ impl Support for SqliteStore {
                 ))
                 .and_then(|mut s| {
                     s.query_row(
-                        params![t.member_id, t.channel.as_str(), t.name, t.phone, t.email, t.subject, micros(t.at)],
+                        params![t.member_id.map(MemberId::get), t.channel.as_str(), t.name, t.phone, t.email, t.subject, micros(t.at)],
                         ticket_row,
                     )
                 })
@@ -119,7 +119,9 @@ impl Support for SqliteStore {
                     "SELECT {TICKET_COLUMNS} FROM tickets WHERE member_id = ?1 ORDER BY id DESC"
                 ))
                 .map_err(backend)?;
-            let rows = stmt.query_map([member], ticket_row).map_err(backend)?;
+            let rows = stmt
+                .query_map([member.get()], ticket_row)
+                .map_err(backend)?;
             rows.collect::<Result<_, _>>().map_err(backend)
         })
         .await

@@ -216,12 +216,25 @@ mod tests {
     #[test]
     fn serves_what_it_was_given_for_its_lifetime() {
         let cache = live_cache();
-        cache.put(cache.ticket().unwrap(), "t", 1, &member(1));
-        assert_eq!(cache.get("t").map(|m| m.id), Some(1));
+        cache.put(
+            cache.ticket().unwrap(),
+            "t",
+            kopilka_domain::member::MemberId::new(1),
+            &member(kopilka_domain::member::MemberId::new(1)),
+        );
+        assert_eq!(
+            cache.get("t").map(|m| m.id),
+            Some(kopilka_domain::member::MemberId::new(1))
+        );
         assert!(cache.get("other").is_none());
         let short = MemberCache::new(Duration::from_millis(1), 100);
         short.reset(true);
-        short.put(short.ticket().unwrap(), "t", 1, &member(1));
+        short.put(
+            short.ticket().unwrap(),
+            "t",
+            kopilka_domain::member::MemberId::new(1),
+            &member(kopilka_domain::member::MemberId::new(1)),
+        );
         std::thread::sleep(Duration::from_millis(5));
         assert!(short.get("t").is_none());
     }
@@ -233,18 +246,18 @@ mod tests {
         let put =
             |key: &str, id: MemberId| cache.put(cache.ticket().unwrap(), key, id, &member(id));
         for (key, id) in [("a", 1), ("b", 2), ("c", 3)] {
-            put(key, id);
+            put(key, kopilka_domain::member::MemberId::new(id));
         }
         std::thread::sleep(Duration::from_millis(60));
-        put("d", 4);
-        put("e", 4);
+        put("d", kopilka_domain::member::MemberId::new(4));
+        put("e", kopilka_domain::member::MemberId::new(4));
         // Full at "e": the three stale entries made room; the fresh one stayed, by member too.
         assert!(cache.get("d").is_some() && cache.get("e").is_some());
-        cache.forget_member(4);
+        cache.forget_member(kopilka_domain::member::MemberId::new(4));
         assert!(cache.get("d").is_none() && cache.get("e").is_none());
         // Full of fresh entries: it starts afresh.
         for (key, id) in [("f", 5), ("g", 6), ("h", 7), ("i", 8), ("j", 9)] {
-            put(key, id);
+            put(key, kopilka_domain::member::MemberId::new(id));
         }
         assert!(cache.get("f").is_none());
         assert!(cache.get("j").is_some());
@@ -254,8 +267,13 @@ mod tests {
     fn a_read_that_began_before_a_change_is_not_cached() {
         let cache = live_cache();
         let ticket = cache.ticket().unwrap();
-        cache.forget_member(2);
-        cache.put(ticket, "t", 1, &member(1));
+        cache.forget_member(kopilka_domain::member::MemberId::new(2));
+        cache.put(
+            ticket,
+            "t",
+            kopilka_domain::member::MemberId::new(1),
+            &member(kopilka_domain::member::MemberId::new(1)),
+        );
         assert!(cache.get("t").is_none());
     }
 
@@ -263,9 +281,14 @@ mod tests {
     fn forgetting_a_member_forgets_each_of_their_entries_only() {
         let cache = live_cache();
         for (key, id) in [("a", 1), ("b", 1), ("c", 2)] {
-            cache.put(cache.ticket().unwrap(), key, id, &member(id));
+            cache.put(
+                cache.ticket().unwrap(),
+                key,
+                kopilka_domain::member::MemberId::new(id),
+                &member(kopilka_domain::member::MemberId::new(id)),
+            );
         }
-        cache.forget_member(1);
+        cache.forget_member(kopilka_domain::member::MemberId::new(1));
         assert!(cache.get("a").is_none());
         assert!(cache.get("b").is_none());
         assert!(cache.get("c").is_some());
@@ -278,7 +301,12 @@ mod tests {
         let cache = MemberCache::<Member>::new(Duration::from_secs(60), 100);
         assert!(cache.ticket().is_none());
         let live = live_cache();
-        live.put(live.ticket().unwrap(), "t", 1, &member(1));
+        live.put(
+            live.ticket().unwrap(),
+            "t",
+            kopilka_domain::member::MemberId::new(1),
+            &member(kopilka_domain::member::MemberId::new(1)),
+        );
         live.reset(false);
         assert!(live.get("t").is_none());
         live.reset(true);

@@ -181,7 +181,12 @@ async fn adjust(
     let points = points.unwrap_or_default();
     let balance = state
         .kopilka
-        .adjust_points(&auth.staff, id, kopilka_domain::Points::new(points), reason)
+        .adjust_points(
+            &auth.staff,
+            kopilka_domain::member::MemberId::new(id),
+            kopilka_domain::Points::new(points),
+            reason,
+        )
         .await?;
     Ok((
         axum::http::StatusCode::CREATED,

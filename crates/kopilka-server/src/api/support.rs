@@ -263,7 +263,7 @@ impl From<&Ticket> for StaffTicketView {
     fn from(t: &Ticket) -> Self {
         Self {
             ticket: t.into(),
-            member_id: t.member_id,
+            member_id: t.member_id.map(|id| id.get()),
             name: t.name.clone(),
             phone: t.phone.clone(),
             email: t.email.clone(),

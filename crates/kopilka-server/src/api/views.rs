@@ -40,7 +40,7 @@ impl From<&Member> for MemberView {
     fn from(m: &Member) -> Self {
         let p = &m.profile;
         Self {
-            id: m.id,
+            id: m.id.get(),
             phone: m.phone.to_string(),
             last_name: p.last_name.clone(),
             first_name: p.first_name.clone(),

@@ -7,6 +7,7 @@ use crate::till::{basket, pos, till};
 use chrono::Duration;
 use kopilka_domain::earning::TillKind;
 use kopilka_domain::ledger::MovementKind;
+use kopilka_domain::member::MemberId;
 use kopilka_domain::staff::Role;
 use serde_json::{json, Value};
 
@@ -224,7 +225,7 @@ async fn a_deleted_account_is_gone_and_its_phone_may_join_again(backend: Backend
     let stale = app
         .kopilka
         .store_for_tests()
-        .member(id)
+        .member(MemberId::new(id))
         .await
         .unwrap()
         .unwrap();
@@ -262,7 +263,7 @@ async fn a_deleted_account_is_gone_and_its_phone_may_join_again(backend: Backend
     let history = app
         .kopilka
         .store_for_tests()
-        .history(id, 100, None)
+        .history(MemberId::new(id), 100, None)
         .await
         .unwrap();
     let gone: Vec<_> = history
@@ -279,7 +280,7 @@ async fn a_deleted_account_is_gone_and_its_phone_may_join_again(backend: Backend
     assert!(app
         .kopilka
         .store_for_tests()
-        .member(id)
+        .member(MemberId::new(id))
         .await
         .unwrap()
         .is_none());
@@ -389,7 +390,7 @@ async fn a_debt_stays_on_the_books_when_the_account_is_deleted(backend: Backend)
     let balance = app
         .kopilka
         .store_for_tests()
-        .ledger_balance(id, app.clock_now(), None)
+        .ledger_balance(MemberId::new(id), app.clock_now(), None)
         .await
         .unwrap();
     assert_eq!(balance.available.get(), -500);
@@ -449,7 +450,7 @@ async fn withdrawing_the_personal_data_consent_deletes_only_once_confirmed(backe
     let tickets = app
         .kopilka
         .store_for_tests()
-        .member_tickets(id)
+        .member_tickets(MemberId::new(id))
         .await
         .unwrap();
     assert_eq!(tickets.len(), 1);

@@ -23,7 +23,7 @@ pub async fn accounts(store: &dyn Store) {
     // The one read every customer request starts with.
     let session = NewSession {
         kind: TokenKind::Customer,
-        subject: member.id,
+        subject: member.id.get(),
         phone: None,
         token_hash: "accounts-session".into(),
         created_at: at(1),
@@ -37,7 +37,7 @@ pub async fn accounts(store: &dyn Store) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((found.id, session.subject), (member.id, member.id));
+    assert_eq!((found.id, session.subject), (member.id, member.id.get()));
     assert!(store
         .session_member("accounts-session", at(21))
         .await

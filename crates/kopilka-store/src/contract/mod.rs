@@ -246,13 +246,17 @@ pub async fn meta(store: &dyn Store) {
 /// Someone with no purchases has no receipts, and nobody reads another's.
 pub async fn receipts_of_a_stranger(store: &dyn Store) {
     assert!(store
-        .purchases_of(987_654, None, 10)
+        .purchases_of(kopilka_domain::member::MemberId::new(987_654), None, 10)
         .await
         .unwrap()
         .is_empty());
-    assert!(store.receipt(987_654, 1).await.unwrap().is_none());
     assert!(store
-        .spending_by_category(987_654, at(0))
+        .receipt(kopilka_domain::member::MemberId::new(987_654), 1)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .spending_by_category(kopilka_domain::member::MemberId::new(987_654), at(0))
         .await
         .unwrap()
         .is_empty());
@@ -424,7 +428,11 @@ pub async fn support(store: &dyn Store) {
         store.ticket(ticket.id).await.unwrap().unwrap().status,
         TicketStatus::Closed
     );
-    assert!(store.member_tickets(987_654).await.unwrap().is_empty());
+    assert!(store
+        .member_tickets(kopilka_domain::member::MemberId::new(987_654))
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 /// Stores are found by their city's key (lower case), within a box, or all.
