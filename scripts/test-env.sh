@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the test suite needs on this machine, installed or started if missing: PostgreSQL on
 # 127.0.0.1:5432 trusting local connections (the tests create databases), zbarimg to read
-# barcodes back, rsvg-convert to rasterise SVG, Chromium and Node.js for the pages' end-to-end
+# barcodes back, pdftotext and pdftoppm (poppler-utils) to read the HR documents' PDFs back,
+# rsvg-convert to rasterise SVG, Chromium and Node.js for the pages' end-to-end
 # tests (Playwright from npm, `e2e/`). Safe to run again: it does only what is missing.
 set -euo pipefail
 
@@ -29,7 +30,7 @@ if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
 fi
 pg_isready -h 127.0.0.1 -p 5432
 
-need_apt zbar-tools librsvg2-bin python3 curl chromium fonts-dejavu-core
+need_apt zbar-tools poppler-utils librsvg2-bin python3 curl chromium fonts-dejavu-core
 command -v npm >/dev/null 2>&1 || need_apt nodejs npm
 # Playwright drives Debian's Chromium: it must not fetch a browser of its own.
 (cd "$(dirname "$0")/../e2e" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)

@@ -55,6 +55,20 @@ pub enum DomainError {
     CardAlreadyBound,
     #[error("this phone number is already registered")]
     PhoneTaken,
+    /// What was asked does not fit where the thing now is (a request already rejected, a
+    /// document already revoked).
+    #[error("not allowed in its present state")]
+    StateConflict,
+    /// An uploaded file with bad rows: every one of them, by line; nothing was imported.
+    #[error("the file has invalid rows")]
+    InvalidRows(Vec<RowError>),
+}
+
+/// One bad row of an uploaded file; lines count from 1, the header included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub line: u64,
+    pub message: Message,
 }
 
 impl DomainError {

@@ -1,9 +1,24 @@
 //! Kopilka's vocabulary and rules. Nothing here knows about HTTP or SQL: values are
 //! validated once at the edge into these types, and the rules take only these types.
 
+/// `as_str` and `parse` for an enum stored and sent as its snake_case name.
+macro_rules! str_enum {
+    ($t:ty { $($v:ident => $s:literal),+ $(,)? }) => {
+        impl $t {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$v => $s),+ }
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some(Self::$v),)+ _ => None }
+            }
+        }
+    };
+}
+
 pub mod card;
 pub mod clock;
 pub mod earning;
+pub mod employee;
 pub mod error;
 pub mod geo;
 pub mod ledger;
@@ -13,6 +28,7 @@ pub mod money;
 pub mod offers;
 pub mod otp;
 pub mod password;
+pub mod payroll;
 pub mod phone;
 pub mod receipt;
 pub mod search;
@@ -21,7 +37,7 @@ pub mod support;
 
 pub use card::{CardKind, CardNumber, CardStatus};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{DomainError, FieldError, Validation};
+pub use error::{DomainError, FieldError, RowError, Validation};
 pub use money::{Kopecks, Points};
 pub use otp::OtpCode;
 pub use phone::Phone;

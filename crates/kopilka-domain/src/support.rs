@@ -37,18 +37,6 @@ pub enum Author {
     Staff,
 }
 
-macro_rules! str_enum {
-    ($t:ty { $($v:ident => $s:literal),+ $(,)? }) => {
-        impl $t {
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$v => $s),+ }
-            }
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $($s => Some(Self::$v),)+ _ => None }
-            }
-        }
-    };
-}
 str_enum!(TicketChannel { Account => "account", Customer => "customer", EmployeeContractor => "employee_contractor" });
 str_enum!(TicketStatus { Open => "open", Answered => "answered", Closed => "closed" });
 str_enum!(Author { Customer => "customer", Staff => "staff" });

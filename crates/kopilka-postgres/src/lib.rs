@@ -3,8 +3,10 @@
 //! pool inside an open transaction.
 
 mod auth;
+mod cards;
 mod catalog;
 pub mod codes;
+mod employees;
 pub mod functions;
 mod ledger;
 mod marketing;
@@ -107,7 +109,8 @@ pub(crate) fn db(e: sqlx::Error) -> StoreError {
             StoreError::Conflict(match d.constraint() {
                 Some("members_phone_key") => "phone",
                 Some("cards_number_key") => "card_number",
-                Some("staff_login_key") => "login",
+                Some("staff_login_key" | "employees_login_key") => "login",
+                Some("document_requests_verify_code_key") => "verify_code",
                 Some("sessions_token_hash_key") => "token",
                 _ => "unique",
             })

@@ -1,4 +1,4 @@
-use crate::members::{card_from_row, member_by_id, member_from_row, CARD_COLUMNS, MEMBER_COLUMNS};
+use crate::members::{card_from_row, member_from_row, CARD_COLUMNS, MEMBER_COLUMNS};
 use crate::posting::{add_lot, live_lots, lock_member_account, post, take_from_lots, Movement};
 use crate::purchases::{purchase, refund};
 use crate::sale_state::{
@@ -6,76 +6,20 @@ use crate::sale_state::{
 };
 use crate::{db, detached, Pool, PostgresStore};
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, Utc};
-use kopilka_domain::card::replaced_by;
+use chrono::{DateTime, Utc};
 use kopilka_domain::earning::TillKind;
 use kopilka_domain::ledger::{decide_adjustment, AdjustmentPlan, MovementKind, SystemAccount};
-use kopilka_domain::member::{Member, MemberId, StoreId};
-use kopilka_domain::{CardNumber, CardStatus, DomainError, Points};
-use kopilka_store::convert::with_statuses;
+use kopilka_domain::member::{MemberId, StoreId};
+use kopilka_domain::{CardNumber, DomainError, Points};
 use kopilka_store::{
-    Activation, Adjustment, Card, CardHolder, LotKey, MemberShare, Pos, Pricer, PurchaseOutcome,
+    Activation, Adjustment, CardHolder, LotKey, MemberShare, Pos, Pricer, PurchaseOutcome,
     PurchaseRequest, RefundOutcome, RefundRequest, StoreError, StoreResult, Till, TillCustomer,
 };
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, Row};
+use sqlx::Row;
 
 fn till_kind(s: &str) -> StoreResult<TillKind> {
     TillKind::parse(s).map_err(|_| StoreError::Corrupt(format!("bad till kind {s:?}")))
-}
-
-async fn card_row(conn: &mut PgConnection, number: &str, lock: bool) -> StoreResult<Option<Card>> {
-    let sql = if lock {
-        "SELECT number, kind, status, member_id, bound_at FROM cards WHERE number = $1 FOR UPDATE"
-    } else {
-        "SELECT number, kind, status, member_id, bound_at FROM cards WHERE number = $1"
-    };
-    sqlx::query(sql)
-        .bind(number)
-        .fetch_optional(conn)
-        .await
-        .map_err(db)?
-        .map(|r| card_from_row(&r))
-        .transpose()
-}
-
-/// Makes `number` the member's one active card. The member's row is locked first: a deletion
-/// committing meanwhile is waited for and seen (a deleted account gets no new card), and so is
-/// another card activated at the same time, which this one then replaces.
-async fn make_active(
-    conn: &mut PgConnection,
-    member: MemberId,
-    number: &str,
-    at: DateTime<Utc>,
-) -> StoreResult<()> {
-    let live: Option<bool> = sqlx::query_scalar(
-        "SELECT deleted_at IS NULL FROM members WHERE id = $1 FOR NO KEY UPDATE",
-    )
-    .bind(member.get())
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?;
-    if live != Some(true) {
-        return Err(DomainError::NotFound("member").into());
-    }
-    let cards: Vec<(String, String)> =
-        sqlx::query_as("SELECT number, status FROM cards WHERE member_id = $1")
-            .bind(member.get())
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db)?;
-    let cards = with_statuses(cards)?;
-    let replaced = replaced_by(&cards, number);
-    if !replaced.is_empty() {
-        sqlx::query("UPDATE cards SET status = $2, blocked_at = $3 WHERE number = ANY ($1)")
-            .bind(&replaced)
-            .bind(CardStatus::Blocked.as_str())
-            .bind(at)
-            .execute(conn)
-            .await
-            .map_err(db)?;
-    }
-    Ok(())
 }
 
 /// A sale's state (`SaleState`) for the member of the account `a`, with the earning receipts
@@ -533,167 +477,5 @@ impl Pos for PostgresStore {
             Ok(Points::new(decision.available_after))
         })
         .await
-    }
-
-    async fn issue_cards(
-        &self,
-        numbers: &[CardNumber],
-        at: DateTime<Utc>,
-        mut audit: kopilka_store::NewAuditEntry,
-    ) -> StoreResult<Vec<CardNumber>> {
-        let numbers: Vec<String> = numbers.iter().map(|n| n.as_str().to_owned()).collect();
-        let pool = self.pool.clone();
-        let added: Vec<String> = detached(async move {
-            let mut tx = pool.begin().await.map_err(db)?;
-            let added: Vec<String> = sqlx::query_scalar(
-                "INSERT INTO cards (number, kind, status, created_at) SELECT n, 'physical', 'unbound', $2 FROM UNNEST($1::text[]) AS n \
-                 ON CONFLICT DO NOTHING RETURNING number",
-            )
-            .bind(&numbers)
-            .bind(at)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db)?;
-            audit.details = format!("{{\"count\":{}}}", added.len());
-            crate::catalog::insert_audit(&mut tx, &audit).await?;
-            tx.commit().await.map_err(db)?;
-            Ok(added)
-        })
-        .await?;
-        added
-            .iter()
-            .map(|n| kopilka_store::convert::card_number(n))
-            .collect()
-    }
-
-    async fn bind_card(
-        &self,
-        member: MemberId,
-        number: &CardNumber,
-        at: DateTime<Utc>,
-    ) -> StoreResult<Card> {
-        let pool = self.pool.clone();
-        let number = number.as_str().to_owned();
-        let card = detached(async move {
-            let mut tx = pool.begin().await.map_err(db)?;
-            let card = card_row(&mut tx, &number, true).await?.ok_or(DomainError::NotFound("card"))?;
-            card.status.check_bindable(card.member_id.is_some())?;
-            make_active(&mut tx, member, &number, at).await?;
-            sqlx::query("UPDATE cards SET status = 'active', member_id = $2, bound_at = $3 WHERE number = $1")
-                .bind(&number)
-                .bind(member.get())
-                .bind(at)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-            let card = card_row(&mut tx, &number, false).await?.ok_or(StoreError::NotFound)?;
-            tx.commit().await.map_err(db)?;
-            Ok(card)
-        })
-        .await;
-        self.caches.forget_member(member);
-        card
-    }
-
-    async fn add_virtual_card(
-        &self,
-        member: MemberId,
-        number: &CardNumber,
-        at: DateTime<Utc>,
-    ) -> StoreResult<Card> {
-        let pool = self.pool.clone();
-        let number = number.as_str().to_owned();
-        let card = detached(async move {
-            let mut tx = pool.begin().await.map_err(db)?;
-            sqlx::query("INSERT INTO cards (number, kind, status, member_id, created_at, bound_at) VALUES ($1, 'virtual', 'active', $2, $3, $3)")
-                .bind(&number)
-                .bind(member.get())
-                .bind(at)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-            make_active(&mut tx, member, &number, at).await?;
-            let card = card_row(&mut tx, &number, false).await?.ok_or(StoreError::NotFound)?;
-            tx.commit().await.map_err(db)?;
-            Ok(card)
-        })
-        .await;
-        self.caches.forget_member(member);
-        card
-    }
-
-    async fn block_card(
-        &self,
-        member: MemberId,
-        number: &CardNumber,
-        at: DateTime<Utc>,
-    ) -> StoreResult<Card> {
-        let number = number.as_str().to_owned();
-        sqlx::query("UPDATE cards SET status = 'blocked', blocked_at = $3 WHERE number = $1 AND member_id = $2 AND status = 'active'")
-            .bind(&number)
-            .bind(member.get())
-            .bind(at)
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
-        self.caches.forget_member(member);
-        let mut conn = self.pool.acquire().await.map_err(db)?;
-        card_row(&mut conn, &number, false)
-            .await?
-            .filter(|c| c.member_id == Some(member))
-            .ok_or_else(|| DomainError::NotFound("card").into())
-    }
-
-    async fn create_card_token(
-        &self,
-        card: &CardNumber,
-        code: &CardNumber,
-        created_at: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        // Spent and expired codes are kept for a day, for support, then forgotten.
-        sqlx::query("DELETE FROM card_tokens WHERE expires_at < $1")
-            .bind(created_at - Duration::days(1))
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
-        sqlx::query("INSERT INTO card_tokens (code, card_number, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(code.as_str())
-            .bind(card.as_str())
-            .bind(created_at)
-            .bind(expires_at)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| match db(e) {
-                StoreError::Conflict(_) => StoreError::Conflict("card_number"),
-                other => other,
-            })?;
-        Ok(())
-    }
-
-    async fn resolve_card_token(
-        &self,
-        code: &CardNumber,
-        now: Option<DateTime<Utc>>,
-    ) -> StoreResult<Option<(Member, Card)>> {
-        let number: Option<String> = sqlx::query_scalar(
-            "SELECT card_number FROM card_tokens WHERE code = $1 AND ($2::timestamptz IS NULL OR (used_at IS NULL AND expires_at > $2))",
-        )
-        .bind(code.as_str())
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
-        let Some(number) = number else {
-            return Ok(None);
-        };
-        let mut conn = self.pool.acquire().await.map_err(db)?;
-        let Some(card) = card_row(&mut conn, &number, false).await? else {
-            return Ok(None);
-        };
-        let Some(member_id) = card.member_id else {
-            return Ok(None);
-        };
-        Ok(member_by_id(&mut conn, member_id).await?.map(|m| (m, card)))
     }
 }

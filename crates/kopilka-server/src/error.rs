@@ -3,7 +3,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use kopilka_domain::{DomainError, FieldError};
+use kopilka_domain::{DomainError, FieldError, RowError};
 use kopilka_service::ServiceError;
 use kopilka_store::StoreError;
 use serde::Serialize;
@@ -64,7 +64,12 @@ pub struct Problem {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProblemField {
-    pub field: String,
+    /// The invalid field of a JSON body or form.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The invalid line of an uploaded file, counting from 1 with its header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
     pub message: String,
 }
 
@@ -103,7 +108,11 @@ impl ApiError {
     pub fn malformed(field: String, message: String) -> Self {
         let mut e = Self::new(ProblemCode::ValidationFailed);
         e.0.status = StatusCode::BAD_REQUEST.as_u16();
-        e.0.errors.push(ProblemField { field, message });
+        e.0.errors.push(ProblemField {
+            field: Some(field),
+            line: None,
+            message,
+        });
         e
     }
 
@@ -115,6 +124,9 @@ impl ApiError {
         DomainError::Unauthorized.into()
     }
 
+    pub fn unsupported_media_type() -> Self {
+        Self::new(ProblemCode::UnsupportedMediaType)
+    }
     pub fn payload_too_large() -> Self {
         Self::new(ProblemCode::PayloadTooLarge)
     }
@@ -144,6 +156,8 @@ impl From<DomainError> for ApiError {
             D::CardBlocked => ProblemCode::CardBlocked,
             D::CardAlreadyBound => ProblemCode::CardAlreadyBound,
             D::PhoneTaken => ProblemCode::PhoneTaken,
+            D::StateConflict => ProblemCode::StateConflict,
+            D::InvalidRows(_) => ProblemCode::ValidationFailed,
         };
         let mut api = ApiError::new(code);
         match e {
@@ -152,7 +166,19 @@ impl From<DomainError> for ApiError {
                 api.0.errors = fields
                     .into_iter()
                     .map(|FieldError { field, message }| ProblemField {
-                        field,
+                        field: Some(field),
+                        line: None,
+                        message: texts.render(&message),
+                    })
+                    .collect();
+            }
+            D::InvalidRows(rows) => {
+                let texts = language().texts();
+                api.0.errors = rows
+                    .into_iter()
+                    .map(|RowError { line, message }| ProblemField {
+                        field: None,
+                        line: Some(line),
                         message: texts.render(&message),
                     })
                     .collect();

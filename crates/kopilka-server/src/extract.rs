@@ -195,6 +195,39 @@ impl FromRequestParts<AppState> for StaffAuth {
     }
 }
 
+/// A signed-in employee who has replaced the temporary password: every employee call but the
+/// password change wants one.
+pub struct EmployeeAuth(pub kopilka_service::employees::EmployeeSession);
+
+impl FromRequestParts<AppState> for EmployeeAuth {
+    type Rejection = ApiError;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or_else(ApiError::unauthorized)?;
+        Ok(EmployeeAuth(
+            state.kopilka.authenticate_employee(&token, true).await?,
+        ))
+    }
+}
+
+/// A signed-in employee, temporary password or not: for changing it.
+pub struct AnyEmployeeAuth(pub kopilka_service::employees::EmployeeSession);
+
+impl FromRequestParts<AppState> for AnyEmployeeAuth {
+    type Rejection = ApiError;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or_else(ApiError::unauthorized)?;
+        Ok(AnyEmployeeAuth(
+            state.kopilka.authenticate_employee(&token, false).await?,
+        ))
+    }
+}
+
 pub use kopilka_service::security::ClientAddress as ClientAddr;
 
 /// The client's IP address.

@@ -63,6 +63,11 @@ enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// Employees' own accounts.
+    Employee {
+        #[command(subcommand)]
+        command: EmployeeCommand,
+    },
     /// Till keys.
     Till {
         #[command(subcommand)]
@@ -91,6 +96,26 @@ enum TillCommand {
     List,
     /// Revoke a till's key: it is refused on every node within the key cache's lifetime.
     Revoke { id: i64 },
+}
+
+#[derive(Subcommand)]
+enum EmployeeCommand {
+    /// Open an employee's account; the temporary password is printed once, alone on the last
+    /// line, and must be changed at first sign-in.
+    Create {
+        #[arg(long)]
+        login: String,
+        /// Full name: surname, first name, patronymic.
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        position: String,
+        #[arg(long)]
+        store: i64,
+        /// Date of hire, YYYY-MM-DD.
+        #[arg(long)]
+        hired: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -259,6 +284,43 @@ async fn main() -> anyhow::Result<()> {
             let uri = kopilka.enrol_staff_totp(&login).await?;
             println!("second factor of staff {login} enrolled; add it to an authenticator app, shown only now:");
             println!("{uri}");
+        }
+        Command::Employee {
+            command:
+                EmployeeCommand::Create {
+                    login,
+                    name,
+                    position,
+                    store,
+                    hired,
+                },
+        } => {
+            let kopilka = kopilka_server::kopilka(&settings, Dependencies::default()).await?;
+            let input = kopilka_service::employees::EmployeeInput {
+                login: &login,
+                full_name: &name,
+                position: &position,
+                store_id: store,
+                hired_on: &hired,
+            };
+            let (employee, password) = match kopilka.create_employee_cli(&input).await {
+                Err(kopilka_service::ServiceError::Domain(
+                    kopilka_domain::DomainError::Validation(fields),
+                )) => {
+                    let texts = kopilka_text::Lang::En.texts();
+                    let said: Vec<String> = fields
+                        .iter()
+                        .map(|f| format!("{}: {}", f.field, texts.render(&f.message)))
+                        .collect();
+                    anyhow::bail!("{}", said.join("; "));
+                }
+                other => other?,
+            };
+            println!(
+                "employee {} created (id {}), {}; their temporary password, shown only now:",
+                employee.login, employee.id, employee.full_name
+            );
+            println!("{password}");
         }
         Command::Till {
             command: TillCommand::List,

@@ -63,7 +63,9 @@ problem_codes! {
     CardBlocked => "card_blocked", 409;
     CardAlreadyBound => "card_already_bound", 409;
     PhoneTaken => "phone_taken", 409;
+    StateConflict => "state_conflict", 409;
     PayloadTooLarge => "payload_too_large", 413;
+    UnsupportedMediaType => "unsupported_media_type", 415;
     Timeout => "timeout", 503;
     Overloaded => "overloaded", 503;
     ServiceUnavailable => "service_unavailable", 503;

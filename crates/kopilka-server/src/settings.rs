@@ -208,6 +208,26 @@ settings! {
         messenger_phone: String = "+7 900 100-00-00".to_owned(), "KOPILKA_MESSENGER_PHONE";
         /// The e-mail address for claims shown in contacts.
         claims_email: String = "claims@kopilka.example".to_owned(), "KOPILKA_CLAIMS_EMAIL";
+        /// The employer's name on employees' documents.
+        company_name: String = "ООО «Копилка»".to_owned(), "KOPILKA_COMPANY_NAME";
+        /// The employer's INN.
+        company_inn: String = "7700000000".to_owned(), "KOPILKA_COMPANY_INN";
+        /// The employer's KPP.
+        company_kpp: String = "770001001".to_owned(), "KOPILKA_COMPANY_KPP";
+        /// The employer's OGRN.
+        company_ogrn: String = "1027700000000".to_owned(), "KOPILKA_COMPANY_OGRN";
+        /// The employer's legal address.
+        company_address: String = "123000, г. Москва, ул. Примерная, д. 1".to_owned(), "KOPILKA_COMPANY_ADDRESS";
+        /// Who signs employees' documents: `position: name` pairs separated by `;`.
+        company_signatories: String = "Генеральный директор: И. И. Иванов; Главный бухгалтер: М. П. Петрова".to_owned(), "KOPILKA_COMPANY_SIGNATORIES";
+        /// Working days HR has to make a document (art. 62 of the Labour Code: 3).
+        document_deadline_days: u32 = 3, "KOPILKA_DOCUMENT_DEADLINE_DAYS";
+        /// Weekdays off (holidays and days moved by decree), `YYYY-MM-DD`, comma-separated: the production calendar.
+        days_off: String = DAYS_OFF_2026.to_owned(), "KOPILKA_DAYS_OFF";
+        /// Weekends that are working days by decree, `YYYY-MM-DD`, comma-separated.
+        working_weekends: String = String::new(), "KOPILKA_WORKING_WEEKENDS";
+        /// Document types made at once from the data when an employee asks (comma-separated).
+        documents_made_at_once: String = "payslip".to_owned(), "KOPILKA_DOCUMENTS_MADE_AT_ONCE";
     }
     optional {
         /// Append every SMS to this file as a JSON line instead of sending it.
@@ -223,6 +243,26 @@ settings! {
         /// Key for hashing SMS codes (at least 32 characters); without it the store keeps one, which suits a single box.
         secret_key: Secret, "KOPILKA_SECRET_KEY";
     }
+}
+
+/// The weekdays off of 2026 by the government's decree (New Year holidays, 23 February,
+/// 9 March for the 8th, 1 May, 11 May for the 9th, 12 June, 4 November, 31 December).
+const DAYS_OFF_2026: &str = "2026-01-01,2026-01-02,2026-01-05,2026-01-06,2026-01-07,2026-01-08,\
+     2026-01-09,2026-02-23,2026-03-09,2026-05-01,2026-05-11,2026-06-12,2026-11-04,2026-12-31";
+
+fn dates(
+    name: &str,
+    list: &str,
+) -> Result<std::collections::BTreeSet<chrono::NaiveDate>, SettingsError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+                SettingsError::Invalid(format!("{name}: {s:?} is not a YYYY-MM-DD date"))
+            })
+        })
+        .collect()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -273,6 +313,63 @@ impl Settings {
     pub fn trusted_proxies(&self) -> Result<crate::client_ip::TrustedProxies, SettingsError> {
         crate::client_ip::TrustedProxies::new(&self.trusted_proxies, self.trust_forwarded_for)
             .map_err(|e| SettingsError::Invalid(format!("trusted_proxies: {e}")))
+    }
+
+    /// Employees' documents: the employer, the calendar, the deadline.
+    fn document_rules(&self) -> Result<kopilka_service::documents::DocumentRules, SettingsError> {
+        use kopilka_domain::employee::{DocumentType, WorkCalendar};
+        let signatories = self
+            .company_signatories
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                let (position, name) = s.split_once(':').ok_or_else(|| {
+                    SettingsError::Invalid(format!(
+                        "company_signatories: {s:?} is not «position: name»"
+                    ))
+                })?;
+                Ok(kopilka_documents::Signatory {
+                    position: position.trim().to_owned(),
+                    name: name.trim().to_owned(),
+                })
+            })
+            .collect::<Result<_, SettingsError>>()?;
+        let made_at_once = self
+            .documents_made_at_once
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                DocumentType::parse(s)
+                    .filter(|t| t.made_from_data())
+                    .ok_or_else(|| {
+                        SettingsError::Invalid(format!(
+                            "documents_made_at_once: {s:?} is not a type made from data"
+                        ))
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(kopilka_service::documents::DocumentRules {
+            deadline_working_days: self.document_deadline_days,
+            calendar: WorkCalendar {
+                days_off: dates("days_off", &self.days_off)?,
+                working_weekends: dates("working_weekends", &self.working_weekends)?,
+            },
+            made_at_once,
+            company: kopilka_documents::Company {
+                name: self.company_name.clone(),
+                inn: self.company_inn.clone(),
+                kpp: self.company_kpp.clone(),
+                ogrn: self.company_ogrn.clone(),
+                address: self.company_address.clone(),
+                signatories,
+            },
+            public_url: self
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", self.listen)),
+        })
     }
 
     /// The business rules these settings describe.
@@ -375,6 +472,7 @@ impl Settings {
             expiry_workers: self.expiry_workers.max(1),
             feedback_per_hour: self.feedback_per_hour,
             till_key_cache: std::time::Duration::from_secs(self.till_key_cache_s),
+            documents: self.document_rules()?,
             ..Rules::default()
         })
     }

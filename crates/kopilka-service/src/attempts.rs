@@ -15,6 +15,7 @@ use kopilka_domain::DomainError;
 pub(crate) enum Audience {
     Customer,
     Staff,
+    Employee,
 }
 
 impl Audience {
@@ -22,6 +23,7 @@ impl Audience {
         match self {
             Audience::Customer => "customer",
             Audience::Staff => "staff",
+            Audience::Employee => "employee",
         }
     }
 }

@@ -73,6 +73,8 @@ pub struct Rules {
     pub feedback_per_hour: u32,
     /// How long a till key, once checked, is trusted without asking the store again.
     pub till_key_cache: std::time::Duration,
+    /// Employees' documents: deadline, calendar, what is made at once, the employer.
+    pub documents: crate::documents::DocumentRules,
 }
 
 impl Default for Rules {
@@ -123,6 +125,7 @@ impl Default for Rules {
             expiry_workers: 2,
             feedback_per_hour: 5,
             till_key_cache: std::time::Duration::from_secs(30),
+            documents: crate::documents::DocumentRules::default(),
         }
     }
 }

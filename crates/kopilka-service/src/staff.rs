@@ -15,14 +15,16 @@ use rand::rngs::OsRng;
 #[derive(Debug, Clone)]
 pub enum Actor {
     Staff(i64),
+    Employee(kopilka_domain::employee::EmployeeId),
     Cli,
     System,
 }
 
 impl Actor {
-    fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match self {
             Actor::Staff(id) => format!("staff:{id}"),
+            Actor::Employee(id) => format!("employee:{id}"),
             Actor::Cli => "cli".to_owned(),
             Actor::System => "system".to_owned(),
         }

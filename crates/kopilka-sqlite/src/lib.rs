@@ -5,7 +5,9 @@
 //! cancel a transaction half-way: the job runs to its end whatever happens to the caller.
 
 mod auth;
+mod cards;
 mod catalog;
+mod employees;
 mod holders;
 mod ledger;
 mod marketing;
@@ -86,6 +88,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0006_live_lots_covered.sql")),
         M::up(include_str!("../migrations/0007_security.sql")),
         M::up(include_str!("../migrations/0008_personal_data.sql")),
+        M::up(include_str!("../migrations/0009_employees.sql")),
     ])
 }
 
@@ -352,7 +355,8 @@ fn unique_name(msg: &str) -> &'static str {
     match msg.rsplit(": ").next().unwrap_or("") {
         "members.phone" => "phone",
         "cards.number" => "card_number",
-        "staff.login" => "login",
+        "staff.login" | "employees.login" => "login",
+        "document_requests.verify_code" => "verify_code",
         "sessions.token_hash" => "token",
         _ => "unique",
     }

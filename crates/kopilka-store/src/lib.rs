@@ -9,9 +9,11 @@ use kopilka_domain::member::{CategoryId, Consents, Member, MemberId, Profile, St
 use kopilka_domain::staff::Role;
 use kopilka_domain::{CardKind, CardNumber, CardStatus, Phone};
 
+mod cards;
 #[cfg(feature = "test-util")]
 #[allow(clippy::unwrap_used)] // a failed unwrap is a failed contract
 pub mod contract;
+pub mod employees;
 mod marketing;
 pub mod member_cache;
 #[cfg(feature = "test-util")]
@@ -25,6 +27,7 @@ mod support;
 pub mod test_database;
 #[cfg(feature = "test-util")]
 pub mod test_postgres;
+pub use cards::*;
 pub use marketing::*;
 pub use pos::*;
 pub use privacy::*;
@@ -340,6 +343,8 @@ pub trait Store:
     + Staff
     + Meta
     + Pos
+    + Cards
+    + employees::Employees
     + Marketing
     + Support
     + Receipts
@@ -355,6 +360,8 @@ impl<T> Store for T where
         + Staff
         + Meta
         + Pos
+        + Cards
+        + employees::Employees
         + Marketing
         + Support
         + Receipts

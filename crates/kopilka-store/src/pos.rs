@@ -1,5 +1,5 @@
-//! The till's side of storage: till keys, purchases, refunds, expiry, adjustments and the
-//! card lifecycle. Every method is one transaction.
+//! The till's side of storage: till keys, purchases, refunds, expiry and adjustments (the
+//! card lifecycle is `Cards`). Every method is one transaction.
 
 use crate::{Activation, Card, NewAuditEntry, StoreResult};
 use async_trait::async_trait;
@@ -282,48 +282,4 @@ pub trait Pos: Send + Sync {
     ) -> StoreResult<(u64, Option<LotKey>)>;
     /// A manual adjustment with its audit entry; the balance after it.
     async fn adjust(&self, adjustment: Adjustment) -> StoreResult<Points>;
-
-    /// Adds unbound physical cards; returns the numbers that were new. Writes the audit row
-    /// in the same transaction, its `details` set to `{"count": N}` of the cards added.
-    async fn issue_cards(
-        &self,
-        numbers: &[CardNumber],
-        at: DateTime<Utc>,
-        audit: crate::NewAuditEntry,
-    ) -> StoreResult<Vec<CardNumber>>;
-    /// Binds an unbound card to the member as their active card, blocking the old one.
-    async fn bind_card(
-        &self,
-        member: MemberId,
-        number: &CardNumber,
-        at: DateTime<Utc>,
-    ) -> StoreResult<Card>;
-    /// Gives the member a new virtual card as their active card, blocking the old one.
-    async fn add_virtual_card(
-        &self,
-        member: MemberId,
-        number: &CardNumber,
-        at: DateTime<Utc>,
-    ) -> StoreResult<Card>;
-    /// Blocks one of the member's cards.
-    async fn block_card(
-        &self,
-        member: MemberId,
-        number: &CardNumber,
-        at: DateTime<Utc>,
-    ) -> StoreResult<Card>;
-    async fn create_card_token(
-        &self,
-        card: &CardNumber,
-        code: &CardNumber,
-        created_at: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
-    ) -> StoreResult<()>;
-    /// The member and card a one-time code stands for: with `now`, only if the code is
-    /// unspent and unexpired then; without, whatever became of it.
-    async fn resolve_card_token(
-        &self,
-        code: &CardNumber,
-        now: Option<DateTime<Utc>>,
-    ) -> StoreResult<Option<(Member, Card)>>;
 }

@@ -18,6 +18,7 @@ mod purchases;
 mod register;
 mod session;
 mod tickets;
+mod verify;
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue};
@@ -112,6 +113,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
         .route("/register", get(register::start).post(register::step))
         .route("/account", get(pages::account))
         .route("/contacts", get(contacts::contacts))
+        .route("/verify", get(verify::form))
+        .route("/verify/{code}", get(verify::check))
         .route(
             "/feedback",
             get(contacts::feedback_form).post(contacts::send_feedback),

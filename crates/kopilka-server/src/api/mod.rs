@@ -3,6 +3,8 @@
 pub mod admin;
 pub mod auth;
 pub mod cards;
+pub mod employee;
+pub mod hr;
 pub mod me;
 pub mod pos;
 pub mod privacy;
@@ -28,6 +30,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "public", description = "Reference data, no credentials"),
         (name = "pos", description = "Tills (till keys)"),
         (name = "admin", description = "Back office (staff tokens)"),
+        (name = "employee", description = "The employee's own account (employee tokens)"),
         (name = "ops", description = "Health and metrics"),
     )
 )]
@@ -70,4 +73,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(public::router())
         .merge(admin::router())
         .merge(support::router())
+        .merge(employee::router())
+        .merge(hr::router())
 }

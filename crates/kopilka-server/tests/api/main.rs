@@ -6,6 +6,7 @@ mod account_pages;
 mod browser;
 mod cards;
 mod catalog;
+mod employees;
 mod helpers;
 mod logs;
 mod offers;

@@ -1,0 +1,55 @@
+//! Card management: physical cards issued in bulk and bound to members, virtual cards,
+//! blocking, and the one-time codes a card is shown by. Every method is one transaction.
+
+use crate::{Card, StoreResult};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use kopilka_domain::member::{Member, MemberId};
+use kopilka_domain::CardNumber;
+
+#[async_trait]
+pub trait Cards: Send + Sync {
+    /// Adds unbound physical cards; returns the numbers that were new. Writes the audit row
+    /// in the same transaction, its `details` set to `{"count": N}` of the cards added.
+    async fn issue_cards(
+        &self,
+        numbers: &[CardNumber],
+        at: DateTime<Utc>,
+        audit: crate::NewAuditEntry,
+    ) -> StoreResult<Vec<CardNumber>>;
+    /// Binds an unbound card to the member as their active card, blocking the old one.
+    async fn bind_card(
+        &self,
+        member: MemberId,
+        number: &CardNumber,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Card>;
+    /// Gives the member a new virtual card as their active card, blocking the old one.
+    async fn add_virtual_card(
+        &self,
+        member: MemberId,
+        number: &CardNumber,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Card>;
+    /// Blocks one of the member's cards.
+    async fn block_card(
+        &self,
+        member: MemberId,
+        number: &CardNumber,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Card>;
+    async fn create_card_token(
+        &self,
+        card: &CardNumber,
+        code: &CardNumber,
+        created_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The member and card a one-time code stands for: with `now`, only if the code is
+    /// unspent and unexpired then; without, whatever became of it.
+    async fn resolve_card_token(
+        &self,
+        code: &CardNumber,
+        now: Option<DateTime<Utc>>,
+    ) -> StoreResult<Option<(Member, Card)>>;
+}
