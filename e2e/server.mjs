@@ -90,3 +90,18 @@ export async function purchase(key, body) {
   assert.equal(res.status, 201, answer);
   return JSON.parse(answer);
 }
+
+/// An employee's account made by the binary's own command; the temporary password.
+export function createEmployee(login, name) {
+  const out = execFileSync(kopilka, ['employee', 'create', '--login', login, '--name', name,
+    '--position', 'Старший кассир', '--store', '1', '--hired', '2024-03-01'], { env }).toString();
+  return out.trim().split('\n').pop();
+}
+
+/// A staff member with `role`, signed in through the API: the token.
+export async function staffToken(login, role, password) {
+  execFileSync(kopilka, ['staff', 'create', '--login', login, '--role', role], { env, input: `${password}\n` });
+  const signed = await api('/admin/auth/login', { login, password });
+  assert.equal(signed.status, 200, JSON.stringify(signed.body));
+  return signed.body.token;
+}

@@ -337,6 +337,8 @@ pub(crate) fn month_bounds(month: Month) -> Option<(NaiveDate, NaiveDate)> {
 }
 
 #[cfg(test)]
+// Kopecks read best as roubles_kopecks: 85_000_00 is 85 000,00 ₽.
+#[allow(clippy::inconsistent_digit_grouping)]
 mod tests {
     use super::*;
 

@@ -2,6 +2,9 @@
 //! would: the text with `pdftotext`, the QR code from a 150 dpi picture with `zbarimg`.
 //! Set `KOPILKA_DOCUMENTS_KEEP=/some/dir` to keep the PDFs for a look.
 
+// Kopecks read best as roubles_kopecks: 85_000_00 is 85 000,00 ₽.
+#![allow(clippy::inconsistent_digit_grouping)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -182,6 +185,35 @@ fn employment_confirmation() {
         },
     );
     assert_has(&anywhere.text, &["по месту требования"]);
+}
+
+#[test]
+fn former_employee_is_not_said_to_work_here() {
+    let former = Employee {
+        still_employed: false,
+        ..employee()
+    };
+    let bytes = render(
+        &company(),
+        &former,
+        &stamp(),
+        &Document::EmploymentConfirmation {
+            salary_kop: None,
+            addressee: None,
+        },
+    )
+    .expect("renders");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pdf = dir.path().join("former.pdf");
+    std::fs::write(&pdf, bytes).expect("write PDF");
+    let mut pdftotext = tool("pdftotext", "poppler-utils");
+    pdftotext.arg(&pdf).arg("-");
+    let text = flat(&run(pdftotext));
+    assert!(
+        text.contains("состоял с организацией в трудовых отношениях"),
+        "{text}"
+    );
+    assert!(!text.contains("по настоящее время"), "{text}");
 }
 
 fn months(from: Month, count: u32) -> Vec<MonthIncome> {

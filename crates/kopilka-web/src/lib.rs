@@ -8,6 +8,7 @@ mod cards;
 mod contacts;
 mod controls;
 mod discover;
+mod employee;
 mod format;
 mod history;
 mod i18n;
@@ -113,6 +114,15 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
         .route("/register", get(register::start).post(register::step))
         .route("/account", get(pages::account))
         .route("/contacts", get(contacts::contacts))
+        .route("/employee", get(employee::show))
+        .route("/employee/login", post(employee::sign_in))
+        .route("/employee/password", post(employee::change_password))
+        .route("/employee/requests", post(employee::order))
+        .route(
+            "/employee/requests/{id}/document.pdf",
+            get(employee::download),
+        )
+        .route("/employee/logout", post(employee::sign_out))
         .route("/verify", get(verify::form))
         .route("/verify/{code}", get(verify::check))
         .route(

@@ -19,6 +19,8 @@ use subtle::ConstantTimeEq;
 pub const SESSION_COOKIE: &str = "kp_session";
 pub const CSRF_COOKIE: &str = "kp_csrf";
 pub const LANG_COOKIE: &str = "kp_lang";
+/// An employee's session, apart from any customer's on the same browser.
+pub const EMPLOYEE_COOKIE: &str = "kp_employee";
 /// The registration token of a verified phone, between its code and the end of the wizard.
 pub const REGISTRATION_COOKIE: &str = "kp_reg";
 
@@ -49,6 +51,8 @@ pub struct Visitor {
     pub session: Option<String>,
     /// The registration token of a verified phone, if a registration is under way.
     pub registration: Option<String>,
+    /// The employee's session token from its cookie, if any (not yet checked).
+    pub employee_session: Option<String>,
     pub ip: String,
     pub user_agent: String,
     csrf_seed: String,
@@ -123,6 +127,7 @@ impl FromRequestParts<WebState> for Visitor {
             texts: lang.texts(),
             session: cookie(parts, SESSION_COOKIE).map(str::to_owned),
             registration: cookie(parts, REGISTRATION_COOKIE).map(str::to_owned),
+            employee_session: cookie(parts, EMPLOYEE_COOKIE).map(str::to_owned),
             ip,
             user_agent,
             csrf_seed,
@@ -187,6 +192,20 @@ impl Visitor {
     pub fn end_registration(&mut self) {
         self.pending
             .push(set_cookie(REGISTRATION_COOKIE, "", 0, self.secure));
+    }
+
+    pub fn start_employee_session(&mut self, token: &str) {
+        self.pending.push(set_cookie(
+            EMPLOYEE_COOKIE,
+            token,
+            SESSION_COOKIE_DAYS,
+            self.secure,
+        ));
+    }
+
+    pub fn end_employee_session(&mut self) {
+        self.pending
+            .push(set_cookie(EMPLOYEE_COOKIE, "", 0, self.secure));
     }
 
     pub fn end_session(&mut self) {

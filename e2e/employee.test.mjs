@@ -1,0 +1,107 @@
+// The employee's pages in Debian's headless Chromium against the real binary: sign in with
+// the temporary password HR issued, replace it, order a payslip that is made at once and
+// download it as a PDF that reads back, order a certificate that waits for HR; at phone and
+// desktop widths, with no console errors and no serious accessibility issue.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { start, stop, createEmployee, staffToken, screens, browser as chromiumBrowser, base as baseUrl } from './server.mjs';
+
+const require = createRequire(import.meta.url);
+const axePath = require.resolve('axe-core/axe.min.js');
+let browser, base;
+before(async () => { await start(); browser = chromiumBrowser(); base = baseUrl(); });
+after(stop);
+
+async function axe(page) {
+  await page.addScriptTag({ path: axePath });
+  const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ['violations'] }));
+  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${page.url()}: ${v.id} ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+/// Last month, as YYYY-MM: the newest a payslip can be for.
+function lastMonth() {
+  const d = new Date();
+  d.setUTCDate(1);
+  d.setUTCMonth(d.getUTCMonth() - 1);
+  return d.toISOString().slice(0, 7);
+}
+
+for (const [name, width, height] of [['phone', 390, 844], ['desktop', 1280, 900]]) {
+  test(`an employee replaces the temporary password and downloads a payslip (${name})`, async () => {
+    const login = `kassir.${name}`;
+    const temporary = createEmployee(login, 'Петрова Анна Сергеевна');
+    const month = lastMonth();
+    const accounting = await staffToken(`buh.${name}`, 'accounting', 'бухгалтерия-пароль-2026');
+    const csv = `employee,month,gross,tax,net,accruals,deductions\n${login},${month},85000,11050,73100,salary:80000; bonus:5000,union:850\n`;
+    const imported = await fetch(`${base}/api/v1/admin/payroll`, { method: 'POST', body: csv, headers: { 'content-type': 'text/csv', authorization: `Bearer ${accounting}` } });
+    assert.equal(imported.status, 201, await imported.text());
+
+    // axe is added as a script of its own; the pages' policy would refuse it, rightly.
+    const context = await browser.newContext({ viewport: { width, height }, deviceScaleFactor: name === 'phone' ? 3 : 1, locale: 'ru-RU', acceptDownloads: true, bypassCSP: true });
+    const page = await context.newPage();
+    const problems = [];
+    // A form sent back with its errors answers 422 on purpose; Chromium logs that.
+    page.on('console', (m) => { if (m.type() === 'error' && !m.text().includes('status of 422')) problems.push(m.text()); });
+    page.on('pageerror', (e) => problems.push(e.message));
+    const found = [];
+
+    await page.goto(`${base}/employee`);
+    await page.screenshot({ path: join(screens, `employee-login-${name}.png`), fullPage: true });
+    found.push(...await axe(page));
+    await page.getByLabel('Логин').fill(login);
+    await page.getByLabel('Пароль').fill('не-тот');
+    await page.getByRole('button', { name: 'Войти по паролю' }).click();
+    assert.ok(await page.locator('#password-error').isVisible());
+    await page.getByLabel('Пароль').fill(temporary);
+    await page.getByRole('button', { name: 'Войти по паролю' }).click();
+    await page.waitForURL(`${base}/employee`);
+    await page.getByRole('heading', { name: 'Задайте свой пароль' }).waitFor();
+    found.push(...await axe(page));
+    await page.getByLabel('Временный пароль').fill(temporary);
+    await page.getByLabel('Новый пароль').fill('12345678');
+    await page.getByRole('button', { name: 'Сохранить пароль' }).click();
+    assert.ok(await page.locator('#new_password-error').isVisible());
+    await page.screenshot({ path: join(screens, `employee-password-${name}.png`), fullPage: true });
+    await page.getByLabel('Временный пароль').fill(temporary);
+    await page.getByLabel('Новый пароль').fill('Моя-зарплата-2026');
+    await page.getByRole('button', { name: 'Сохранить пароль' }).click();
+    await page.getByRole('heading', { name: 'Петрова Анна Сергеевна' }).waitFor();
+
+    // A payslip: made at once from the payroll.
+    await page.getByLabel('Документ', { exact: true }).selectOption('payslip');
+    await page.getByLabel('Для чего').fill('Для себя');
+    await page.getByLabel('Месяц', { exact: true }).fill(month);
+    await page.getByRole('button', { name: 'Заказать', exact: true }).click();
+    await page.getByText('Документ готов — его можно скачать.').waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Скачать PDF' }).first().click()]);
+    const pdf = join(screens, `..`, `..`, 'target', `employee-payslip-${name}.pdf`);
+    await download.saveAs(pdf);
+    const text = execFileSync('pdftotext', ['-layout', pdf, '-']).toString().replace(/[\u00a0\u202f]/g, ' ');
+    for (const expected of ['Петрова Анна Сергеевна', 'Старший кассир', '85 000,00', '73 100,00']) assert.ok(text.includes(expected), `${expected} not in ${text}`);
+
+    // An employment confirmation waits for HR, with its deadline shown; a wrong period is
+    // named beside its field and nothing is ordered.
+    await page.getByLabel('Документ', { exact: true }).selectOption('income_certificate');
+    await page.getByLabel('Для чего').fill('Ипотека');
+    await page.getByLabel('С месяца').fill(month);
+    await page.getByLabel('По месяц').fill('2024-01');
+    await page.getByRole('button', { name: 'Заказать', exact: true }).click();
+    assert.ok(await page.locator('#period_to-error').isVisible());
+    await page.getByLabel('Документ', { exact: true }).selectOption('employment_confirmation');
+    await page.getByLabel('Для чего').fill('Для банка');
+    await page.getByLabel('Куда').fill('ПАО Сбербанк');
+    await page.getByRole('button', { name: 'Заказать', exact: true }).click();
+    await page.getByText('Заявка принята').waitFor();
+    assert.ok(await page.getByText('будет готова до').first().isVisible());
+    assert.ok(await page.getByText('Выдана').first().isVisible());
+    await page.screenshot({ path: join(screens, `employee-account-${name}.png`), fullPage: true });
+    found.push(...await axe(page));
+    assert.deepEqual(found, []);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+}
