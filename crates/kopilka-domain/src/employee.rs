@@ -59,6 +59,29 @@ pub enum Department {
 }
 str_enum!(Department { Hr => "hr", Accounting => "accounting", Administration => "administration" });
 
+impl Department {
+    pub const ALL: [Department; 3] = [Self::Hr, Self::Accounting, Self::Administration];
+
+    /// The staff roles that answer this department's messages (administrators answer all).
+    pub fn answered_by(self) -> &'static [crate::staff::Role] {
+        use crate::staff::Role;
+        match self {
+            Self::Hr => &[Role::Hr],
+            Self::Accounting => &[Role::Accounting],
+            Self::Administration => &[Role::Admin, Role::StoreManager],
+        }
+    }
+}
+
+/// Who wrote a message in an employee's thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageAuthor {
+    Employee,
+    Staff,
+}
+str_enum!(MessageAuthor { Employee => "employee", Staff => "staff" });
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentType {

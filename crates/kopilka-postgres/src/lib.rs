@@ -6,6 +6,7 @@ mod auth;
 mod cards;
 mod catalog;
 pub mod codes;
+mod employee_messages;
 mod employees;
 pub mod functions;
 mod ledger;

@@ -9,6 +9,7 @@ pub mod catalog;
 mod catalog_cache;
 pub mod crypto;
 pub mod documents;
+pub mod employee_messages;
 pub mod employees;
 mod error;
 pub mod offers;

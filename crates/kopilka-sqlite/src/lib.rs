@@ -7,6 +7,7 @@
 mod auth;
 mod cards;
 mod catalog;
+mod employee_messages;
 mod employees;
 mod holders;
 mod ledger;
@@ -89,6 +90,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0007_security.sql")),
         M::up(include_str!("../migrations/0008_personal_data.sql")),
         M::up(include_str!("../migrations/0009_employees.sql")),
+        M::up(include_str!("../migrations/0010_employee_messages.sql")),
     ])
 }
 

@@ -13,6 +13,7 @@ mod cards;
 #[cfg(feature = "test-util")]
 #[allow(clippy::unwrap_used)] // a failed unwrap is a failed contract
 pub mod contract;
+pub mod employee_messages;
 pub mod employees;
 mod marketing;
 pub mod member_cache;
@@ -345,6 +346,7 @@ pub trait Store:
     + Pos
     + Cards
     + employees::Employees
+    + employee_messages::EmployeeMessages
     + Marketing
     + Support
     + Receipts
@@ -362,6 +364,7 @@ impl<T> Store for T where
         + Pos
         + Cards
         + employees::Employees
+        + employee_messages::EmployeeMessages
         + Marketing
         + Support
         + Receipts

@@ -6,6 +6,7 @@ pub mod cards;
 pub mod employee;
 pub mod hr;
 pub mod me;
+pub mod messages;
 pub mod pos;
 pub mod privacy;
 pub mod public;
@@ -75,4 +76,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(support::router())
         .merge(employee::router())
         .merge(hr::router())
+        .merge(messages::router())
 }

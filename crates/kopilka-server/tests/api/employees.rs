@@ -11,6 +11,7 @@ on_both_stores!(
     payroll_is_imported_all_or_nothing,
     a_payslip_is_made_at_once_and_a_bank_checks_it,
     hr_works_the_queue_by_deadline,
+    employees_and_departments_write_to_each_other,
 );
 
 const NEW_PASSWORD: &str = "моя-новая-зарплата-2026";
@@ -629,4 +630,126 @@ async fn hr_works_the_queue_by_deadline(backend: Backend) {
 
     let queue = app.get("/admin/document-requests", &hr).await.expect(200);
     assert!(queue["items"].as_array().unwrap().is_empty(), "{queue}");
+}
+
+async fn employees_and_departments_write_to_each_other(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let token = employee(&app, "ivanova", "Иванова Анна Петровна").await;
+    let other = employee(&app, "petrov", "Петров Пётр Петрович").await;
+    let hr = app.staff_token("hr", &[Role::Hr]).await;
+    let accounting = app.staff_token("buh", &[Role::Accounting]).await;
+    let support = app.staff_token("support", &[Role::Support]).await;
+    let write = |token: &str, body: Value| {
+        let (app, token) = (&app, token.to_owned());
+        async move {
+            app.request(
+                "POST",
+                "/api/v1/employee/messages",
+                Some(&token),
+                Some(body),
+            )
+            .await
+        }
+    };
+
+    let invalid = write(
+        &token,
+        json!({ "department": "canteen", "subject": "", "body": "x" }),
+    )
+    .await;
+    assert_eq!(invalid.fields(), ["department", "subject"]);
+    let foreign = write(
+        &other,
+        json!({ "department": "hr", "subject": "Справка", "body": "Где?", "request_id": 999 }),
+    )
+    .await;
+    assert_eq!(foreign.fields(), ["request_id"]);
+    let thread = write(&token, json!({ "department": "hr", "subject": "Справка для визы", "body": "Нужна ли подпись директора?" }))
+        .await
+        .expect(201);
+    let id = thread["id"].as_i64().unwrap();
+    write(
+        &token,
+        json!({ "department": "accounting", "subject": "Отпускные", "body": "Когда придут?" }),
+    )
+    .await
+    .expect(201);
+
+    // HR sees its department's thread, unread; accounting sees its own; support sees none.
+    let queue = app.get("/admin/employee-messages", &hr).await.expect(200);
+    assert_eq!(queue["items"].as_array().unwrap().len(), 1);
+    assert_eq!(queue["unread"], 1);
+    let theirs = app
+        .get("/admin/employee-messages", &accounting)
+        .await
+        .expect(200);
+    assert_eq!(theirs["items"][0]["department"], "accounting");
+    app.get("/admin/employee-messages", &support)
+        .await
+        .expect_problem(403, "forbidden");
+    app.get(&format!("/admin/employee-messages/{id}"), &accounting)
+        .await
+        .expect_problem(403, "forbidden");
+
+    let opened = app
+        .get(&format!("/admin/employee-messages/{id}"), &hr)
+        .await
+        .expect(200);
+    assert_eq!(opened["messages"][0]["body"], "Нужна ли подпись директора?");
+    assert_eq!(
+        app.get("/admin/employee-messages", &hr).await.expect(200)["unread"],
+        0
+    );
+    app.request(
+        "POST",
+        &format!("/api/v1/admin/employee-messages/{id}/replies"),
+        Some(&hr),
+        Some(json!({ "body": "Да, подпишем к четвергу." })),
+    )
+    .await
+    .expect(201);
+
+    // The employee sees one unread answer until they open the thread.
+    let mine = app.get("/employee/messages", &token).await.expect(200);
+    assert_eq!(mine["unread"], 1);
+    let read = app
+        .get(&format!("/employee/messages/{id}"), &token)
+        .await
+        .expect(200);
+    let authors: Vec<&str> = read["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["author"].as_str().unwrap())
+        .collect();
+    assert_eq!(authors, ["employee", "staff"]);
+    assert_eq!(
+        app.get("/employee/messages", &token).await.expect(200)["unread"],
+        0
+    );
+    app.request(
+        "POST",
+        &format!("/api/v1/employee/messages/{id}/replies"),
+        Some(&token),
+        Some(json!({ "body": "Спасибо!" })),
+    )
+    .await
+    .expect(201);
+    assert_eq!(
+        app.get("/admin/employee-messages", &hr).await.expect(200)["unread"],
+        1
+    );
+
+    // Another employee reads none of it.
+    app.get(&format!("/employee/messages/{id}"), &other)
+        .await
+        .expect_problem(404, "not_found");
+    app.request(
+        "POST",
+        &format!("/api/v1/employee/messages/{id}/replies"),
+        Some(&other),
+        Some(json!({ "body": "?" })),
+    )
+    .await
+    .expect_problem(404, "not_found");
 }
