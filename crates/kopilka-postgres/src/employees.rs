@@ -169,7 +169,7 @@ impl Employees for PostgresStore {
 
     async fn employees(&self) -> StoreResult<Vec<Employee>> {
         sqlx::query(&format!(
-            "SELECT {EMPLOYEE_COLUMNS} FROM employees ORDER BY full_name, id"
+            "SELECT {EMPLOYEE_COLUMNS} FROM employees ORDER BY full_name COLLATE \"C\", id"
         ))
         .fetch_all(&self.pool)
         .await

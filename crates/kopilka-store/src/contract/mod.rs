@@ -4,10 +4,12 @@
 //! implementations answer alike; the integration suite then runs every story on both.
 
 mod accounts;
+mod employees;
 mod ledger;
 mod members;
 
 pub use accounts::accounts;
+pub use employees::employees;
 pub use ledger::ledger_and_cards;
 pub use members::{members_and_their_points, register};
 
@@ -50,6 +52,7 @@ pub async fn run_all(store: &dyn Store) {
     members_and_their_points(store).await;
     ledger_and_cards(store).await;
     accounts(store).await;
+    employees(store).await;
 }
 
 /// Counters count per key and window; a claim never passes its maximum; cooldowns run once.
