@@ -105,3 +105,36 @@ for (const [name, width, height] of [['phone', 390, 844], ['desktop', 1280, 900]
     await context.close();
   });
 }
+
+test('HR takes a request from the queue and makes the document (desktop)', async () => {
+  const temporary = createEmployee('kassir.queue', 'Смирнов Олег Игоревич');
+  await staffToken('hr.queue', 'hr', 'кадры-пароль-2026');
+  // The employee orders through the API, after replacing the temporary password.
+  const login = await (await fetch(`${base}/api/v1/employee/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ login: 'kassir.queue', password: temporary }) })).json();
+  const auth = { 'content-type': 'application/json', authorization: `Bearer ${login.token}` };
+  assert.equal((await fetch(`${base}/api/v1/employee/auth/password`, { method: 'POST', headers: auth, body: JSON.stringify({ old_password: temporary, new_password: 'Смена-пароля-2026' }) })).status, 204);
+  const ordered = await fetch(`${base}/api/v1/employee/document-requests`, { method: 'POST', headers: auth, body: JSON.stringify({ type: 'employment_confirmation', purpose: 'Для банка', addressee: 'АО Альфа-Банк' }) });
+  assert.equal(ordered.status, 201);
+
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ru-RU', bypassCSP: true });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+  await page.goto(`${base}/admin`);
+  await page.getByLabel('Логин').fill('hr.queue');
+  await page.getByLabel('Пароль').fill('кадры-пароль-2026');
+  await page.getByRole('button', { name: 'Войти по паролю' }).click();
+  await page.waitForURL(`${base}/admin/documents`);
+  await page.screenshot({ path: join(screens, 'admin-documents-desktop.png'), fullPage: true });
+  const found = await axe(page);
+  await page.getByRole('link', { name: 'Смирнов Олег Игоревич' }).click();
+  await page.getByRole('button', { name: 'Взять в работу' }).click();
+  await page.getByText('Заявка в работе.').waitFor();
+  await page.getByRole('button', { name: 'Подготовить документ' }).click();
+  await page.getByText('Документ готов; сотрудник может его скачать.').waitFor();
+  await page.screenshot({ path: join(screens, 'admin-document-desktop.png'), fullPage: true });
+  found.push(...await axe(page));
+  assert.deepEqual(found, []);
+  assert.deepEqual(problems, []);
+  await context.close();
+});

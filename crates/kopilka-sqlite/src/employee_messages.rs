@@ -145,7 +145,10 @@ impl EmployeeMessages for SqliteStore {
     }
 
     async fn department_threads(&self, departments: &[Department]) -> StoreResult<Vec<Thread>> {
-        let names: Vec<&'static str> = departments.iter().map(|d| d.as_str()).collect();
+        let mut names: Vec<&'static str> = departments.iter().map(|d| d.as_str()).collect();
+        // A department named twice is listed once, as PostgreSQL's `= ANY` does.
+        names.sort_unstable();
+        names.dedup();
         self.read(move |c| {
             // Three departments at most: one placeholder each.
             let mut all = Vec::new();

@@ -3,6 +3,7 @@
 //! form carries a CSRF token; every page is served with a Content-Security-Policy that allows
 //! nothing from another host, no inline script and no framing.
 
+mod admin;
 mod barcode;
 mod cards;
 mod contacts;
@@ -114,6 +115,17 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
         .route("/register", get(register::start).post(register::step))
         .route("/account", get(pages::account))
         .route("/contacts", get(contacts::contacts))
+        .route("/admin", get(admin::home))
+        .route(
+            "/admin/login",
+            get(admin::sign_in_form).post(admin::sign_in),
+        )
+        .route("/admin/logout", post(admin::sign_out))
+        .route("/admin/documents", get(admin::queue))
+        .route("/admin/documents/{id}", get(admin::request))
+        .route("/admin/documents/{id}/document.pdf", get(admin::document))
+        .route("/admin/documents/{id}/attach", post(admin::attach))
+        .route("/admin/documents/{id}/{action}", post(admin::act))
         .route("/employee", get(employee::show))
         .route("/employee/login", post(employee::sign_in))
         .route("/employee/password", post(employee::change_password))

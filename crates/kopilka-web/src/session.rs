@@ -21,6 +21,8 @@ pub const CSRF_COOKIE: &str = "kp_csrf";
 pub const LANG_COOKIE: &str = "kp_lang";
 /// An employee's session, apart from any customer's on the same browser.
 pub const EMPLOYEE_COOKIE: &str = "kp_employee";
+/// A staff member's session in the back office.
+pub const STAFF_COOKIE: &str = "kp_staff";
 /// The registration token of a verified phone, between its code and the end of the wizard.
 pub const REGISTRATION_COOKIE: &str = "kp_reg";
 
@@ -53,6 +55,8 @@ pub struct Visitor {
     pub registration: Option<String>,
     /// The employee's session token from its cookie, if any (not yet checked).
     pub employee_session: Option<String>,
+    /// The staff member's session token from its cookie, if any (not yet checked).
+    pub staff_session: Option<String>,
     pub ip: String,
     pub user_agent: String,
     csrf_seed: String,
@@ -128,6 +132,7 @@ impl FromRequestParts<WebState> for Visitor {
             session: cookie(parts, SESSION_COOKIE).map(str::to_owned),
             registration: cookie(parts, REGISTRATION_COOKIE).map(str::to_owned),
             employee_session: cookie(parts, EMPLOYEE_COOKIE).map(str::to_owned),
+            staff_session: cookie(parts, STAFF_COOKIE).map(str::to_owned),
             ip,
             user_agent,
             csrf_seed,
@@ -201,6 +206,17 @@ impl Visitor {
             SESSION_COOKIE_DAYS,
             self.secure,
         ));
+    }
+
+    /// Staff sessions end when idle; the cookie lasts no longer than a staff session may.
+    pub fn start_staff_session(&mut self, token: &str) {
+        self.pending
+            .push(set_cookie(STAFF_COOKIE, token, 1, self.secure));
+    }
+
+    pub fn end_staff_session(&mut self) {
+        self.pending
+            .push(set_cookie(STAFF_COOKIE, "", 0, self.secure));
     }
 
     pub fn end_employee_session(&mut self) {

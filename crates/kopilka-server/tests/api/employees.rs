@@ -12,6 +12,7 @@ on_both_stores!(
     a_payslip_is_made_at_once_and_a_bank_checks_it,
     hr_works_the_queue_by_deadline,
     employees_and_departments_write_to_each_other,
+    hr_works_a_request_in_the_back_office_pages,
 );
 
 const NEW_PASSWORD: &str = "моя-новая-зарплата-2026";
@@ -752,4 +753,116 @@ async fn employees_and_departments_write_to_each_other(backend: Backend) {
     )
     .await
     .expect_problem(404, "not_found");
+}
+
+async fn hr_works_a_request_in_the_back_office_pages(backend: Backend) {
+    use crate::browser::Browser;
+    let app = TestApp::spawn(backend).await;
+    let token = employee(&app, "ivanova", "Иванова Анна Петровна").await;
+    let accounting = app.staff_token("buh", &[Role::Accounting]).await;
+    upload_payroll(&app, &accounting, PAYROLL).await.expect(201);
+    app.staff_token("hr", &[Role::Hr]).await;
+    let asked = app
+        .request(
+            "POST",
+            "/api/v1/employee/document-requests",
+            Some(&token),
+            Some(json!({ "type": "employment_confirmation", "purpose": "Для банка", "include_salary": true, "addressee": "ПАО Сбербанк" })),
+        )
+        .await
+        .expect(201);
+    let id = asked["id"].as_i64().unwrap();
+
+    let mut hr = Browser::new(&app);
+    let page = hr.get("/admin").await;
+    assert_eq!(
+        (page.status.as_u16(), page.location()),
+        (303, "/admin/login")
+    );
+    let csrf = hr.get("/admin/login").await.csrf();
+    let wrong = hr
+        .post(
+            "/admin/login",
+            &[
+                ("csrf", &csrf),
+                ("login", "hr"),
+                ("password", "не-тот"),
+                ("totp", ""),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 422);
+    assert!(wrong.body.contains("id=\"password-error\""));
+    let signed = hr
+        .post(
+            "/admin/login",
+            &[
+                ("csrf", &csrf),
+                ("login", "hr"),
+                ("password", crate::helpers::STAFF_PASSWORD),
+                ("totp", ""),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (signed.status.as_u16(), signed.location()),
+        (303, "/admin/documents")
+    );
+
+    let queue = hr.get("/admin/documents").await;
+    assert_eq!(queue.status, 200);
+    assert!(
+        queue.body.contains("Иванова Анна Петровна"),
+        "{}",
+        queue.body
+    );
+    assert!(queue.body.contains(&format!("/admin/documents/{id}")));
+    let detail = hr.get(&format!("/admin/documents/{id}")).await;
+    assert!(detail.body.contains("ПАО Сбербанк"));
+    let csrf = detail.csrf();
+    // Rejecting without a reason is refused beside the field; nothing changes.
+    let refused = hr
+        .post(
+            &format!("/admin/documents/{id}/reject"),
+            &[("csrf", &csrf), ("reason", " ")],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("id=\"reason-error\""));
+    let ready = hr
+        .post(&format!("/admin/documents/{id}/ready"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(ready.status, 200);
+    assert!(ready.body.contains("Документ готов"), "{}", ready.body);
+    let (status, pdf) = download(
+        &app,
+        &format!("/api/v1/employee/document-requests/{id}/document.pdf"),
+        &token,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(pdf_text(&pdf).contains("ПАО Сбербанк"));
+    // A second click on a stale page says where the request stands instead of failing.
+    let again = hr
+        .post(&format!("/admin/documents/{id}/ready"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(again.status, 200);
+    assert!(again.body.contains("Заявку уже изменили"));
+    let revoked = hr
+        .post(&format!("/admin/documents/{id}/revoke"), &[("csrf", &csrf)])
+        .await;
+    assert!(revoked.body.contains("Документ отозван"));
+    assert!(hr
+        .get("/admin/documents")
+        .await
+        .body
+        .contains("Открытых заявок нет"));
+
+    // A customer's or an employee's session opens none of it.
+    let mut stranger = Browser::new(&app);
+    let page = stranger.get(&format!("/admin/documents/{id}")).await;
+    assert_eq!(
+        (page.status.as_u16(), page.location()),
+        (303, "/admin/login")
+    );
 }

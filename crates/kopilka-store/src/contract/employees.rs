@@ -16,7 +16,7 @@ use kopilka_domain::employee::{
 use kopilka_domain::payroll::{MonthPay, PayLine, YearMonth};
 use kopilka_domain::Kopecks;
 
-fn day(s: &str) -> NaiveDate {
+pub(super) fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
 
@@ -24,7 +24,7 @@ fn month(s: &str) -> YearMonth {
     YearMonth::parse(s).unwrap()
 }
 
-fn audit_of(action: &str, subject: &str, hour: u32) -> NewAuditEntry {
+pub(super) fn audit_of(action: &str, subject: &str, hour: u32) -> NewAuditEntry {
     NewAuditEntry {
         subject: subject.into(),
         ..audit(action, hour)
@@ -42,19 +42,17 @@ fn audited(action: &str, subject: &str, hour: u32) -> (String, String, DateTime<
     (action.to_owned(), subject.to_owned(), at(hour))
 }
 
-/// Needs nothing from the other parts (store 901 is only a number here); no other part
-/// creates employees, document requests or payroll, so the lists are compared whole.
+/// Needs nothing from the other parts (store 901 is only a number here); no part run before
+/// it creates employees, document requests or payroll, so the lists are compared whole.
 pub async fn employees(store: &dyn Store) {
     let (anna, boris) = accounts(store).await;
     payroll(store, anna.id, boris.id).await;
     requests(store, &anna, &boris).await;
 }
 
-/// Created with a temporary password, once per login; found by login (with the hash), by id
-/// and all by name; a new password ends the employee's other sessions, closing the account
-/// ends all of them.
-async fn accounts(store: &dyn Store) -> (Employee, Employee) {
-    let new = |login: &str, full_name: &str, hour| NewEmployee {
+/// A cashier of store 901 as HR enters them, with a temporary password.
+pub(super) fn new_employee(login: &str, full_name: &str, hour: u32) -> NewEmployee {
+    NewEmployee {
         login: login.into(),
         full_name: full_name.into(),
         position: "Кассир".into(),
@@ -62,11 +60,52 @@ async fn accounts(store: &dyn Store) -> (Employee, Employee) {
         hired_on: day("2024-03-01"),
         password_hash: format!("hash-{login}"),
         at: at(hour),
-    };
+    }
+}
+
+/// A request submitted by its employee, which comes back as submitted.
+pub(super) async fn submit(
+    store: &dyn Store,
+    employee: EmployeeId,
+    order: DocumentOrder,
+    due_on: &str,
+    hour: u32,
+) -> DocumentRequest {
+    let due_on = day(due_on);
+    let request = store
+        .create_document_request(NewDocumentRequest {
+            employee_id: employee,
+            order: order.clone(),
+            due_on,
+            at: at(hour),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        request,
+        DocumentRequest {
+            id: request.id,
+            employee_id: employee,
+            order,
+            status: RequestStatus::Submitted,
+            due_on,
+            reject_reason: None,
+            document: None,
+            created_at: at(hour),
+            updated_at: at(hour),
+        }
+    );
+    request
+}
+
+/// Created with a temporary password, once per login; found by login (with the hash), by id
+/// and all by name; a new password ends the employee's other sessions, closing the account
+/// ends all of them.
+async fn accounts(store: &dyn Store) -> (Employee, Employee) {
     // Boris first: the list by name puts Anna first all the same.
     let boris = store
         .create_employee(
-            new("boris", "Соколов Борис Ильич", 1),
+            new_employee("boris", "Соколов Борис Ильич", 1),
             audit_of("employee.create", "employee:", 1),
         )
         .await
@@ -92,7 +131,7 @@ async fn accounts(store: &dyn Store) -> (Employee, Employee) {
     );
     let anna = store
         .create_employee(
-            new("anna", "Андреева Анна Сергеевна", 1),
+            new_employee("anna", "Андреева Анна Сергеевна", 1),
             audit_of("employee.create", "employee:", 1),
         )
         .await
@@ -105,7 +144,7 @@ async fn accounts(store: &dyn Store) -> (Employee, Employee) {
     assert!(matches!(
         store
             .create_employee(
-                new("boris", "Другой Борис", 2),
+                new_employee("boris", "Другой Борис", 2),
                 audit_of("employee.create", "employee:", 2),
             )
             .await,
@@ -390,36 +429,8 @@ async fn payroll(store: &dyn Store, anna: EmployeeId, boris: EmployeeId) {
 /// deadline while open, moved on only from the status it is in, made with its document and
 /// PDF or rejected with a reason, checked by its code, and revoked once.
 async fn requests(store: &dyn Store, anna: &Employee, boris: &Employee) {
-    let create = |employee: EmployeeId, order: DocumentOrder, due_on: &str, hour| {
-        let due_on = day(due_on);
-        async move {
-            let request = store
-                .create_document_request(NewDocumentRequest {
-                    employee_id: employee,
-                    order: order.clone(),
-                    due_on,
-                    at: at(hour),
-                })
-                .await
-                .unwrap();
-            assert_eq!(
-                request,
-                DocumentRequest {
-                    id: request.id,
-                    employee_id: employee,
-                    order,
-                    status: RequestStatus::Submitted,
-                    due_on,
-                    reject_reason: None,
-                    document: None,
-                    created_at: at(hour),
-                    updated_at: at(hour),
-                }
-            );
-            request
-        }
-    };
-    let income = create(
+    let income = submit(
+        store,
         anna.id,
         DocumentOrder {
             kind: DocumentType::IncomeCertificate,
@@ -434,7 +445,8 @@ async fn requests(store: &dyn Store, anna: &Employee, boris: &Employee) {
         9,
     )
     .await;
-    let payslip = create(
+    let payslip = submit(
+        store,
         anna.id,
         DocumentOrder {
             kind: DocumentType::Payslip,
@@ -447,7 +459,8 @@ async fn requests(store: &dyn Store, anna: &Employee, boris: &Employee) {
         10,
     )
     .await;
-    let visa = create(
+    let visa = submit(
+        store,
         anna.id,
         DocumentOrder {
             kind: DocumentType::VisaLetter,
@@ -462,7 +475,8 @@ async fn requests(store: &dyn Store, anna: &Employee, boris: &Employee) {
         11,
     )
     .await;
-    let other = create(
+    let other = submit(
+        store,
         boris.id,
         DocumentOrder {
             kind: DocumentType::Other,

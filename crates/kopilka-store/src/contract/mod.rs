@@ -4,11 +4,13 @@
 //! implementations answer alike; the integration suite then runs every story on both.
 
 mod accounts;
+mod employee_messages;
 mod employees;
 mod ledger;
 mod members;
 
 pub use accounts::accounts;
+pub use employee_messages::employee_messages;
 pub use employees::employees;
 pub use ledger::ledger_and_cards;
 pub use members::{members_and_their_points, register};
@@ -53,6 +55,7 @@ pub async fn run_all(store: &dyn Store) {
     ledger_and_cards(store).await;
     accounts(store).await;
     employees(store).await;
+    employee_messages(store).await;
 }
 
 /// Counters count per key and window; a claim never passes its maximum; cooldowns run once.
