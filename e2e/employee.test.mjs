@@ -138,3 +138,59 @@ test('HR takes a request from the queue and makes the document (desktop)', async
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+test('HR opens an account on its screen and accounting imports payroll (desktop)', async () => {
+  await staffToken('hr.people', 'hr', 'кадры-пароль-2026');
+  await staffToken('buh.people', 'accounting', 'бухгалтерия-пароль-2026');
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ru-RU', bypassCSP: true });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error' && !m.text().includes('status of 422')) problems.push(m.text()); });
+  const signIn = async (login, password) => {
+    await page.goto(`${base}/admin/login`);
+    await page.getByLabel('Логин').fill(login);
+    await page.getByLabel('Пароль').fill(password);
+    await page.getByRole('button', { name: 'Войти по паролю' }).click();
+    await page.waitForURL(`${base}/admin/documents`);
+  };
+  await signIn('hr.people', 'кадры-пароль-2026');
+  await page.getByRole('link', { name: 'Сотрудники' }).click();
+  await page.getByLabel('Логин').fill('Bad Login!');
+  await page.getByRole('button', { name: 'Создать учётную запись' }).click();
+  assert.ok(await page.locator('#login-error').isVisible());
+  await page.getByLabel('Логин').fill('kassir.screen');
+  await page.getByLabel('Фамилия, имя, отчество').fill('Кузнецова Мария Ивановна');
+  await page.getByLabel('Должность').fill('Кассир');
+  await page.getByLabel('Номер магазина').fill('2');
+  await page.getByLabel('Дата приёма').fill('2025-02-03');
+  await page.getByRole('button', { name: 'Создать учётную запись' }).click();
+  const temporary = await page.locator('[data-temporary-password]').textContent();
+  assert.match(temporary, /^[a-z2-9]{12}$/);
+  await page.screenshot({ path: join(screens, 'admin-employees-desktop.png'), fullPage: true });
+  const found = await axe(page);
+  // The temporary password signs the employee in.
+  const signed = await fetch(`${base}/api/v1/employee/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ login: 'kassir.screen', password: temporary }) });
+  assert.equal(signed.status, 200);
+
+  await page.locator('form[action="/admin/logout"] button').click();
+  await signIn('buh.people', 'бухгалтерия-пароль-2026');
+  await page.getByRole('link', { name: 'Расчётные данные' }).click();
+  const bad = 'employee,month,gross,tax,net\nkassir.screen,2026-10,1000,130,800\nnobody,2026-10,1,0,1\n';
+  await page.getByLabel('Файл CSV').setInputFiles({ name: 'october.csv', mimeType: 'text/csv', buffer: Buffer.from(bad) });
+  await page.getByRole('button', { name: 'Загрузить' }).click();
+  await page.getByText('Файл не загружен').waitFor();
+  assert.ok(await page.getByText('Строка 2:').isVisible());
+  assert.ok(await page.getByText('Строка 3:').isVisible());
+  await page.screenshot({ path: join(screens, 'admin-payroll-desktop.png'), fullPage: true });
+  found.push(...await axe(page));
+  const good = 'employee,month,gross,tax,net\nkassir.screen,2026-10,1000,130,870\n';
+  await page.getByLabel('Файл CSV').setInputFiles({ name: 'october.csv', mimeType: 'text/csv', buffer: Buffer.from(good) });
+  await page.getByRole('button', { name: 'Загрузить' }).click();
+  await page.getByText('Загружено строк: 1').waitFor();
+  // HR's screens are not accounting's.
+  await page.goto(`${base}/admin/employees`);
+  assert.ok(await page.getByRole('heading', { name: 'Этот раздел не для вашей роли' }).isVisible());
+  assert.deepEqual(found, []);
+  assert.deepEqual(problems.filter((p) => !p.includes('403')), []);
+  await context.close();
+});

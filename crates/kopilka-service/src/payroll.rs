@@ -26,8 +26,9 @@ struct Row {
     pay: MonthPay,
 }
 
-/// The rows of a payroll CSV, checked one by one; `Err` holds every bad row.
-fn read_rows(body: &[u8]) -> Result<Vec<Row>, Vec<RowError>> {
+/// The rows of a payroll CSV, checked one by one, and every bad row; `Err` when the file as
+/// a whole cannot be read (its header, no rows at all).
+fn read_rows(body: &[u8]) -> Result<(Vec<Row>, Vec<RowError>), Vec<RowError>> {
     let first_line = body.split(|b| *b == b'\n').next().unwrap_or_default();
     let delimiter = if first_line.contains(&b';') && !first_line.contains(&b',') {
         b';'
@@ -104,13 +105,10 @@ fn read_rows(body: &[u8]) -> Result<Vec<Row>, Vec<RowError>> {
             break;
         }
     }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    if rows.is_empty() {
+    if rows.is_empty() && errors.is_empty() {
         return Err(header_error("payroll_empty".into()));
     }
-    Ok(rows)
+    Ok((rows, errors))
 }
 
 impl Kopilka {
@@ -118,7 +116,7 @@ impl Kopilka {
     /// Accounting; the audit log keeps who imported which months.
     pub async fn import_payroll(&self, staff: &StaffMember, body: &[u8]) -> ServiceResult<u64> {
         authorize(staff, &[Role::Accounting])?;
-        let rows = read_rows(body).map_err(DomainError::InvalidRows)?;
+        let (rows, mut errors) = read_rows(body).map_err(DomainError::InvalidRows)?;
         let employees: HashMap<String, EmployeeId> = self
             .store()
             .employees()
@@ -126,7 +124,6 @@ impl Kopilka {
             .into_iter()
             .map(|e| (e.login, e.id))
             .collect();
-        let mut errors = Vec::new();
         let mut seen: HashMap<(EmployeeId, YearMonth), u64> = HashMap::new();
         let mut checked = Vec::with_capacity(rows.len());
         for row in rows {
@@ -147,6 +144,8 @@ impl Kopilka {
             checked.push((id, row.pay));
         }
         if !errors.is_empty() {
+            // Every bad row at once, in the file's order, whichever check found it.
+            errors.sort_by_key(|e| e.line);
             errors.truncate(MAX_REPORTED);
             return Err(DomainError::InvalidRows(errors).into());
         }
@@ -185,7 +184,8 @@ mod tests {
                    ivanova;2026-10;85000;11050;73950;\"salary:80000; bonus:5000\"\n\
                    petrov;2026-13;1;0;1;\n\
                    sidorov;2026-10;100;13;80;\n";
-        let errors = read_rows(csv.as_bytes()).err().unwrap();
+        let (rows, errors) = read_rows(csv.as_bytes()).unwrap();
+        assert_eq!(rows.len(), 1);
         assert_eq!(
             lines_of(errors),
             [(3, "month_invalid"), (4, "payroll_net_mismatch")]
@@ -204,7 +204,8 @@ mod tests {
     fn good_rows_read_with_their_lines() {
         let csv = "\u{feff}Employee,Month,Gross,Tax,Net,Deductions\n\
                    ivanova,2026-10,\"85 000,00\",11050,73100,union:850\n";
-        let rows = read_rows(csv.as_bytes()).unwrap();
+        let (rows, errors) = read_rows(csv.as_bytes()).unwrap();
+        assert!(errors.is_empty());
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].login, "ivanova");
         assert_eq!(rows[0].pay.deductions.len(), 1);

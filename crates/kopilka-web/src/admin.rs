@@ -16,7 +16,7 @@ use kopilka_service::ServiceError;
 use kopilka_store::StaffMember;
 use serde::Deserialize;
 
-const SIGN_IN: &str = "/admin/login";
+pub(crate) const SIGN_IN: &str = "/admin/login";
 const QUEUE: &str = "/admin/documents";
 
 #[derive(Template)]
@@ -33,12 +33,12 @@ impl SignInPage {
     }
 }
 
-async fn staff(state: &WebState, visitor: &Visitor) -> Option<StaffMember> {
+pub(crate) async fn staff(state: &WebState, visitor: &Visitor) -> Option<StaffMember> {
     let token = visitor.staff_session.as_deref()?;
     state.kopilka.authenticate_staff(token, &[]).await.ok()
 }
 
-fn to(path: &str, visitor: Visitor) -> Response {
+pub(crate) fn to(path: &str, visitor: Visitor) -> Response {
     visitor.finish(Redirect::to(path).into_response())
 }
 
@@ -129,6 +129,13 @@ pub async fn sign_out(
     to(SIGN_IN, visitor)
 }
 
+#[derive(Template)]
+#[template(path = "admin_message.html")]
+struct AdminMessage {
+    page: Chrome,
+    heading: String,
+}
+
 struct QueueRow {
     id: i64,
     employee: String,
@@ -153,9 +160,16 @@ fn date(d: chrono::NaiveDate) -> String {
 }
 
 /// A refusal of the service as the page shows it: sign in again, or a failure.
-fn failed(state: &WebState, visitor: Visitor, e: &ServiceError) -> Response {
+pub(crate) fn failed(state: &WebState, visitor: Visitor, e: &ServiceError) -> Response {
     match e {
         ServiceError::Domain(DomainError::Unauthorized) => to(SIGN_IN, visitor),
+        ServiceError::Domain(DomainError::Forbidden) => {
+            let page = AdminMessage {
+                page: Chrome::new(state, &visitor, true),
+                heading: visitor.texts.get("admin_forbidden").to_owned(),
+            };
+            respond(visitor, &page, StatusCode::FORBIDDEN)
+        }
         _ => crate::pages::failure(state, visitor, e, true),
     }
 }

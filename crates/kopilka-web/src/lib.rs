@@ -4,6 +4,7 @@
 //! nothing from another host, no inline script and no framing.
 
 mod admin;
+mod admin_people;
 mod barcode;
 mod cards;
 mod contacts;
@@ -22,6 +23,7 @@ mod session;
 mod tickets;
 mod verify;
 
+use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
@@ -35,6 +37,10 @@ use kopilka_service::Kopilka;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use tower_http::compression::CompressionLayer;
+
+/// Largest payroll file or attached PDF a staff member uploads: a month of a large chain's
+/// payroll is a few megabytes.
+pub const UPLOAD_LIMIT_BYTES: usize = 32 * 1024 * 1024;
 
 /// What every page handler can reach.
 #[derive(Clone)]
@@ -122,9 +128,23 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
         )
         .route("/admin/logout", post(admin::sign_out))
         .route("/admin/documents", get(admin::queue))
+        .route(
+            "/admin/employees",
+            get(admin_people::employees).post(admin_people::create),
+        )
+        .route("/admin/employees/{id}/{action}", post(admin_people::act))
+        .route(
+            "/admin/payroll",
+            get(admin_people::payroll)
+                .post(admin_people::import)
+                .layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES)),
+        )
         .route("/admin/documents/{id}", get(admin::request))
         .route("/admin/documents/{id}/document.pdf", get(admin::document))
-        .route("/admin/documents/{id}/attach", post(admin::attach))
+        .route(
+            "/admin/documents/{id}/attach",
+            post(admin::attach).layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES)),
+        )
         .route("/admin/documents/{id}/{action}", post(admin::act))
         .route("/employee", get(employee::show))
         .route("/employee/login", post(employee::sign_in))

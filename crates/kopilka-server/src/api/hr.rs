@@ -17,8 +17,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// Largest payroll file or attached PDF: a month of a large chain's payroll is a few MB.
-pub const UPLOAD_LIMIT_BYTES: usize = 32 * 1024 * 1024;
+use kopilka_web::UPLOAD_LIMIT_BYTES;
 
 const QUEUE_URLS: &str = "/api/v1/admin/document-requests";
 
