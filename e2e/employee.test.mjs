@@ -194,3 +194,50 @@ test('HR opens an account on its screen and accounting imports payroll (desktop)
   assert.deepEqual(problems.filter((p) => !p.includes('403')), []);
   await context.close();
 });
+
+test('an employee asks HR a question and reads the answer (phone and desktop)', async () => {
+  const temporary = createEmployee('kassir.asks', 'Орлова Нина Павловна');
+  await staffToken('hr.answers', 'hr', 'кадры-пароль-2026');
+  const employee = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, locale: 'ru-RU', bypassCSP: true });
+  const mine = await employee.newPage();
+  await mine.goto(`${base}/employee`);
+  await mine.getByLabel('Логин').fill('kassir.asks');
+  await mine.getByLabel('Пароль').fill(temporary);
+  await mine.getByRole('button', { name: 'Войти по паролю' }).click();
+  await mine.getByLabel('Временный пароль').fill(temporary);
+  await mine.getByLabel('Новый пароль').fill('Вопрос-в-кадры-2026');
+  await mine.getByRole('button', { name: 'Сохранить пароль' }).click();
+  await mine.getByRole('link', { name: 'Вопросы' }).click();
+  await mine.getByLabel('Куда').selectOption('hr');
+  await mine.getByLabel('Тема').fill('Отпуск в январе');
+  await mine.getByLabel('Вопрос').fill('Можно ли перенести отпуск на январь?');
+  await mine.getByRole('button', { name: 'Отправить', exact: true }).click();
+  await mine.getByRole('heading', { name: 'Отпуск в январе' }).waitFor();
+  const found = await axe(mine);
+
+  const office = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ru-RU', bypassCSP: true });
+  const hr = await office.newPage();
+  await hr.goto(`${base}/admin/login`);
+  await hr.getByLabel('Логин').fill('hr.answers');
+  await hr.getByLabel('Пароль').fill('кадры-пароль-2026');
+  await hr.getByRole('button', { name: 'Войти по паролю' }).click();
+  await hr.getByRole('link', { name: 'Вопросы' }).click();
+  assert.ok(await hr.getByText('Новых: 1').isVisible());
+  await hr.getByRole('link', { name: 'Отпуск в январе' }).click();
+  assert.ok(await hr.getByText('Можно ли перенести отпуск на январь?').isVisible());
+  await hr.getByLabel('Ответить').fill('Да, напишите заявление до 20 декабря.');
+  await hr.getByRole('button', { name: 'Отправить ответ' }).click();
+  await hr.getByText('Да, напишите заявление до 20 декабря.').waitFor();
+  await hr.screenshot({ path: join(screens, 'admin-thread-desktop.png'), fullPage: true });
+  found.push(...await axe(hr));
+
+  await mine.goto(`${base}/employee`);
+  assert.ok(await mine.getByText('Новых: 1').isVisible());
+  await mine.goto(`${base}/employee/messages`);
+  await mine.getByRole('link', { name: 'Отпуск в январе' }).click();
+  await mine.getByText('Да, напишите заявление до 20 декабря.').waitFor();
+  await mine.screenshot({ path: join(screens, 'employee-thread-phone.png'), fullPage: true });
+  assert.deepEqual(found, []);
+  await employee.close();
+  await office.close();
+});

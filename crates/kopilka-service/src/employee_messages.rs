@@ -158,6 +158,22 @@ impl Kopilka {
         Ok((thread, messages))
     }
 
+    /// The employee a department's thread is from: for the staff who answer it.
+    pub async fn employee_for_staff(
+        &self,
+        staff: &StaffMember,
+        id: kopilka_domain::employee::EmployeeId,
+    ) -> ServiceResult<kopilka_store::employees::Employee> {
+        if departments_of(staff).is_empty() {
+            return Err(DomainError::Forbidden.into());
+        }
+        Ok(self
+            .store()
+            .employee(id)
+            .await?
+            .ok_or(DomainError::NotFound("employee"))?)
+    }
+
     pub async fn department_reply(
         &self,
         staff: &StaffMember,

@@ -54,6 +54,8 @@ struct EmployeePage {
     /// The order form as typed, kept when it comes back with errors.
     form: OrderForm,
     types: Vec<(&'static str, String)>,
+    /// Answers from the departments not read yet.
+    unread: u32,
 }
 
 impl EmployeePage {
@@ -78,6 +80,7 @@ impl EmployeePage {
                     )
                 })
                 .collect(),
+            unread: 0,
         }
     }
 
@@ -185,7 +188,7 @@ fn line(visitor: &Visitor, r: DocumentRequest, today: chrono::NaiveDate) -> Requ
     }
 }
 
-async fn session(state: &WebState, visitor: &Visitor) -> Option<EmployeeSession> {
+pub(crate) async fn session(state: &WebState, visitor: &Visitor) -> Option<EmployeeSession> {
     let token = visitor.employee_session.as_deref()?;
     state.kopilka.authenticate_employee(token, false).await.ok()
 }
@@ -211,6 +214,10 @@ async fn account(
         }
         Err(e) => return crate::pages::failure(state, visitor, &e, false),
     }
+    page.unread = match state.kopilka.employee_threads(session).await {
+        Ok(threads) => threads.iter().map(|t| t.unread_by_employee).sum(),
+        Err(e) => return crate::pages::failure(state, visitor, &e, false),
+    };
     respond(visitor, &page, status)
 }
 

@@ -20,6 +20,7 @@ mod profile;
 mod purchases;
 mod register;
 mod session;
+mod threads;
 mod tickets;
 mod verify;
 
@@ -146,6 +147,19 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
             post(admin::attach).layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES)),
         )
         .route("/admin/documents/{id}/{action}", post(admin::act))
+        .route("/admin/messages", get(threads::staff_threads))
+        .route(
+            "/admin/messages/{id}",
+            get(threads::staff_thread).post(threads::staff_reply),
+        )
+        .route(
+            "/employee/messages",
+            get(threads::employee_threads).post(threads::employee_write),
+        )
+        .route(
+            "/employee/messages/{id}",
+            get(threads::employee_thread).post(threads::employee_reply),
+        )
         .route("/employee", get(employee::show))
         .route("/employee/login", post(employee::sign_in))
         .route("/employee/password", post(employee::change_password))
