@@ -6,11 +6,11 @@ use crate::pages::{error_for, message_for, refused, respond, FieldMessage};
 use crate::session::Visitor;
 use crate::{Chrome, WebState};
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Form;
-use kopilka_domain::employee::{Department, MessageAuthor};
+use kopilka_domain::employee::{Department, MessageAuthor, RequestId};
 use kopilka_domain::DomainError;
 use kopilka_service::employee_messages::MessageInput;
 use kopilka_service::ServiceError;
@@ -47,6 +47,8 @@ struct EmployeeThreads {
     department: String,
     subject: String,
     body: String,
+    /// The request the question is about, as the form carries it.
+    request_id: String,
     errors: Vec<FieldMessage>,
 }
 
@@ -142,15 +144,37 @@ async fn employee_list(
         department: form.department,
         subject: form.subject,
         body: form.body,
+        request_id: form.request_id,
         errors,
     };
     respond(visitor, &page, status)
 }
 
-pub async fn employee_threads(State(state): State<WebState>, visitor: Visitor) -> Response {
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct AboutQuery {
+    /// A question about this request of the employee's.
+    request: Option<i64>,
+}
+
+pub async fn employee_threads(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Query(about): Query<AboutQuery>,
+) -> Response {
     match crate::employee::session(&state, &visitor).await {
         Some(s) if !s.employee.must_change_password => {
-            employee_list(&state, visitor, &s, NewThreadForm::default(), Vec::new()).await
+            let mut form = NewThreadForm::default();
+            if let Some(id) = about.request {
+                if let Ok(request) = state.kopilka.employee_request(&s, RequestId::new(id)).await {
+                    form.request_id = id.to_string();
+                    form.subject = visitor
+                        .texts
+                        .get(&format!("document_type_{}", request.order.kind.as_str()))
+                        .to_owned();
+                }
+            }
+            employee_list(&state, visitor, &s, form, Vec::new()).await
         }
         _ => to(EMPLOYEE_HOME, visitor),
     }
@@ -163,6 +187,7 @@ pub struct NewThreadForm {
     department: String,
     subject: String,
     body: String,
+    request_id: String,
 }
 
 pub async fn employee_write(
@@ -183,7 +208,7 @@ pub async fn employee_write(
         department: &form.department,
         subject: &form.subject,
         body: &form.body,
-        request_id: None,
+        request_id: form.request_id.trim().parse().ok(),
     };
     match state.kopilka.write_to_department(&session, &input).await {
         Ok(thread) => to(&format!("/employee/messages/{}", thread.id), visitor),

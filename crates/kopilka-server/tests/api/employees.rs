@@ -203,6 +203,25 @@ async fn an_employee_changes_the_temporary_password_before_anything_else(backend
     let again = sign_in(&app, "ivanova", NEW_PASSWORD).await.expect(200);
     assert_eq!(again["must_change_password"], false);
 
+    // Guessing is throttled like every other sign-in: after five failures even the right
+    // password waits, and the budget is the employee's own, not a customer's or staff's.
+    // (A fresh window: the two failures above count in the one before.)
+    app.clock.advance(chrono::Duration::minutes(16));
+    let mut wrong = Vec::new();
+    for i in 0..7 {
+        wrong.push(
+            sign_in(&app, "ivanova", &format!("угадаю-{i}"))
+                .await
+                .status
+                .as_u16(),
+        );
+    }
+    assert_eq!(wrong, [401, 401, 401, 401, 401, 429, 429]);
+    sign_in(&app, "ivanova", NEW_PASSWORD)
+        .await
+        .expect_problem(429, "rate_limited");
+    app.clock.advance(chrono::Duration::minutes(16));
+
     // HR closes the account: the sessions end, sign-in is refused.
     let hr = app.staff_token("hr.petrova", &[Role::Hr]).await;
     let list = app.get("/admin/employees", &hr).await.expect(200);
