@@ -1,13 +1,14 @@
 //! `/admin`: the back office's screens, desktop first. Staff sign in with their password (and
 //! second factor); HR and accounting work employees' document requests here, overdue first.
 
-use crate::pages::{error_for, message_for, refused, respond, FieldMessage};
+use crate::format::{day, utc_date_time};
+use crate::pages::{error_for, message_for, refused, respond, to, FieldMessage};
 use crate::session::Visitor;
 use crate::{Chrome, WebState};
 use askama::Template;
 use axum::extract::{Multipart, Path, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Form;
 use kopilka_domain::employee::{OrderDetails, RequestId, RequestStatus};
 use kopilka_domain::DomainError;
@@ -36,10 +37,6 @@ impl SignInPage {
 pub(crate) async fn staff(state: &WebState, visitor: &Visitor) -> Option<StaffMember> {
     let token = visitor.staff_session.as_deref()?;
     state.kopilka.authenticate_staff(token, &[]).await.ok()
-}
-
-pub(crate) fn to(path: &str, visitor: Visitor) -> Response {
-    visitor.finish(Redirect::to(path).into_response())
 }
 
 pub async fn home(State(state): State<WebState>, visitor: Visitor) -> Response {
@@ -155,10 +152,6 @@ struct QueuePage {
     rows: Vec<QueueRow>,
 }
 
-fn date(d: chrono::NaiveDate) -> String {
-    d.format("%d.%m.%Y").to_string()
-}
-
 /// A refusal of the service as the page shows it: sign in again, or a failure.
 pub(crate) fn failed(state: &WebState, visitor: Visitor, e: &ServiceError) -> Response {
     match e {
@@ -195,8 +188,8 @@ pub async fn queue(State(state): State<WebState>, visitor: Visitor) -> Response 
                     status: t
                         .get(&format!("request_status_{}", r.status.as_str()))
                         .to_owned(),
-                    asked: date(r.created_at.date_naive()),
-                    due: date(r.due_on),
+                    asked: day(r.created_at.date_naive()),
+                    due: day(r.due_on),
                     overdue: today > r.due_on,
                 })
                 .collect();
@@ -261,7 +254,6 @@ async fn request_page(
         Err(e) => return failed(state, visitor, &e),
     };
     let t = visitor.texts;
-    let tz_date = |at: chrono::DateTime<chrono::Utc>| at.format("%d.%m.%Y %H:%M UTC").to_string();
     let details = match &request.order.details {
         OrderDetails::EmploymentConfirmation {
             include_salary,
@@ -298,8 +290,8 @@ async fn request_page(
             addressee,
         } => format!(
             "{} — {}{}",
-            date(*leave_from),
-            date(*leave_to),
+            day(*leave_from),
+            day(*leave_to),
             addressee
                 .as_ref()
                 .map(|a| format!(" · {a}"))
@@ -324,7 +316,7 @@ async fn request_page(
         status: t
             .get(&format!("request_status_{}", request.status.as_str()))
             .to_owned(),
-        due: date(request.due_on),
+        due: day(request.due_on),
         overdue: request.status.is_open() && state.kopilka.today() > request.due_on,
         number: request.document.as_ref().map(|d| d.number.clone()),
         revoked,
@@ -338,7 +330,7 @@ async fn request_page(
             .into_iter()
             .map(|e| {
                 (
-                    tz_date(e.at),
+                    utc_date_time(e.at),
                     t.get(&format!("request_status_{}", e.status.as_str()))
                         .to_owned(),
                     e.actor,
@@ -497,19 +489,7 @@ pub async fn document(
         .staff_document(&staff, RequestId::new(id))
         .await
     {
-        Ok(bytes) => visitor.finish(
-            (
-                [
-                    (header::CONTENT_TYPE, "application/pdf".to_owned()),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"document-{id}.pdf\""),
-                    ),
-                ],
-                bytes,
-            )
-                .into_response(),
-        ),
+        Ok(bytes) => visitor.finish(crate::pdf_attachment(bytes, &format!("document-{id}"))),
         Err(e) => failed(&state, visitor, &e),
     }
 }

@@ -1,8 +1,9 @@
 //! `/admin/employees` (HR) and `/admin/payroll` (accounting): employees' accounts and the
 //! monthly payroll import, as screens.
 
-use crate::admin::{failed, staff, to, SIGN_IN};
-use crate::pages::{error_for, refused, respond, FieldMessage};
+use crate::admin::{failed, staff, SIGN_IN};
+use crate::format::day;
+use crate::pages::{error_for, refused, respond, to, FieldMessage};
 use crate::session::Visitor;
 use crate::{Chrome, WebState};
 use askama::Template;
@@ -79,7 +80,7 @@ async fn employees_page(
             position: e.position,
             login: e.login,
             store: e.store_id,
-            hired: e.hired_on.format("%d.%m.%Y").to_string(),
+            hired: day(e.hired_on),
             status: t
                 .get(if e.deactivated_at.is_some() {
                     "admin_deactivated"

@@ -1,13 +1,14 @@
 //! `/employee`: the employee's own pages (SPEC §6), mobile first like the customer's: sign-in,
 //! the first password change, ordering documents, following them and downloading them.
 
-use crate::pages::{error_for, message_for, refused, respond, FieldMessage};
+use crate::format::day;
+use crate::pages::{error_for, message_for, refused, respond, to, FieldMessage};
 use crate::session::Visitor;
 use crate::{Chrome, WebState};
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Form;
 use kopilka_domain::employee::{DocumentType, OrderDetails, OrderInput, RequestId, RequestStatus};
 use kopilka_domain::DomainError;
@@ -148,7 +149,6 @@ fn field_errors(
 
 fn line(visitor: &Visitor, r: DocumentRequest, today: chrono::NaiveDate) -> RequestLine {
     let t = visitor.texts;
-    let date = |d: chrono::NaiveDate| d.format("%d.%m.%Y").to_string();
     let details = match &r.order.details {
         OrderDetails::IncomeCertificate { from, to, .. } => format!("{from} — {to}"),
         OrderDetails::Payslip { month } => month.to_string(),
@@ -156,7 +156,7 @@ fn line(visitor: &Visitor, r: DocumentRequest, today: chrono::NaiveDate) -> Requ
             leave_from,
             leave_to,
             ..
-        } => format!("{} — {}", date(*leave_from), date(*leave_to)),
+        } => format!("{} — {}", day(*leave_from), day(*leave_to)),
         OrderDetails::EmploymentConfirmation { .. } | OrderDetails::Other => String::new(),
     };
     let revoked = r.document.as_ref().is_some_and(|d| d.revoked_at.is_some());
@@ -178,8 +178,8 @@ fn line(visitor: &Visitor, r: DocumentRequest, today: chrono::NaiveDate) -> Requ
             RequestStatus::Rejected => "status-refused",
             RequestStatus::Submitted | RequestStatus::InProgress => "status-waiting",
         },
-        created: date(r.created_at.date_naive()),
-        due: date(r.due_on),
+        created: day(r.created_at.date_naive()),
+        due: day(r.due_on),
         overdue: r.status.is_open() && today > r.due_on,
         reject_reason: r.reject_reason.clone(),
         download: (r.status.has_document() && !revoked)
@@ -270,7 +270,7 @@ pub async fn sign_in(
     {
         Ok((token, _)) => {
             visitor.start_employee_session(&token);
-            visitor.finish(Redirect::to(HOME).into_response())
+            to(HOME, visitor)
         }
         Err(e) => {
             let page = page.with_error("password", message_for(&visitor, &e));
@@ -296,14 +296,14 @@ pub async fn change_password(
         return refused(&state, visitor);
     }
     let Some(session) = session(&state, &visitor).await else {
-        return visitor.finish(Redirect::to(HOME).into_response());
+        return to(HOME, visitor);
     };
     match state
         .kopilka
         .change_employee_password(&session, form.old_password, &form.new_password)
         .await
     {
-        Ok(()) => visitor.finish(Redirect::to(HOME).into_response()),
+        Ok(()) => to(HOME, visitor),
         Err(e) => {
             let mut page = EmployeePage::new(&state, &visitor, Mode::Password);
             page.errors = field_errors(&visitor, &e, &PASSWORD_FIELDS);
@@ -341,10 +341,10 @@ pub async fn order(
         return refused(&state, visitor);
     }
     let Some(session) = session(&state, &visitor).await else {
-        return visitor.finish(Redirect::to(HOME).into_response());
+        return to(HOME, visitor);
     };
     if session.employee.must_change_password {
-        return visitor.finish(Redirect::to(HOME).into_response());
+        return to(HOME, visitor);
     }
     let input = OrderInput {
         kind: &form.kind,
@@ -389,29 +389,17 @@ pub async fn download(
     Path(id): Path<i64>,
 ) -> Response {
     let Some(session) = session(&state, &visitor).await else {
-        return visitor.finish(Redirect::to(HOME).into_response());
+        return to(HOME, visitor);
     };
     match state
         .kopilka
         .employee_document(&session, RequestId::new(id))
         .await
     {
-        Ok(bytes) => visitor.finish(
-            (
-                [
-                    (header::CONTENT_TYPE, "application/pdf".to_owned()),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"document-{id}.pdf\""),
-                    ),
-                ],
-                bytes,
-            )
-                .into_response(),
-        ),
+        Ok(bytes) => visitor.finish(crate::pdf_attachment(bytes, &format!("document-{id}"))),
         Err(ServiceError::Domain(
             DomainError::NotFound(_) | DomainError::StateConflict | DomainError::Forbidden,
-        )) => visitor.finish(Redirect::to(HOME).into_response()),
+        )) => to(HOME, visitor),
         Err(e) => crate::pages::failure(&state, visitor, &e, false),
     }
 }
@@ -436,5 +424,5 @@ pub async fn sign_out(
         }
     }
     visitor.end_employee_session();
-    visitor.finish(Redirect::to(HOME).into_response())
+    to(HOME, visitor)
 }

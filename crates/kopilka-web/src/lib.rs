@@ -28,7 +28,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 pub use contacts::Contacts;
@@ -42,6 +42,26 @@ use tower_http::compression::CompressionLayer;
 /// Largest payroll file or attached PDF a staff member uploads: a month of a large chain's
 /// payroll is a few megabytes.
 pub const UPLOAD_LIMIT_BYTES: usize = 32 * 1024 * 1024;
+
+/// A PDF answered as a download under `name`.pdf: the employee's and HR's pages and the API
+/// all answer documents so.
+pub fn pdf_attachment(bytes: Vec<u8>, name: &str) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/pdf"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&format!("attachment; filename=\"{name}.pdf\""))
+                    .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
 
 /// What every page handler can reach.
 #[derive(Clone)]

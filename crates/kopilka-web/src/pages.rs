@@ -28,6 +28,11 @@ pub(crate) fn respond(visitor: Visitor, template: &impl Template, status: Status
     visitor.finish(response)
 }
 
+/// Sends the visitor on to `path`, with the cookies this visit set.
+pub(crate) fn to(path: &str, visitor: Visitor) -> Response {
+    visitor.finish(Redirect::to(path).into_response())
+}
+
 /// A form page's status: 422 while it shows errors.
 pub(crate) fn form_status(errors: &[FieldMessage]) -> StatusCode {
     if errors.is_empty() {

@@ -1,8 +1,9 @@
 //! Employees' questions to HR, accounting and administration as pages: the employee's side at
 //! `/employee/messages`, the department's at `/admin/messages`.
 
-use crate::admin::{failed, staff, to, SIGN_IN};
-use crate::pages::{error_for, message_for, refused, respond, FieldMessage};
+use crate::admin::{failed, staff, SIGN_IN};
+use crate::format::utc_date_time;
+use crate::pages::{error_for, message_for, refused, respond, to, FieldMessage};
 use crate::session::Visitor;
 use crate::{Chrome, WebState};
 use askama::Template;
@@ -25,10 +26,6 @@ struct ThreadLine {
     unread: u32,
     who: String,
     when: String,
-}
-
-fn when(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%d.%m.%Y %H:%M UTC").to_string()
 }
 
 fn department(visitor: &Visitor, d: Department) -> String {
@@ -104,7 +101,7 @@ fn lines(
             } else {
                 visitor.texts.get("messages_from_you").to_owned()
             };
-            (staff, who, when(m.at), m.body)
+            (staff, who, utc_date_time(m.at), m.body)
         })
         .collect()
 }
@@ -134,7 +131,7 @@ async fn employee_list(
                 subject: t.subject,
                 unread: t.unread_by_employee,
                 who: department(&visitor, t.department),
-                when: when(t.updated_at),
+                when: utc_date_time(t.updated_at),
             })
             .collect(),
         departments: Department::ALL
@@ -320,7 +317,7 @@ pub async fn staff_threads(State(state): State<WebState>, visitor: Visitor) -> R
                         subject: t.subject,
                         unread: t.unread_by_staff,
                         who: department(&visitor, t.department),
-                        when: when(t.updated_at),
+                        when: utc_date_time(t.updated_at),
                     })
                     .collect(),
             };

@@ -103,7 +103,7 @@ fn found(visitor: &Visitor, v: Verification) -> Found {
             .get(&format!("document_type_{}", v.kind.as_str()))
             .to_owned(),
         number: v.number,
-        issued_on: v.issued_on.format("%d.%m.%Y").to_string(),
+        issued_on: crate::format::day(v.issued_on),
         employee: v.employee,
         valid: v.valid,
     }

@@ -5,8 +5,8 @@ use crate::error::{ApiResult, Problem};
 use crate::extract::{AnyEmployeeAuth, ApiJson, ApiPath, ClientInfo, EmployeeAuth};
 use crate::AppState;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use kopilka_domain::employee::{OrderDetails, OrderInput, RequestId};
@@ -314,21 +314,6 @@ async fn requests(
     Ok(Json(DocumentRequestList { items }))
 }
 
-/// A PDF answer, downloaded under a name that says what it is.
-pub fn pdf_response(bytes: Vec<u8>, name: &str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}.pdf\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-
 /// The document's PDF, once `ready` or `issued`; the first download hands it over (`issued`).
 #[utoipa::path(get, path = "/employee/document-requests/{id}/document.pdf", tag = "employee", security(("employee" = [])),
     params(("id" = i64, Path, description = "Request id")),
@@ -344,5 +329,8 @@ async fn document(
         .kopilka
         .employee_document(&session, RequestId::new(id))
         .await?;
-    Ok(pdf_response(bytes, &format!("document-{id}")))
+    Ok(kopilka_web::pdf_attachment(
+        bytes,
+        &format!("document-{id}"),
+    ))
 }

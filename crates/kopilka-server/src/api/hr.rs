@@ -1,6 +1,6 @@
 //! `/admin/*` for HR and accounting: employees' accounts, payroll, and the document queue.
 
-use crate::api::employee::{pdf_response, DocumentRequestView, EmployeeView};
+use crate::api::employee::{DocumentRequestView, EmployeeView};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, StaffAuth};
 use crate::AppState;
@@ -347,5 +347,8 @@ async fn staff_document(
         .kopilka
         .staff_document(&auth.staff, RequestId::new(id))
         .await?;
-    Ok(pdf_response(bytes, &format!("document-{id}")))
+    Ok(kopilka_web::pdf_attachment(
+        bytes,
+        &format!("document-{id}"),
+    ))
 }
