@@ -195,42 +195,35 @@ pub struct Priced {
 }
 
 impl Priced {
-    /// The rules that shaped what this purchase earned, for the customer's history (written
-    /// once, in Russian).
-    pub fn explanation(&self) -> String {
+    /// The rules that shaped what this purchase earned, for the customer's history.
+    pub fn explanation(&self) -> Vec<Message> {
         let has = |rule| self.lines.iter().any(|l| l.rule == rule);
-        let mut parts = Vec::new();
-        if has(EarnRule::Favourite) {
-            parts.push("history_rule_favourite");
-        }
-        if has(EarnRule::ExcludedCategory) {
-            parts.push("history_rule_excluded");
-        }
-        if has(EarnRule::SelfCheckout) {
-            parts.push("history_rule_self_checkout");
-        }
-        if has(EarnRule::DailyLimit) {
-            parts.push("history_rule_daily_limit");
-        }
-        if self.redeem.is_positive() {
-            parts.push("history_rule_paid_with_points");
-        }
-        parts
-            .into_iter()
-            .map(|key| Message::new(key).russian())
-            .collect::<Vec<_>>()
-            .join("; ")
+        [
+            (has(EarnRule::Favourite), "history_rule_favourite"),
+            (has(EarnRule::ExcludedCategory), "history_rule_excluded"),
+            (has(EarnRule::SelfCheckout), "history_rule_self_checkout"),
+            (has(EarnRule::DailyLimit), "history_rule_daily_limit"),
+            (self.redeem.is_positive(), "history_rule_paid_with_points"),
+        ]
+        .into_iter()
+        .filter(|(applies, _)| *applies)
+        .map(|(_, key)| Message::new(key))
+        .collect()
     }
 
-    /// `base` (what was bought where) with the rules that shaped the points, for the history.
+    /// `base` (what was bought where, a stored message) with the rules that shaped the
+    /// points, stored for the history.
     pub fn describe(&self, base: &str) -> String {
-        match self.explanation() {
-            e if e.is_empty() => base.to_owned(),
-            e => Message::new("history_explained")
-                .with("base", base)
-                .with("rules", e)
-                .russian(),
+        let rules = self.explanation();
+        if rules.is_empty() {
+            return base.to_owned();
         }
+        let base = Message::from_stored(base)
+            .unwrap_or_else(|| Message::new("verbatim").with("text", base));
+        Message::new("history_explained")
+            .with_messages("base", vec![base])
+            .with_messages("rules", rules)
+            .to_stored()
     }
 
     /// The transfers a sale's earnings are credited by, in the history's order: what the

@@ -111,12 +111,12 @@ pub struct OfferAward {
 }
 
 impl OfferAward {
-    /// The line in the customer's history (written once, in Russian).
+    /// The line in the customer's history, stored to be read in each reader's language.
     pub fn description(&self, receipt_id: &str) -> String {
         kopilka_text::Message::new("history_offer")
             .with("title", &self.title)
             .with("receipt", receipt_id)
-            .russian()
+            .to_stored()
     }
 }
 

@@ -32,8 +32,8 @@ pub async fn in_language<F: std::future::Future>(lang: Lang, f: F) -> F::Output 
     LANGUAGE.scope(lang, f).await
 }
 
-/// The language problems are answered in right now: Russian outside a request.
-fn language() -> Lang {
+/// The language answers are written in right now: Russian outside a request.
+pub(crate) fn language() -> Lang {
     LANGUAGE.try_with(|lang| *lang).unwrap_or_default()
 }
 

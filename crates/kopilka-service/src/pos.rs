@@ -385,10 +385,10 @@ impl Kopilka {
                     lot_available_at: purchased_at + rules.accrual_pending,
                     accrual_description: Message::new("history_accrual")
                         .with("receipt", &input.receipt_id)
-                        .russian(),
+                        .to_stored(),
                     redemption_description: Message::new("history_redemption")
                         .with("receipt", &input.receipt_id)
-                        .russian(),
+                        .to_stored(),
                     offer_ids,
                 },
                 pricer,
@@ -434,7 +434,7 @@ impl Kopilka {
                 at: self.now(),
                 description: Message::new("history_refund")
                     .with("receipt", &input.receipt_id)
-                    .russian(),
+                    .to_stored(),
             })
             .await?;
         Ok(outcome)
@@ -481,7 +481,7 @@ impl Kopilka {
                     self.rules().expiry_batch.max(1),
                     after,
                     share,
-                    &Message::new("history_expiry").russian(),
+                    &Message::new("history_expiry").to_stored(),
                 )
                 .await?;
             total += n;
@@ -551,7 +551,7 @@ impl Kopilka {
                 points,
                 description: Message::new("history_adjustment")
                     .with("reason", reason)
-                    .russian(),
+                    .to_stored(),
                 lot_expires_at,
                 at: now,
                 audit: NewAuditEntry {

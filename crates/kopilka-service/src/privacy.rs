@@ -102,7 +102,7 @@ impl Kopilka {
                     version: self.rules().consent_version.clone(),
                     recorded_at: now,
                 },
-                description: Message::new(FORFEIT_DESCRIPTION).russian(),
+                description: Message::new(FORFEIT_DESCRIPTION).to_stored(),
                 audit: NewAuditEntry {
                     actor: subject.clone(),
                     action: "member.delete".to_owned(),

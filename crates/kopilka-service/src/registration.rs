@@ -89,7 +89,7 @@ impl Kopilka {
                 rules.welcome_lifetime_days,
                 now,
             ),
-            description: Message::new("history_welcome").russian(),
+            description: Message::new("history_welcome").to_stored(),
         }
     }
 

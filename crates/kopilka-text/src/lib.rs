@@ -3,6 +3,7 @@
 //! the reader's language renders it: a page, a problem answer, an SMS, a line of the history.
 
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -92,8 +93,30 @@ impl Texts {
             .args
             .iter()
             .fold(self.get(message.key).to_owned(), |text, (name, value)| {
-                text.replace(&format!("{{{name}}}"), value)
+                let value = match value {
+                    Arg::Text(text) => text.clone(),
+                    Arg::Messages(parts) => parts
+                        .iter()
+                        .map(|part| self.render(part))
+                        .collect::<Vec<_>>()
+                        .join(PARTS_SEPARATOR),
+                };
+                text.replace(&format!("{{{name}}}"), &value)
             })
+    }
+
+    /// A message written down with `Message::to_stored`, in this language; text that is not
+    /// one (written before messages were stored) is shown as it was written.
+    pub fn render_stored(&self, stored: &str) -> String {
+        match Message::from_stored(stored) {
+            Some(message) => self.render(&message),
+            None => stored.to_owned(),
+        }
+    }
+
+    /// The catalogue's own copy of `key`, which lives as long as the program.
+    fn static_key(&self, key: &str) -> Option<&'static str> {
+        self.0.get_key_value(key).map(|(k, _)| k.as_str())
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &'static String> {
@@ -101,13 +124,25 @@ impl Texts {
     }
 }
 
+/// How the parts of a list value are joined in a sentence.
+const PARTS_SEPARATOR: &str = "; ";
+
 /// A text named by its catalogue key, with the values it takes: what the domain and the
 /// service say, rendered in the reader's language where it is shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Message {
     pub key: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub args: Vec<(&'static str, String)>,
+    pub args: Vec<(Cow<'static, str>, Arg)>,
+}
+
+/// The value of one `{name}`: a text as it is, or messages rendered in the reader's language
+/// and joined.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Arg {
+    Text(String),
+    Messages(Vec<Message>),
 }
 
 impl Message {
@@ -120,14 +155,70 @@ impl Message {
 
     /// The value of `{name}` in the text.
     pub fn with(mut self, name: &'static str, value: impl ToString) -> Self {
-        self.args.push((name, value.to_string()));
+        self.args
+            .push((Cow::Borrowed(name), Arg::Text(value.to_string())));
+        self
+    }
+
+    /// `{name}` as other messages, each rendered in the reader's language, joined.
+    pub fn with_messages(mut self, name: &'static str, parts: Vec<Message>) -> Self {
+        self.args.push((Cow::Borrowed(name), Arg::Messages(parts)));
         self
     }
 
     /// In Russian, the chain's language: for what is written down once for everyone (a
-    /// line of the points history, a log).
+    /// log, a document).
     pub fn russian(&self) -> String {
         Lang::Ru.texts().render(self)
+    }
+
+    /// The message as text to keep (a line of the points history), to be rendered in each
+    /// reader's language when it is read (`Texts::render_stored`).
+    pub fn to_stored(&self) -> String {
+        self.to_json().to_string()
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        let args: serde_json::Map<String, serde_json::Value> = self
+            .args
+            .iter()
+            .map(|(name, value)| {
+                let value = match value {
+                    Arg::Text(text) => serde_json::Value::String(text.clone()),
+                    Arg::Messages(parts) => parts.iter().map(Message::to_json).collect(),
+                };
+                (name.to_string(), value)
+            })
+            .collect();
+        serde_json::json!({ "key": self.key, "args": args })
+    }
+
+    /// The message `to_stored` wrote; `None` for any other text, or a key the catalogue no
+    /// longer has.
+    pub fn from_stored(stored: &str) -> Option<Message> {
+        if !stored.starts_with('{') {
+            return None;
+        }
+        Self::from_json(&serde_json::from_str(stored).ok()?)
+    }
+
+    fn from_json(value: &serde_json::Value) -> Option<Message> {
+        let key = Lang::Ru.texts().static_key(value.get("key")?.as_str()?)?;
+        let mut args = Vec::new();
+        for (name, value) in value.get("args")?.as_object()? {
+            let value = match value {
+                serde_json::Value::String(text) => Arg::Text(text.clone()),
+                serde_json::Value::Array(parts) => Arg::Messages(
+                    parts
+                        .iter()
+                        .map(Message::from_json)
+                        .collect::<Option<_>>()?,
+                ),
+                _ => return None,
+            };
+            args.push((Cow::Owned(name.clone()), value));
+        }
+        Some(Message { key, args })
     }
 }
 
@@ -176,6 +267,40 @@ mod tests {
         assert_eq!(
             Lang::En.texts().render(&"no_such_key".into()),
             "no_such_key"
+        );
+    }
+
+    #[test]
+    fn a_stored_message_is_read_in_each_language() {
+        let m = Message::new("history_explained")
+            .with_messages(
+                "base",
+                vec![Message::new("history_accrual").with("receipt", "R-1")],
+            )
+            .with_messages(
+                "rules",
+                vec![
+                    Message::new("history_rule_favourite"),
+                    Message::new("history_rule_paid_with_points"),
+                ],
+            );
+        let stored = m.to_stored();
+        assert_eq!(Message::from_stored(&stored), Some(m.clone()));
+        assert_eq!(
+            Lang::En.texts().render_stored(&stored),
+            "Points for a purchase, receipt R-1 (×2 in the favourite category; earned on what was paid in money, not in points)"
+        );
+        assert_eq!(Lang::Ru.texts().render_stored(&stored), m.russian());
+        assert_eq!(
+            Lang::En.texts().render_stored("Начисление за покупку"),
+            "Начисление за покупку",
+            "text written before messages were stored is shown as written"
+        );
+        assert_eq!(
+            Lang::En
+                .texts()
+                .render_stored("{\"key\":\"gone\",\"args\":{}}"),
+            "{\"key\":\"gone\",\"args\":{}}"
         );
     }
 

@@ -70,7 +70,7 @@ pub async fn history(
             page.items
                 .iter()
                 .filter(|h| kind.is_none_or(|k| h.kind == k))
-                .map(|h| HistoryLine::new(h, tz)),
+                .map(|h| HistoryLine::new(h, tz, &visitor.texts)),
         );
         cursor = page.next_cursor;
         if cursor.is_none() || lines.len() >= PAGE as usize {

@@ -451,10 +451,14 @@ pub(crate) struct HistoryLine {
 }
 
 impl HistoryLine {
-    pub(crate) fn new(entry: &kopilka_domain::ledger::HistoryEntry, tz: chrono_tz::Tz) -> Self {
+    pub(crate) fn new(
+        entry: &kopilka_domain::ledger::HistoryEntry,
+        tz: chrono_tz::Tz,
+        texts: &kopilka_text::Texts,
+    ) -> Self {
         Self {
             when: entry.at.with_timezone(&tz).format("%d.%m.%Y").to_string(),
-            description: entry.description.clone(),
+            description: texts.render_stored(&entry.description),
             points: entry.points.get(),
         }
     }
@@ -519,7 +523,7 @@ async fn account_page(
         history: history
             .items
             .iter()
-            .map(|h| HistoryLine::new(h, tz))
+            .map(|h| HistoryLine::new(h, tz, &visitor.texts))
             .collect(),
         profile_incomplete: !member.profile.missing_required().is_empty(),
         as_of: kopilka

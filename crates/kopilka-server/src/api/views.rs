@@ -125,6 +125,7 @@ pub struct HistoryItemView {
     pub at: DateTime<Utc>,
     pub store_id: Option<i64>,
     pub receipt_id: Option<String>,
+    /// In the language of `Accept-Language` (Russian by default).
     pub description: String,
 }
 
@@ -137,7 +138,9 @@ impl From<&HistoryEntry> for HistoryItemView {
             at: e.at,
             store_id: e.store_id,
             receipt_id: e.receipt_id.clone(),
-            description: e.description.clone(),
+            description: crate::error::language()
+                .texts()
+                .render_stored(&e.description),
         }
     }
 }

@@ -161,6 +161,35 @@ async fn an_activated_offer_adds_points_once_per_purchase_up_to_its_limit(backen
         .find(|i| i["kind"] == "accrual" && i["receipt_id"] == "r-1")
         .unwrap();
     assert_eq!(accrual["points"], 100);
+    // The history is written once and read in each reader's language.
+    assert!(accrual["description"]
+        .as_str()
+        .unwrap()
+        .starts_with("Начисление за покупку, чек r-1"));
+    let english = app
+        .request_with(
+            "GET",
+            "/api/v1/me/history?limit=10",
+            Some(&token),
+            None,
+            &[("Accept-Language", "en-GB,en;q=0.9")],
+        )
+        .await
+        .expect(200);
+    let english: Vec<&str> = english["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["receipt_id"] == "r-1")
+        .map(|i| i["description"].as_str().unwrap())
+        .collect();
+    assert!(
+        english.iter().any(|d| d.starts_with("Personal offer “"))
+            && english
+                .iter()
+                .any(|d| d.starts_with("Points for a purchase, receipt r-1")),
+        "{english:?}"
+    );
 
     for receipt in ["r-2", "r-3"] {
         let p = pos(
