@@ -19,35 +19,14 @@ pub const INCOME_PERIOD_MAX_MONTHS: u32 = 36;
 /// Longest leave a visa letter vouches for.
 pub const LEAVE_MAX_DAYS: i64 = 90;
 
-/// An employee's id, as the store numbered them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct EmployeeId(i64);
-
-/// A document request's id, as the store numbered them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct RequestId(i64);
-
-macro_rules! id_type {
-    ($t:ident) => {
-        impl $t {
-            pub const fn new(id: i64) -> Self {
-                Self(id)
-            }
-            pub const fn get(self) -> i64 {
-                self.0
-            }
-        }
-        impl std::fmt::Display for $t {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                self.0.fmt(f)
-            }
-        }
-    };
-}
-id_type!(EmployeeId);
-id_type!(RequestId);
+id_type!(
+    /// An employee's id.
+    EmployeeId
+);
+id_type!(
+    /// A document request's id.
+    RequestId
+);
 
 /// Where an employee's message goes, and whose staff answer it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -15,6 +15,41 @@ macro_rules! str_enum {
     };
 }
 
+/// An id as the store numbered its rows: a type of its own per kind of row, so one kind is
+/// never bound, compared or passed where another belongs. Built from and read back as `i64`
+/// only at the store's and the wire's edges.
+macro_rules! id_type {
+    ($(#[$doc:meta])* $t:ident) => {
+        $(#[$doc])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            serde::Serialize, serde::Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $t(i64);
+
+        impl $t {
+            pub const fn new(id: i64) -> Self {
+                Self(id)
+            }
+            pub const fn get(self) -> i64 {
+                self.0
+            }
+        }
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+        impl std::str::FromStr for $t {
+            type Err = std::num::ParseIntError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map(Self)
+            }
+        }
+    };
+}
+
 pub mod card;
 pub mod clock;
 pub mod earning;

@@ -3,36 +3,15 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-/// A member's id, as the store numbered them: never added to, compared with another kind of
-/// id, or bound in place of one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct MemberId(i64);
-
-impl MemberId {
-    pub const fn new(id: i64) -> Self {
-        Self(id)
-    }
-    pub const fn get(self) -> i64 {
-        self.0
-    }
-}
-
-impl std::fmt::Display for MemberId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::str::FromStr for MemberId {
-    type Err = std::num::ParseIntError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        s.parse().map(Self)
-    }
-}
-
+id_type!(
+    /// A member's id.
+    MemberId
+);
 pub type CategoryId = i64;
-pub type StoreId = i64;
+id_type!(
+    /// A store's (a hypermarket's) id.
+    StoreId
+);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

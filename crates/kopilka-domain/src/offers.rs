@@ -9,7 +9,10 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
-pub type OfferId = i64;
+id_type!(
+    /// A personal offer's id.
+    OfferId
+);
 
 /// What an offer adds to a purchase, on top of the points the purchase earns anyway.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -263,7 +266,7 @@ mod tests {
         let mut p = priced(TillKind::Staffed);
         assert_eq!(p.earn, Points::new(70));
         let offers = [offer(
-            1,
+            OfferId::new(1),
             OfferReward::CategoryPoints {
                 category_id: 10,
                 extra_multiplier: 2,
@@ -281,7 +284,7 @@ mod tests {
     fn a_receipt_bonus_needs_the_amount_and_skips_excluded_lines() {
         let mut p = priced(TillKind::Staffed);
         let big = [offer(
-            1,
+            OfferId::new(1),
             OfferReward::ReceiptBonus {
                 min_paid_kop: 200_000,
                 points: 500,
@@ -290,7 +293,7 @@ mod tests {
         apply_offers(&mut p, &big, at(5), &EarningRules::default());
         assert!(p.offers.is_empty());
         let small = [offer(
-            2,
+            OfferId::new(2),
             OfferReward::ReceiptBonus {
                 min_paid_kop: 100_000,
                 points: 500,
@@ -312,7 +315,7 @@ mod tests {
         let mut p = priced(TillKind::SelfCheckout);
         apply_offers(
             &mut p,
-            &[offer(1, reward.clone())],
+            &[offer(OfferId::new(1), reward.clone())],
             at(5),
             &EarningRules::default(),
         );
@@ -320,12 +323,12 @@ mod tests {
         let mut p = priced(TillKind::Staffed);
         apply_offers(
             &mut p,
-            &[offer(1, reward.clone())],
+            &[offer(OfferId::new(1), reward.clone())],
             at(25),
             &EarningRules::default(),
         );
         assert!(p.offers.is_empty());
-        let mut used = offer(1, reward);
+        let mut used = offer(OfferId::new(1), reward);
         used.uses = 1;
         apply_offers(&mut p, &[used], at(5), &EarningRules::default());
         assert!(p.offers.is_empty());
@@ -346,9 +349,9 @@ mod tests {
             let before = priced(till);
             let mut after = before.clone();
             let mut offers = vec![
-                offer(1, OfferReward::CategoryPoints { category_id: 10, extra_multiplier: multiplier }),
-                offer(2, OfferReward::ReceiptBonus { min_paid_kop: min_paid, points: bonus }),
-                offer(3, OfferReward::ProductPoints { sku: "cigs".into(), extra_multiplier: multiplier }),
+                offer(OfferId::new(1), OfferReward::CategoryPoints { category_id: 10, extra_multiplier: multiplier }),
+                offer(OfferId::new(2), OfferReward::ReceiptBonus { min_paid_kop: min_paid, points: bonus }),
+                offer(OfferId::new(3), OfferReward::ProductPoints { sku: "cigs".into(), extra_multiplier: multiplier }),
             ];
             for o in &mut offers {
                 o.offer.per_customer_limit = 2;

@@ -158,7 +158,7 @@ pub fn earned_with_favourite(
 mod tests {
     use super::*;
     use crate::earning::{price, Basket, Line, PurchaseContext, TillKind};
-    use crate::offers::{apply_offers, ActivatedOffer, Offer, OfferReward, OfferTarget};
+    use crate::offers::{apply_offers, ActivatedOffer, Offer, OfferId, OfferReward, OfferTarget};
     use chrono::{TimeZone, Utc};
     use proptest::prelude::*;
 
@@ -210,7 +210,7 @@ mod tests {
         };
         ActivatedOffer {
             offer: Offer {
-                id: 1,
+                id: OfferId::new(1),
                 title: "bonus".into(),
                 description: String::new(),
                 reward: OfferReward::ReceiptBonus {

@@ -70,7 +70,7 @@ impl Catalog for PostgresStore {
                      ON CONFLICT (id) DO UPDATE SET name = excluded.name, city = excluded.city, address = excluded.address, \
                      lat = excluded.lat, lon = excluded.lon, hours = excluded.hours, city_key = excluded.city_key",
                 )
-                .bind(s.id)
+                .bind(s.id.get())
                 .bind(&s.name)
                 .bind(&s.city)
                 .bind(&s.address)
@@ -95,7 +95,7 @@ impl Catalog for PostgresStore {
 
     async fn store_exists(&self, id: StoreId) -> StoreResult<bool> {
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stores WHERE id = $1)")
-            .bind(id)
+            .bind(id.get())
             .fetch_one(&self.pool)
             .await
             .map_err(db)

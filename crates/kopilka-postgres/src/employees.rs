@@ -1,3 +1,4 @@
+use kopilka_domain::member::StoreId;
 use crate::catalog::insert_audit;
 use crate::{db, detached, PostgresStore};
 use async_trait::async_trait;
@@ -22,7 +23,7 @@ fn employee_row(r: &PgRow) -> StoreResult<Employee> {
         login: r.try_get(1).map_err(db)?,
         full_name: r.try_get(2).map_err(db)?,
         position: r.try_get(3).map_err(db)?,
-        store_id: r.try_get(4).map_err(db)?,
+        store_id: StoreId::new(r.try_get(4).map_err(db)?),
         hired_on: r.try_get(5).map_err(db)?,
         must_change_password: r.try_get(6).map_err(db)?,
         deactivated_at: r.try_get(7).map_err(db)?,
@@ -128,7 +129,7 @@ impl Employees for PostgresStore {
             .bind(&e.login)
             .bind(&e.full_name)
             .bind(&e.position)
-            .bind(e.store_id)
+            .bind(e.store_id.get())
             .bind(e.hired_on)
             .bind(&e.password_hash)
             .bind(e.at)

@@ -1,3 +1,4 @@
+use kopilka_domain::member::StoreId;
 use crate::{db, detached, PostgresStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -49,7 +50,7 @@ fn push_rank(q: &mut QueryBuilder<'_, Postgres>, lead: &Option<String>) {
 }
 
 type OfferRow = (
-    OfferId,
+    i64,
     String,
     String,
     String,
@@ -62,7 +63,7 @@ type OfferRow = (
 fn offer_from(row: OfferRow) -> StoreResult<Offer> {
     let (id, title, description, reward, target, starts_at, ends_at, limit) = row;
     Ok(Offer {
-        id,
+        id: OfferId::new(id),
         title,
         description,
         reward: serde_json::from_str(&reward).map_err(json_err)?,
@@ -79,7 +80,7 @@ const OFFER_COLUMNS: &str =
 fn activation(r: &PgRow) -> StoreResult<Activation> {
     let uses: i64 = r.try_get(2).map_err(db)?;
     Ok(Activation {
-        offer_id: r.try_get(0).map_err(db)?,
+        offer_id: OfferId::new(r.try_get(0).map_err(db)?),
         activated_at: r.try_get(1).map_err(db)?,
         uses: u32::try_from(uses).map_err(|_| out_of_range("offer uses", uses))?,
     })
@@ -197,7 +198,7 @@ impl Marketing for PostgresStore {
             .iter()
             .map(|r| {
                 Ok(StoreLocation {
-                    id: r.try_get(0).map_err(db)?,
+                    id: StoreId::new(r.try_get(0).map_err(db)?),
                     name: r.try_get(1).map_err(db)?,
                     city: r.try_get(2).map_err(db)?,
                     address: r.try_get(3).map_err(db)?,
@@ -228,7 +229,7 @@ impl Marketing for PostgresStore {
                 .bind(&p.description)
                 .bind(&p.city)
                 .bind(p.city.as_deref().map(city_key))
-                .bind(p.store_id)
+                .bind(p.store_id.map(|id| id.get()))
                 .bind(p.starts_at)
                 .bind(p.ends_at)
                 .execute(&mut *tx)
@@ -267,7 +268,10 @@ impl Marketing for PostgresStore {
                 title: r.try_get(1).map_err(db)?,
                 description: r.try_get(2).map_err(db)?,
                 city: r.try_get(3).map_err(db)?,
-                store_id: r.try_get(4).map_err(db)?,
+                store_id: r
+                    .try_get::<Option<i64>, _>(4)
+                    .map_err(db)?
+                    .map(StoreId::new),
                 starts_at: r.try_get(5).map_err(db)?,
                 ends_at: r.try_get(6).map_err(db)?,
             })
@@ -295,7 +299,7 @@ impl Marketing for PostgresStore {
                      starts_at = excluded.starts_at, ends_at = excluded.ends_at, \
                      per_customer_limit = excluded.per_customer_limit",
                 )
-                .bind(o.id)
+                .bind(o.id.get())
                 .bind(&o.title)
                 .bind(&o.description)
                 .bind(reward)
@@ -327,7 +331,7 @@ impl Marketing for PostgresStore {
     async fn offer(&self, id: OfferId) -> StoreResult<Option<Offer>> {
         let sql = format!("SELECT {OFFER_COLUMNS} FROM offers WHERE id = $1");
         let row: Option<OfferRow> = sqlx::query_as(&sql)
-            .bind(id)
+            .bind(id.get())
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?;
@@ -363,7 +367,7 @@ impl Marketing for PostgresStore {
                  ON CONFLICT (member_id, offer_id) DO NOTHING",
             )
             .bind(member.get())
-            .bind(offer)
+            .bind(offer.get())
             .bind(at)
             .execute(&mut *tx)
             .await
@@ -372,7 +376,7 @@ impl Marketing for PostgresStore {
                 "SELECT offer_id, activated_at, uses FROM offer_activations WHERE member_id = $1 AND offer_id = $2",
             )
             .bind(member.get())
-            .bind(offer)
+            .bind(offer.get())
             .fetch_one(&mut *tx)
             .await
             .map_err(db)?;

@@ -1,3 +1,4 @@
+use kopilka_domain::member::StoreId;
 use crate::posting::{add_lot, post, Movement, SystemIds};
 use crate::{db, detached, PostgresStore};
 use async_trait::async_trait;
@@ -33,7 +34,10 @@ pub(crate) fn member_from_row(row: &PgRow) -> StoreResult<Member> {
             birth_date: row.try_get::<Option<NaiveDate>, _>(5).map_err(db)?,
             city: row.try_get(6).map_err(db)?,
             email: row.try_get(7).map_err(db)?,
-            favourite_store_id: row.try_get(8).map_err(db)?,
+            favourite_store_id: row
+                .try_get::<Option<i64>, _>(8)
+                .map_err(db)?
+                .map(StoreId::new),
             favourite_category_id: row.try_get(9).map_err(db)?,
         },
         favourite_category_set_at: row.try_get(10).map_err(db)?,
@@ -170,7 +174,7 @@ impl Members for PostgresStore {
             .bind(p.birth_date)
             .bind(&p.city)
             .bind(&p.email)
-            .bind(p.favourite_store_id)
+            .bind(p.favourite_store_id.map(|id| id.get()))
             .bind(p.favourite_category_id)
             .bind(r.at)
             .bind(r.consents.personal_data)
@@ -300,7 +304,7 @@ impl Members for PostgresStore {
             .bind(p.birth_date)
             .bind(&p.city)
             .bind(&p.email)
-            .bind(p.favourite_store_id)
+            .bind(p.favourite_store_id.map(|id| id.get()))
             .bind(consents.personal_data)
             .bind(consents.newsletters)
             .bind(&consents.version)

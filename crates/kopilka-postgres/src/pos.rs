@@ -1,3 +1,4 @@
+use kopilka_domain::offers::OfferId;
 use crate::members::{card_from_row, member_from_row, CARD_COLUMNS, MEMBER_COLUMNS};
 use crate::posting::{add_lot, live_lots, lock_member_account, post, take_from_lots, Movement};
 use crate::purchases::{purchase, refund};
@@ -111,7 +112,7 @@ fn holder_from_row(row: &PgRow) -> StoreResult<CardHolder> {
         .zip(activated)
         .zip(uses)
         .map(|((offer_id, activated_at), uses)| Activation {
-            offer_id,
+            offer_id: OfferId::new(offer_id),
             activated_at,
             uses: u32::try_from(uses).unwrap_or(u32::MAX),
         })
@@ -140,7 +141,7 @@ impl Pos for PostgresStore {
             let mut tx = pool.begin().await.map_err(db)?;
             let exists: bool =
                 sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stores WHERE id = $1)")
-                    .bind(store)
+                    .bind(store.get())
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(db)?;
@@ -150,7 +151,7 @@ impl Pos for PostgresStore {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO tills (store_id, kind, key_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
             )
-            .bind(store)
+            .bind(store.get())
             .bind(kind.as_str())
             .bind(&key_hash)
             .bind(at)
@@ -181,7 +182,7 @@ impl Pos for PostgresStore {
                 Ok(kopilka_store::TillListing {
                     till: Till {
                         id,
-                        store_id,
+                        store_id: StoreId::new(store_id),
                         kind: till_kind(&kind)?,
                     },
                     created_at,
@@ -230,7 +231,7 @@ impl Pos for PostgresStore {
         row.map(|(id, store_id, kind)| {
             Ok(Till {
                 id,
-                store_id,
+                store_id: StoreId::new(store_id),
                 kind: till_kind(&kind)?,
             })
         })
@@ -287,7 +288,7 @@ impl Pos for PostgresStore {
         let member: Option<i64> = sqlx::query_scalar(
             "SELECT member_id FROM purchases WHERE store_id = $1 AND receipt_id = $2",
         )
-        .bind(store)
+        .bind(store.get())
         .bind(receipt_id)
         .fetch_optional(&self.pool)
         .await

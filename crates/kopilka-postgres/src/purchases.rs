@@ -1,5 +1,6 @@
 //! A purchase and a refund, each one transaction on a connection the caller owns.
 
+use kopilka_domain::offers::OfferId;
 use crate::codes;
 use crate::functions::{RECORD_RETURN, RECORD_SALE};
 use std::sync::LazyLock;
@@ -105,7 +106,7 @@ async fn recorded<T>(
     decode: fn(&PgRow, usize) -> StoreResult<Option<T>>,
 ) -> StoreResult<Option<T>> {
     match sqlx::query(sql)
-        .bind(store)
+        .bind(store.get())
         .bind(id)
         .fetch_optional(conn)
         .await
@@ -164,9 +165,9 @@ async fn snapshot(pool: &Pool, req: &PurchaseRequest) -> StoreResult<Snapshot> {
         .bind(req.member_id.get())
         .bind(req.day_start)
         .bind(req.day_end)
-        .bind(req.store_id)
+        .bind(req.store_id.get())
         .bind(&req.receipt_id)
-        .bind(&req.offer_ids)
+        .bind(req.offer_ids.iter().map(|id| id.get()).collect::<Vec<i64>>())
         .fetch_optional(pool)
         .await
         .map_err(db)?
@@ -206,7 +207,7 @@ pub(crate) async fn purchase(
             .offers
             .iter()
             .zip(&snap.uses)
-            .map(|(&o, &u)| (o, u32::try_from(u).unwrap_or(u32::MAX)))
+            .map(|(&o, &u)| (OfferId::new(o), u32::try_from(u).unwrap_or(u32::MAX)))
             .collect();
         let priced = match price(&PurchaseState {
             available: Points::new(snap.balance - snap.pending(req.committed_at)),
@@ -316,7 +317,7 @@ async fn write(
     let lines = &priced.lines;
     let (earn, redeem) = (priced.earn.get(), priced.redeem.get());
     let accruals = priced.accruals(&req.accrual_description, &req.receipt_id);
-    let awarded: Vec<i64> = priced.offers.iter().map(|o| o.offer_id).collect();
+    let awarded: Vec<i64> = priced.offers.iter().map(|o| o.offer_id.get()).collect();
     let draws = lots::draw(&snap.lots, redeem, None, req.committed_at);
     let account = |kind| {
         system
@@ -324,7 +325,7 @@ async fn write(
             .map_err(|e| sqlx::Error::Protocol(e.to_string()))
     };
     sqlx::query_as::<_, (bool, Option<i64>)>(&RECORD_SALE_CALL)
-        .bind(req.store_id)
+        .bind(req.store_id.get())
         .bind(req.till_id)
         .bind(&req.receipt_id)
         .bind(&req.request_hash)
@@ -440,7 +441,7 @@ fn usages_from_row(row: &PgRow) -> StoreResult<Vec<OpenUsage>> {
 
 async fn refund_snapshot(pool: &Pool, req: &RefundRequest) -> StoreResult<RefundSnapshot> {
     let rows = sqlx::query(&REFUND_SNAPSHOT)
-        .bind(req.store_id)
+        .bind(req.store_id.get())
         .bind(&req.receipt_id)
         .bind(&req.refund_id)
         .fetch_all(pool)
@@ -510,7 +511,7 @@ pub(crate) async fn refund(
         );
         let (restores, draws) = (&decided.restores, &decided.draws);
         let written = sqlx::query_as::<_, (bool, Option<bool>)>(&RECORD_RETURN_CALL)
-            .bind(req.store_id)
+            .bind(req.store_id.get())
             .bind(&req.refund_id)
             .bind(snap.purchase)
             .bind(&req.request_hash)

@@ -1,6 +1,7 @@
 //! The customer's purchases read back as receipts (`kopilka_store::Receipts`), and the row
 //! readers the export shares.
 
+use kopilka_domain::member::StoreId;
 use crate::{db, detached, PostgresStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -23,7 +24,7 @@ pub(crate) const LINE_COLUMNS: &str = "l.line_id, l.sku, pr.name, l.category_id,
 pub(crate) fn purchase_row(r: &PgRow) -> StoreResult<PurchaseRecord> {
     Ok(PurchaseRecord {
         id: r.try_get(0).map_err(db)?,
-        store_id: r.try_get(1).map_err(db)?,
+        store_id: StoreId::new(r.try_get(1).map_err(db)?),
         receipt_id: r.try_get(2).map_err(db)?,
         card_number: r.try_get(3).map_err(db)?,
         purchased_at: r.try_get(4).map_err(db)?,

@@ -116,7 +116,7 @@ impl SaleState {
         let uses = offers
             .iter()
             .map(|id| {
-                let (_, uses) = self.offer_uses.iter().find(|(offer, _)| offer == id)?;
+                let (_, uses) = self.offer_uses.iter().find(|(offer, _)| *offer == id.get())?;
                 Some(*uses)
             })
             .collect::<Option<Vec<i64>>>()?;
@@ -125,7 +125,7 @@ impl SaleState {
             balance: self.balance,
             lots: self.lots.clone(),
             receipts_today: i64::try_from(receipts_today).unwrap_or(i64::MAX),
-            offers,
+            offers: offers.iter().map(|id| id.get()).collect(),
             uses,
             recorded: None,
         })
@@ -205,7 +205,7 @@ mod tests {
         offer_ids: Vec<i64>,
     ) -> PurchaseRequest {
         PurchaseRequest {
-            store_id: 1,
+            store_id: kopilka_domain::member::StoreId::new(1),
             till_id: 1,
             receipt_id: "R1".into(),
             request_hash: "h".into(),
@@ -220,7 +220,7 @@ mod tests {
             lot_available_at: committed_at,
             accrual_description: String::new(),
             redemption_description: String::new(),
-            offer_ids,
+            offer_ids: offer_ids.into_iter().map(kopilka_domain::offers::OfferId::new).collect(),
         }
     }
 

@@ -1,3 +1,4 @@
+use kopilka_domain::member::StoreId;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use kopilka_domain::earning::TillKind;
@@ -300,7 +301,7 @@ async fn main() -> anyhow::Result<()> {
                 login: &login,
                 full_name: &name,
                 position: &position,
-                store_id: store,
+                store_id: StoreId::new(store),
                 hired_on: &hired,
             };
             let (employee, password) = match kopilka.create_employee_cli(&input).await {
@@ -354,7 +355,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let kind = TillKind::parse(&kind).map_err(anyhow::Error::msg)?;
             let kopilka = kopilka_server::kopilka(&settings, Dependencies::default()).await?;
-            let (till, key) = kopilka.create_till(store, kind).await?;
+            let (till, key) = kopilka.create_till(StoreId::new(store), kind).await?;
             println!(
                 "till {} of store {} ({}); its key, shown only now:",
                 till.id,

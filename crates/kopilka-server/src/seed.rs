@@ -3,6 +3,8 @@
 //! are dated from the first day of the current month, so the demo stays current and a second
 //! run in the same month changes nothing.
 
+use kopilka_domain::offers::OfferId;
+use kopilka_domain::member::StoreId;
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use chrono_tz::Tz;
 use kopilka_domain::offers::{Offer, OfferReward, OfferTarget};
@@ -280,7 +282,7 @@ fn promotions(now: DateTime<Utc>, tz: Tz) -> Vec<Promotion> {
             "Неделя выпечки",
             "Свежий хлеб из собственной пекарни со скидкой 10% после 20:00.",
             Some("Екатеринбург"),
-            Some(10),
+            Some(StoreId::new(10)),
             at(0, 1),
             at(0, 28),
         ),
@@ -290,7 +292,7 @@ fn promotions(now: DateTime<Utc>, tz: Tz) -> Vec<Promotion> {
             "Дегустация сыров",
             "Сыровары из Подмосковья рассказывают о выдержке и угощают.",
             Some("Москва"),
-            Some(1),
+            Some(StoreId::new(1)),
             at(0, 20),
             at(0, 21),
         ),
@@ -300,7 +302,7 @@ fn promotions(now: DateTime<Utc>, tz: Tz) -> Vec<Promotion> {
             "Мастер-класс для детей: пряники",
             "Расписываем пряники глазурью, для детей от 5 лет.",
             Some("Санкт-Петербург"),
-            Some(5),
+            Some(StoreId::new(5)),
             at(0, 27),
             at(0, 28),
         ),
@@ -310,7 +312,7 @@ fn promotions(now: DateTime<Utc>, tz: Tz) -> Vec<Promotion> {
             "Фермерская ярмарка",
             "Мёд, овощи и молочные продукты от фермеров Татарстана.",
             Some("Казань"),
-            Some(8),
+            Some(StoreId::new(8)),
             at(1, 6),
             at(1, 8),
         ),
@@ -320,7 +322,7 @@ fn promotions(now: DateTime<Utc>, tz: Tz) -> Vec<Promotion> {
             "День открытых дверей пекарни",
             "Экскурсия в пекарню гипермаркета и свежий хлеб из печи.",
             Some("Екатеринбург"),
-            Some(10),
+            Some(StoreId::new(10)),
             at(1, 12),
             at(1, 13),
         ),
@@ -351,7 +353,7 @@ fn offers(now: DateTime<Utc>, tz: Tz) -> Vec<Offer> {
     };
     vec![
         o(
-            1,
+            OfferId::new(1),
             "Баллы ×3 на любимую категорию",
             "Втрое больше баллов на товары любимой категории в пяти покупках.",
             OfferReward::CategoryPoints {
@@ -362,7 +364,7 @@ fn offers(now: DateTime<Utc>, tz: Tz) -> Vec<Offer> {
             5,
         ),
         o(
-            2,
+            OfferId::new(2),
             "Баллы ×2 на овощи и фрукты",
             "Вдвое больше баллов на овощи и фрукты в трёх покупках.",
             OfferReward::CategoryPoints {
@@ -373,7 +375,7 @@ fn offers(now: DateTime<Utc>, tz: Tz) -> Vec<Offer> {
             3,
         ),
         o(
-            3,
+            OfferId::new(3),
             "500 баллов за покупку от 3 000 ₽",
             "Бонус за одну покупку от 3 000 ₽, оплаченную деньгами.",
             OfferReward::ReceiptBonus {
@@ -384,7 +386,7 @@ fn offers(now: DateTime<Utc>, tz: Tz) -> Vec<Offer> {
             1,
         ),
         o(
-            4,
+            OfferId::new(4),
             "С днём рождения!",
             "300 баллов за покупку от 1 000 ₽ в месяц вашего дня рождения.",
             OfferReward::ReceiptBonus {
@@ -395,7 +397,7 @@ fn offers(now: DateTime<Utc>, tz: Tz) -> Vec<Offer> {
             1,
         ),
         o(
-            5,
+            OfferId::new(5),
             "Мы скучали",
             "1 000 баллов за покупку от 2 000 ₽, если вас не было у нас 30 дней.",
             OfferReward::ReceiptBonus {
@@ -406,7 +408,7 @@ fn offers(now: DateTime<Utc>, tz: Tz) -> Vec<Offer> {
             1,
         ),
         o(
-            6,
+            OfferId::new(6),
             "Московское молоко ×5",
             "Впятеро больше баллов на молоко пастеризованное 3,2% в Москве.",
             OfferReward::ProductPoints {
@@ -435,7 +437,7 @@ pub async fn demo(kopilka: &Kopilka) -> ServiceResult<SeedReport> {
         .iter()
         .map(
             |&(id, name, city, address, lat, lon, hours)| StoreLocation {
-                id,
+                id: StoreId::new(id),
                 name: name.to_owned(),
                 city: city.to_owned(),
                 address: address.to_owned(),

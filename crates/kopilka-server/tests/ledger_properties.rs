@@ -2,6 +2,8 @@
 //! sequences of purchases, retries, refunds and expiry runs, checked after every step.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+use kopilka_domain::offers::OfferId;
+use kopilka_domain::member::StoreId;
 use chrono::{DateTime, Duration, Utc};
 use kopilka_domain::earning::{Basket, Line, Priced, TillKind};
 use kopilka_domain::member::{Gender, MemberId, Profile};
@@ -120,9 +122,9 @@ async fn world(postgres: bool, pending_days: u32) -> World {
     .await
     .unwrap();
     kopilka_server::seed::demo(&kopilka).await.unwrap();
-    let staffed = kopilka.create_till(1, TillKind::Staffed).await.unwrap().0;
+    let staffed = kopilka.create_till(StoreId::new(1), TillKind::Staffed).await.unwrap().0;
     let self_checkout = kopilka
-        .create_till(1, TillKind::SelfCheckout)
+        .create_till(StoreId::new(1), TillKind::SelfCheckout)
         .await
         .unwrap()
         .0;
@@ -406,7 +408,7 @@ async fn step(w: &mut World, op: Op, n: usize) {
                 .member(w.cards[member].0)
                 .await
                 .unwrap();
-            match w.kopilka.activate_offer(&holder.unwrap(), offer).await {
+            match w.kopilka.activate_offer(&holder.unwrap(), OfferId::new(offer)).await {
                 // Activated, or already, or no longer running after a long wait.
                 Ok(_) | Err(ServiceError::Domain(_)) => {}
                 Err(e) => panic!("activation failed: {e}"),

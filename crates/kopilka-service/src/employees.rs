@@ -87,7 +87,7 @@ impl Kopilka {
             v.add("hired", "hired_in_future");
             tracing::debug!(%day, "hire date in the future");
         }
-        if input.store_id <= 0 {
+        if input.store_id <= StoreId::new(0) {
             v.add("store", "store_unknown");
         }
         let (Some(login), Some(full_name), Some(position), Some(hired_on)) =

@@ -72,7 +72,7 @@ impl Kopilka {
         if !already {
             tracing::info!(
                 member_id = member.id.get(),
-                offer_id = id,
+                offer_id = id.get(),
                 "offer activated"
             );
         }

@@ -395,7 +395,7 @@ impl Kopilka {
             )
             .await?;
         if !outcome.replayed {
-            tracing::info!(member_id = member.id.get(), store_id = till.store_id, earned = %outcome.earned, redeemed = %outcome.redeemed, "purchase");
+            tracing::info!(member_id = member.id.get(), store_id = till.store_id.get(), earned = %outcome.earned, redeemed = %outcome.redeemed, "purchase");
         }
         Ok(outcome)
     }

@@ -1,5 +1,6 @@
 //! What a signed-in customer sees and changes about themselves.
 
+use kopilka_domain::member::StoreId;
 use crate::{Kopilka, ServiceResult};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use kopilka_domain::ledger::{Balance, HistoryEntry, TransferId};
@@ -39,7 +40,7 @@ impl Kopilka {
         let mut consents = member.consents.clone();
         let mut v = Validation::default();
         if let Some(Some(store)) = patch.favourite_store_id {
-            if !self.store().store_exists(store).await? {
+            if !self.store().store_exists(StoreId::new(store)).await? {
                 v.add("favourite_store_id", "store_unknown");
             }
         }
@@ -65,7 +66,7 @@ impl Kopilka {
             profile.email = email;
         }
         if let Some(store) = patch.favourite_store_id {
-            profile.favourite_store_id = store;
+            profile.favourite_store_id = store.map(StoreId::new);
         }
         if let Some(newsletters) = patch.newsletters {
             if newsletters != consents.newsletters {

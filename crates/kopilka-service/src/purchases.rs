@@ -203,7 +203,7 @@ mod tests {
         };
         let record = PurchaseRecord {
             id: cursor.id,
-            store_id: 1,
+            store_id: kopilka_domain::member::StoreId::new(1),
             receipt_id: "r".into(),
             card_number: String::new(),
             purchased_at: cursor.at,

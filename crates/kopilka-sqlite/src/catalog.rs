@@ -70,7 +70,7 @@ impl Catalog for SqliteStore {
                 )
                 .map_err(backend)?;
             for s in &stores {
-                stmt.execute(params![s.id, s.name, s.city, s.address, s.lat, s.lon, s.hours, kopilka_store::city_key(&s.city)])
+                stmt.execute(params![s.id.get(), s.name, s.city, s.address, s.lat, s.lon, s.hours, kopilka_store::city_key(&s.city)])
                     .map_err(backend)?;
             }
             Ok(())
@@ -88,7 +88,7 @@ impl Catalog for SqliteStore {
         self.read(move |c| {
             Ok(optional(
                 c.prepare_cached("SELECT 1 FROM stores WHERE id = ?1")
-                    .and_then(|mut s| s.query_row([id], |r| r.get::<_, i64>(0))),
+                    .and_then(|mut s| s.query_row([id.get()], |r| r.get::<_, i64>(0))),
             )?
             .is_some())
         })

@@ -1,3 +1,4 @@
+use kopilka_domain::member::StoreId;
 use crate::catalog::insert_audit;
 use crate::{backend, micros, optional, time, SqliteStore};
 use async_trait::async_trait;
@@ -22,7 +23,7 @@ fn employee_row(r: &Row<'_>) -> rusqlite::Result<(Employee, String)> {
         login: r.get(1)?,
         full_name: r.get(2)?,
         position: r.get(3)?,
-        store_id: r.get(4)?,
+        store_id: StoreId::new(r.get(4)?),
         hired_on: NaiveDate::parse_from_str(&hired_on, "%Y-%m-%d").unwrap_or_default(),
         must_change_password: r.get(6)?,
         deactivated_at: r.get::<_, Option<i64>>(7)?.map(time),
@@ -166,7 +167,7 @@ impl Employees for SqliteStore {
                 ))
                 .and_then(|mut s| {
                     s.query_row(
-                        params![e.login, e.full_name, e.position, e.store_id, e.hired_on.to_string(), e.password_hash, micros(e.at)],
+                        params![e.login, e.full_name, e.position, e.store_id.get(), e.hired_on.to_string(), e.password_hash, micros(e.at)],
                         employee_row,
                     )
                 })

@@ -1,3 +1,4 @@
+use kopilka_domain::member::StoreId;
 use crate::{backend, micros, optional, time, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -30,7 +31,7 @@ type OfferRow = (OfferId, String, String, String, String, i64, i64, u32);
 
 fn offer_row(r: &Row) -> rusqlite::Result<OfferRow> {
     Ok((
-        r.get(0)?,
+        OfferId::new(r.get(0)?),
         r.get(1)?,
         r.get(2)?,
         r.get(3)?,
@@ -184,7 +185,7 @@ impl Marketing for SqliteStore {
             let rows = stmt
                 .query_map(params_from_iter(args), |r| {
                     Ok(StoreLocation {
-                        id: r.get(0)?,
+                        id: StoreId::new(r.get(0)?),
                         name: r.get(1)?,
                         city: r.get(2)?,
                         address: r.get(3)?,
@@ -219,7 +220,7 @@ impl Marketing for SqliteStore {
                     p.description,
                     p.city,
                     p.city.as_deref().map(city_key),
-                    p.store_id,
+                    p.store_id.map(|id| id.get()),
                     micros(p.starts_at),
                     micros(p.ends_at)
                 ])
@@ -256,7 +257,7 @@ impl Marketing for SqliteStore {
                             title: r.get(1)?,
                             description: r.get(2)?,
                             city: r.get(3)?,
-                            store_id: r.get(4)?,
+                            store_id: r.get::<_, Option<i64>>(4)?.map(StoreId::new),
                             starts_at: time(r.get(5)?),
                             ends_at: time(r.get(6)?),
                         })
@@ -289,7 +290,7 @@ impl Marketing for SqliteStore {
                 .map_err(backend)?;
             for (o, reward, target) in &rows {
                 stmt.execute(params![
-                    o.id,
+                    o.id.get(),
                     o.title,
                     o.description,
                     reward,
@@ -325,7 +326,7 @@ impl Marketing for SqliteStore {
             .read(move |c| {
                 optional(
                     c.prepare_cached(&format!("SELECT {OFFER_COLUMNS} FROM offers WHERE id = ?1"))
-                        .and_then(|mut s| s.query_row([id], offer_row)),
+                        .and_then(|mut s| s.query_row([id.get()], offer_row)),
                 )
             })
             .await?;
@@ -347,15 +348,15 @@ impl Marketing for SqliteStore {
                 "INSERT INTO offer_activations (member_id, offer_id, activated_at) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (member_id, offer_id) DO NOTHING",
             )
-            .and_then(|mut s| s.execute(params![member.get(), offer, micros(at)]))
+            .and_then(|mut s| s.execute(params![member.get(), offer.get(), micros(at)]))
             .map_err(backend)?;
             tx.prepare_cached(
                 "SELECT offer_id, activated_at, uses FROM offer_activations WHERE member_id = ?1 AND offer_id = ?2",
             )
             .and_then(|mut s| {
-                s.query_row(params![member.get(), offer], |r| {
+                s.query_row(params![member.get(), offer.get()], |r| {
                     Ok(Activation {
-                        offer_id: r.get(0)?,
+                        offer_id: OfferId::new(r.get(0)?),
                         activated_at: time(r.get(1)?),
                         uses: r.get(2)?,
                     })
@@ -387,7 +388,7 @@ pub(crate) fn activations_of(c: &Connection, member: MemberId) -> StoreResult<Ve
     let rows = stmt
         .query_map([member.get()], |r| {
             Ok(Activation {
-                offer_id: r.get(0)?,
+                offer_id: OfferId::new(r.get(0)?),
                 activated_at: time(r.get(1)?),
                 uses: r.get(2)?,
             })

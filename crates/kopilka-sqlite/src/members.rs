@@ -1,3 +1,4 @@
+use kopilka_domain::member::StoreId;
 use crate::posting::{add_lot, post, system_account, Movement};
 use crate::{backend, micros, optional, time, SqliteStore};
 use async_trait::async_trait;
@@ -31,7 +32,7 @@ pub(crate) fn member_from_row(row: &Row) -> rusqlite::Result<StoreResult<Member>
                 birth_date: birth_date.as_deref().map(convert::date).transpose()?,
                 city: row.get(6).map_err(backend)?,
                 email: row.get(7).map_err(backend)?,
-                favourite_store_id: row.get(8).map_err(backend)?,
+                favourite_store_id: row.get::<_, Option<i64>>(8).map_err(backend)?.map(StoreId::new),
                 favourite_category_id: row.get(9).map_err(backend)?,
             },
             favourite_category_set_at: row.get::<_, Option<i64>>(10).map_err(backend)?.map(time),
@@ -143,7 +144,7 @@ impl Members for SqliteStore {
                     p.birth_date.map(|d| d.to_string()),
                     p.city,
                     p.email,
-                    p.favourite_store_id,
+                    p.favourite_store_id.map(|id| id.get()),
                     p.favourite_category_id,
                     at,
                     r.consents.personal_data,
@@ -248,7 +249,7 @@ impl Members for SqliteStore {
                     p.birth_date.map(|d| d.to_string()),
                     p.city,
                     p.email,
-                    p.favourite_store_id,
+                    p.favourite_store_id.map(|id| id.get()),
                     consents.personal_data,
                     consents.newsletters,
                     consents.version,

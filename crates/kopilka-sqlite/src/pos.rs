@@ -55,7 +55,7 @@ impl Pos for SqliteStore {
             let exists: bool = tx
                 .query_row(
                     "SELECT EXISTS (SELECT 1 FROM stores WHERE id = ?1)",
-                    [store],
+                    [store.get()],
                     |r| r.get(0),
                 )
                 .map_err(backend)?;
@@ -64,7 +64,7 @@ impl Pos for SqliteStore {
             }
             tx.execute(
                 "INSERT INTO tills (store_id, kind, key_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![store, kind.as_str(), key_hash, micros(at)],
+                params![store.get(), kind.as_str(), key_hash, micros(at)],
             )
             .map_err(backend)?;
             let id = tx.last_insert_rowid();
@@ -100,7 +100,7 @@ impl Pos for SqliteStore {
                 Ok(kopilka_store::TillListing {
                     till: Till {
                         id,
-                        store_id,
+                        store_id: StoreId::new(store_id),
                         kind: till_kind(&kind)?,
                     },
                     created_at: time(created_at),
@@ -141,7 +141,7 @@ impl Pos for SqliteStore {
                 c.prepare_cached("SELECT id, store_id, kind FROM tills WHERE key_hash = ?1 AND revoked_at IS NULL")
                     .and_then(|mut s| s.query_row([key_hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))),
             )?;
-            row.map(|(id, store_id, kind)| Ok(Till { id, store_id, kind: till_kind(&kind)? })).transpose()
+            row.map(|(id, store_id, kind)| Ok(Till { id, store_id: StoreId::new(store_id), kind: till_kind(&kind)? })).transpose()
         })
         .await
     }
@@ -342,7 +342,7 @@ impl Pos for SqliteStore {
                     "SELECT member_id FROM purchases WHERE store_id = ?1 AND receipt_id = ?2",
                 )
                 .and_then(|mut s| {
-                    s.query_row(params![store, receipt_id], |r| r.get(0).map(MemberId::new))
+                    s.query_row(params![store.get(), receipt_id], |r| r.get(0).map(MemberId::new))
                 }),
             )
         })

@@ -29,7 +29,7 @@ pub(crate) fn purchase_tx(
              WHERE store_id = ?1 AND receipt_id = ?2",
         )
         .and_then(|mut s| {
-            s.query_row(params![req.store_id, req.receipt_id], |r| {
+            s.query_row(params![req.store_id.get(), req.receipt_id], |r| {
                 Ok(RecordedPurchase {
                     purchase_id: r.get(0)?,
                     request_hash: r.get(1)?,
@@ -77,7 +77,7 @@ pub(crate) fn purchase_tx(
             tx.prepare_cached(
                 "SELECT uses FROM offer_activations WHERE member_id = ?1 AND offer_id = ?2",
             )
-            .and_then(|mut s| s.query_row(params![req.member_id.get(), offer], |r| r.get(0))),
+            .and_then(|mut s| s.query_row(params![req.member_id.get(), offer.get()], |r| r.get(0))),
         )?;
         offer_uses.extend(uses.map(|u| (offer, u)));
     }
@@ -110,7 +110,7 @@ pub(crate) fn purchase_tx(
                 amount: redeem,
                 kind: MovementKind::Redemption,
                 member: req.member_id,
-                store_id: Some(req.store_id),
+                store_id: Some(req.store_id.get()),
                 receipt_id: Some(&req.receipt_id),
                 lot_id: None,
                 description: &req.redemption_description,
@@ -126,7 +126,7 @@ pub(crate) fn purchase_tx(
     } else {
         for award in &priced.offers {
             tx.prepare_cached("UPDATE offer_activations SET uses = uses + 1 WHERE member_id = ?1 AND offer_id = ?2")
-                .and_then(|mut s| s.execute(params![req.member_id.get(), award.offer_id]))
+                .and_then(|mut s| s.execute(params![req.member_id.get(), award.offer_id.get()]))
                 .map_err(backend)?;
         }
         let accrual_account = system_account(tx, SystemAccount::Accrual)?;
@@ -140,7 +140,7 @@ pub(crate) fn purchase_tx(
                     amount: a.points,
                     kind: a.kind,
                     member: req.member_id,
-                    store_id: Some(req.store_id),
+                    store_id: Some(req.store_id.get()),
                     receipt_id: Some(&req.receipt_id),
                     lot_id: None,
                     description: &a.description,
@@ -160,7 +160,7 @@ pub(crate) fn purchase_tx(
         .and_then(|mut s| {
             s.query_row(
                 params![
-                    req.store_id,
+                    req.store_id.get(),
                     req.till_id,
                     req.receipt_id,
                     req.request_hash,
@@ -236,7 +236,7 @@ pub(crate) fn refund_tx(tx: &Connection, req: RefundRequest) -> StoreResult<Refu
     let existing: Option<RecordedRefund> = tx
         .prepare_cached("SELECT request_hash, taken_back, returned, balance_after FROM refunds WHERE store_id = ?1 AND refund_id = ?2")
         .and_then(|mut s| {
-            s.query_row(params![req.store_id, req.refund_id], |r| {
+            s.query_row(params![req.store_id.get(), req.refund_id], |r| {
                 Ok(RecordedRefund {
                     request_hash: r.get(0)?,
                     taken_back: r.get(1)?,
@@ -252,7 +252,7 @@ pub(crate) fn refund_tx(tx: &Connection, req: RefundRequest) -> StoreResult<Refu
     }
     let (purchase, member, accrual): (i64, MemberId, Option<i64>) = tx
         .prepare_cached("SELECT id, member_id, accrual_transfer_id FROM purchases WHERE store_id = ?1 AND receipt_id = ?2")
-        .and_then(|mut s| s.query_row(params![req.store_id, req.receipt_id], |r| Ok((r.get(0)?, MemberId::new(r.get(1)?), r.get(2)?))).optional())
+        .and_then(|mut s| s.query_row(params![req.store_id.get(), req.receipt_id], |r| Ok((r.get(0)?, MemberId::new(r.get(1)?), r.get(2)?))).optional())
         .map_err(backend)?
         .ok_or(DomainError::NotFound("purchase"))?;
     let lines: Vec<(i64, RefundableLine)> = tx
@@ -312,7 +312,7 @@ pub(crate) fn refund_tx(tx: &Connection, req: RefundRequest) -> StoreResult<Refu
         amount,
         kind: MovementKind::Refund,
         member,
-        store_id: Some(req.store_id),
+        store_id: Some(req.store_id.get()),
         receipt_id: Some(&req.receipt_id),
         lot_id: None,
         description: &req.description,
@@ -344,7 +344,7 @@ pub(crate) fn refund_tx(tx: &Connection, req: RefundRequest) -> StoreResult<Refu
         "INSERT INTO refunds (store_id, refund_id, purchase_id, request_hash, taken_back, returned, balance_after, at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )
-    .and_then(|mut s| s.execute(params![req.store_id, req.refund_id, purchase, req.request_hash, taken_back, returned, balance_after, micros(req.at)]))
+    .and_then(|mut s| s.execute(params![req.store_id.get(), req.refund_id, purchase, req.request_hash, taken_back, returned, balance_after, micros(req.at)]))
     .map_err(backend)?;
     Ok(RefundOutcome {
         refund_id: req.refund_id,

@@ -1,6 +1,7 @@
 //! The customer's purchases read back as receipts (`kopilka_store::Receipts`), and the row
 //! readers the export shares.
 
+use kopilka_domain::member::StoreId;
 use crate::{backend, micros, optional, time, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -22,7 +23,7 @@ pub(crate) const LINE_COLUMNS: &str = "l.line_id, l.sku, pr.name, l.category_id,
 pub(crate) fn purchase_row(r: &Row) -> rusqlite::Result<PurchaseRecord> {
     Ok(PurchaseRecord {
         id: r.get(0)?,
-        store_id: r.get(1)?,
+        store_id: StoreId::new(r.get(1)?),
         receipt_id: r.get(2)?,
         card_number: r.get(3)?,
         purchased_at: time(r.get(4)?),

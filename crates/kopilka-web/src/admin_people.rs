@@ -1,6 +1,7 @@
 //! `/admin/employees` (HR) and `/admin/payroll` (accounting): employees' accounts and the
 //! monthly payroll import, as screens.
 
+use kopilka_domain::member::StoreId;
 use crate::admin::{failed, staff, SIGN_IN};
 use crate::format::day;
 use crate::pages::{error_for, refused, respond, to, FieldMessage};
@@ -79,7 +80,7 @@ async fn employees_page(
             name: e.full_name,
             position: e.position,
             login: e.login,
-            store: e.store_id,
+            store: e.store_id.get(),
             hired: day(e.hired_on),
             status: t
                 .get(if e.deactivated_at.is_some() {
@@ -170,7 +171,7 @@ pub async fn create(
         login: &form.login,
         full_name: &form.full_name,
         position: &form.position,
-        store_id: form.store.trim().parse().unwrap_or(0),
+        store_id: form.store.trim().parse().unwrap_or(StoreId::new(0)),
         hired_on: &form.hired,
     };
     match state.kopilka.create_employee(&staff, &input).await {

@@ -1,6 +1,7 @@
 //! `/account/offers`: the personal offers meant for the customer, each activated with one
 //! button (SPEC §5.2). An incomplete profile is led to the form first.
 
+use kopilka_domain::offers::OfferId;
 use crate::format::date;
 use crate::pages::{respond, signed_in, signed_in_form, unless_incomplete};
 use crate::session::Visitor;
@@ -55,7 +56,7 @@ pub async fn list(
         offers: offers
             .into_iter()
             .map(|o| OfferLine {
-                id: o.offer.id,
+                id: o.offer.id.get(),
                 until: date(o.offer.ends_at, tz),
                 title: o.offer.title,
                 description: o.offer.description,
@@ -83,7 +84,7 @@ pub async fn activate(
         Ok(signed) => signed,
         Err(answer) => return answer,
     };
-    let result = match id.parse::<i64>() {
+    let result = match id.parse::<OfferId>() {
         Ok(id) => state
             .kopilka
             .activate_offer(&session.member, id)

@@ -2,6 +2,7 @@
 //! earned and why (SPEC §3.1); `/account/favourite`: the favourite category's chooser with
 //! what their own purchases would have earned with each (SPEC §1.6).
 
+use kopilka_domain::member::StoreId;
 use crate::format::{date, date_time, money};
 use crate::pages::{failure, message_for, not_found, respond, signed_in, signed_in_form};
 use crate::session::Visitor;
@@ -42,7 +43,7 @@ pub struct PageQuery {
 }
 
 /// Store names by id, for receipts ("Гипермаркет «Ленинградский»" rather than "1").
-async fn store_names(state: &WebState) -> Result<Vec<(i64, String)>, ServiceError> {
+async fn store_names(state: &WebState) -> Result<Vec<(StoreId, String)>, ServiceError> {
     Ok(state
         .kopilka
         .store_locations()
@@ -52,7 +53,7 @@ async fn store_names(state: &WebState) -> Result<Vec<(i64, String)>, ServiceErro
         .collect())
 }
 
-fn store_name(names: &[(i64, String)], id: i64) -> String {
+fn store_name(names: &[(StoreId, String)], id: StoreId) -> String {
     names
         .iter()
         .find(|(s, _)| *s == id)
@@ -153,7 +154,7 @@ fn receipt_page(
     state: &WebState,
     visitor: &Visitor,
     receipt: &ExplainedReceipt,
-    names: &[(i64, String)],
+    names: &[(StoreId, String)],
 ) -> ReceiptPage {
     let tz = state.kopilka.rules().timezone;
     let lang = visitor.lang;

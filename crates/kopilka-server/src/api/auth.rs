@@ -1,5 +1,6 @@
 //! `/auth/*`: sign-in by SMS code or password, registration, recovery, logout.
 
+use kopilka_domain::member::StoreId;
 use super::views::*;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, BearerToken, ClientInfo, ClientIp, SignedIn};
@@ -210,7 +211,7 @@ impl RegisterBody {
                 birth_date: Some(birth_date),
                 city: Some(city),
                 email,
-                favourite_store_id: self.favourite_store_id,
+                favourite_store_id: self.favourite_store_id.map(StoreId::new),
                 favourite_category_id,
             },
             newsletters: self.consents.newsletters,

@@ -126,7 +126,7 @@ impl From<Employee> for EmployeeView {
             login: e.login,
             full_name: e.full_name,
             position: e.position,
-            store_id: e.store_id,
+            store_id: e.store_id.get(),
             hired_on: e.hired_on,
             must_change_password: e.must_change_password,
             deactivated_at: e.deactivated_at,

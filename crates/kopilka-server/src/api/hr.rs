@@ -1,5 +1,6 @@
 //! `/admin/*` for HR and accounting: employees' accounts, payroll, and the document queue.
 
+use kopilka_domain::member::StoreId;
 use crate::api::employee::{DocumentRequestView, EmployeeView};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, StaffAuth};
@@ -77,7 +78,7 @@ async fn create_employee(
                 login: &body.login,
                 full_name: &body.full_name,
                 position: &body.position,
-                store_id: body.store_id,
+                store_id: StoreId::new(body.store_id),
                 hired_on: &body.hired,
             },
         )

@@ -136,7 +136,7 @@ async fn identify(
             .offers
             .into_iter()
             .map(|o| TillOfferView {
-                id: o.offer.id,
+                id: o.offer.id.get(),
                 title: o.offer.title,
                 ends_at: o.offer.ends_at,
             })
@@ -204,7 +204,7 @@ async fn quote(
             .offers
             .iter()
             .map(|o| AppliedOfferView {
-                id: o.offer_id,
+                id: o.offer_id.get(),
                 title: o.title.clone(),
                 points: o.points.get(),
             })

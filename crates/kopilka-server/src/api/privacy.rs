@@ -95,7 +95,7 @@ impl From<PurchaseRecord> for ExportPurchaseView {
         Self {
             id: p.id,
             receipt_id: p.receipt_id,
-            store_id: p.store_id,
+            store_id: p.store_id.get(),
             card_number: p.card_number,
             at: p.purchased_at,
             total_kop: p.total_kop,
@@ -151,7 +151,7 @@ impl From<PersonalData> for ExportView {
                 .offers
                 .into_iter()
                 .map(|(a, offer)| ExportOfferView {
-                    offer_id: a.offer_id,
+                    offer_id: a.offer_id.get(),
                     title: offer.map(|o| o.title),
                     activated_at: a.activated_at,
                     uses: a.uses,

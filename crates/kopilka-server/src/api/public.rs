@@ -212,7 +212,7 @@ async fn stores(
         found
             .into_iter()
             .map(|n| StoreView {
-                id: n.store.id,
+                id: n.store.id.get(),
                 name: n.store.name,
                 city: n.store.city,
                 address: n.store.address,
@@ -291,7 +291,7 @@ async fn list_promotions(
                 title: p.title,
                 description: p.description,
                 city: p.city,
-                store_id: p.store_id,
+                store_id: p.store_id.map(|id| id.get()),
                 starts_at: p.starts_at,
                 ends_at: p.ends_at,
             })

@@ -38,7 +38,7 @@ impl From<&PurchaseRecord> for PurchaseItemView {
         Self {
             id: p.id,
             receipt_id: p.receipt_id.clone(),
-            store_id: p.store_id,
+            store_id: p.store_id.get(),
             at: p.purchased_at,
             total_kop: p.total_kop,
             paid_points: p.redeemed,
@@ -118,7 +118,7 @@ impl From<&ExplainedReceipt> for ReceiptView {
         Self {
             id: p.id,
             receipt_id: p.receipt_id.clone(),
-            store_id: p.store_id,
+            store_id: p.store_id.get(),
             at: p.purchased_at,
             total_kop: p.total_kop,
             discount_kop: p.discount_kop,

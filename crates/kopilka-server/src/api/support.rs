@@ -1,6 +1,7 @@
 //! Personal offers and support tickets of the signed-in customer (`/me/offers`,
 //! `/me/tickets`), and the staff side of tickets (`/admin/tickets`).
 
+use kopilka_domain::offers::OfferId;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Customer, StaffAuth};
 use crate::AppState;
@@ -59,7 +60,7 @@ impl From<MemberOffer> for OfferView {
     fn from(m: MemberOffer) -> Self {
         let o = m.offer;
         Self {
-            id: o.id,
+            id: o.id.get(),
             title: o.title,
             description: o.description,
             reward: o.reward,
@@ -100,7 +101,7 @@ async fn activate(
     Customer(member): Customer,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<OfferView>> {
-    let offer = state.kopilka.activate_offer(&member, id).await?;
+    let offer = state.kopilka.activate_offer(&member, OfferId::new(id)).await?;
     Ok(Json(offer.into()))
 }
 

@@ -48,7 +48,7 @@ impl From<&Member> for MemberView {
             birth_date: p.birth_date,
             city: p.city.clone(),
             email: p.email.clone(),
-            favourite_store_id: p.favourite_store_id,
+            favourite_store_id: p.favourite_store_id.map(|id| id.get()),
             favourite_category_id: p.favourite_category_id,
             profile_complete: p.is_complete(),
             consents: ConsentsView {

@@ -1,6 +1,7 @@
 //! The account's own pages over plain HTTP: history, profile, cards, the one-time code,
 //! sessions and deletion, contacts and feedback, on both stores.
 
+use kopilka_domain::member::StoreId;
 use crate::browser::Browser;
 use crate::helpers::{Backend, TestApp, PASSWORD};
 use crate::on_both_stores;
@@ -223,7 +224,7 @@ async fn the_account_page_gets_one_time_codes_the_till_accepts(backend: Backend)
     assert!(token["svg"].as_str().unwrap().starts_with("<svg"));
     let (_, key) = app
         .kopilka
-        .create_till(1, kopilka_domain::earning::TillKind::Staffed)
+        .create_till(StoreId::new(1), kopilka_domain::earning::TillKind::Staffed)
         .await
         .unwrap();
     let who = app

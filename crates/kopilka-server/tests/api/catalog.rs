@@ -1,3 +1,4 @@
+use kopilka_domain::member::StoreId;
 use crate::helpers::{Backend, TestApp};
 use crate::on_both_stores;
 use serde_json::Value;
@@ -288,7 +289,7 @@ async fn nearest_stores_among_thousands_match_a_brute_force_search(backend: Back
     };
     let stores: Vec<kopilka_store::StoreLocation> = (0..2000)
         .map(|i| kopilka_store::StoreLocation {
-            id: 1000 + i,
+            id: StoreId::new(1000 + i),
             name: format!("Магазин {i}"),
             city: ["Тверь", "Тула", "Рязань"][(i % 3) as usize].to_owned(),
             address: format!("ул. Тестовая, {i}"),
@@ -311,7 +312,7 @@ async fn nearest_stores_among_thousands_match_a_brute_force_search(backend: Back
         let here = Point::new(lat, lon).unwrap();
         let mut expected: Vec<(f64, i64)> = all
             .iter()
-            .map(|s| (here.distance_m(Point::new(s.lat, s.lon).unwrap()), s.id))
+            .map(|s| (here.distance_m(Point::new(s.lat, s.lon).unwrap()), s.id.get()))
             .filter(|(d, _)| radius.is_none_or(|r| *d <= r))
             .collect();
         expected.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));

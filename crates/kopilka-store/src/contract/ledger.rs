@@ -89,7 +89,7 @@ pub async fn ledger_and_cards(store: &dyn Store) {
     let (member, card) = register(store, "+79990007788", "260000009030").await;
     let till = store
         .create_till(
-            901,
+            StoreId::new(901),
             TillKind::Staffed,
             "contract-till",
             at(1),
@@ -143,7 +143,7 @@ pub async fn ledger_and_cards(store: &dyn Store) {
         Err(StoreError::Rule(DomainError::IdempotencyConflict))
     ));
     assert_eq!(
-        store.purchase_member(901, "R-1").await.unwrap(),
+        store.purchase_member(StoreId::new(901), "R-1").await.unwrap(),
         Some(member.id)
     );
     assert_eq!(
@@ -161,7 +161,7 @@ pub async fn ledger_and_cards(store: &dyn Store) {
     // Were the lots left as the sale should leave them, expiry on day 31 would take nothing
     // of the adjustment's lot; so return the sale first and let expiry find it whole again.
     let refund = RefundRequest {
-        store_id: 901,
+        store_id: StoreId::new(901),
         receipt_id: "R-1".into(),
         refund_id: "F-1".into(),
         request_hash: "f1".into(),
@@ -302,5 +302,5 @@ async fn cards(store: &dyn Store, member: MemberId, first: &Card, till: &Till) {
         matches!(refused, Err(StoreError::Rule(DomainError::CardBlocked))),
         "{refused:?}"
     );
-    assert_eq!(store.purchase_member(901, "R-2").await.unwrap(), None);
+    assert_eq!(store.purchase_member(StoreId::new(901), "R-2").await.unwrap(), None);
 }

@@ -20,6 +20,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use kopilka_domain::staff::Role;
 use kopilka_domain::support::{Author, TicketChannel, TicketStatus};
 use kopilka_domain::Phone;
+use kopilka_domain::member::StoreId;
 
 fn at(hour: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 10, hour, 0, 0)
@@ -176,7 +177,7 @@ pub async fn catalog(store: &dyn Store) {
     assert!(!store.category_exists(903).await.unwrap());
 
     let shop = StoreLocation {
-        id: 901,
+        id: StoreId::new(901),
         name: "Гипермаркет «Контракт»".into(),
         city: "Тверь".into(),
         address: "ул. Тестовая, 1".into(),
@@ -189,8 +190,8 @@ pub async fn catalog(store: &dyn Store) {
         .await
         .unwrap();
     assert!(store.stores().await.unwrap().contains(&shop));
-    assert!(store.store_exists(901).await.unwrap());
-    assert!(!store.store_exists(902).await.unwrap());
+    assert!(store.store_exists(StoreId::new(901)).await.unwrap());
+    assert!(!store.store_exists(StoreId::new(902)).await.unwrap());
 }
 
 /// Staff accounts: one per login, with their roles, disabled once and for all; every change
@@ -451,7 +452,7 @@ pub async fn stores_by_city(store: &dyn Store) {
         })
         .await
         .unwrap();
-    assert_eq!(found.iter().map(|s| s.id).collect::<Vec<_>>(), [901]);
+    assert_eq!(found.iter().map(|s| s.id).collect::<Vec<_>>(), [StoreId::new(901)]);
     let boxed = store
         .find_stores(&StoreQuery {
             city_key: None,
@@ -460,7 +461,7 @@ pub async fn stores_by_city(store: &dyn Store) {
         })
         .await
         .unwrap();
-    assert_eq!(boxed.iter().map(|s| s.id).collect::<Vec<_>>(), [901]);
+    assert_eq!(boxed.iter().map(|s| s.id).collect::<Vec<_>>(), [StoreId::new(901)]);
 }
 
 /// Products are found by every word's stem, the ones named by the first word first, within
@@ -586,9 +587,9 @@ pub async fn promotions_by_city(store: &dyn Store) {
 
 /// Offers are kept whole (their reward and target included) and run between their dates.
 pub async fn offers(store: &dyn Store) {
-    use kopilka_domain::offers::{Offer, OfferReward, OfferTarget};
+    use kopilka_domain::offers::{Offer, OfferId, OfferReward, OfferTarget};
     let offer = Offer {
-        id: 901,
+        id: OfferId::new(901),
         title: "Контракт ×2".into(),
         description: "Вдвое больше баллов на корм".into(),
         reward: OfferReward::CategoryPoints {
@@ -606,15 +607,15 @@ pub async fn offers(store: &dyn Store) {
         .upsert_offers(std::slice::from_ref(&offer))
         .await
         .unwrap();
-    assert_eq!(store.offer(901).await.unwrap(), Some(offer.clone()));
-    assert!(store.offer(909).await.unwrap().is_none());
+    assert_eq!(store.offer(OfferId::new(901)).await.unwrap(), Some(offer.clone()));
+    assert!(store.offer(OfferId::new(909)).await.unwrap().is_none());
     let running = |hour| async move {
         store
             .running_offers(at(hour))
             .await
             .unwrap()
             .iter()
-            .any(|o| o.id == 901)
+            .any(|o| o.id == OfferId::new(901))
     };
     assert!(!running(0).await, "not yet");
     assert!(running(1).await);
