@@ -10,6 +10,11 @@ use crate::{DomainError, Kopecks, Points, Validation};
 use kopilka_text::Message;
 use std::collections::{HashMap, HashSet};
 
+id_type!(
+    /// A till's id.
+    TillId
+);
+
 /// The earning rules, with the spec's defaults.
 #[derive(Debug, Clone)]
 pub struct EarningRules {

@@ -7,6 +7,11 @@ use crate::member::CategoryId;
 use crate::{Kopecks, Points};
 use std::collections::HashSet;
 
+id_type!(
+    /// A recorded purchase's (a receipt's) id.
+    PurchaseId
+);
+
 /// Why a line earned what it did, as the receipt shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,6 +1,11 @@
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
+id_type!(
+    /// A staff member's (a back-office user's) id.
+    StaffId
+);
+
 /// Back-office roles (SPEC §8). A staff member may hold several.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

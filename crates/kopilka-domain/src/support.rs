@@ -4,6 +4,11 @@
 use kopilka_text::Message;
 use serde::{Deserialize, Serialize};
 
+id_type!(
+    /// A support ticket's id.
+    TicketId
+);
+
 pub const SUBJECT_MAX_CHARS: usize = 200;
 pub const SENDER_NAME_MAX_CHARS: usize = 100;
 pub const BODY_MAX_CHARS: usize = 5_000;

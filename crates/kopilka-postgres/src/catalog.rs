@@ -3,6 +3,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kopilka_domain::member::{CategoryId, StoreId};
 use kopilka_domain::staff::Role;
+use kopilka_domain::staff::StaffId;
 use kopilka_store::Marketing as _;
 use kopilka_store::{
     convert, AuditEntry, Catalog, Category, Meta, NewAuditEntry, Staff, StaffChange,
@@ -105,7 +106,7 @@ impl Catalog for PostgresStore {
 fn staff_member(r: &PgRow) -> StoreResult<StaffMember> {
     let roles: String = r.try_get("roles").map_err(db)?;
     Ok(StaffMember {
-        id: r.try_get("id").map_err(db)?,
+        id: StaffId::new(r.try_get("id").map_err(db)?),
         login: r.try_get("login").map_err(db)?,
         roles: convert::roles(&roles)?,
         created_at: r.try_get("created_at").map_err(db)?,
@@ -196,9 +197,9 @@ impl Staff for PostgresStore {
         .transpose()
     }
 
-    async fn staff_member(&self, id: i64) -> StoreResult<Option<StaffMember>> {
+    async fn staff_member(&self, id: StaffId) -> StoreResult<Option<StaffMember>> {
         sqlx::query(&format!("SELECT {STAFF_COLUMNS} FROM staff WHERE id = $1"))
-            .bind(id)
+            .bind(id.get())
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?
@@ -208,7 +209,7 @@ impl Staff for PostgresStore {
 
     async fn change_staff(
         &self,
-        id: i64,
+        id: StaffId,
         change: StaffChange,
         audit: NewAuditEntry,
     ) -> StoreResult<bool> {
@@ -218,7 +219,7 @@ impl Staff for PostgresStore {
             let (query, ends_sessions) = match &change {
                 StaffChange::Password(hash) => (
                     sqlx::query("UPDATE staff SET password_hash = $2 WHERE id = $1")
-                        .bind(id)
+                        .bind(id.get())
                         .bind(hash.clone()),
                     true,
                 ),
@@ -226,13 +227,13 @@ impl Staff for PostgresStore {
                     sqlx::query(
                         "UPDATE staff SET disabled_at = COALESCE(disabled_at, $2) WHERE id = $1",
                     )
-                    .bind(id)
+                    .bind(id.get())
                     .bind(*at),
                     true,
                 ),
                 StaffChange::Totp(secret) => (
                     sqlx::query("UPDATE staff SET totp_secret = $2 WHERE id = $1")
-                        .bind(id)
+                        .bind(id.get())
                         .bind(secret.clone()),
                     false,
                 ),
@@ -249,7 +250,7 @@ impl Staff for PostgresStore {
                 sqlx::query(
                     "UPDATE sessions SET revoked_at = $2 WHERE kind = 'staff' AND subject = $1 AND revoked_at IS NULL",
                 )
-                .bind(id)
+                .bind(id.get())
                 .bind(audit.at)
                 .execute(&mut *tx)
                 .await

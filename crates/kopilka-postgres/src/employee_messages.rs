@@ -2,6 +2,7 @@ use crate::{db, detached, PostgresStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kopilka_domain::employee::{Department, EmployeeId, MessageAuthor, RequestId};
+use kopilka_domain::staff::StaffId;
 use kopilka_store::employee_messages::{EmployeeMessages, NewThread, Thread, ThreadMessage};
 use kopilka_store::{StoreError, StoreResult};
 use sqlx::postgres::PgRow;
@@ -43,7 +44,10 @@ fn message_row(r: &PgRow) -> StoreResult<ThreadMessage> {
         id: r.try_get(0).map_err(db)?,
         thread_id: r.try_get(1).map_err(db)?,
         author: MessageAuthor::parse(&author).ok_or_else(|| unknown("author", &author))?,
-        staff_id: r.try_get(3).map_err(db)?,
+        staff_id: r
+            .try_get::<Option<i64>, _>(3)
+            .map_err(db)?
+            .map(StaffId::new),
         body: r.try_get(4).map_err(db)?,
         at: r.try_get(5).map_err(db)?,
     })
@@ -181,7 +185,7 @@ impl EmployeeMessages for PostgresStore {
         &self,
         thread: i64,
         author: MessageAuthor,
-        staff_id: Option<i64>,
+        staff_id: Option<StaffId>,
         body: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<ThreadMessage> {
@@ -189,7 +193,15 @@ impl EmployeeMessages for PostgresStore {
         let body = body.to_owned();
         detached(async move {
             let mut tx = pool.begin().await.map_err(db)?;
-            let message = insert_message(&mut tx, thread, author, staff_id, &body, at).await?;
+            let message = insert_message(
+                &mut tx,
+                thread,
+                author,
+                staff_id.map(|id| id.get()),
+                &body,
+                at,
+            )
+            .await?;
             tx.commit().await.map_err(db)?;
             Ok(message)
         })

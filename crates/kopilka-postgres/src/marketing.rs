@@ -1,8 +1,8 @@
-use kopilka_domain::member::StoreId;
 use crate::{db, detached, PostgresStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kopilka_domain::member::MemberId;
+use kopilka_domain::member::StoreId;
 use kopilka_domain::offers::{Offer, OfferId};
 use kopilka_store::{
     city_key, Activation, IndexedProduct, Marketing, Product, ProductKey, ProductQuery, Promotion,

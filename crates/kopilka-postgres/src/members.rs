@@ -1,9 +1,9 @@
-use kopilka_domain::member::StoreId;
 use crate::posting::{add_lot, post, Movement, SystemIds};
 use crate::{db, detached, PostgresStore};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use kopilka_domain::ledger::Credit;
+use kopilka_domain::member::StoreId;
 use kopilka_domain::member::{CategoryId, Consents, Gender, Member, MemberId, Profile};
 use kopilka_domain::{CardNumber, CardStatus, DomainError, Phone};
 use kopilka_store::{

@@ -1,4 +1,3 @@
-use kopilka_domain::offers::OfferId;
 use crate::members::{card_from_row, member_from_row, CARD_COLUMNS, MEMBER_COLUMNS};
 use crate::posting::{add_lot, live_lots, lock_member_account, post, take_from_lots, Movement};
 use crate::purchases::{purchase, refund};
@@ -8,9 +7,11 @@ use crate::sale_state::{
 use crate::{db, detached, Pool, PostgresStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use kopilka_domain::earning::TillId;
 use kopilka_domain::earning::TillKind;
 use kopilka_domain::ledger::{decide_adjustment, AdjustmentPlan, MovementKind, SystemAccount};
 use kopilka_domain::member::{MemberId, StoreId};
+use kopilka_domain::offers::OfferId;
 use kopilka_domain::{CardNumber, DomainError, Points};
 use kopilka_store::{
     Activation, Adjustment, CardHolder, LotKey, MemberShare, Pos, Pricer, PurchaseOutcome,
@@ -162,7 +163,7 @@ impl Pos for PostgresStore {
             crate::catalog::insert_audit(&mut tx, &audit).await?;
             tx.commit().await.map_err(db)?;
             Ok(Till {
-                id,
+                id: TillId::new(id),
                 store_id: store,
                 kind,
             })
@@ -181,7 +182,7 @@ impl Pos for PostgresStore {
             .map(|(id, store_id, kind, created_at, revoked_at)| {
                 Ok(kopilka_store::TillListing {
                     till: Till {
-                        id,
+                        id: TillId::new(id),
                         store_id: StoreId::new(store_id),
                         kind: till_kind(&kind)?,
                     },
@@ -194,7 +195,7 @@ impl Pos for PostgresStore {
 
     async fn revoke_till(
         &self,
-        id: i64,
+        id: TillId,
         at: DateTime<Utc>,
         audit: kopilka_store::NewAuditEntry,
     ) -> StoreResult<bool> {
@@ -204,7 +205,7 @@ impl Pos for PostgresStore {
             let n = sqlx::query(
                 "UPDATE tills SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
             )
-            .bind(id)
+            .bind(id.get())
             .bind(at)
             .execute(&mut *tx)
             .await
@@ -230,7 +231,7 @@ impl Pos for PostgresStore {
         .map_err(db)?;
         row.map(|(id, store_id, kind)| {
             Ok(Till {
-                id,
+                id: TillId::new(id),
                 store_id: StoreId::new(store_id),
                 kind: till_kind(&kind)?,
             })

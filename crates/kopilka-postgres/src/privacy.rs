@@ -70,7 +70,7 @@ async fn purchases(conn: &mut PgConnection, member: MemberId) -> StoreResult<Vec
     let at: HashMap<i64, usize> = purchases
         .iter()
         .enumerate()
-        .map(|(i, p)| (p.id, i))
+        .map(|(i, p)| (p.id.get(), i))
         .collect();
     let lines = sqlx::query(&format!(
         "SELECT l.purchase_id, {LINE_COLUMNS} \

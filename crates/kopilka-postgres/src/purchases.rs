@@ -1,8 +1,9 @@
 //! A purchase and a refund, each one transaction on a connection the caller owns.
 
-use kopilka_domain::offers::OfferId;
 use crate::codes;
 use crate::functions::{RECORD_RETURN, RECORD_SALE};
+use kopilka_domain::offers::OfferId;
+use kopilka_domain::receipt::PurchaseId;
 use std::sync::LazyLock;
 
 /// The card states a sale may be recorded on, as the domain decides them.
@@ -50,7 +51,7 @@ fn recorded_purchase_from(row: &PgRow, first: usize) -> StoreResult<Option<Recor
     };
     let column = |n: usize| first + n;
     Ok(Some(RecordedPurchase {
-        purchase_id,
+        purchase_id: PurchaseId::new(purchase_id),
         request_hash: row.try_get(column(1)).map_err(db)?,
         earned: row.try_get(column(2)).map_err(db)?,
         redeemed: row.try_get(column(3)).map_err(db)?,
@@ -167,7 +168,12 @@ async fn snapshot(pool: &Pool, req: &PurchaseRequest) -> StoreResult<Snapshot> {
         .bind(req.day_end)
         .bind(req.store_id.get())
         .bind(&req.receipt_id)
-        .bind(req.offer_ids.iter().map(|id| id.get()).collect::<Vec<i64>>())
+        .bind(
+            req.offer_ids
+                .iter()
+                .map(|id| id.get())
+                .collect::<Vec<i64>>(),
+        )
         .fetch_optional(pool)
         .await
         .map_err(db)?
@@ -224,7 +230,7 @@ pub(crate) async fn purchase(
         match write(pool, system, &req, &snap, &priced, decided).await {
             Ok(Written::Done(id)) => {
                 return Ok(PurchaseOutcome {
-                    purchase_id: id,
+                    purchase_id: PurchaseId::new(id),
                     receipt_id: req.receipt_id,
                     earned: priced.earn,
                     redeemed: priced.redeem,
@@ -326,7 +332,7 @@ async fn write(
     };
     sqlx::query_as::<_, (bool, Option<i64>)>(&RECORD_SALE_CALL)
         .bind(req.store_id.get())
-        .bind(req.till_id)
+        .bind(req.till_id.get())
         .bind(&req.receipt_id)
         .bind(&req.request_hash)
         .bind(req.member_id.get())

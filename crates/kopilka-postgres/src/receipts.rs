@@ -1,11 +1,12 @@
 //! The customer's purchases read back as receipts (`kopilka_store::Receipts`), and the row
 //! readers the export shares.
 
-use kopilka_domain::member::StoreId;
 use crate::{db, detached, PostgresStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kopilka_domain::member::MemberId;
+use kopilka_domain::member::StoreId;
+use kopilka_domain::receipt::PurchaseId;
 use kopilka_store::{
     CategorySpend, PurchaseCursor, PurchaseLineRecord, PurchaseRecord, Receipt, Receipts,
     RefundRecord, StoreResult,
@@ -23,7 +24,7 @@ pub(crate) const LINE_COLUMNS: &str = "l.line_id, l.sku, pr.name, l.category_id,
 
 pub(crate) fn purchase_row(r: &PgRow) -> StoreResult<PurchaseRecord> {
     Ok(PurchaseRecord {
-        id: r.try_get(0).map_err(db)?,
+        id: PurchaseId::new(r.try_get(0).map_err(db)?),
         store_id: StoreId::new(r.try_get(1).map_err(db)?),
         receipt_id: r.try_get(2).map_err(db)?,
         card_number: r.try_get(3).map_err(db)?,
@@ -70,7 +71,7 @@ impl Receipts for PostgresStore {
             ))
             .bind(member.get())
             .bind(before.map(|c| c.at))
-            .bind(before.map_or(0, |c| c.id))
+            .bind(before.map_or(0, |c| c.id.get()))
             .bind(i64::from(limit))
             .fetch_all(&pool)
             .await
@@ -82,7 +83,7 @@ impl Receipts for PostgresStore {
         .await
     }
 
-    async fn receipt(&self, member: MemberId, id: i64) -> StoreResult<Option<Receipt>> {
+    async fn receipt(&self, member: MemberId, id: PurchaseId) -> StoreResult<Option<Receipt>> {
         let pool = self.pool.clone();
         detached(async move {
             // One snapshot for the purchase, its lines and its returns.
@@ -90,7 +91,7 @@ impl Receipts for PostgresStore {
             let Some(row) = sqlx::query(&format!(
                 "SELECT {PURCHASE_COLUMNS} FROM purchases WHERE id = $1 AND member_id = $2"
             ))
-            .bind(id)
+            .bind(id.get())
             .bind(member.get())
             .fetch_optional(&mut *tx)
             .await
@@ -104,7 +105,7 @@ impl Receipts for PostgresStore {
                  LEFT JOIN products pr ON pr.sku = l.sku \
                  WHERE l.purchase_id = $1 ORDER BY l.line_no"
             ))
-            .bind(id)
+            .bind(id.get())
             .fetch_all(&mut *tx)
             .await
             .map_err(db)?
@@ -115,7 +116,7 @@ impl Receipts for PostgresStore {
                 "SELECT refund_id, at, taken_back, returned FROM refunds \
                  WHERE purchase_id = $1 ORDER BY at, id",
             )
-            .bind(id)
+            .bind(id.get())
             .fetch_all(&mut *tx)
             .await
             .map_err(db)?

@@ -116,7 +116,10 @@ impl SaleState {
         let uses = offers
             .iter()
             .map(|id| {
-                let (_, uses) = self.offer_uses.iter().find(|(offer, _)| *offer == id.get())?;
+                let (_, uses) = self
+                    .offer_uses
+                    .iter()
+                    .find(|(offer, _)| *offer == id.get())?;
                 Some(*uses)
             })
             .collect::<Option<Vec<i64>>>()?;
@@ -206,7 +209,7 @@ mod tests {
     ) -> PurchaseRequest {
         PurchaseRequest {
             store_id: kopilka_domain::member::StoreId::new(1),
-            till_id: 1,
+            till_id: kopilka_domain::earning::TillId::new(1),
             receipt_id: "R1".into(),
             request_hash: "h".into(),
             member_id: MemberId::new(42),
@@ -220,7 +223,10 @@ mod tests {
             lot_available_at: committed_at,
             accrual_description: String::new(),
             redemption_description: String::new(),
-            offer_ids: offer_ids.into_iter().map(kopilka_domain::offers::OfferId::new).collect(),
+            offer_ids: offer_ids
+                .into_iter()
+                .map(kopilka_domain::offers::OfferId::new)
+                .collect(),
         }
     }
 

@@ -2,6 +2,8 @@ use crate::{db, detached, PostgresStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kopilka_domain::member::MemberId;
+use kopilka_domain::staff::StaffId;
+use kopilka_domain::support::TicketId;
 use kopilka_domain::support::{Author, TicketChannel, TicketStatus};
 use kopilka_store::{NewTicket, StoreError, StoreResult, Support, Ticket, TicketMessage};
 use sqlx::postgres::PgRow;
@@ -20,7 +22,7 @@ fn ticket_row(r: &PgRow) -> StoreResult<Ticket> {
     let channel: String = r.try_get(2).map_err(db)?;
     let status: String = r.try_get(7).map_err(db)?;
     Ok(Ticket {
-        id: r.try_get(0).map_err(db)?,
+        id: TicketId::new(r.try_get(0).map_err(db)?),
         member_id: r
             .try_get::<Option<i64>, _>(1)
             .map_err(db)?
@@ -40,9 +42,12 @@ fn message_row(r: &PgRow) -> StoreResult<TicketMessage> {
     let author: String = r.try_get(2).map_err(db)?;
     Ok(TicketMessage {
         id: r.try_get(0).map_err(db)?,
-        ticket_id: r.try_get(1).map_err(db)?,
+        ticket_id: TicketId::new(r.try_get(1).map_err(db)?),
         author: Author::parse(&author).ok_or_else(|| unknown("author", &author))?,
-        staff_id: r.try_get(3).map_err(db)?,
+        staff_id: r
+            .try_get::<Option<i64>, _>(3)
+            .map_err(db)?
+            .map(StaffId::new),
         body: r.try_get(4).map_err(db)?,
         at: r.try_get(5).map_err(db)?,
     })
@@ -114,17 +119,17 @@ impl Support for PostgresStore {
                 .await
                 .map_err(db)?;
             let ticket = ticket_row(&row)?;
-            insert_message(&mut tx, ticket.id, Author::Customer, None, &t.body, t.at).await?;
+            insert_message(&mut tx, ticket.id.get(), Author::Customer, None, &t.body, t.at).await?;
             tx.commit().await.map_err(db)?;
             Ok(ticket)
         })
         .await
     }
 
-    async fn ticket(&self, id: i64) -> StoreResult<Option<Ticket>> {
+    async fn ticket(&self, id: TicketId) -> StoreResult<Option<Ticket>> {
         let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1");
         sqlx::query(&sql)
-            .bind(id)
+            .bind(id.get())
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?
@@ -177,9 +182,9 @@ impl Support for PostgresStore {
 
     async fn add_ticket_message(
         &self,
-        ticket: i64,
+        ticket: TicketId,
         author: Author,
-        staff_id: Option<i64>,
+        staff_id: Option<StaffId>,
         body: &str,
         status: TicketStatus,
         at: DateTime<Utc>,
@@ -189,8 +194,16 @@ impl Support for PostgresStore {
         let body = body.to_owned();
         detached(async move {
             let mut tx = pool.begin().await.map_err(db)?;
-            set_status(&mut tx, ticket, status, at).await?;
-            let message = insert_message(&mut tx, ticket, author, staff_id, &body, at).await?;
+            set_status(&mut tx, ticket.get(), status, at).await?;
+            let message = insert_message(
+                &mut tx,
+                ticket.get(),
+                author,
+                staff_id.map(|id| id.get()),
+                &body,
+                at,
+            )
+            .await?;
             if let Some(mut audit) = audit {
                 audit.subject.push_str(&message.id.to_string());
                 crate::catalog::insert_audit(&mut tx, &audit).await?;
@@ -203,7 +216,7 @@ impl Support for PostgresStore {
 
     async fn set_ticket_status(
         &self,
-        ticket: i64,
+        ticket: TicketId,
         status: TicketStatus,
         at: DateTime<Utc>,
         audit: Option<kopilka_store::NewAuditEntry>,
@@ -211,7 +224,7 @@ impl Support for PostgresStore {
         let pool = self.pool.clone();
         detached(async move {
             let mut tx = pool.begin().await.map_err(db)?;
-            set_status(&mut tx, ticket, status, at).await?;
+            set_status(&mut tx, ticket.get(), status, at).await?;
             if let Some(audit) = &audit {
                 crate::catalog::insert_audit(&mut tx, audit).await?;
             }

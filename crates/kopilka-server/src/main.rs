@@ -1,7 +1,7 @@
-use kopilka_domain::member::StoreId;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use kopilka_domain::earning::TillKind;
+use kopilka_domain::member::StoreId;
 use kopilka_domain::password::NewPassword;
 use kopilka_domain::staff::{parse_login, Role};
 use kopilka_server::settings::{Settings, SettingsArgs};

@@ -3,10 +3,10 @@
 //! are dated from the first day of the current month, so the demo stays current and a second
 //! run in the same month changes nothing.
 
-use kopilka_domain::offers::OfferId;
-use kopilka_domain::member::StoreId;
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use chrono_tz::Tz;
+use kopilka_domain::member::StoreId;
+use kopilka_domain::offers::OfferId;
 use kopilka_domain::offers::{Offer, OfferReward, OfferTarget};
 use kopilka_domain::search;
 use kopilka_service::seeding::ReferenceData;

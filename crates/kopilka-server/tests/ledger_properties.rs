@@ -2,12 +2,13 @@
 //! sequences of purchases, retries, refunds and expiry runs, checked after every step.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use kopilka_domain::offers::OfferId;
-use kopilka_domain::member::StoreId;
 use chrono::{DateTime, Duration, Utc};
 use kopilka_domain::earning::{Basket, Line, Priced, TillKind};
+use kopilka_domain::member::StoreId;
 use kopilka_domain::member::{Gender, MemberId, Profile};
+use kopilka_domain::offers::OfferId;
 use kopilka_domain::password::NewPassword;
+use kopilka_domain::staff::StaffId;
 use kopilka_domain::{
     CardNumber, Clock, DomainError, Kopecks, ManualClock, OtpCode, Phone, Points,
 };
@@ -122,7 +123,11 @@ async fn world(postgres: bool, pending_days: u32) -> World {
     .await
     .unwrap();
     kopilka_server::seed::demo(&kopilka).await.unwrap();
-    let staffed = kopilka.create_till(StoreId::new(1), TillKind::Staffed).await.unwrap().0;
+    let staffed = kopilka
+        .create_till(StoreId::new(1), TillKind::Staffed)
+        .await
+        .unwrap()
+        .0;
     let self_checkout = kopilka
         .create_till(StoreId::new(1), TillKind::SelfCheckout)
         .await
@@ -408,7 +413,11 @@ async fn step(w: &mut World, op: Op, n: usize) {
                 .member(w.cards[member].0)
                 .await
                 .unwrap();
-            match w.kopilka.activate_offer(&holder.unwrap(), OfferId::new(offer)).await {
+            match w
+                .kopilka
+                .activate_offer(&holder.unwrap(), OfferId::new(offer))
+                .await
+            {
                 // Activated, or already, or no longer running after a long wait.
                 Ok(_) | Err(ServiceError::Domain(_)) => {}
                 Err(e) => panic!("activation failed: {e}"),
@@ -491,7 +500,7 @@ proptest! {
 /// An administrator: no operator's limits apply.
 fn administrator() -> kopilka_store::StaffMember {
     kopilka_store::StaffMember {
-        id: 1,
+        id: StaffId::new(1),
         login: "admin".into(),
         roles: vec![kopilka_domain::staff::Role::Admin],
         created_at: chrono::Utc::now(),

@@ -265,7 +265,7 @@ impl Kopilka {
         self.move_request(
             &request,
             RequestStatus::InProgress,
-            Actor::Staff(staff.id),
+            Actor::Staff(staff.id.get()),
             None,
             None,
             None,
@@ -297,7 +297,7 @@ impl Kopilka {
             (false, None) => return Err(DomainError::field("file", "attachment_required").into()),
         };
         let audit = self.audit_entry(
-            Actor::Staff(staff.id),
+            Actor::Staff(staff.id.get()),
             "document.ready",
             &format!("document_request:{id}"),
             serde_json::json!({ "number": &made.0.number }).to_string(),
@@ -305,7 +305,7 @@ impl Kopilka {
         self.move_request(
             &request,
             RequestStatus::Ready,
-            Actor::Staff(staff.id),
+            Actor::Staff(staff.id.get()),
             None,
             Some(made),
             Some(audit),
@@ -332,7 +332,7 @@ impl Kopilka {
         })?;
         let request = self.request_or_not_found(id).await?;
         let audit = self.audit_entry(
-            Actor::Staff(staff.id),
+            Actor::Staff(staff.id.get()),
             "document.reject",
             &format!("document_request:{id}"),
             serde_json::json!({ "reason": &reason }).to_string(),
@@ -340,7 +340,7 @@ impl Kopilka {
         self.move_request(
             &request,
             RequestStatus::Rejected,
-            Actor::Staff(staff.id),
+            Actor::Staff(staff.id.get()),
             Some(reason),
             None,
             Some(audit),
@@ -354,7 +354,7 @@ impl Kopilka {
         authorize(staff, &DOCUMENT_ROLES)?;
         self.request_or_not_found(id).await?;
         let audit = self.audit_entry(
-            Actor::Staff(staff.id),
+            Actor::Staff(staff.id.get()),
             "document.revoke",
             &format!("document_request:{id}"),
             "{}".to_owned(),

@@ -63,7 +63,8 @@ impl Kopilka {
         input: &EmployeeInput<'_>,
     ) -> ServiceResult<(Employee, String)> {
         authorize(staff, &[Role::Hr])?;
-        self.create_employee_as(Actor::Staff(staff.id), input).await
+        self.create_employee_as(Actor::Staff(staff.id.get()), input)
+            .await
     }
 
     async fn create_employee_as(
@@ -156,7 +157,7 @@ impl Kopilka {
         let password = temporary_password();
         let hash = crypto::hash_password(password.clone()).await?;
         let audit = self.audit_entry(
-            Actor::Staff(staff.id),
+            Actor::Staff(staff.id.get()),
             "employee.password_reset",
             &format!("employee:{id}"),
             "{}".to_owned(),
@@ -176,7 +177,7 @@ impl Kopilka {
         authorize(staff, &[Role::Hr])?;
         self.employee_or_not_found(id).await?;
         let audit = self.audit_entry(
-            Actor::Staff(staff.id),
+            Actor::Staff(staff.id.get()),
             "employee.deactivate",
             &format!("employee:{id}"),
             "{}".to_owned(),

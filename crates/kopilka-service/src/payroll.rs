@@ -153,7 +153,7 @@ impl Kopilka {
         months.sort();
         months.dedup();
         let audit = self.audit_entry(
-            Actor::Staff(staff.id),
+            Actor::Staff(staff.id.get()),
             "payroll.import",
             "payroll",
             serde_json::json!({ "months": months, "rows": checked.len() }).to_string(),

@@ -6,6 +6,7 @@ use crate::staff::Actor;
 use crate::{crypto, Kopilka, ServiceResult};
 use chrono::{DateTime, Duration, Months, NaiveDate, TimeZone, Utc};
 use kopilka_domain::card::CardRange;
+use kopilka_domain::earning::TillId;
 use kopilka_domain::earning::{price, Basket, Priced, PurchaseContext, TillKind};
 use kopilka_domain::member::{Member, MemberId, StoreId};
 use kopilka_domain::offers::{apply_offers, ActivatedOffer};
@@ -108,7 +109,11 @@ impl Kopilka {
             &format!("till:{id}"),
             "{}".into(),
         );
-        if self.store().revoke_till(id, self.now(), audit).await? {
+        if self
+            .store()
+            .revoke_till(TillId::new(id), self.now(), audit)
+            .await?
+        {
             Ok(())
         } else {
             Err(DomainError::NotFound("till").into())
@@ -516,7 +521,7 @@ impl Kopilka {
             let amount = points.get().unsigned_abs();
             if amount > rules.support_adjustment_max.unsigned_abs() {
                 tracing::warn!(
-                    staff_id,
+                    staff_id = staff_id.get(),
                     points = points.get(),
                     "adjustment above the operator's limit"
                 );
@@ -533,7 +538,7 @@ impl Kopilka {
                 .is_none()
             {
                 tracing::warn!(
-                    staff_id,
+                    staff_id = staff_id.get(),
                     points = points.get(),
                     "adjustment above the operator's daily limit"
                 );

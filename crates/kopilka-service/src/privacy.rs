@@ -66,7 +66,7 @@ impl Kopilka {
         }
         let mut tickets = Vec::new();
         for ticket in store.member_tickets(member.id).await? {
-            let messages = store.ticket_messages(ticket.id).await?;
+            let messages = store.ticket_messages(ticket.id.get()).await?;
             tickets.push(TicketThread { ticket, messages });
         }
         Ok(PersonalData {

@@ -1,9 +1,9 @@
 //! What a signed-in customer sees and changes about themselves.
 
-use kopilka_domain::member::StoreId;
 use crate::{Kopilka, ServiceResult};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use kopilka_domain::ledger::{Balance, HistoryEntry, TransferId};
+use kopilka_domain::member::StoreId;
 use kopilka_domain::member::{self, Gender, Member, MemberId};
 use kopilka_domain::{DomainError, Validation};
 use kopilka_store::Card;

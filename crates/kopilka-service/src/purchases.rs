@@ -6,6 +6,7 @@ use crate::{Kopilka, ServiceResult};
 use chrono::{DateTime, Months, Utc};
 use kopilka_domain::earning::EarnRule;
 use kopilka_domain::member::{self, Member, MemberId};
+use kopilka_domain::receipt::PurchaseId;
 use kopilka_domain::receipt::{
     earned_with_favourite, explain, CategorySpending, LineExplanation, RecordedLine,
 };
@@ -69,7 +70,10 @@ fn decode_cursor(s: &str) -> Result<PurchaseCursor, DomainError> {
         .ok()
         .filter(|id| *id > 0)
         .ok_or_else(bad)?;
-    Ok(PurchaseCursor { at, id })
+    Ok(PurchaseCursor {
+        at,
+        id: PurchaseId::new(id),
+    })
 }
 
 fn recorded(line: &PurchaseLineRecord) -> RecordedLine {
@@ -105,7 +109,7 @@ impl Kopilka {
     pub async fn receipt(&self, member: MemberId, id: i64) -> ServiceResult<ExplainedReceipt> {
         let receipt = self
             .store()
-            .receipt(member, id)
+            .receipt(member, PurchaseId::new(id))
             .await?
             .ok_or(DomainError::NotFound("purchase"))?;
         let lines: Vec<RecordedLine> = receipt.purchase.lines.iter().map(recorded).collect();
@@ -199,7 +203,7 @@ mod tests {
     fn cursors_round_trip_and_garbage_is_refused() {
         let cursor = PurchaseCursor {
             at: DateTime::from_timestamp_micros(1_780_000_000_123_456).expect("time"),
-            id: 42,
+            id: PurchaseId::new(42),
         };
         let record = PurchaseRecord {
             id: cursor.id,

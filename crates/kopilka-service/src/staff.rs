@@ -6,6 +6,7 @@ use crate::security::SecurityEvent;
 use crate::{crypto, Kopilka, ServiceError, ServiceResult};
 use kopilka_domain::password::NewPassword;
 use kopilka_domain::staff::Role;
+use kopilka_domain::staff::StaffId;
 use kopilka_domain::DomainError;
 use kopilka_store::{AuditEntry, NewAuditEntry, StaffChange, StaffMember, StoreError, TokenKind};
 use kopilka_text::Message;
@@ -209,7 +210,7 @@ impl Kopilka {
                 // RFC 6238 §5.2: a code is accepted once, so one seen over a shoulder or
                 // replayed is refused.
                 let fresh = match step {
-                    Some(step) => self.first_use_of_totp_step(staff.id, step).await?,
+                    Some(step) => self.first_use_of_totp_step(staff.id.get(), step).await?,
                     None => false,
                 };
                 if !fresh {
@@ -225,7 +226,7 @@ impl Kopilka {
             {
                 self.settle_password_attempt(attempt, true).await?;
                 tracing::warn!(
-                    staff_id = staff.id,
+                    staff_id = staff.id.get(),
                     "staff sign-in refused: no second factor enrolled"
                 );
                 return Err(DomainError::Forbidden.into());
@@ -234,9 +235,9 @@ impl Kopilka {
         }
         self.settle_password_attempt(attempt, true).await?;
         let token = self
-            .open_session(TokenKind::Staff, staff.id, None, client)
+            .open_session(TokenKind::Staff, staff.id.get(), None, client)
             .await?;
-        tracing::info!(staff_id = staff.id, "staff signed in");
+        tracing::info!(staff_id = staff.id.get(), "staff signed in");
         Ok((token, staff))
     }
 
@@ -263,7 +264,7 @@ impl Kopilka {
         .await?;
         let staff = self
             .store()
-            .staff_member(session.subject)
+            .staff_member(StaffId::new(session.subject))
             .await?
             .filter(|s| !s.disabled)
             .ok_or(DomainError::Unauthorized)?;

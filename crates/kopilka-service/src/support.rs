@@ -8,6 +8,7 @@ use crate::{Kopilka, ServiceResult};
 use chrono::Duration;
 use kopilka_domain::member::Member;
 use kopilka_domain::staff::Role;
+use kopilka_domain::support::TicketId;
 use kopilka_domain::support::{Author, TicketChannel, TicketStatus};
 use kopilka_domain::{DomainError, Phone};
 use kopilka_store::{NewTicket, StaffMember, StoreError, Ticket, TicketMessage};
@@ -109,7 +110,7 @@ impl Kopilka {
             .await?;
         tracing::info!(
             member_id = member.id.get(),
-            ticket_id = ticket.id,
+            ticket_id = ticket.id.get(),
             "ticket opened"
         );
         self.thread(ticket).await
@@ -125,7 +126,7 @@ impl Kopilka {
         Self::require_complete_profile(member)?;
         let ticket = self
             .store()
-            .ticket(id)
+            .ticket(TicketId::new(id))
             .await?
             .filter(|t| t.member_id == Some(member.id))
             .ok_or(DomainError::NotFound("ticket"))?;
@@ -190,7 +191,7 @@ impl Kopilka {
             })
             .await?;
         tracing::info!(
-            ticket_id = ticket.id,
+            ticket_id = ticket.id.get(),
             channel = form.channel.as_str(),
             "feedback received"
         );
@@ -216,7 +217,7 @@ impl Kopilka {
         authorize(staff, &[Role::Support])?;
         let ticket = self
             .store()
-            .ticket(id)
+            .ticket(TicketId::new(id))
             .await?
             .ok_or(DomainError::NotFound("ticket"))?;
         self.thread(ticket).await
@@ -232,14 +233,14 @@ impl Kopilka {
         authorize(staff, &[Role::Support])?;
         let staff_id = staff.id;
         let audit = self.audit_entry(
-            Actor::Staff(staff_id),
+            Actor::Staff(staff_id.get()),
             "ticket.answer",
             &format!("ticket:{id}/message:"),
             "{}".to_owned(),
         );
         self.store()
             .add_ticket_message(
-                id,
+                TicketId::new(id),
                 Author::Staff,
                 Some(staff_id),
                 body,
@@ -255,20 +256,25 @@ impl Kopilka {
         authorize(staff, &[Role::Support])?;
         let staff_id = staff.id;
         let audit = self.audit_entry(
-            Actor::Staff(staff_id),
+            Actor::Staff(staff_id.get()),
             "ticket.close",
             &format!("ticket:{id}"),
             "{}".to_owned(),
         );
         self.store()
-            .set_ticket_status(id, TicketStatus::Closed, self.now(), Some(audit))
+            .set_ticket_status(
+                TicketId::new(id),
+                TicketStatus::Closed,
+                self.now(),
+                Some(audit),
+            )
             .await
             .map_err(not_found)?;
         self.support_ticket(staff, id).await
     }
 
     async fn thread(&self, ticket: Ticket) -> ServiceResult<TicketThread> {
-        let messages = self.store().ticket_messages(ticket.id).await?;
+        let messages = self.store().ticket_messages(ticket.id.get()).await?;
         Ok(TicketThread { ticket, messages })
     }
 }

@@ -3,6 +3,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kopilka_domain::member::{CategoryId, StoreId};
 use kopilka_domain::staff::Role;
+use kopilka_domain::staff::StaffId;
 use kopilka_store::Marketing as _;
 use kopilka_store::{
     convert, AuditEntry, Catalog, Category, Meta, NewAuditEntry, Staff, StaffChange,
@@ -116,7 +117,7 @@ fn staff_member(
     (id, login, roles, created_at, disabled, totp_enrolled): StaffRow,
 ) -> StoreResult<StaffMember> {
     Ok(StaffMember {
-        id,
+        id: StaffId::new(id),
         login,
         roles: convert::roles(&roles)?,
         created_at: time(created_at),
@@ -196,11 +197,11 @@ impl Staff for SqliteStore {
         .await
     }
 
-    async fn staff_member(&self, id: i64) -> StoreResult<Option<StaffMember>> {
+    async fn staff_member(&self, id: StaffId) -> StoreResult<Option<StaffMember>> {
         self.read(move |c| {
             optional(c.query_row(
                 &format!("SELECT {STAFF_COLUMNS} FROM staff WHERE id = ?1"),
-                [id],
+                [id.get()],
                 staff_from_row,
             ))?
             .map(staff_member)
@@ -211,7 +212,7 @@ impl Staff for SqliteStore {
 
     async fn change_staff(
         &self,
-        id: i64,
+        id: StaffId,
         change: StaffChange,
         audit: NewAuditEntry,
     ) -> StoreResult<bool> {
@@ -233,13 +234,13 @@ impl Staff for SqliteStore {
                     false,
                 ),
             };
-            if tx.execute(sql, params![id, value]).map_err(backend)? == 0 {
+            if tx.execute(sql, params![id.get(), value]).map_err(backend)? == 0 {
                 return Ok(false);
             }
             if ends_sessions {
                 tx.execute(
                     "UPDATE sessions SET revoked_at = ?2 WHERE kind = 'staff' AND subject = ?1 AND revoked_at IS NULL",
-                    params![id, micros(audit.at)],
+                    params![id.get(), micros(audit.at)],
                 )
                 .map_err(backend)?;
             }

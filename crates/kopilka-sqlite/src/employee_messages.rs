@@ -2,6 +2,7 @@ use crate::{backend, micros, optional, time, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kopilka_domain::employee::{Department, EmployeeId, MessageAuthor, RequestId};
+use kopilka_domain::staff::StaffId;
 use kopilka_store::employee_messages::{EmployeeMessages, NewThread, Thread, ThreadMessage};
 use kopilka_store::{StoreError, StoreResult};
 use rusqlite::{params, Connection, Row};
@@ -40,7 +41,7 @@ fn message_row(r: &Row<'_>) -> rusqlite::Result<ThreadMessage> {
         id: r.get(0)?,
         thread_id: r.get(1)?,
         author: MessageAuthor::parse(&author).ok_or_else(|| unknown("author", &author))?,
-        staff_id: r.get(3)?,
+        staff_id: r.get::<_, Option<i64>>(3)?.map(StaffId::new),
         body: r.get(4)?,
         at: time(r.get(5)?),
     })
@@ -182,13 +183,15 @@ impl EmployeeMessages for SqliteStore {
         &self,
         thread: i64,
         author: MessageAuthor,
-        staff_id: Option<i64>,
+        staff_id: Option<StaffId>,
         body: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<ThreadMessage> {
         let body = body.to_owned();
-        self.write(move |tx| insert_message(tx, thread, author, staff_id, &body, at))
-            .await
+        self.write(move |tx| {
+            insert_message(tx, thread, author, staff_id.map(|id| id.get()), &body, at)
+        })
+        .await
     }
 
     async fn mark_thread_read(&self, thread: i64, reader: MessageAuthor) -> StoreResult<()> {

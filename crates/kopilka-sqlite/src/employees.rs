@@ -1,9 +1,9 @@
-use kopilka_domain::member::StoreId;
 use crate::catalog::insert_audit;
 use crate::{backend, micros, optional, time, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use kopilka_domain::employee::{DocumentOrder, DocumentType, EmployeeId, RequestId, RequestStatus};
+use kopilka_domain::member::StoreId;
 use kopilka_domain::payroll::{MonthPay, PayLines, YearMonth};
 use kopilka_domain::Kopecks;
 use kopilka_store::employees::{

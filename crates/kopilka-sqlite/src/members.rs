@@ -1,9 +1,9 @@
-use kopilka_domain::member::StoreId;
 use crate::posting::{add_lot, post, system_account, Movement};
 use crate::{backend, micros, optional, time, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kopilka_domain::ledger::Credit;
+use kopilka_domain::member::StoreId;
 use kopilka_domain::member::{CategoryId, Consents, Gender, Member, MemberId, Profile};
 use kopilka_domain::{CardNumber, CardStatus, DomainError, Phone};
 use kopilka_store::{
@@ -32,7 +32,10 @@ pub(crate) fn member_from_row(row: &Row) -> rusqlite::Result<StoreResult<Member>
                 birth_date: birth_date.as_deref().map(convert::date).transpose()?,
                 city: row.get(6).map_err(backend)?,
                 email: row.get(7).map_err(backend)?,
-                favourite_store_id: row.get::<_, Option<i64>>(8).map_err(backend)?.map(StoreId::new),
+                favourite_store_id: row
+                    .get::<_, Option<i64>>(8)
+                    .map_err(backend)?
+                    .map(StoreId::new),
                 favourite_category_id: row.get(9).map_err(backend)?,
             },
             favourite_category_set_at: row.get::<_, Option<i64>>(10).map_err(backend)?.map(time),

@@ -8,6 +8,7 @@ use crate::purchases::{earning_receipts, purchase_tx, refund_tx};
 use crate::{backend, micros, optional, time, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use kopilka_domain::earning::TillId;
 use kopilka_domain::earning::TillKind;
 use kopilka_domain::ledger::{decide_adjustment, AdjustmentPlan, MovementKind, SystemAccount};
 use kopilka_domain::member::{MemberId, StoreId};
@@ -71,7 +72,7 @@ impl Pos for SqliteStore {
             audit.subject.push_str(&id.to_string());
             crate::catalog::insert_audit(tx, &audit)?;
             Ok(Till {
-                id,
+                id: TillId::new(id),
                 store_id: store,
                 kind,
             })
@@ -99,7 +100,7 @@ impl Pos for SqliteStore {
                 let (id, store_id, kind, created_at, revoked_at) = r.map_err(backend)?;
                 Ok(kopilka_store::TillListing {
                     till: Till {
-                        id,
+                        id: TillId::new(id),
                         store_id: StoreId::new(store_id),
                         kind: till_kind(&kind)?,
                     },
@@ -114,7 +115,7 @@ impl Pos for SqliteStore {
 
     async fn revoke_till(
         &self,
-        id: i64,
+        id: TillId,
         at: DateTime<Utc>,
         audit: kopilka_store::NewAuditEntry,
     ) -> StoreResult<bool> {
@@ -122,7 +123,7 @@ impl Pos for SqliteStore {
             let n = tx
                 .execute(
                     "UPDATE tills SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-                    params![id, micros(at)],
+                    params![id.get(), micros(at)],
                 )
                 .map_err(backend)?;
             if n == 0 {
@@ -141,7 +142,7 @@ impl Pos for SqliteStore {
                 c.prepare_cached("SELECT id, store_id, kind FROM tills WHERE key_hash = ?1 AND revoked_at IS NULL")
                     .and_then(|mut s| s.query_row([key_hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))),
             )?;
-            row.map(|(id, store_id, kind)| Ok(Till { id, store_id: StoreId::new(store_id), kind: till_kind(&kind)? })).transpose()
+            row.map(|(id, store_id, kind)| Ok(Till { id: TillId::new(id), store_id: StoreId::new(store_id), kind: till_kind(&kind)? })).transpose()
         })
         .await
     }
@@ -342,7 +343,9 @@ impl Pos for SqliteStore {
                     "SELECT member_id FROM purchases WHERE store_id = ?1 AND receipt_id = ?2",
                 )
                 .and_then(|mut s| {
-                    s.query_row(params![store.get(), receipt_id], |r| r.get(0).map(MemberId::new))
+                    s.query_row(params![store.get(), receipt_id], |r| {
+                        r.get(0).map(MemberId::new)
+                    })
                 }),
             )
         })

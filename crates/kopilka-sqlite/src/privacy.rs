@@ -58,7 +58,7 @@ fn purchases(c: &Connection, member: MemberId) -> StoreResult<Vec<PurchaseRecord
     let at: HashMap<i64, usize> = purchases
         .iter()
         .enumerate()
-        .map(|(i, p)| (p.id, i))
+        .map(|(i, p)| (p.id.get(), i))
         .collect();
     let lines: Vec<(i64, PurchaseLineRecord)> = c
         .prepare_cached(&format!(

@@ -10,6 +10,7 @@ use kopilka_domain::earning::{plan_refund, RefundableLine};
 use kopilka_domain::ledger::{sale_outcome, MovementKind, SaleOutcome, SystemAccount};
 use kopilka_domain::lots::{self, return_outcome};
 use kopilka_domain::member::MemberId;
+use kopilka_domain::receipt::PurchaseId;
 use kopilka_domain::{DomainError, Kopecks, Points};
 use kopilka_store::{
     Pricer, PurchaseOutcome, PurchaseRequest, PurchaseState, RecordedPurchase, RecordedRefund,
@@ -31,7 +32,7 @@ pub(crate) fn purchase_tx(
         .and_then(|mut s| {
             s.query_row(params![req.store_id.get(), req.receipt_id], |r| {
                 Ok(RecordedPurchase {
-                    purchase_id: r.get(0)?,
+                    purchase_id: PurchaseId::new(r.get(0)?),
                     request_hash: r.get(1)?,
                     earned: r.get(2)?,
                     redeemed: r.get(3)?,
@@ -161,7 +162,7 @@ pub(crate) fn purchase_tx(
             s.query_row(
                 params![
                     req.store_id.get(),
-                    req.till_id,
+                    req.till_id.get(),
                     req.receipt_id,
                     req.request_hash,
                     req.member_id.get(),
@@ -220,7 +221,7 @@ pub(crate) fn purchase_tx(
         )?;
     }
     Ok(PurchaseOutcome {
-        purchase_id: purchase,
+        purchase_id: PurchaseId::new(purchase),
         receipt_id: req.receipt_id,
         earned: priced.earn,
         redeemed: priced.redeem,

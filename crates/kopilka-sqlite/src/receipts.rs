@@ -1,11 +1,12 @@
 //! The customer's purchases read back as receipts (`kopilka_store::Receipts`), and the row
 //! readers the export shares.
 
-use kopilka_domain::member::StoreId;
 use crate::{backend, micros, optional, time, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kopilka_domain::member::MemberId;
+use kopilka_domain::member::StoreId;
+use kopilka_domain::receipt::PurchaseId;
 use kopilka_store::{
     CategorySpend, PurchaseCursor, PurchaseLineRecord, PurchaseRecord, Receipt, Receipts,
     RefundRecord, StoreResult,
@@ -22,7 +23,7 @@ pub(crate) const LINE_COLUMNS: &str = "l.line_id, l.sku, pr.name, l.category_id,
 
 pub(crate) fn purchase_row(r: &Row) -> rusqlite::Result<PurchaseRecord> {
     Ok(PurchaseRecord {
-        id: r.get(0)?,
+        id: PurchaseId::new(r.get(0)?),
         store_id: StoreId::new(r.get(1)?),
         receipt_id: r.get(2)?,
         card_number: r.get(3)?,
@@ -60,7 +61,7 @@ impl Receipts for SqliteStore {
         before: Option<PurchaseCursor>,
         limit: u32,
     ) -> StoreResult<Vec<PurchaseRecord>> {
-        let (at, id) = before.map_or((i64::MAX, i64::MAX), |c| (micros(c.at), c.id));
+        let (at, id) = before.map_or((i64::MAX, i64::MAX), |c| (micros(c.at), c.id.get()));
         self.read(move |c| {
             c.prepare_cached(&format!(
                 "SELECT {PURCHASE_COLUMNS} FROM purchases \
@@ -76,13 +77,13 @@ impl Receipts for SqliteStore {
         .await
     }
 
-    async fn receipt(&self, member: MemberId, id: i64) -> StoreResult<Option<Receipt>> {
+    async fn receipt(&self, member: MemberId, id: PurchaseId) -> StoreResult<Option<Receipt>> {
         self.read(move |c| {
             let Some(mut purchase) = optional(c.query_row(
                 &format!(
                     "SELECT {PURCHASE_COLUMNS} FROM purchases WHERE id = ?1 AND member_id = ?2"
                 ),
-                params![id, member.get()],
+                params![id.get(), member.get()],
                 purchase_row,
             ))?
             else {
@@ -94,7 +95,7 @@ impl Receipts for SqliteStore {
                      LEFT JOIN products pr ON pr.sku = l.sku \
                      WHERE l.purchase_id = ?1 ORDER BY l.line_no"
                 ))
-                .and_then(|mut s| s.query_map([id], |r| line_row(r, 0))?.collect())
+                .and_then(|mut s| s.query_map([id.get()], |r| line_row(r, 0))?.collect())
                 .map_err(backend)?;
             let refunds = c
                 .prepare_cached(
@@ -102,7 +103,7 @@ impl Receipts for SqliteStore {
                      WHERE purchase_id = ?1 ORDER BY at, id",
                 )
                 .and_then(|mut s| {
-                    s.query_map([id], |r| {
+                    s.query_map([id.get()], |r| {
                         Ok(RefundRecord {
                             refund_id: r.get(0)?,
                             at: time(r.get(1)?),

@@ -2,6 +2,8 @@ use crate::{backend, micros, optional, time, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kopilka_domain::member::MemberId;
+use kopilka_domain::staff::StaffId;
+use kopilka_domain::support::TicketId;
 use kopilka_domain::support::{Author, TicketChannel, TicketStatus};
 use kopilka_store::{NewTicket, StoreError, StoreResult, Support, Ticket, TicketMessage};
 use rusqlite::{params, Connection, Row};
@@ -21,7 +23,7 @@ fn ticket_row(r: &Row) -> rusqlite::Result<Ticket> {
     let channel: String = r.get(2)?;
     let status: String = r.get(7)?;
     Ok(Ticket {
-        id: r.get(0)?,
+        id: TicketId::new(r.get(0)?),
         member_id: r.get::<_, Option<i64>>(1)?.map(MemberId::new),
         channel: TicketChannel::parse(&channel).ok_or_else(|| unknown("channel", &channel))?,
         name: r.get(3)?,
@@ -38,9 +40,9 @@ fn message_row(r: &Row) -> rusqlite::Result<TicketMessage> {
     let author: String = r.get(2)?;
     Ok(TicketMessage {
         id: r.get(0)?,
-        ticket_id: r.get(1)?,
+        ticket_id: TicketId::new(r.get(1)?),
         author: Author::parse(&author).ok_or_else(|| unknown("author", &author))?,
-        staff_id: r.get(3)?,
+        staff_id: r.get::<_, Option<i64>>(3)?.map(StaffId::new),
         body: r.get(4)?,
         at: time(r.get(5)?),
     })
@@ -94,19 +96,19 @@ impl Support for SqliteStore {
                     )
                 })
                 .map_err(backend)?;
-            insert_message(tx, ticket.id, Author::Customer, None, &t.body, t.at)?;
+            insert_message(tx, ticket.id.get(), Author::Customer, None, &t.body, t.at)?;
             Ok(ticket)
         })
         .await
     }
 
-    async fn ticket(&self, id: i64) -> StoreResult<Option<Ticket>> {
+    async fn ticket(&self, id: TicketId) -> StoreResult<Option<Ticket>> {
         self.read(move |c| {
             optional(
                 c.prepare_cached(&format!(
                     "SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?1"
                 ))
-                .and_then(|mut s| s.query_row([id], ticket_row)),
+                .and_then(|mut s| s.query_row([id.get()], ticket_row)),
             )
         })
         .await
@@ -158,9 +160,9 @@ impl Support for SqliteStore {
 
     async fn add_ticket_message(
         &self,
-        ticket: i64,
+        ticket: TicketId,
         author: Author,
-        staff_id: Option<i64>,
+        staff_id: Option<StaffId>,
         body: &str,
         status: TicketStatus,
         at: DateTime<Utc>,
@@ -168,8 +170,15 @@ impl Support for SqliteStore {
     ) -> StoreResult<TicketMessage> {
         let body = body.to_owned();
         self.write(move |tx| {
-            set_status(tx, ticket, status, at)?;
-            let message = insert_message(tx, ticket, author, staff_id, &body, at)?;
+            set_status(tx, ticket.get(), status, at)?;
+            let message = insert_message(
+                tx,
+                ticket.get(),
+                author,
+                staff_id.map(|id| id.get()),
+                &body,
+                at,
+            )?;
             if let Some(mut audit) = audit {
                 audit.subject.push_str(&message.id.to_string());
                 crate::catalog::insert_audit(tx, &audit)?;
@@ -181,13 +190,13 @@ impl Support for SqliteStore {
 
     async fn set_ticket_status(
         &self,
-        ticket: i64,
+        ticket: TicketId,
         status: TicketStatus,
         at: DateTime<Utc>,
         audit: Option<kopilka_store::NewAuditEntry>,
     ) -> StoreResult<()> {
         self.write(move |tx| {
-            set_status(tx, ticket, status, at)?;
+            set_status(tx, ticket.get(), status, at)?;
             if let Some(audit) = &audit {
                 crate::catalog::insert_audit(tx, audit)?;
             }

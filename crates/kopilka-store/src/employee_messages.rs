@@ -5,6 +5,7 @@ use crate::StoreResult;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kopilka_domain::employee::{Department, EmployeeId, MessageAuthor, RequestId};
+use kopilka_domain::staff::StaffId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Thread {
@@ -37,7 +38,7 @@ pub struct ThreadMessage {
     pub id: i64,
     pub thread_id: i64,
     pub author: MessageAuthor,
-    pub staff_id: Option<i64>,
+    pub staff_id: Option<StaffId>,
     pub body: String,
     pub at: DateTime<Utc>,
 }
@@ -58,7 +59,7 @@ pub trait EmployeeMessages: Send + Sync {
         &self,
         thread: i64,
         author: MessageAuthor,
-        staff_id: Option<i64>,
+        staff_id: Option<StaffId>,
         body: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<ThreadMessage>;

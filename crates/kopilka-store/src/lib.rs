@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use kopilka_domain::ledger::{Balance, HistoryEntry, LedgerTotals, TransferId};
 use kopilka_domain::member::{CategoryId, Consents, Member, MemberId, Profile, StoreId};
-use kopilka_domain::staff::Role;
+use kopilka_domain::staff::{Role, StaffId};
 use kopilka_domain::{CardKind, CardNumber, CardStatus, Phone};
 
 mod cards;
@@ -315,11 +315,11 @@ pub trait Staff: Send + Sync {
     /// Applies the change and writes its audit row in one transaction; false if no such staff.
     async fn change_staff(
         &self,
-        id: i64,
+        id: StaffId,
         change: StaffChange,
         audit: NewAuditEntry,
     ) -> StoreResult<bool>;
-    async fn staff_member(&self, id: i64) -> StoreResult<Option<StaffMember>>;
+    async fn staff_member(&self, id: StaffId) -> StoreResult<Option<StaffMember>>;
     async fn record_audit(&self, entry: NewAuditEntry) -> StoreResult<()>;
     async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
 }

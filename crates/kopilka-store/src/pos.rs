@@ -4,14 +4,15 @@
 use crate::{Activation, Card, NewAuditEntry, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kopilka_domain::earning::{Priced, TillKind};
+use kopilka_domain::earning::{Priced, TillId, TillKind};
 use kopilka_domain::member::{Member, MemberId, StoreId};
 use kopilka_domain::offers::OfferId;
+use kopilka_domain::receipt::PurchaseId;
 use kopilka_domain::{CardNumber, DomainError, Kopecks, Points};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Till {
-    pub id: i64,
+    pub id: TillId,
     pub store_id: StoreId,
     pub kind: TillKind,
 }
@@ -59,7 +60,7 @@ pub type Pricer = Box<dyn Fn(&PurchaseState) -> Result<Priced, DomainError> + Se
 #[derive(Debug, Clone)]
 pub struct PurchaseRequest {
     pub store_id: StoreId,
-    pub till_id: i64,
+    pub till_id: TillId,
     pub receipt_id: String,
     /// A digest of the request body: the same receipt id with another body is a conflict.
     pub request_hash: String,
@@ -86,7 +87,7 @@ pub struct PurchaseRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 /// `balance` is the member's available points after the purchase.
 pub struct PurchaseOutcome {
-    pub purchase_id: i64,
+    pub purchase_id: PurchaseId,
     pub receipt_id: String,
     pub earned: Points,
     pub redeemed: Points,
@@ -121,7 +122,7 @@ pub struct RefundOutcome {
 /// A sale already recorded under a receipt id, as the store keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedPurchase {
-    pub purchase_id: i64,
+    pub purchase_id: PurchaseId,
     pub request_hash: String,
     pub earned: i64,
     pub redeemed: i64,
@@ -223,7 +224,7 @@ pub trait Pos: Send + Sync {
     /// Revokes the till's key, with its audit row; false if there is no such live till.
     async fn revoke_till(
         &self,
-        id: i64,
+        id: TillId,
         at: DateTime<Utc>,
         audit: crate::NewAuditEntry,
     ) -> StoreResult<bool>;

@@ -4,6 +4,7 @@
 use crate::NewAuditEntry;
 use chrono::{DateTime, Utc};
 use kopilka_domain::member::{Consents, MemberId, StoreId};
+use kopilka_domain::receipt::PurchaseId;
 use kopilka_domain::Points;
 
 /// One consent given or withdrawn, as `consent_log` keeps it.
@@ -36,7 +37,7 @@ pub struct PurchaseLineRecord {
 /// A purchase with its lines, as the member's export shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PurchaseRecord {
-    pub id: i64,
+    pub id: PurchaseId,
     pub store_id: StoreId,
     pub receipt_id: String,
     pub card_number: String,

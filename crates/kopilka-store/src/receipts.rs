@@ -5,12 +5,13 @@ use crate::{PurchaseRecord, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kopilka_domain::member::{CategoryId, MemberId};
+use kopilka_domain::receipt::PurchaseId;
 
 /// Where a page of purchases ends: the last one shown, in (time, id) order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PurchaseCursor {
     pub at: DateTime<Utc>,
-    pub id: i64,
+    pub id: PurchaseId,
 }
 
 /// One return of goods from a purchase.
@@ -55,7 +56,7 @@ pub trait Receipts: Send + Sync {
     ) -> StoreResult<Vec<PurchaseRecord>>;
     /// One of the member's purchases; `None` if there is no such purchase or it is another
     /// member's.
-    async fn receipt(&self, member: MemberId, id: i64) -> StoreResult<Option<Receipt>>;
+    async fn receipt(&self, member: MemberId, id: PurchaseId) -> StoreResult<Option<Receipt>>;
     /// The member's lines bought at or after `since`, summed by category and rule.
     async fn spending_by_category(
         &self,

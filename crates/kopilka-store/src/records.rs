@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use kopilka_domain::ledger::Credit;
 use kopilka_domain::member::{CategoryId, Consents, MemberId, Profile, StoreId};
-use kopilka_domain::staff::Role;
+use kopilka_domain::staff::{Role, StaffId};
 use kopilka_domain::{CardKind, CardNumber, CardStatus, Phone};
 
 #[derive(Debug, Clone)]
@@ -142,7 +142,7 @@ pub struct StoreLocation {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaffMember {
-    pub id: i64,
+    pub id: StaffId,
     pub login: String,
     pub roles: Vec<Role>,
     pub created_at: DateTime<Utc>,

@@ -4,11 +4,12 @@ use crate::StoreResult;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kopilka_domain::member::MemberId;
-use kopilka_domain::support::{Author, TicketChannel, TicketStatus};
+use kopilka_domain::staff::StaffId;
+use kopilka_domain::support::{Author, TicketChannel, TicketId, TicketStatus};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ticket {
-    pub id: i64,
+    pub id: TicketId,
     /// The customer's own ticket; `None` for the public forms.
     pub member_id: Option<MemberId>,
     pub channel: TicketChannel,
@@ -37,9 +38,9 @@ pub struct NewTicket {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TicketMessage {
     pub id: i64,
-    pub ticket_id: i64,
+    pub ticket_id: TicketId,
     pub author: Author,
-    pub staff_id: Option<i64>,
+    pub staff_id: Option<StaffId>,
     pub body: String,
     pub at: DateTime<Utc>,
 }
@@ -48,7 +49,7 @@ pub struct TicketMessage {
 pub trait Support: Send + Sync {
     /// The ticket with its first message.
     async fn create_ticket(&self, ticket: NewTicket) -> StoreResult<Ticket>;
-    async fn ticket(&self, id: i64) -> StoreResult<Option<Ticket>>;
+    async fn ticket(&self, id: TicketId) -> StoreResult<Option<Ticket>>;
     /// Newest first.
     async fn member_tickets(&self, member: MemberId) -> StoreResult<Vec<Ticket>>;
     /// The staff queue: newest activity first, optionally of one status, before `before_id`.
@@ -61,9 +62,9 @@ pub trait Support: Send + Sync {
     #[allow(clippy::too_many_arguments)]
     async fn add_ticket_message(
         &self,
-        ticket: i64,
+        ticket: TicketId,
         author: Author,
-        staff_id: Option<i64>,
+        staff_id: Option<StaffId>,
         body: &str,
         status: TicketStatus,
         at: DateTime<Utc>,
@@ -72,7 +73,7 @@ pub trait Support: Send + Sync {
     /// `NotFound` without the ticket; the audit row in the same transaction.
     async fn set_ticket_status(
         &self,
-        ticket: i64,
+        ticket: TicketId,
         status: TicketStatus,
         at: DateTime<Utc>,
         audit: Option<crate::NewAuditEntry>,

@@ -1,7 +1,6 @@
 //! `/admin/employees` (HR) and `/admin/payroll` (accounting): employees' accounts and the
 //! monthly payroll import, as screens.
 
-use kopilka_domain::member::StoreId;
 use crate::admin::{failed, staff, SIGN_IN};
 use crate::format::day;
 use crate::pages::{error_for, refused, respond, to, FieldMessage};
@@ -13,6 +12,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Form;
 use kopilka_domain::employee::EmployeeId;
+use kopilka_domain::member::StoreId;
 use kopilka_domain::DomainError;
 use kopilka_service::employees::EmployeeInput;
 use kopilka_service::ServiceError;

@@ -146,7 +146,7 @@ pub async fn send_feedback(
         Ok(ticket) => {
             let sent = visitor
                 .texts
-                .seconds("feedback_sent", ticket.id.unsigned_abs());
+                .seconds("feedback_sent", ticket.id.get().unsigned_abs());
             let page = FeedbackPage::new(
                 Chrome::new(&state, &visitor, signed_in),
                 FeedbackForm::default(),

@@ -1,7 +1,6 @@
 //! `/account/offers`: the personal offers meant for the customer, each activated with one
 //! button (SPEC §5.2). An incomplete profile is led to the form first.
 
-use kopilka_domain::offers::OfferId;
 use crate::format::date;
 use crate::pages::{respond, signed_in, signed_in_form, unless_incomplete};
 use crate::session::Visitor;
@@ -11,6 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use kopilka_domain::offers::OfferId;
 use kopilka_domain::DomainError;
 use kopilka_service::ServiceError;
 use serde::Deserialize;

@@ -2,7 +2,6 @@
 //! earned and why (SPEC §3.1); `/account/favourite`: the favourite category's chooser with
 //! what their own purchases would have earned with each (SPEC §1.6).
 
-use kopilka_domain::member::StoreId;
 use crate::format::{date, date_time, money};
 use crate::pages::{failure, message_for, not_found, respond, signed_in, signed_in_form};
 use crate::session::Visitor;
@@ -12,6 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use kopilka_domain::member::StoreId;
 use kopilka_domain::DomainError;
 use kopilka_service::purchases::ExplainedReceipt;
 use kopilka_service::ServiceError;
@@ -90,7 +90,7 @@ pub async fn list(
         .items
         .iter()
         .map(|p| PurchaseLine {
-            id: p.id,
+            id: p.id.get(),
             when: date_time(p.purchased_at, tz),
             store: store_name(&names, p.store_id),
             total: money(p.total_kop, visitor.lang),

@@ -65,7 +65,7 @@ async fn tickets_page(
         tickets: tickets
             .into_iter()
             .map(|t| TicketLine {
-                id: t.id,
+                id: t.id.get(),
                 status: status_key(t.status),
                 answered: t.status == TicketStatus::Answered,
                 updated: date_time(t.updated_at, tz),

@@ -1,6 +1,5 @@
 //! `/auth/*`: sign-in by SMS code or password, registration, recovery, logout.
 
-use kopilka_domain::member::StoreId;
 use super::views::*;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, BearerToken, ClientInfo, ClientIp, SignedIn};
@@ -8,6 +7,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use kopilka_domain::member::StoreId;
 use kopilka_domain::member::{self, Gender, Profile};
 use kopilka_domain::password::NewPassword;
 use kopilka_domain::{OtpCode, Phone, Validation};

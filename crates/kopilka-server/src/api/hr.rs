@@ -1,6 +1,5 @@
 //! `/admin/*` for HR and accounting: employees' accounts, payroll, and the document queue.
 
-use kopilka_domain::member::StoreId;
 use crate::api::employee::{DocumentRequestView, EmployeeView};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, StaffAuth};
@@ -12,6 +11,7 @@ use axum::response::Response;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use kopilka_domain::employee::{EmployeeId, RequestId};
+use kopilka_domain::member::StoreId;
 use kopilka_service::employees::EmployeeInput;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -276,7 +276,7 @@ async fn purchase(
     Ok((
         status,
         Json(PurchaseView {
-            purchase_id: o.purchase_id,
+            purchase_id: o.purchase_id.get(),
             receipt_id: o.receipt_id,
             earned_points: o.earned.get(),
             redeemed_points: o.redeemed.get(),

@@ -93,7 +93,7 @@ pub struct ExportPurchaseView {
 impl From<PurchaseRecord> for ExportPurchaseView {
     fn from(p: PurchaseRecord) -> Self {
         Self {
-            id: p.id,
+            id: p.id.get(),
             receipt_id: p.receipt_id,
             store_id: p.store_id.get(),
             card_number: p.card_number,

@@ -376,7 +376,7 @@ async fn feedback(
     Ok((
         StatusCode::CREATED,
         Json(FeedbackCreated {
-            ticket_id: ticket.id,
+            ticket_id: ticket.id.get(),
         }),
     ))
 }

@@ -36,7 +36,7 @@ pub struct PurchaseItemView {
 impl From<&PurchaseRecord> for PurchaseItemView {
     fn from(p: &PurchaseRecord) -> Self {
         Self {
-            id: p.id,
+            id: p.id.get(),
             receipt_id: p.receipt_id.clone(),
             store_id: p.store_id.get(),
             at: p.purchased_at,
@@ -116,7 +116,7 @@ impl From<&ExplainedReceipt> for ReceiptView {
     fn from(r: &ExplainedReceipt) -> Self {
         let p = &r.receipt.purchase;
         Self {
-            id: p.id,
+            id: p.id.get(),
             receipt_id: p.receipt_id.clone(),
             store_id: p.store_id.get(),
             at: p.purchased_at,

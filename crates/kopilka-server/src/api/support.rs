@@ -1,7 +1,6 @@
 //! Personal offers and support tickets of the signed-in customer (`/me/offers`,
 //! `/me/tickets`), and the staff side of tickets (`/admin/tickets`).
 
-use kopilka_domain::offers::OfferId;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Customer, StaffAuth};
 use crate::AppState;
@@ -9,6 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
+use kopilka_domain::offers::OfferId;
 use kopilka_domain::offers::{OfferReward, OfferTarget};
 use kopilka_domain::support::{parse_body, parse_subject, TicketStatus};
 use kopilka_domain::Validation;
@@ -101,7 +101,10 @@ async fn activate(
     Customer(member): Customer,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<OfferView>> {
-    let offer = state.kopilka.activate_offer(&member, OfferId::new(id)).await?;
+    let offer = state
+        .kopilka
+        .activate_offer(&member, OfferId::new(id))
+        .await?;
     Ok(Json(offer.into()))
 }
 
@@ -120,7 +123,7 @@ pub struct TicketView {
 impl From<&Ticket> for TicketView {
     fn from(t: &Ticket) -> Self {
         Self {
-            id: t.id,
+            id: t.id.get(),
             subject: t.subject.clone(),
             status: t.status.as_str(),
             channel: t.channel.as_str(),

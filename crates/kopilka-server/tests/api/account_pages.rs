@@ -1,10 +1,10 @@
 //! The account's own pages over plain HTTP: history, profile, cards, the one-time code,
 //! sessions and deletion, contacts and feedback, on both stores.
 
-use kopilka_domain::member::StoreId;
 use crate::browser::Browser;
 use crate::helpers::{Backend, TestApp, PASSWORD};
 use crate::on_both_stores;
+use kopilka_domain::member::StoreId;
 
 on_both_stores!(
     a_customer_ends_sessions_and_deletes_the_account_from_the_pages,

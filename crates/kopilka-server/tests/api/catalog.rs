@@ -1,6 +1,6 @@
-use kopilka_domain::member::StoreId;
 use crate::helpers::{Backend, TestApp};
 use crate::on_both_stores;
+use kopilka_domain::member::StoreId;
 use serde_json::Value;
 
 on_both_stores!(
@@ -312,7 +312,12 @@ async fn nearest_stores_among_thousands_match_a_brute_force_search(backend: Back
         let here = Point::new(lat, lon).unwrap();
         let mut expected: Vec<(f64, i64)> = all
             .iter()
-            .map(|s| (here.distance_m(Point::new(s.lat, s.lon).unwrap()), s.id.get()))
+            .map(|s| {
+                (
+                    here.distance_m(Point::new(s.lat, s.lon).unwrap()),
+                    s.id.get(),
+                )
+            })
             .filter(|(d, _)| radius.is_none_or(|r| *d <= r))
             .collect();
         expected.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));

@@ -276,7 +276,10 @@ async fn a_deleted_account_is_gone_and_its_phone_may_join_again(backend: Backend
         "the welcome lot and the purchase's: {history:?}"
     );
     assert_eq!(gone.iter().map(|e| e.points.get()).sum::<i64>(), -forfeited);
-    assert!(gone.iter().all(|e| e.description.contains("удалена")));
+    let ru = kopilka_text::Lang::Ru.texts();
+    assert!(gone
+        .iter()
+        .all(|e| ru.render_stored(&e.description).contains("удалена")));
     assert!(app
         .kopilka
         .store_for_tests()

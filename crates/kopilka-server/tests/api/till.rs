@@ -1,8 +1,8 @@
-use kopilka_domain::member::StoreId;
 use crate::helpers::{eventually, Answer, Backend, TestApp};
 use crate::on_both_stores;
 use chrono::Duration;
 use kopilka_domain::earning::TillKind;
+use kopilka_domain::member::StoreId;
 use serde_json::{json, Value};
 
 on_both_stores!(
@@ -20,7 +20,11 @@ on_both_stores!(
 );
 
 pub async fn till(app: &TestApp, store: i64, kind: TillKind) -> String {
-    app.kopilka.create_till(StoreId::new(store), kind).await.unwrap().1
+    app.kopilka
+        .create_till(StoreId::new(store), kind)
+        .await
+        .unwrap()
+        .1
 }
 
 pub async fn pos(app: &TestApp, key: &str, path: &str, body: Value) -> Answer {

@@ -5,11 +5,11 @@
 use super::ledger::{priced, pricer, sale};
 use super::{at, audit, register};
 use crate::*;
-use kopilka_domain::offers::OfferId;
 use kopilka_domain::card::ean13_check_digit;
 use kopilka_domain::earning::TillKind;
 use kopilka_domain::ledger::{welcome_lot, Credit, MovementKind, SystemAccount};
 use kopilka_domain::member::{Consents, Profile};
+use kopilka_domain::offers::OfferId;
 use kopilka_domain::{CardKind, CardNumber, CardStatus, Phone, Points};
 
 fn card(body: &str) -> CardNumber {
@@ -89,8 +89,14 @@ pub async fn accounts(store: &dyn Store) {
 
     // An offer activates once.
     assert!(store.activations(member.id).await.unwrap().is_empty());
-    let activation = store.activate_offer(member.id, OfferId::new(901), at(2)).await.unwrap();
-    let again = store.activate_offer(member.id, OfferId::new(901), at(3)).await.unwrap();
+    let activation = store
+        .activate_offer(member.id, OfferId::new(901), at(2))
+        .await
+        .unwrap();
+    let again = store
+        .activate_offer(member.id, OfferId::new(901), at(3))
+        .await
+        .unwrap();
     assert_eq!(
         (activation.activated_at, again.activated_at),
         (at(2), at(2))

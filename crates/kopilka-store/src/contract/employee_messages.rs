@@ -172,7 +172,7 @@ pub async fn employee_messages(store: &dyn Store) {
         .add_thread_message(
             about_payslip.id,
             MessageAuthor::Staff,
-            Some(7),
+            Some(StaffId::new(7)),
             "Будет готов к пятнице.",
             at(6),
         )
@@ -184,7 +184,7 @@ pub async fn employee_messages(store: &dyn Store) {
             id: reply.id,
             thread_id: about_payslip.id,
             author: MessageAuthor::Staff,
-            staff_id: Some(7),
+            staff_id: Some(StaffId::new(7)),
             body: "Будет готов к пятнице.".into(),
             at: at(6),
         }

@@ -143,7 +143,10 @@ pub async fn ledger_and_cards(store: &dyn Store) {
         Err(StoreError::Rule(DomainError::IdempotencyConflict))
     ));
     assert_eq!(
-        store.purchase_member(StoreId::new(901), "R-1").await.unwrap(),
+        store
+            .purchase_member(StoreId::new(901), "R-1")
+            .await
+            .unwrap(),
         Some(member.id)
     );
     assert_eq!(
@@ -302,5 +305,11 @@ async fn cards(store: &dyn Store, member: MemberId, first: &Card, till: &Till) {
         matches!(refused, Err(StoreError::Rule(DomainError::CardBlocked))),
         "{refused:?}"
     );
-    assert_eq!(store.purchase_member(StoreId::new(901), "R-2").await.unwrap(), None);
+    assert_eq!(
+        store
+            .purchase_member(StoreId::new(901), "R-2")
+            .await
+            .unwrap(),
+        None
+    );
 }

@@ -17,10 +17,11 @@ pub use members::{members_and_their_points, register};
 
 use crate::*;
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use kopilka_domain::member::StoreId;
+use kopilka_domain::receipt::PurchaseId;
 use kopilka_domain::staff::Role;
 use kopilka_domain::support::{Author, TicketChannel, TicketStatus};
 use kopilka_domain::Phone;
-use kopilka_domain::member::StoreId;
 
 fn at(hour: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 10, hour, 0, 0)
@@ -258,7 +259,10 @@ pub async fn receipts_of_a_stranger(store: &dyn Store) {
         .unwrap()
         .is_empty());
     assert!(store
-        .receipt(kopilka_domain::member::MemberId::new(987_654), 1)
+        .receipt(
+            kopilka_domain::member::MemberId::new(987_654),
+            PurchaseId::new(1)
+        )
         .await
         .unwrap()
         .is_none());
@@ -415,7 +419,7 @@ pub async fn support(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(answer.author, Author::Staff);
-    let thread = store.ticket_messages(ticket.id).await.unwrap();
+    let thread = store.ticket_messages(ticket.id.get()).await.unwrap();
     let bodies: Vec<&str> = thread.iter().map(|m| m.body.as_str()).collect();
     assert_eq!(
         bodies,
@@ -452,7 +456,10 @@ pub async fn stores_by_city(store: &dyn Store) {
         })
         .await
         .unwrap();
-    assert_eq!(found.iter().map(|s| s.id).collect::<Vec<_>>(), [StoreId::new(901)]);
+    assert_eq!(
+        found.iter().map(|s| s.id).collect::<Vec<_>>(),
+        [StoreId::new(901)]
+    );
     let boxed = store
         .find_stores(&StoreQuery {
             city_key: None,
@@ -461,7 +468,10 @@ pub async fn stores_by_city(store: &dyn Store) {
         })
         .await
         .unwrap();
-    assert_eq!(boxed.iter().map(|s| s.id).collect::<Vec<_>>(), [StoreId::new(901)]);
+    assert_eq!(
+        boxed.iter().map(|s| s.id).collect::<Vec<_>>(),
+        [StoreId::new(901)]
+    );
 }
 
 /// Products are found by every word's stem, the ones named by the first word first, within
@@ -607,7 +617,10 @@ pub async fn offers(store: &dyn Store) {
         .upsert_offers(std::slice::from_ref(&offer))
         .await
         .unwrap();
-    assert_eq!(store.offer(OfferId::new(901)).await.unwrap(), Some(offer.clone()));
+    assert_eq!(
+        store.offer(OfferId::new(901)).await.unwrap(),
+        Some(offer.clone())
+    );
     assert!(store.offer(OfferId::new(909)).await.unwrap().is_none());
     let running = |hour| async move {
         store
