@@ -2,6 +2,7 @@
 //! second factor); HR and accounting work employees' document requests here, overdue first.
 
 use crate::format::{day, utc_date_time};
+use crate::guard::{Audience, Signed};
 use crate::pages::{error_for, message_for, refused, respond, to, FieldMessage};
 use crate::session::Visitor;
 use crate::{Chrome, WebState};
@@ -34,13 +35,8 @@ impl SignInPage {
     }
 }
 
-pub(crate) async fn staff(state: &WebState, visitor: &Visitor) -> Option<StaffMember> {
-    let token = visitor.staff_session.as_deref()?;
-    state.kopilka.authenticate_staff(token, &[]).await.ok()
-}
-
 pub async fn home(State(state): State<WebState>, visitor: Visitor) -> Response {
-    match staff(&state, &visitor).await {
+    match StaffMember::find(&state, &visitor).await {
         Some(_) => to(QUEUE, visitor),
         None => to(SIGN_IN, visitor),
     }
@@ -167,10 +163,13 @@ pub(crate) fn failed(state: &WebState, visitor: Visitor, e: &ServiceError) -> Re
     }
 }
 
-pub async fn queue(State(state): State<WebState>, visitor: Visitor) -> Response {
-    let Some(staff) = staff(&state, &visitor).await else {
-        return to(SIGN_IN, visitor);
-    };
+pub async fn queue(
+    State(state): State<WebState>,
+    Signed {
+        visitor,
+        who: staff,
+    }: Signed<StaffMember>,
+) -> Response {
     let today = state.kopilka.today();
     let t = visitor.texts;
     match state.kopilka.document_queue(&staff).await {
@@ -388,12 +387,12 @@ async fn after_action(
 
 pub async fn request(
     State(state): State<WebState>,
-    visitor: Visitor,
+    Signed {
+        visitor,
+        who: staff,
+    }: Signed<StaffMember>,
     Path(id): Path<i64>,
 ) -> Response {
-    let Some(staff) = staff(&state, &visitor).await else {
-        return to(SIGN_IN, visitor);
-    };
     request_page(&state, visitor, &staff, id, Vec::new(), None).await
 }
 
@@ -411,11 +410,12 @@ pub async fn act(
     Path((id, action)): Path<(i64, String)>,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    if !visitor.csrf_ok(&state, &form.csrf) {
-        return refused(&state, visitor);
-    }
-    let Some(staff) = staff(&state, &visitor).await else {
-        return to(SIGN_IN, visitor);
+    let Signed {
+        visitor,
+        who: staff,
+    } = match Signed::<StaffMember>::form(&state, visitor, &form.csrf).await {
+        Ok(signed) => signed,
+        Err(answer) => return answer,
     };
     let k = &state.kopilka;
     let rid = RequestId::new(id);
@@ -462,11 +462,12 @@ pub async fn attach(
             _ => {}
         }
     }
-    if !visitor.csrf_ok(&state, &csrf) {
-        return refused(&state, visitor);
-    }
-    let Some(staff) = staff(&state, &visitor).await else {
-        return to(SIGN_IN, visitor);
+    let Signed {
+        visitor,
+        who: staff,
+    } = match Signed::<StaffMember>::form(&state, visitor, &csrf).await {
+        Ok(signed) => signed,
+        Err(answer) => return answer,
     };
     let outcome = state
         .kopilka
@@ -478,12 +479,12 @@ pub async fn attach(
 
 pub async fn document(
     State(state): State<WebState>,
-    visitor: Visitor,
+    Signed {
+        visitor,
+        who: staff,
+    }: Signed<StaffMember>,
     Path(id): Path<i64>,
 ) -> Response {
-    let Some(staff) = staff(&state, &visitor).await else {
-        return to(SIGN_IN, visitor);
-    };
     match state
         .kopilka
         .staff_document(&staff, RequestId::new(id))

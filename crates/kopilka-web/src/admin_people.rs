@@ -1,9 +1,10 @@
 //! `/admin/employees` (HR) and `/admin/payroll` (accounting): employees' accounts and the
 //! monthly payroll import, as screens.
 
-use crate::admin::{failed, staff, SIGN_IN};
+use crate::admin::failed;
 use crate::format::day;
-use crate::pages::{error_for, refused, respond, to, FieldMessage};
+use crate::guard::Signed;
+use crate::pages::{error_for, respond, to, FieldMessage};
 use crate::session::Visitor;
 use crate::{Chrome, WebState};
 use askama::Template;
@@ -140,10 +141,13 @@ async fn employees_page(
     respond(visitor, &page, status)
 }
 
-pub async fn employees(State(state): State<WebState>, visitor: Visitor) -> Response {
-    let Some(staff) = staff(&state, &visitor).await else {
-        return to(SIGN_IN, visitor);
-    };
+pub async fn employees(
+    State(state): State<WebState>,
+    Signed {
+        visitor,
+        who: staff,
+    }: Signed<StaffMember>,
+) -> Response {
     employees_page(
         &state,
         visitor,
@@ -161,11 +165,12 @@ pub async fn create(
     visitor: Visitor,
     Form(form): Form<NewEmployeeForm>,
 ) -> Response {
-    if !visitor.csrf_ok(&state, &form.csrf) {
-        return refused(&state, visitor);
-    }
-    let Some(staff) = staff(&state, &visitor).await else {
-        return to(SIGN_IN, visitor);
+    let Signed {
+        visitor,
+        who: staff,
+    } = match Signed::<StaffMember>::form(&state, visitor, &form.csrf).await {
+        Ok(signed) => signed,
+        Err(answer) => return answer,
     };
     let input = EmployeeInput {
         login: &form.login,
@@ -214,11 +219,12 @@ pub async fn act(
     Path((id, action)): Path<(i64, String)>,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    if !visitor.csrf_ok(&state, &form.csrf) {
-        return refused(&state, visitor);
-    }
-    let Some(staff) = staff(&state, &visitor).await else {
-        return to(SIGN_IN, visitor);
+    let Signed {
+        visitor,
+        who: staff,
+    } = match Signed::<StaffMember>::form(&state, visitor, &form.csrf).await {
+        Ok(signed) => signed,
+        Err(answer) => return answer,
     };
     let id = EmployeeId::new(id);
     let k = &state.kopilka;
@@ -258,10 +264,10 @@ struct PayrollPage {
     lines: Vec<(u64, String)>,
 }
 
-pub async fn payroll(State(state): State<WebState>, visitor: Visitor) -> Response {
-    let Some(_) = staff(&state, &visitor).await else {
-        return to(SIGN_IN, visitor);
-    };
+pub async fn payroll(
+    State(state): State<WebState>,
+    Signed { visitor, .. }: Signed<StaffMember>,
+) -> Response {
     let page = PayrollPage {
         page: Chrome::new(&state, &visitor, true),
         notice: None,
@@ -283,11 +289,12 @@ pub async fn import(
             _ => {}
         }
     }
-    if !visitor.csrf_ok(&state, &csrf) {
-        return refused(&state, visitor);
-    }
-    let Some(staff) = staff(&state, &visitor).await else {
-        return to(SIGN_IN, visitor);
+    let Signed {
+        visitor,
+        who: staff,
+    } = match Signed::<StaffMember>::form(&state, visitor, &csrf).await {
+        Ok(signed) => signed,
+        Err(answer) => return answer,
     };
     let (notice, lines, status) = match state.kopilka.import_payroll(&staff, &file).await {
         Ok(rows) => (

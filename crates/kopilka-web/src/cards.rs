@@ -1,7 +1,8 @@
 //! `/account/cards`: the customer's cards; binding a plastic card, a new virtual card, and
 //! blocking a lost one, each confirmed.
 
-use crate::pages::{failure, message_for, respond, signed_in, signed_in_form, FieldMessage};
+use crate::guard::Signed;
+use crate::pages::{failure, message_for, respond, FieldMessage};
 use crate::session::Visitor;
 use crate::{Chrome, WebState};
 use askama::Template;
@@ -62,12 +63,12 @@ pub struct Done {
 
 pub async fn list(
     State(state): State<WebState>,
-    visitor: Visitor,
+    Signed {
+        visitor,
+        who: session,
+    }: Signed<CustomerSession>,
     Query(q): Query<Done>,
 ) -> Response {
-    let Some(session) = signed_in(&state, &visitor).await else {
-        return visitor.finish(Redirect::to("/login").into_response());
-    };
     match cards_page(&state, &visitor, &session, Vec::new(), String::new()).await {
         Ok(mut page) => {
             page.done = q.done.is_some();
@@ -90,7 +91,10 @@ pub async fn bind(
     visitor: Visitor,
     Form(form): Form<BindForm>,
 ) -> Response {
-    let (visitor, session) = match signed_in_form(&state, visitor, &form.csrf).await {
+    let Signed {
+        visitor,
+        who: session,
+    } = match Signed::<CustomerSession>::form(&state, visitor, &form.csrf).await {
         Ok(signed) => signed,
         Err(answer) => return answer,
     };
@@ -139,7 +143,10 @@ pub async fn new_virtual(
     visitor: Visitor,
     Form(form): Form<ConfirmForm>,
 ) -> Response {
-    let (visitor, session) = match signed_in_form(&state, visitor, &form.csrf).await {
+    let Signed {
+        visitor,
+        who: session,
+    } = match Signed::<CustomerSession>::form(&state, visitor, &form.csrf).await {
         Ok(signed) => signed,
         Err(answer) => return answer,
     };
@@ -155,7 +162,10 @@ pub async fn block(
     Path(number): Path<String>,
     Form(form): Form<ConfirmForm>,
 ) -> Response {
-    let (visitor, session) = match signed_in_form(&state, visitor, &form.csrf).await {
+    let Signed {
+        visitor,
+        who: session,
+    } = match Signed::<CustomerSession>::form(&state, visitor, &form.csrf).await {
         Ok(signed) => signed,
         Err(answer) => return answer,
     };
@@ -183,7 +193,10 @@ pub async fn card_token(
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let (visitor, session) = match signed_in_form(&state, visitor, csrf).await {
+    let Signed {
+        visitor,
+        who: session,
+    } = match Signed::<CustomerSession>::form(&state, visitor, csrf).await {
         Ok(signed) => signed,
         Err(answer) => return answer,
     };

@@ -1,6 +1,7 @@
 //! `/contacts` and `/feedback`: how to reach the chain, and the public feedback forms (a
 //! customer's, or an employee's or contractor's), checked as the API checks them.
 
+use crate::guard::Audience;
 use crate::pages::{error_for, message_for, refused, respond, FieldMessage};
 use crate::session::Visitor;
 use crate::{Chrome, WebState};
@@ -10,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Form;
 use kopilka_domain::DomainError;
+use kopilka_service::auth::CustomerSession;
 use kopilka_service::support::{Feedback, FeedbackInput};
 use kopilka_service::ServiceError;
 use serde::Deserialize;
@@ -33,7 +35,7 @@ struct ContactsPage {
 }
 
 pub async fn contacts(State(state): State<WebState>, visitor: Visitor) -> Response {
-    let signed_in = crate::pages::signed_in(&state, &visitor).await.is_some();
+    let signed_in = CustomerSession::find(&state, &visitor).await.is_some();
     let c = &state.contacts;
     let page = ContactsPage {
         page: Chrome::new(&state, &visitor, signed_in),
@@ -99,7 +101,7 @@ impl FeedbackPage {
 }
 
 pub async fn feedback_form(State(state): State<WebState>, visitor: Visitor) -> Response {
-    let signed_in = crate::pages::signed_in(&state, &visitor).await.is_some();
+    let signed_in = CustomerSession::find(&state, &visitor).await.is_some();
     let page = FeedbackPage::new(
         Chrome::new(&state, &visitor, signed_in),
         FeedbackForm::default(),
@@ -129,7 +131,7 @@ pub async fn send_feedback(
     if !visitor.csrf_ok(&state, &form.csrf) {
         return refused(&state, visitor);
     }
-    let signed_in = crate::pages::signed_in(&state, &visitor).await.is_some();
+    let signed_in = CustomerSession::find(&state, &visitor).await.is_some();
     let parsed = Feedback::parse(&FeedbackInput {
         channel: &form.channel,
         name: &form.name,

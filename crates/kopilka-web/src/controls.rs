@@ -1,9 +1,8 @@
 //! The customer's own controls: where they are signed in (end one session, or all), and
 //! deleting the account, confirmed.
 
-use crate::pages::{
-    refused, respond, signed_in, signed_in_form, CsrfForm, FieldMessage, MessagePage,
-};
+use crate::guard::{Audience, Signed};
+use crate::pages::{refused, respond, CsrfForm, FieldMessage, MessagePage};
 use crate::session::Visitor;
 use crate::{Chrome, WebState};
 use askama::Template;
@@ -11,6 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use kopilka_service::auth::CustomerSession;
 use kopilka_service::security::masked_ip;
 use serde::Deserialize;
 
@@ -30,10 +30,13 @@ struct SessionsPage {
     sessions: Vec<SessionLine>,
 }
 
-pub async fn sessions(State(state): State<WebState>, visitor: Visitor) -> Response {
-    let Some(session) = signed_in(&state, &visitor).await else {
-        return visitor.finish(Redirect::to("/login").into_response());
-    };
+pub async fn sessions(
+    State(state): State<WebState>,
+    Signed {
+        visitor,
+        who: session,
+    }: Signed<CustomerSession>,
+) -> Response {
     let tz = state.kopilka.rules().timezone;
     let when = |at: chrono::DateTime<chrono::Utc>| {
         at.with_timezone(&tz).format("%d.%m.%Y %H:%M").to_string()
@@ -69,7 +72,10 @@ pub async fn end_session(
     Path(id): Path<i64>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let (visitor, session) = match signed_in_form(&state, visitor, &form.csrf).await {
+    let Signed {
+        visitor,
+        who: session,
+    } = match Signed::<CustomerSession>::form(&state, visitor, &form.csrf).await {
         Ok(signed) => signed,
         Err(answer) => return answer,
     };
@@ -86,7 +92,7 @@ pub async fn end_all(
     if !visitor.csrf_ok(&state, &form.csrf) {
         return refused(&state, visitor);
     }
-    if let Some(session) = signed_in(&state, &visitor).await {
+    if let Some(session) = CustomerSession::find(&state, &visitor).await {
         if let Err(e) = state.kopilka.sign_out_everywhere(session.member.id).await {
             return crate::pages::failure(&state, visitor, &e, true);
         }
@@ -103,7 +109,7 @@ struct DeletePage {
 }
 
 pub async fn delete_form(State(state): State<WebState>, visitor: Visitor) -> Response {
-    if signed_in(&state, &visitor).await.is_none() {
+    if CustomerSession::find(&state, &visitor).await.is_none() {
         return visitor.finish(Redirect::to("/login").into_response());
     }
     let page = DeletePage {
@@ -126,7 +132,10 @@ pub async fn delete(
     visitor: Visitor,
     Form(form): Form<DeleteForm>,
 ) -> Response {
-    let (mut visitor, session) = match signed_in_form(&state, visitor, &form.csrf).await {
+    let Signed {
+        mut visitor,
+        who: session,
+    } = match Signed::<CustomerSession>::form(&state, visitor, &form.csrf).await {
         Ok(signed) => signed,
         Err(answer) => return answer,
     };
@@ -154,10 +163,13 @@ pub async fn delete(
 }
 
 /// `/account/export`: everything kept about the customer, as the API's export, to save.
-pub async fn export(State(state): State<WebState>, visitor: Visitor) -> Response {
-    let Some(session) = signed_in(&state, &visitor).await else {
-        return visitor.finish(Redirect::to("/login").into_response());
-    };
+pub async fn export(
+    State(state): State<WebState>,
+    Signed {
+        visitor,
+        who: session,
+    }: Signed<CustomerSession>,
+) -> Response {
     match state.kopilka.export_personal_data(&session.member).await {
         Ok(data) => {
             let document = (state.export)(data);

@@ -3,7 +3,8 @@
 //! and the promotions and events of a city.
 
 use crate::format::{date, distance, money};
-use crate::pages::{failure, respond, signed_in};
+use crate::guard::Audience;
+use crate::pages::{failure, respond};
 use crate::session::Visitor;
 use crate::{Chrome, WebState};
 use askama::Template;
@@ -12,6 +13,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use kopilka_domain::geo::Point;
 use kopilka_domain::DomainError;
+use kopilka_service::auth::CustomerSession;
 use kopilka_service::catalog::{ProductSearch, StoreSearch};
 use kopilka_service::ServiceError;
 use kopilka_store::{city_key, PromotionKind};
@@ -24,7 +26,7 @@ const PRODUCTS_PAGE: u32 = 24;
 
 /// The city a page starts from: the one asked for, else the signed-in customer's own.
 async fn city_of(state: &WebState, visitor: &Visitor, asked: Option<String>) -> (String, bool) {
-    let session = signed_in(state, visitor).await;
+    let session = CustomerSession::find(state, visitor).await;
     let signed = session.is_some();
     let city = match asked {
         Some(city) => city.trim().to_owned(),
@@ -159,7 +161,7 @@ pub async fn catalog(
     visitor: Visitor,
     Query(query): Query<CatalogQuery>,
 ) -> Response {
-    let signed = signed_in(&state, &visitor).await.is_some();
+    let signed = CustomerSession::find(&state, &visitor).await.is_some();
     let all = match state.kopilka.categories().await {
         Ok(all) => all,
         Err(e) => return failure(&state, visitor, &e, signed),

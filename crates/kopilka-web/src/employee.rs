@@ -2,6 +2,7 @@
 //! the first password change, ordering documents, following them and downloading them.
 
 use crate::format::day;
+use crate::guard::{ActiveEmployee, Audience, Signed};
 use crate::pages::{error_for, message_for, refused, respond, to, FieldMessage};
 use crate::session::Visitor;
 use crate::{Chrome, WebState};
@@ -18,7 +19,7 @@ use kopilka_service::ServiceError;
 use kopilka_store::employees::DocumentRequest;
 use serde::Deserialize;
 
-const HOME: &str = "/employee";
+pub(crate) const HOME: &str = "/employee";
 
 /// What the page shows: the sign-in form, the password change, or the account.
 enum Mode {
@@ -188,11 +189,6 @@ fn line(visitor: &Visitor, r: DocumentRequest, today: chrono::NaiveDate) -> Requ
     }
 }
 
-pub(crate) async fn session(state: &WebState, visitor: &Visitor) -> Option<EmployeeSession> {
-    let token = visitor.employee_session.as_deref()?;
-    state.kopilka.authenticate_employee(token, false).await.ok()
-}
-
 /// The account page for a signed-in employee, with what a form left on it.
 async fn account(
     state: &WebState,
@@ -222,7 +218,7 @@ async fn account(
 }
 
 pub async fn show(State(state): State<WebState>, visitor: Visitor) -> Response {
-    let Some(session) = session(&state, &visitor).await else {
+    let Some(session) = EmployeeSession::find(&state, &visitor).await else {
         let page = EmployeePage::new(&state, &visitor, Mode::SignIn);
         return respond(visitor, &page, StatusCode::OK);
     };
@@ -292,11 +288,12 @@ pub async fn change_password(
     visitor: Visitor,
     Form(form): Form<PasswordForm>,
 ) -> Response {
-    if !visitor.csrf_ok(&state, &form.csrf) {
-        return refused(&state, visitor);
-    }
-    let Some(session) = session(&state, &visitor).await else {
-        return to(HOME, visitor);
+    let Signed {
+        visitor,
+        who: session,
+    } = match Signed::<EmployeeSession>::form(&state, visitor, &form.csrf).await {
+        Ok(signed) => signed,
+        Err(answer) => return answer,
     };
     match state
         .kopilka
@@ -337,15 +334,13 @@ pub async fn order(
     visitor: Visitor,
     Form(form): Form<OrderForm>,
 ) -> Response {
-    if !visitor.csrf_ok(&state, &form.csrf) {
-        return refused(&state, visitor);
-    }
-    let Some(session) = session(&state, &visitor).await else {
-        return to(HOME, visitor);
+    let Signed {
+        visitor,
+        who: ActiveEmployee(session),
+    } = match Signed::<ActiveEmployee>::form(&state, visitor, &form.csrf).await {
+        Ok(signed) => signed,
+        Err(answer) => return answer,
     };
-    if session.employee.must_change_password {
-        return to(HOME, visitor);
-    }
     let input = OrderInput {
         kind: &form.kind,
         purpose: &form.purpose,
@@ -385,12 +380,12 @@ pub async fn order(
 
 pub async fn download(
     State(state): State<WebState>,
-    visitor: Visitor,
+    Signed {
+        visitor,
+        who: session,
+    }: Signed<EmployeeSession>,
     Path(id): Path<i64>,
 ) -> Response {
-    let Some(session) = session(&state, &visitor).await else {
-        return to(HOME, visitor);
-    };
     match state
         .kopilka
         .employee_document(&session, RequestId::new(id))
@@ -418,7 +413,7 @@ pub async fn sign_out(
     if !visitor.csrf_ok(&state, &form.csrf) {
         return refused(&state, visitor);
     }
-    if let Some(session) = session(&state, &visitor).await {
+    if let Some(session) = EmployeeSession::find(&state, &visitor).await {
         if let Err(e) = state.kopilka.employee_sign_out(&session).await {
             tracing::warn!(error = %e, "employee sign-out failed");
         }

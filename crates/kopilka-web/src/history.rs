@@ -1,14 +1,15 @@
 //! `/account/history`: every movement of points, newest first, filtered by kind, a page at a
 //! time (the cursor is the service's own).
 
-use crate::pages::{failure, respond, signed_in, HistoryLine};
-use crate::session::Visitor;
+use crate::guard::Signed;
+use crate::pages::{failure, respond, HistoryLine};
 use crate::{Chrome, WebState};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use kopilka_domain::ledger::MovementKind;
+use kopilka_service::auth::CustomerSession;
 use serde::Deserialize;
 
 /// Lines a page of history shows.
@@ -46,12 +47,12 @@ pub struct HistoryQuery {
 
 pub async fn history(
     State(state): State<WebState>,
-    visitor: Visitor,
+    Signed {
+        visitor,
+        who: session,
+    }: Signed<CustomerSession>,
     Query(query): Query<HistoryQuery>,
 ) -> Response {
-    let Some(session) = signed_in(&state, &visitor).await else {
-        return visitor.finish(Redirect::to("/login").into_response());
-    };
     // An unknown kind shows everything rather than nothing.
     let kind = MovementKind::from_db(&query.kind).filter(|k| *k != MovementKind::Transfer);
     let tz = state.kopilka.rules().timezone;

@@ -12,6 +12,7 @@ mod controls;
 mod discover;
 mod employee;
 mod format;
+mod guard;
 mod history;
 mod i18n;
 mod offers;
@@ -24,6 +25,7 @@ mod threads;
 mod tickets;
 mod verify;
 
+use crate::guard::Audience;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue};
@@ -33,6 +35,7 @@ use axum::routing::{get, post};
 use axum::Router;
 pub use contacts::Contacts;
 pub use i18n::Lang;
+use kopilka_service::auth::CustomerSession;
 use kopilka_service::privacy::PersonalData;
 use kopilka_service::Kopilka;
 use sha2::{Digest, Sha256};
@@ -284,7 +287,7 @@ pub async fn not_found(state: WebState, request: Request) -> Response {
     use axum::extract::FromRequestParts;
     let (mut parts, _) = request.into_parts();
     let Ok(visitor) = session::Visitor::from_request_parts(&mut parts, &state).await;
-    let signed_in = pages::signed_in(&state, &visitor).await.is_some();
+    let signed_in = CustomerSession::find(&state, &visitor).await.is_some();
     let mut response = pages::not_found(
         &state,
         visitor,

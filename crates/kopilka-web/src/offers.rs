@@ -2,7 +2,8 @@
 //! button (SPEC §5.2). An incomplete profile is led to the form first.
 
 use crate::format::date;
-use crate::pages::{respond, signed_in, signed_in_form, unless_incomplete};
+use crate::guard::Signed;
+use crate::pages::{respond, unless_incomplete};
 use crate::session::Visitor;
 use crate::{Chrome, WebState};
 use askama::Template;
@@ -12,6 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use kopilka_domain::offers::OfferId;
 use kopilka_domain::DomainError;
+use kopilka_service::auth::CustomerSession;
 use kopilka_service::ServiceError;
 use serde::Deserialize;
 
@@ -39,12 +41,12 @@ pub struct Done {
 
 pub async fn list(
     State(state): State<WebState>,
-    visitor: Visitor,
+    Signed {
+        visitor,
+        who: session,
+    }: Signed<CustomerSession>,
     Query(q): Query<Done>,
 ) -> Response {
-    let Some(session) = signed_in(&state, &visitor).await else {
-        return visitor.finish(Redirect::to("/login").into_response());
-    };
     let offers = match state.kopilka.member_offers(&session.member).await {
         Ok(offers) => offers,
         Err(e) => return unless_incomplete(&state, visitor, &e),
@@ -80,7 +82,10 @@ pub async fn activate(
     Path(id): Path<String>,
     Form(form): Form<ActivateForm>,
 ) -> Response {
-    let (visitor, session) = match signed_in_form(&state, visitor, &form.csrf).await {
+    let Signed {
+        visitor,
+        who: session,
+    } = match Signed::<CustomerSession>::form(&state, visitor, &form.csrf).await {
         Ok(signed) => signed,
         Err(answer) => return answer,
     };

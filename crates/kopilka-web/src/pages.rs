@@ -1,6 +1,7 @@
 //! The page handlers: read the form, call the service, render. Each error becomes a message
 //! beside its field and in the summary at the top, in the page's language.
 
+use crate::guard::{Audience, Signed};
 use crate::session::Visitor;
 use crate::{barcode, Chrome, WebState};
 use askama::Template;
@@ -101,7 +102,7 @@ struct HomePage {
 }
 
 pub async fn home(State(state): State<WebState>, visitor: Visitor) -> Response {
-    let signed_in = signed_in(&state, &visitor).await.is_some();
+    let signed_in = CustomerSession::find(&state, &visitor).await.is_some();
     let page = HomePage {
         page: Chrome::new(&state, &visitor, signed_in),
     };
@@ -134,11 +135,6 @@ pub(crate) fn unless_incomplete(
         }
         other => failure(state, visitor, other, true),
     }
-}
-
-pub(crate) async fn signed_in(state: &WebState, visitor: &Visitor) -> Option<CustomerSession> {
-    let token = visitor.session.as_deref()?;
-    state.kopilka.customer_session(token).await.ok()
 }
 
 #[derive(Template)]
@@ -197,7 +193,7 @@ fn page_response(page: &LoginPage, visitor: Visitor) -> Response {
 }
 
 pub async fn login(State(state): State<WebState>, visitor: Visitor) -> Response {
-    if signed_in(&state, &visitor).await.is_some() {
+    if CustomerSession::find(&state, &visitor).await.is_some() {
         return visitor.finish(Redirect::to("/account").into_response());
     }
     let page = LoginPage::new(&state, &visitor);
@@ -210,23 +206,6 @@ pub struct PhoneForm {
     csrf: String,
     #[serde(default)]
     phone: String,
-}
-
-/// What every form of a signed-in customer checks first: its CSRF token, then the session.
-/// Either the visitor and their session, or the answer to give instead (a 403 page, or the
-/// way to the sign-in page).
-pub(crate) async fn signed_in_form(
-    state: &WebState,
-    visitor: Visitor,
-    csrf: &str,
-) -> Result<(Visitor, CustomerSession), Response> {
-    if !visitor.csrf_ok(state, csrf) {
-        return Err(refused(state, visitor));
-    }
-    match signed_in(state, &visitor).await {
-        Some(session) => Ok((visitor, session)),
-        None => Err(visitor.finish(Redirect::to("/login").into_response())),
-    }
 }
 
 /// A form whose CSRF token is not this visitor's: a 403 page, nothing done.
@@ -482,10 +461,13 @@ struct AccountPage {
 /// How many history lines the first screen shows.
 const HISTORY_ON_ACCOUNT: u32 = 10;
 
-pub async fn account(State(state): State<WebState>, visitor: Visitor) -> Response {
-    let Some(session) = signed_in(&state, &visitor).await else {
-        return visitor.finish(Redirect::to("/login").into_response());
-    };
+pub async fn account(
+    State(state): State<WebState>,
+    Signed {
+        visitor,
+        who: session,
+    }: Signed<CustomerSession>,
+) -> Response {
     match account_page(&state, &visitor, &session).await {
         Ok(page) => respond(visitor, &page, StatusCode::OK),
         Err(e) => failure(&state, visitor, &e, true),
@@ -540,7 +522,7 @@ pub async fn card_barcode(
     visitor: Visitor,
     Path(file): Path<String>,
 ) -> Response {
-    let Some(session) = signed_in(&state, &visitor).await else {
+    let Some(session) = CustomerSession::find(&state, &visitor).await else {
         return StatusCode::UNAUTHORIZED.into_response();
     };
     let Some(number) = file.strip_suffix(".svg") else {

@@ -1,6 +1,7 @@
 //! `/account/profile`: the customer's own details, checked as the registration checks them.
 
-use crate::pages::{error_for, failure, refused, respond, signed_in, FieldMessage};
+use crate::guard::Signed;
+use crate::pages::{error_for, failure, respond, FieldMessage};
 use crate::register::{later_fields, text_fields, Draft, TextField};
 use crate::session::Visitor;
 use crate::{Chrome, WebState};
@@ -11,6 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use kopilka_domain::member::Member;
 use kopilka_domain::DomainError;
+use kopilka_service::auth::CustomerSession;
 use kopilka_service::profile::ProfilePatch;
 use kopilka_service::ServiceError;
 use serde::Deserialize;
@@ -76,12 +78,12 @@ pub struct Saved {
 
 pub async fn show(
     State(state): State<WebState>,
-    visitor: Visitor,
+    Signed {
+        visitor,
+        who: session,
+    }: Signed<CustomerSession>,
     Query(q): Query<Saved>,
 ) -> Response {
-    let Some(session) = signed_in(&state, &visitor).await else {
-        return visitor.finish(Redirect::to("/login").into_response());
-    };
     let mut page = ProfilePage::new(&state, &visitor, draft_of(&session.member), Vec::new());
     page.saved = q.saved.is_some();
     page.incomplete =
@@ -94,11 +96,12 @@ pub async fn save(
     visitor: Visitor,
     Form(draft): Form<Draft>,
 ) -> Response {
-    if !visitor.csrf_ok(&state, &draft.csrf) {
-        return refused(&state, visitor);
-    }
-    let Some(session) = signed_in(&state, &visitor).await else {
-        return visitor.finish(Redirect::to("/login").into_response());
+    let Signed {
+        visitor,
+        who: session,
+    } = match Signed::<CustomerSession>::form(&state, visitor, &draft.csrf).await {
+        Ok(signed) => signed,
+        Err(answer) => return answer,
     };
     let profile = match crate::register::profile(&visitor, &state, &draft) {
         Ok(profile) => profile,

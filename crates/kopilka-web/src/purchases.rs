@@ -3,7 +3,8 @@
 //! what their own purchases would have earned with each (SPEC §1.6).
 
 use crate::format::{date, date_time, money};
-use crate::pages::{failure, message_for, not_found, respond, signed_in, signed_in_form};
+use crate::guard::Signed;
+use crate::pages::{failure, message_for, not_found, respond};
 use crate::session::Visitor;
 use crate::{Chrome, WebState};
 use askama::Template;
@@ -13,6 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use kopilka_domain::member::StoreId;
 use kopilka_domain::DomainError;
+use kopilka_service::auth::CustomerSession;
 use kopilka_service::purchases::ExplainedReceipt;
 use kopilka_service::ServiceError;
 use serde::Deserialize;
@@ -62,12 +64,12 @@ fn store_name(names: &[(StoreId, String)], id: StoreId) -> String {
 
 pub async fn list(
     State(state): State<WebState>,
-    visitor: Visitor,
+    Signed {
+        visitor,
+        who: session,
+    }: Signed<CustomerSession>,
     Query(query): Query<PageQuery>,
 ) -> Response {
-    let Some(session) = signed_in(&state, &visitor).await else {
-        return visitor.finish(Redirect::to("/login").into_response());
-    };
     let cursor = query.cursor.filter(|c| !c.is_empty());
     let found = state
         .kopilka
@@ -195,12 +197,12 @@ fn receipt_page(
 
 pub async fn receipt(
     State(state): State<WebState>,
-    visitor: Visitor,
+    Signed {
+        visitor,
+        who: session,
+    }: Signed<CustomerSession>,
     Path(id): Path<String>,
 ) -> Response {
-    let Some(session) = signed_in(&state, &visitor).await else {
-        return visitor.finish(Redirect::to("/login").into_response());
-    };
     let found = match id.parse::<i64>() {
         Ok(id) => state.kopilka.receipt(session.member.id, id).await,
         Err(_) => Err(DomainError::NotFound("purchase").into()),
@@ -274,12 +276,12 @@ pub struct Saved {
 
 pub async fn favourite(
     State(state): State<WebState>,
-    visitor: Visitor,
+    Signed {
+        visitor,
+        who: session,
+    }: Signed<CustomerSession>,
     Query(q): Query<Saved>,
 ) -> Response {
-    let Some(session) = signed_in(&state, &visitor).await else {
-        return visitor.finish(Redirect::to("/login").into_response());
-    };
     match favourite_page(&state, &visitor, &session.member, None).await {
         Ok(mut page) => {
             page.saved = q.saved.is_some();
@@ -302,7 +304,10 @@ pub async fn choose_favourite(
     visitor: Visitor,
     Form(form): Form<FavouriteForm>,
 ) -> Response {
-    let (visitor, session) = match signed_in_form(&state, visitor, &form.csrf).await {
+    let Signed {
+        visitor,
+        who: session,
+    } = match Signed::<CustomerSession>::form(&state, visitor, &form.csrf).await {
         Ok(signed) => signed,
         Err(answer) => return answer,
     };

@@ -4,7 +4,8 @@
 //! Earlier answers travel in the form as hidden fields and are checked again at every step;
 //! the password travels only as a hash sealed to the registration by the service.
 
-use crate::pages::{error_for, form_status, refused, respond, signed_in, FieldMessage};
+use crate::guard::Audience;
+use crate::pages::{error_for, form_status, refused, respond, FieldMessage};
 use crate::session::Visitor;
 use crate::{Chrome, WebState};
 use askama::Template;
@@ -15,6 +16,7 @@ use axum::Form;
 use kopilka_domain::member::{self, Gender, Profile};
 use kopilka_domain::password::NewPassword;
 use kopilka_domain::DomainError;
+use kopilka_service::auth::CustomerSession;
 use kopilka_service::registration::{RegistrationForm, RegistrationPassword};
 use kopilka_service::ServiceError;
 use kopilka_text::Message;
@@ -169,7 +171,7 @@ fn show(page: &RegisterPage, visitor: Visitor) -> Response {
 
 /// `GET /register`: the profile step for a verified phone, else the phone first.
 pub async fn start(State(state): State<WebState>, visitor: Visitor) -> Response {
-    if signed_in(&state, &visitor).await.is_some() {
+    if CustomerSession::find(&state, &visitor).await.is_some() {
         return visitor.finish(Redirect::to("/account").into_response());
     }
     if visitor.registration.is_none() {

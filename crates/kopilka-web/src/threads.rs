@@ -1,9 +1,10 @@
 //! Employees' questions to HR, accounting and administration as pages: the employee's side at
 //! `/employee/messages`, the department's at `/admin/messages`.
 
-use crate::admin::{failed, staff, SIGN_IN};
+use crate::admin::{failed, SIGN_IN};
 use crate::format::utc_date_time;
-use crate::pages::{error_for, message_for, refused, respond, to, FieldMessage};
+use crate::guard::{ActiveEmployee, Audience, Signed};
+use crate::pages::{error_for, message_for, respond, to, FieldMessage};
 use crate::session::Visitor;
 use crate::{Chrome, WebState};
 use askama::Template;
@@ -16,9 +17,8 @@ use kopilka_domain::DomainError;
 use kopilka_service::employee_messages::MessageInput;
 use kopilka_service::ServiceError;
 use kopilka_store::employee_messages::{Thread, ThreadMessage};
+use kopilka_store::StaffMember;
 use serde::Deserialize;
-
-const EMPLOYEE_HOME: &str = "/employee";
 
 struct ThreadLine {
     href: String,
@@ -156,25 +156,23 @@ pub struct AboutQuery {
 
 pub async fn employee_threads(
     State(state): State<WebState>,
-    visitor: Visitor,
+    Signed {
+        visitor,
+        who: ActiveEmployee(s),
+    }: Signed<ActiveEmployee>,
     Query(about): Query<AboutQuery>,
 ) -> Response {
-    match crate::employee::session(&state, &visitor).await {
-        Some(s) if !s.employee.must_change_password => {
-            let mut form = NewThreadForm::default();
-            if let Some(id) = about.request {
-                if let Ok(request) = state.kopilka.employee_request(&s, RequestId::new(id)).await {
-                    form.request_id = id.to_string();
-                    form.subject = visitor
-                        .texts
-                        .get(&format!("document_type_{}", request.order.kind.as_str()))
-                        .to_owned();
-                }
-            }
-            employee_list(&state, visitor, &s, form, Vec::new()).await
+    let mut form = NewThreadForm::default();
+    if let Some(id) = about.request {
+        if let Ok(request) = state.kopilka.employee_request(&s, RequestId::new(id)).await {
+            form.request_id = id.to_string();
+            form.subject = visitor
+                .texts
+                .get(&format!("document_type_{}", request.order.kind.as_str()))
+                .to_owned();
         }
-        _ => to(EMPLOYEE_HOME, visitor),
     }
+    employee_list(&state, visitor, &s, form, Vec::new()).await
 }
 
 #[derive(Deserialize, Default)]
@@ -192,14 +190,12 @@ pub async fn employee_write(
     visitor: Visitor,
     Form(form): Form<NewThreadForm>,
 ) -> Response {
-    if !visitor.csrf_ok(&state, &form.csrf) {
-        return refused(&state, visitor);
-    }
-    let Some(session) = crate::employee::session(&state, &visitor)
-        .await
-        .filter(|s| !s.employee.must_change_password)
-    else {
-        return to(EMPLOYEE_HOME, visitor);
+    let Signed {
+        visitor,
+        who: ActiveEmployee(session),
+    } = match Signed::<ActiveEmployee>::form(&state, visitor, &form.csrf).await {
+        Ok(signed) => signed,
+        Err(answer) => return answer,
     };
     let input = MessageInput {
         department: &form.department,
@@ -240,11 +236,8 @@ async fn employee_thread_page(
     id: i64,
     error: Option<String>,
 ) -> Response {
-    let Some(session) = crate::employee::session(state, &visitor)
-        .await
-        .filter(|s| !s.employee.must_change_password)
-    else {
-        return to(EMPLOYEE_HOME, visitor);
+    let Some(ActiveEmployee(session)) = ActiveEmployee::find(state, &visitor).await else {
+        return to(ActiveEmployee::SIGN_IN, visitor);
     };
     match state.kopilka.employee_thread(&session, id).await {
         Ok((thread, messages)) => {
@@ -284,14 +277,12 @@ pub async fn employee_reply(
     Path(id): Path<i64>,
     Form(form): Form<ReplyForm>,
 ) -> Response {
-    if !visitor.csrf_ok(&state, &form.csrf) {
-        return refused(&state, visitor);
-    }
-    let Some(session) = crate::employee::session(&state, &visitor)
-        .await
-        .filter(|s| !s.employee.must_change_password)
-    else {
-        return to(EMPLOYEE_HOME, visitor);
+    let Signed {
+        visitor,
+        who: ActiveEmployee(session),
+    } = match Signed::<ActiveEmployee>::form(&state, visitor, &form.csrf).await {
+        Ok(signed) => signed,
+        Err(answer) => return answer,
     };
     match state.kopilka.employee_reply(&session, id, &form.body).await {
         Ok(_) => to(&format!("/employee/messages/{id}"), visitor),
@@ -302,10 +293,13 @@ pub async fn employee_reply(
     }
 }
 
-pub async fn staff_threads(State(state): State<WebState>, visitor: Visitor) -> Response {
-    let Some(staff) = staff(&state, &visitor).await else {
-        return to(SIGN_IN, visitor);
-    };
+pub async fn staff_threads(
+    State(state): State<WebState>,
+    Signed {
+        visitor,
+        who: staff,
+    }: Signed<StaffMember>,
+) -> Response {
     match state.kopilka.department_threads(&staff).await {
         Ok(threads) => {
             let page = StaffThreads {
@@ -333,7 +327,7 @@ async fn staff_thread_page(
     id: i64,
     error: Option<String>,
 ) -> Response {
-    let Some(staff) = staff(state, &visitor).await else {
+    let Some(staff) = StaffMember::find(state, &visitor).await else {
         return to(SIGN_IN, visitor);
     };
     match state.kopilka.department_thread(&staff, id).await {
@@ -390,11 +384,12 @@ pub async fn staff_reply(
     Path(id): Path<i64>,
     Form(form): Form<ReplyForm>,
 ) -> Response {
-    if !visitor.csrf_ok(&state, &form.csrf) {
-        return refused(&state, visitor);
-    }
-    let Some(staff) = staff(&state, &visitor).await else {
-        return to(SIGN_IN, visitor);
+    let Signed {
+        visitor,
+        who: staff,
+    } = match Signed::<StaffMember>::form(&state, visitor, &form.csrf).await {
+        Ok(signed) => signed,
+        Err(answer) => return answer,
     };
     match state.kopilka.department_reply(&staff, id, &form.body).await {
         Ok(_) => to(&format!("/admin/messages/{id}"), visitor),

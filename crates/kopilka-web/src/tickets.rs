@@ -2,10 +2,8 @@
 //! (SPEC §7). An incomplete profile is led to the form first.
 
 use crate::format::date_time;
-use crate::pages::{
-    error_for, form_status, not_found, respond, signed_in, signed_in_form, unless_incomplete,
-    FieldMessage,
-};
+use crate::guard::Signed;
+use crate::pages::{error_for, form_status, not_found, respond, unless_incomplete, FieldMessage};
 use crate::session::Visitor;
 use crate::{Chrome, WebState};
 use askama::Template;
@@ -16,6 +14,7 @@ use axum::Form;
 use kopilka_domain::member::Member;
 use kopilka_domain::support::{parse_body, parse_subject, Author, TicketStatus};
 use kopilka_domain::DomainError;
+use kopilka_service::auth::CustomerSession;
 use kopilka_service::ServiceError;
 use serde::Deserialize;
 
@@ -78,10 +77,13 @@ async fn tickets_page(
     })
 }
 
-pub async fn list(State(state): State<WebState>, visitor: Visitor) -> Response {
-    let Some(session) = signed_in(&state, &visitor).await else {
-        return visitor.finish(Redirect::to("/login").into_response());
-    };
+pub async fn list(
+    State(state): State<WebState>,
+    Signed {
+        visitor,
+        who: session,
+    }: Signed<CustomerSession>,
+) -> Response {
     let form = NewTicketForm::default();
     match tickets_page(&state, &visitor, &session.member, form, Vec::new()).await {
         Ok(page) => respond(visitor, &page, StatusCode::OK),
@@ -104,7 +106,10 @@ pub async fn open(
     visitor: Visitor,
     Form(form): Form<NewTicketForm>,
 ) -> Response {
-    let (visitor, session) = match signed_in_form(&state, visitor, &form.csrf).await {
+    let Signed {
+        visitor,
+        who: session,
+    } = match Signed::<CustomerSession>::form(&state, visitor, &form.csrf).await {
         Ok(signed) => signed,
         Err(answer) => return answer,
     };
@@ -215,12 +220,12 @@ fn ticket_answer(
 
 pub async fn show(
     State(state): State<WebState>,
-    visitor: Visitor,
+    Signed {
+        visitor,
+        who: session,
+    }: Signed<CustomerSession>,
     Path(id): Path<String>,
 ) -> Response {
-    let Some(session) = signed_in(&state, &visitor).await else {
-        return visitor.finish(Redirect::to("/login").into_response());
-    };
     let Ok(id) = id.parse::<i64>() else {
         return no_such_ticket(&state, visitor);
     };
@@ -242,7 +247,10 @@ pub async fn reply(
     Path(id): Path<String>,
     Form(form): Form<ReplyForm>,
 ) -> Response {
-    let (visitor, session) = match signed_in_form(&state, visitor, &form.csrf).await {
+    let Signed {
+        visitor,
+        who: session,
+    } = match Signed::<CustomerSession>::form(&state, visitor, &form.csrf).await {
         Ok(signed) => signed,
         Err(answer) => return answer,
     };
