@@ -67,3 +67,20 @@ pub fn parse_login(input: &str) -> Result<String, &'static str> {
         Err("staff_login_shape")
     }
 }
+
+id_type!(
+    /// A manual adjustment above its author's limit, waiting for a second staff member.
+    AdjustmentId
+);
+
+/// Where an adjustment above its author's limit stands (maker-checker): applied only when
+/// another staff member approves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalStatus {
+    #[serde(rename = "pending_approval")]
+    Pending,
+    Approved,
+    Rejected,
+}
+str_enum!(ApprovalStatus { Pending => "pending_approval", Approved => "approved", Rejected => "rejected" });

@@ -2,6 +2,7 @@
 //! so a client that disconnects cannot drop one half-way and return its connection to the
 //! pool inside an open transaction.
 
+mod approvals;
 mod auth;
 mod cards;
 mod catalog;

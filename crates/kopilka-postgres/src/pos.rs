@@ -441,6 +441,9 @@ impl Pos for PostgresStore {
         let pool = self.pool.clone();
         detached(async move {
             let mut tx = pool.begin().await.map_err(db)?;
+            if let Some(approval) = a.approves {
+                crate::approvals::mark_approved(&mut tx, approval, a.at).await?;
+            }
             let (account, balance) = lock_member_account(&mut tx, a.member_id).await?;
             let movement = |debit, credit, amount| Movement {
                 debit,

@@ -136,10 +136,12 @@ settings! {
         totp_required_roles: String = String::new(), "KOPILKA_TOTP_REQUIRED_ROLES";
         /// Card binding attempts one customer may make per day.
         card_bindings_daily: u32 = 5, "KOPILKA_CARD_BINDINGS_DAILY";
-        /// Points a support operator may adjust in one call; above it, an administrator.
+        /// Points a support operator may adjust in one call; above it, an administrator approves.
         support_adjustment_max: i64 = 5000, "KOPILKA_SUPPORT_ADJUSTMENT_MAX";
-        /// Points (in either direction, added up) a support operator may adjust per day.
+        /// Points (both directions added up) a support operator may adjust a day; beyond, approval.
         support_adjustment_daily: i64 = 20000, "KOPILKA_SUPPORT_ADJUSTMENT_DAILY";
+        /// Points an administrator may adjust in one call; above it, another administrator approves.
+        admin_adjustment_max: i64 = 100000, "KOPILKA_ADMIN_ADJUSTMENT_MAX";
         /// Tries to deliver one SMS before it is given up (the queue retries with growing pauses).
         sms_attempts: u32 = 5, "KOPILKA_SMS_ATTEMPTS";
         /// Milliseconds before the first retry of an SMS; each further pause doubles.
@@ -418,6 +420,7 @@ impl Settings {
             },
             support_adjustment_max: self.support_adjustment_max.max(0),
             support_adjustment_daily: self.support_adjustment_daily.max(0),
+            admin_adjustment_max: self.admin_adjustment_max.max(0),
             secret_key: match &self.secret_key {
                 None => None,
                 Some(key) if key.expose().len() >= 32 => Some(

@@ -431,13 +431,14 @@ async fn step(w: &mut World, op: Op, n: usize) {
                 .adjust_points(&administrator(), id, Points::new(points), "проверка")
                 .await
             {
-                Ok(available) => {
+                Ok(kopilka_service::adjustments::AdjustOutcome::Applied(available)) => {
                     let after = w.kopilka.balance(id).await.unwrap().available;
                     assert_eq!(
                         available, after,
                         "an adjustment answers the balance after it"
                     );
                 }
+                Ok(waiting) => panic!("within an administrator's limit, yet {waiting:?}"),
                 Err(ServiceError::Domain(DomainError::InsufficientPoints)) => {
                     assert_eq!(
                         balances(w).await[member].0,

@@ -2,6 +2,7 @@
 //! over the storage traits, an SMS sender and a clock. No HTTP here and no SQL: the server
 //! crate turns requests into these calls, the store crates keep the data.
 
+pub mod adjustments;
 mod attempts;
 pub mod auth;
 pub mod cards;

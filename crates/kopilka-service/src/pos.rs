@@ -8,13 +8,12 @@ use chrono::{DateTime, Duration, Months, NaiveDate, TimeZone, Utc};
 use kopilka_domain::card::CardRange;
 use kopilka_domain::earning::TillId;
 use kopilka_domain::earning::{price, Basket, Priced, PurchaseContext, TillKind};
-use kopilka_domain::member::{Member, MemberId, StoreId};
+use kopilka_domain::member::{Member, StoreId};
 use kopilka_domain::offers::{apply_offers, ActivatedOffer};
-use kopilka_domain::staff::Role;
 use kopilka_domain::{CardNumber, DomainError, Kopecks, Points};
 use kopilka_store::{
-    Adjustment, Card, CardHolder, MemberShare, NewAuditEntry, PurchaseOutcome, PurchaseRequest,
-    RefundOutcome, RefundRequest, StaffMember, StoreError, Till, TillCustomer, TillListing,
+    Card, CardHolder, MemberShare, PurchaseOutcome, PurchaseRequest, RefundOutcome, RefundRequest,
+    StoreError, Till, TillCustomer, TillListing,
 };
 use kopilka_text::Message;
 use sha2::{Digest, Sha256};
@@ -495,85 +494,6 @@ impl Kopilka {
             }
             after = last;
         }
-    }
-
-    /// A manual adjustment by staff with a mandatory reason (SPEC §3.7); audited in the same
-    /// transaction. Support operators may move at most `support_adjustment_max`
-    /// points a call and `support_adjustment_daily` a day (both directions added up);
-    /// beyond that it takes an administrator.
-    pub async fn adjust_points(
-        &self,
-        staff: &StaffMember,
-        member: MemberId,
-        points: Points,
-        reason: &str,
-    ) -> ServiceResult<Points> {
-        crate::staff::authorize(staff, &[Role::Support])?;
-        let now = self.now();
-        if self.store().member(member).await?.is_none() {
-            return Err(DomainError::NotFound("member").into());
-        }
-        let staff_id = staff.id;
-        let budget = if staff.roles.contains(&Role::Admin) {
-            None
-        } else {
-            let rules = self.rules();
-            let amount = points.get().unsigned_abs();
-            if amount > rules.support_adjustment_max.unsigned_abs() {
-                tracing::warn!(
-                    staff_id = staff_id.get(),
-                    points = points.get(),
-                    "adjustment above the operator's limit"
-                );
-                return Err(DomainError::Forbidden.into());
-            }
-            let amount = u32::try_from(amount).unwrap_or(u32::MAX);
-            let day = self.local_day(now).0;
-            let key = format!("adjust:staff:{staff_id}");
-            let daily = u32::try_from(rules.support_adjustment_daily).unwrap_or(u32::MAX);
-            if self
-                .store()
-                .claim(&key, day, amount, daily)
-                .await?
-                .is_none()
-            {
-                tracing::warn!(
-                    staff_id = staff_id.get(),
-                    points = points.get(),
-                    "adjustment above the operator's daily limit"
-                );
-                return Err(DomainError::Forbidden.into());
-            }
-            Some((key, day, amount))
-        };
-        let lot_expires_at = now
-            .checked_add_months(Months::new(self.rules().points_lifetime_months))
-            .unwrap_or(now);
-        let balance = self
-            .store()
-            .adjust(Adjustment {
-                member_id: member,
-                points,
-                description: Message::new("history_adjustment")
-                    .with("reason", reason)
-                    .to_stored(),
-                lot_expires_at,
-                at: now,
-                audit: NewAuditEntry {
-                    actor: format!("staff:{staff_id}"),
-                    action: "points.adjust".into(),
-                    subject: format!("member:{member}"),
-                    details: serde_json::json!({ "points": points.get(), "reason": reason })
-                        .to_string(),
-                    at: now,
-                },
-            })
-            .await;
-        if let (Err(_), Some((key, day, amount))) = (&balance, &budget) {
-            // Not applied: it spent none of the operator's day.
-            self.store().release(key, *day, *amount).await?;
-        }
-        Ok(balance?)
     }
 
     /// The chain's calendar day around `at`, as UTC instants.

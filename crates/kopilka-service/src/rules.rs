@@ -38,6 +38,8 @@ pub struct Rules {
     /// Points a support operator may adjust in one call, and in one day.
     pub support_adjustment_max: i64,
     pub support_adjustment_daily: i64,
+    /// The most points an administrator adjusts alone; beyond it another administrator approves.
+    pub admin_adjustment_max: i64,
     /// How the SMS queue retries a message the provider refused.
     pub sms_retries: crate::sms::Retries,
     /// The key one-time codes are hashed with, from the settings; the store's own otherwise.
@@ -102,6 +104,7 @@ impl Default for Rules {
             card_bindings_daily: 5,
             support_adjustment_max: 5_000,
             support_adjustment_daily: 20_000,
+            admin_adjustment_max: 100_000,
             secret_key: None,
             sms_retries: crate::sms::Retries {
                 attempts: 5,

@@ -4,6 +4,7 @@
 //! Jobs run on those threads, not on the async workers, and a client that disconnects cannot
 //! cancel a transaction half-way: the job runs to its end whatever happens to the caller.
 
+mod approvals;
 mod auth;
 mod cards;
 mod catalog;
@@ -91,6 +92,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0008_personal_data.sql")),
         M::up(include_str!("../migrations/0009_employees.sql")),
         M::up(include_str!("../migrations/0010_employee_messages.sql")),
+        M::up(include_str!("../migrations/0011_adjustment_requests.sql")),
     ])
 }
 

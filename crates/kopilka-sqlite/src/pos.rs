@@ -225,6 +225,9 @@ impl Pos for SqliteStore {
 
     async fn adjust(&self, a: Adjustment) -> StoreResult<Points> {
         self.write(move |tx| {
+            if let Some(approval) = a.approves {
+                crate::approvals::mark_approved(tx, approval, a.at)?;
+            }
             let (account, balance) = member_account(tx, a.member_id)?;
             let system = system_account(tx, SystemAccount::Adjustment)?;
             let movement = |debit, credit, amount| Movement {

@@ -9,6 +9,7 @@ use kopilka_domain::member::{CategoryId, Consents, Member, MemberId, Profile, St
 use kopilka_domain::staff::{Role, StaffId};
 use kopilka_domain::{CardKind, CardNumber, CardStatus, Phone};
 
+pub mod approvals;
 mod cards;
 #[cfg(feature = "test-util")]
 #[allow(clippy::unwrap_used)] // a failed unwrap is a failed contract
@@ -350,6 +351,7 @@ pub trait Store:
     + Marketing
     + Support
     + Receipts
+    + approvals::Approvals
 {
 }
 impl<T> Store for T where
@@ -368,6 +370,7 @@ impl<T> Store for T where
         + Marketing
         + Support
         + Receipts
+        + approvals::Approvals
 {
 }
 

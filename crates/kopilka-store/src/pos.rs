@@ -201,6 +201,9 @@ pub struct Adjustment {
     pub lot_expires_at: DateTime<Utc>,
     pub at: DateTime<Utc>,
     pub audit: NewAuditEntry,
+    /// The pending request this adjustment carries out: marked approved in the same
+    /// transaction, or `StateConflict` (and nothing applied) if it is no longer pending.
+    pub approves: Option<crate::approvals::Approval>,
 }
 
 #[async_trait]

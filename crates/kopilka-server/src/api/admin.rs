@@ -1,7 +1,7 @@
 //! `/admin/*`: the back office's calls (staff tokens only).
 
 use crate::error::{ApiResult, Problem};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientInfo, StaffAuth};
+use crate::extract::{ApiJson, ApiQuery, ClientInfo, StaffAuth};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -18,7 +18,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(logout))
         .routes(routes!(audit))
-        .routes(routes!(adjust))
         .routes(routes!(liability))
 }
 
@@ -126,75 +125,6 @@ async fn audit(
                 at: e.at,
             })
             .collect(),
-    ))
-}
-
-/// The most points one adjustment moves, whoever makes it.
-const MAX_ADJUSTMENT: u64 = 1_000_000;
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct AdjustmentBody {
-    /// Signed: positive credits, negative debits (never below zero).
-    #[serde(default)]
-    #[schema(value_type = i64)]
-    points: Option<serde_json::Number>,
-    /// Why: mandatory, kept in the history and the audit log.
-    #[serde(default)]
-    reason: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AdjustedView {
-    member_id: i64,
-    points: i64,
-    balance: i64,
-}
-
-/// Adjust a member's points by hand (support and administrators); audited.
-#[utoipa::path(post, path = "/admin/members/{id}/adjustments", tag = "admin", security(("staff" = [])), request_body = AdjustmentBody,
-    params(("id" = i64, Path, description = "Member id")),
-    responses((status = 201, body = AdjustedView),
-              (status = 403, body = Problem, description = "forbidden: not support or admin, or above a support operator's limit per call or per day"),
-              (status = 404, body = Problem),
-              (status = 409, body = Problem, description = "insufficient_points"), (status = 422, body = Problem)))]
-async fn adjust(
-    State(state): State<AppState>,
-    auth: StaffAuth,
-    ApiPath(id): ApiPath<i64>,
-    ApiJson(body): ApiJson<AdjustmentBody>,
-) -> ApiResult<(axum::http::StatusCode, Json<AdjustedView>)> {
-    let mut v = Validation::default();
-    // Any JSON number is read, so that one out of range is named as such (422), not a 400.
-    let points = body
-        .points
-        .as_ref()
-        .and_then(serde_json::Number::as_i64)
-        .filter(|p| *p != 0 && p.unsigned_abs() <= MAX_ADJUSTMENT);
-    if points.is_none() {
-        v.add("points", "adjustment_points_range");
-    }
-    let reason = body.reason.trim();
-    if reason.chars().count() < 3 || reason.chars().count() > 500 {
-        v.add("reason", "adjustment_reason_length");
-    }
-    v.finish()?;
-    let points = points.unwrap_or_default();
-    let balance = state
-        .kopilka
-        .adjust_points(
-            &auth.staff,
-            kopilka_domain::member::MemberId::new(id),
-            kopilka_domain::Points::new(points),
-            reason,
-        )
-        .await?;
-    Ok((
-        axum::http::StatusCode::CREATED,
-        Json(AdjustedView {
-            member_id: id,
-            points,
-            balance: balance.get(),
-        }),
     ))
 }
 

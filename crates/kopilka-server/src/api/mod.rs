@@ -1,5 +1,6 @@
 //! The HTTP API under `/api/v1`. Handlers only extract, parse, call the service and answer.
 
+pub mod adjustments;
 pub mod admin;
 pub mod auth;
 pub mod cards;
@@ -73,6 +74,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(pos::router())
         .merge(public::router())
         .merge(admin::router())
+        .merge(adjustments::router())
         .merge(support::router())
         .merge(employee::router())
         .merge(hr::router())

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod account_pages;
+mod adjustments;
 mod browser;
 mod cards;
 mod catalog;

@@ -279,20 +279,18 @@ async fn support_operators_adjust_within_their_limits(backend: Backend) {
             .await
         }
     };
-    adjust(&support, json!(5001))
-        .await
-        .expect_problem(403, "forbidden");
-    adjust(&support, json!(-5001))
-        .await
-        .expect_problem(403, "forbidden");
+    // Above the call's limit it waits for an administrator, and spends none of the day.
+    for points in [5001, -5001] {
+        let waiting = adjust(&support, json!(points)).await.expect(202);
+        assert_eq!(waiting["status"], "pending_approval");
+    }
     for _ in 0..4 {
         adjust(&support, json!(5000)).await.expect(201);
     }
-    // 20,000 moved today: not one point more, in either direction.
-    adjust(&support, json!(-1))
-        .await
-        .expect_problem(403, "forbidden");
+    // 20,000 moved today: not one point more without approval, in either direction.
+    adjust(&support, json!(-1)).await.expect(202);
     adjust(&admin, json!(100_000)).await.expect(201);
+    adjust(&admin, json!(100_001)).await.expect(202);
     // An adjustment that was not applied spent nothing of the operator's day.
     let (_, _, poor) = app.register("89993340005").await;
     let fresh = app.staff_token("vera", &[Role::Support]).await;

@@ -71,7 +71,7 @@ async fn available(store: &dyn Store, member: MemberId, now: DateTime<Utc>) -> i
         .get()
 }
 
-fn adjustment(member: MemberId, points: i64, expires: DateTime<Utc>) -> Adjustment {
+pub(super) fn adjustment(member: MemberId, points: i64, expires: DateTime<Utc>) -> Adjustment {
     Adjustment {
         member_id: member,
         points: Points::new(points),
@@ -79,6 +79,7 @@ fn adjustment(member: MemberId, points: i64, expires: DateTime<Utc>) -> Adjustme
         lot_expires_at: expires,
         at: at(2),
         audit: audit("member.adjust", 2),
+        approves: None,
     }
 }
 

@@ -4,12 +4,14 @@
 //! implementations answer alike; the integration suite then runs every story on both.
 
 mod accounts;
+mod approvals;
 mod employee_messages;
 mod employees;
 mod ledger;
 mod members;
 
 pub use accounts::accounts;
+pub use approvals::approvals;
 pub use employee_messages::employee_messages;
 pub use employees::employees;
 pub use ledger::ledger_and_cards;
@@ -58,6 +60,7 @@ pub async fn run_all(store: &dyn Store) {
     accounts(store).await;
     employees(store).await;
     employee_messages(store).await;
+    approvals(store).await;
 }
 
 /// Counters count per key and window; a claim never passes its maximum; cooldowns run once.
