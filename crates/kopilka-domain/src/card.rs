@@ -44,10 +44,13 @@ impl CardRange {
     }
 }
 
+/// Digits in a card number (EAN-13).
+pub const CARD_DIGITS: usize = 13;
+
 impl CardNumber {
     pub fn parse(input: &str) -> Result<Self, InvalidCardNumber> {
         let digits = input.trim();
-        if digits.len() != 13 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        if digits.len() != CARD_DIGITS || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(InvalidCardNumber::Shape);
         }
         let (body, check) = digits.split_at(12);

@@ -51,6 +51,11 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// What staff find this name by (`name_key`).
+    pub fn name_key(&self) -> Option<String> {
+        name_key(self.last_name.as_deref(), self.first_name.as_deref())
+    }
+
     /// The required fields of the registration form that are still empty (SPEC §5.3: most
     /// features stay closed until this is empty).
     pub fn missing_required(&self) -> Vec<&'static str> {
@@ -279,5 +284,95 @@ mod tests {
         p.birth_date = NaiveDate::from_ymd_opt(1990, 1, 1);
         p.city = Some("Москва".into());
         assert!(p.is_complete());
+    }
+}
+
+/// A name as staff search for it: lowercased, `ё` as `е`, words single-spaced, the last name
+/// first. Both stores keep it beside the name (`members.name_key`) and search its prefixes.
+pub fn name_key(last_name: Option<&str>, first_name: Option<&str>) -> Option<String> {
+    let words: Vec<String> = [last_name, first_name]
+        .into_iter()
+        .flatten()
+        .flat_map(str::split_whitespace)
+        .map(|w| w.to_lowercase().replace('ё', "е"))
+        .collect();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+/// What a staff member typed to find a customer (`GET /admin/members?q`), read as the one
+/// thing it can be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberLookup {
+    Phone(Phone),
+    Card(crate::CardNumber),
+    /// Lowercased: e-mail addresses are matched whole, without regard to case.
+    Email(String),
+    /// The start of a `name_key`: a last name, or a last name and a first.
+    Name(String),
+}
+
+/// The fewest characters of a name worth searching for among millions.
+pub const NAME_LOOKUP_MIN_CHARS: usize = 2;
+
+impl MemberLookup {
+    /// `None` for nothing searchable: blank, digits that are neither a card nor a phone, a
+    /// single letter.
+    pub fn parse(typed: &str) -> Option<Self> {
+        let typed = typed.trim();
+        if typed.contains('@') {
+            return Some(Self::Email(typed.to_lowercase()));
+        }
+        let digits: String = typed.chars().filter(char::is_ascii_digit).collect();
+        let only_number_characters = typed
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-()".contains(c));
+        if !digits.is_empty() && only_number_characters {
+            if digits.len() == crate::card::CARD_DIGITS {
+                return crate::CardNumber::parse(&digits).ok().map(Self::Card);
+            }
+            return Phone::parse(typed).ok().map(Self::Phone);
+        }
+        name_key(Some(typed), None)
+            .filter(|k| k.chars().count() >= NAME_LOOKUP_MIN_CHARS)
+            .map(Self::Name)
+    }
+}
+
+#[cfg(test)]
+mod lookup_tests {
+    use super::*;
+
+    #[test]
+    fn what_staff_type_is_read_as_one_thing() {
+        assert_eq!(
+            MemberLookup::parse(" 8 (999) 555-00-11 "),
+            Phone::parse("+79995550011").ok().map(MemberLookup::Phone)
+        );
+        let card =
+            crate::CardNumber::generate(crate::card::CardRange::Physical, &mut rand::thread_rng());
+        assert_eq!(
+            MemberLookup::parse(card.as_str()),
+            Some(MemberLookup::Card(card))
+        );
+        assert_eq!(
+            MemberLookup::parse("Anna.Petrova@Mail.RU"),
+            Some(MemberLookup::Email("anna.petrova@mail.ru".into()))
+        );
+        assert_eq!(
+            MemberLookup::parse("  Семёнова   Анна "),
+            Some(MemberLookup::Name("семенова анна".into()))
+        );
+        assert_eq!(MemberLookup::parse("я"), None);
+        assert_eq!(MemberLookup::parse("   "), None);
+        assert_eq!(MemberLookup::parse("12345"), None);
+    }
+
+    #[test]
+    fn a_name_key_puts_the_last_name_first() {
+        assert_eq!(
+            name_key(Some("Ёлкина"), Some("Анна Мария")).as_deref(),
+            Some("елкина анна мария")
+        );
+        assert_eq!(name_key(None, None), None);
     }
 }

@@ -63,6 +63,10 @@ impl PostgresStore {
             .await
             .map_err(|e| StoreError::unavailable_while("migrating", e))?;
         functions::apply(&mut conn).await?;
+        let filled = members::fill_name_keys(&mut conn).await?;
+        if filled > 0 {
+            tracing::info!(filled, "name keys filled in for staff search");
+        }
         drop(conn);
         let system = posting::SystemIds::load(&pool).await?;
         let caches = Arc::new(member_cache::MemberCaches::new(session_cache, card_cache));

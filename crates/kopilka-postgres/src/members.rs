@@ -7,8 +7,8 @@ use kopilka_domain::member::StoreId;
 use kopilka_domain::member::{CategoryId, Consents, Gender, Member, MemberId, Profile};
 use kopilka_domain::{CardNumber, CardStatus, DomainError, Phone};
 use kopilka_store::{
-    convert, Card, Erased, Erasure, ImportedMember, MemberRecords, Members, Registration,
-    StoreError, StoreResult,
+    convert, Card, Erased, Erasure, ImportedMember, MemberCursor, MemberRecords, MemberSearch,
+    Members, Registration, StoreError, StoreResult,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
@@ -163,8 +163,8 @@ impl Members for PostgresStore {
             let member: i64 = sqlx::query_scalar(
                 "INSERT INTO members (phone, password_hash, last_name, first_name, gender, birth_date, city, email, \
                  favourite_store_id, favourite_category_id, favourite_category_set_at, consent_personal_data, \
-                 consent_newsletters, consent_version, consent_at, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $11) RETURNING id",
+                 consent_newsletters, consent_version, consent_at, created_at, name_key) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $11, $16) RETURNING id",
             )
             .bind(r.phone.as_str())
             .bind(&r.password_hash)
@@ -181,6 +181,7 @@ impl Members for PostgresStore {
             .bind(r.consents.newsletters)
             .bind(&r.consents.version)
             .bind(r.consents.recorded_at)
+            .bind(p.name_key())
             .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
@@ -240,6 +241,43 @@ impl Members for PostgresStore {
             .transpose()
     }
 
+    async fn find_members(
+        &self,
+        search: &MemberSearch,
+        after: Option<&MemberCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<Member>> {
+        let (low, high, exact) = match search {
+            MemberSearch::Email(email) => (None, None, Some(email.clone())),
+            MemberSearch::NamePrefix(prefix) => (
+                Some(prefix.clone()),
+                Some(format!("{prefix}{}", char::MAX)),
+                None,
+            ),
+        };
+        let (key, id) = after.map_or((String::new(), 0), |c| (c.name_key.clone(), c.id.get()));
+        let sql = format!(
+            "SELECT {MEMBER_COLUMNS} FROM members m \
+             WHERE ($1::text IS NULL OR (m.name_key COLLATE \"C\" >= $1 AND m.name_key COLLATE \"C\" < $2)) \
+             AND ($3::text IS NULL OR m.email = $3) AND m.deleted_at IS NULL \
+             AND (coalesce(m.name_key, '') COLLATE \"C\", m.id) > ($4 COLLATE \"C\", $5) \
+             ORDER BY coalesce(m.name_key, '') COLLATE \"C\", m.id LIMIT $6"
+        );
+        sqlx::query(&sql)
+            .bind(low)
+            .bind(high)
+            .bind(exact)
+            .bind(key)
+            .bind(id)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(member_from_row)
+            .collect()
+    }
+
     async fn member_by_card(&self, number: &CardNumber) -> StoreResult<Option<(Member, Card)>> {
         let sql = format!(
             "SELECT {MEMBER_COLUMNS}, {CARD_COLUMNS} FROM cards c JOIN members m ON m.id = c.member_id WHERE c.number = $1"
@@ -295,7 +333,7 @@ impl Members for PostgresStore {
             let updated = sqlx::query(
                 "UPDATE members SET last_name = $2, first_name = $3, gender = $4, birth_date = $5, city = $6, email = $7, \
                  favourite_store_id = $8, consent_personal_data = $9, consent_newsletters = $10, consent_version = $11, \
-                 consent_at = $12 WHERE id = $1 AND deleted_at IS NULL",
+                 consent_at = $12, name_key = $13 WHERE id = $1 AND deleted_at IS NULL",
             )
             .bind(id.get())
             .bind(&p.last_name)
@@ -309,6 +347,7 @@ impl Members for PostgresStore {
             .bind(consents.newsletters)
             .bind(&consents.version)
             .bind(consents.recorded_at)
+            .bind(p.name_key())
             .execute(&mut *tx)
             .await
             .map_err(db)?
@@ -440,12 +479,13 @@ async fn import_members(
         .map(|m| m.profile.favourite_category_id)
         .collect();
     let newsletters: Vec<bool> = members.iter().map(|m| m.consents.newsletters).collect();
+    let name_keys: Vec<Option<String>> = members.iter().map(|m| m.profile.name_key()).collect();
     let inserted: Vec<(i64, String)> = sqlx::query_as(
         "INSERT INTO members (phone, last_name, first_name, gender, birth_date, city, favourite_category_id, favourite_category_set_at, \
-         consent_personal_data, consent_newsletters, consent_version, consent_at, created_at) \
-         SELECT x.phone, x.last_name, x.first_name, x.gender, x.birth_date, x.city, x.category, $8, TRUE, x.newsletters, $9, $10, $8 \
-         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::date[], $6::text[], $7::bigint[], $11::bool[]) \
-           AS x(phone, last_name, first_name, gender, birth_date, city, category, newsletters) \
+         consent_personal_data, consent_newsletters, consent_version, consent_at, created_at, name_key) \
+         SELECT x.phone, x.last_name, x.first_name, x.gender, x.birth_date, x.city, x.category, $8, TRUE, x.newsletters, $9, $10, $8, x.name_key \
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::date[], $6::text[], $7::bigint[], $11::bool[], $12::text[]) \
+           AS x(phone, last_name, first_name, gender, birth_date, city, category, newsletters, name_key) \
          ON CONFLICT (phone) DO NOTHING RETURNING id, phone",
     )
     .bind(&phones)
@@ -459,6 +499,7 @@ async fn import_members(
     .bind(&version)
     .bind(consent_at)
     .bind(&newsletters)
+    .bind(&name_keys)
     .fetch_all(&mut *tx)
     .await
     .map_err(db)?;
@@ -568,4 +609,44 @@ async fn import_members(
             )
         })
         .collect())
+}
+
+/// Fills in the name keys of rows written before they were kept (migration 24), a batch at a
+/// time: the key is Rust's (`Profile::name_key`), the same on both stores whatever the
+/// database's locale. How many rows it filled.
+pub(crate) async fn fill_name_keys(conn: &mut sqlx::PgConnection) -> StoreResult<u64> {
+    const BATCH: i64 = 10_000;
+    let mut filled = 0;
+    loop {
+        let rows: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT id, last_name, first_name FROM members \
+             WHERE name_key IS NULL AND (last_name IS NOT NULL OR first_name IS NOT NULL) LIMIT $1",
+        )
+        .bind(BATCH)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        if rows.is_empty() {
+            return Ok(filled);
+        }
+        let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+        // A blank name keeps an empty key, so that it is not read again.
+        let keys: Vec<String> = rows
+            .iter()
+            .map(|(_, last, first)| {
+                kopilka_domain::member::name_key(last.as_deref(), first.as_deref())
+                    .unwrap_or_default()
+            })
+            .collect();
+        sqlx::query(
+            "UPDATE members m SET name_key = x.key FROM UNNEST($1::bigint[], $2::text[]) AS x(id, key) \
+             WHERE m.id = x.id",
+        )
+        .bind(&ids)
+        .bind(&keys)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+        filled += rows.len() as u64;
+    }
 }

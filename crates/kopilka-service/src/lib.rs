@@ -6,6 +6,7 @@ pub mod adjustments;
 mod attempts;
 pub mod auth;
 pub mod cards;
+pub mod care;
 pub mod catalog;
 mod catalog_cache;
 pub mod crypto;

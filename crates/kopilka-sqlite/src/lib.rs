@@ -93,6 +93,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0009_employees.sql")),
         M::up(include_str!("../migrations/0010_employee_messages.sql")),
         M::up(include_str!("../migrations/0011_adjustment_requests.sql")),
+        M::up(include_str!("../migrations/0012_member_search.sql")),
     ])
 }
 
@@ -232,6 +233,10 @@ impl SqliteStore {
         migrations().to_latest(&mut writer_conn).map_err(|e| {
             StoreError::unavailable_while(format!("migrating {}", path.display()), e)
         })?;
+        let filled = members::fill_name_keys(&writer_conn)?;
+        if filled > 0 {
+            tracing::info!(filled, "name keys filled in for staff search");
+        }
         // Mostly the checkpointer's job; the writer's only when writes follow each other
         // so closely that the checkpointer cannot catch up.
         writer_conn

@@ -7,8 +7,8 @@ use kopilka_domain::member::StoreId;
 use kopilka_domain::member::{CategoryId, Consents, Gender, Member, MemberId, Profile};
 use kopilka_domain::{CardNumber, CardStatus, DomainError, Phone};
 use kopilka_store::{
-    convert, Card, Erased, Erasure, ImportedMember, MemberRecords, Members, Registration,
-    StoreError, StoreResult,
+    convert, Card, Erased, Erasure, ImportedMember, MemberCursor, MemberRecords, MemberSearch,
+    Members, Registration, StoreError, StoreResult,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -134,8 +134,8 @@ impl Members for SqliteStore {
             tx.prepare_cached(
                 "INSERT INTO members (phone, password_hash, last_name, first_name, gender, birth_date, city, email, \
                  favourite_store_id, favourite_category_id, favourite_category_set_at, consent_personal_data, \
-                 consent_newsletters, consent_version, consent_at, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?11)",
+                 consent_newsletters, consent_version, consent_at, created_at, name_key) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?11, ?16)",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -154,6 +154,7 @@ impl Members for SqliteStore {
                     r.consents.newsletters,
                     r.consents.version,
                     micros(r.consents.recorded_at),
+                    p.name_key(),
                 ])
             })
             .map_err(backend)?;
@@ -196,6 +197,37 @@ impl Members for SqliteStore {
     async fn member_by_card(&self, number: &CardNumber) -> StoreResult<Option<(Member, Card)>> {
         let number = number.as_str().to_owned();
         self.read(move |c| card_holder(c, &number)).await
+    }
+
+    async fn find_members(
+        &self,
+        search: &MemberSearch,
+        after: Option<&MemberCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<Member>> {
+        let (low, high, exact) = match search {
+            MemberSearch::Email(email) => (None, None, Some(email.clone())),
+            MemberSearch::NamePrefix(prefix) => (
+                Some(prefix.clone()),
+                Some(format!("{prefix}{}", char::MAX)),
+                None,
+            ),
+        };
+        let (key, id) = after.map_or((String::new(), 0), |c| (c.name_key.clone(), c.id.get()));
+        self.read(move |c| {
+            let sql = format!(
+                "SELECT {MEMBER_COLUMNS} FROM members m \
+                 WHERE (?1 IS NULL OR (m.name_key >= ?1 AND m.name_key < ?2)) AND (?3 IS NULL OR m.email = ?3) \
+                 AND m.deleted_at IS NULL AND (coalesce(m.name_key, ''), m.id) > (?4, ?5) \
+                 ORDER BY coalesce(m.name_key, ''), m.id LIMIT ?6"
+            );
+            let mut stmt = c.prepare_cached(&sql).map_err(backend)?;
+            let rows = stmt
+                .query_map(params![low, high, exact, key, id, limit], member_from_row)
+                .map_err(backend)?;
+            rows.map(|r| r.map_err(backend)?).collect()
+        })
+        .await
     }
 
     async fn password_hash(&self, id: MemberId) -> StoreResult<Option<String>> {
@@ -243,7 +275,7 @@ impl Members for SqliteStore {
             tx.execute(
                 "UPDATE members SET last_name = ?2, first_name = ?3, gender = ?4, birth_date = ?5, city = ?6, email = ?7, \
                  favourite_store_id = ?8, consent_personal_data = ?9, consent_newsletters = ?10, consent_version = ?11, \
-                 consent_at = ?12 WHERE id = ?1",
+                 consent_at = ?12, name_key = ?13 WHERE id = ?1",
                 params![
                     id.get(),
                     p.last_name,
@@ -257,6 +289,7 @@ impl Members for SqliteStore {
                     consents.newsletters,
                     consents.version,
                     micros(consents.recorded_at),
+                    p.name_key(),
                 ],
             )
             .map_err(backend)?;
@@ -317,8 +350,8 @@ impl Members for SqliteStore {
                 let id: Option<i64> = tx
                     .prepare_cached(
                         "INSERT INTO members (phone, last_name, first_name, gender, birth_date, city, favourite_category_id, \
-                         favourite_category_set_at, consent_personal_data, consent_newsletters, consent_version, consent_at, created_at) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?8) ON CONFLICT (phone) DO NOTHING RETURNING id",
+                         favourite_category_set_at, consent_personal_data, consent_newsletters, consent_version, consent_at, created_at, name_key) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?8, ?13) ON CONFLICT (phone) DO NOTHING RETURNING id",
                     )
                     .and_then(|mut s| {
                         s.query_row(
@@ -335,6 +368,7 @@ impl Members for SqliteStore {
                                 m.consents.newsletters,
                                 m.consents.version,
                                 micros(m.consents.recorded_at),
+                                p.name_key(),
                             ],
                             |r| r.get(0),
                         )
@@ -408,4 +442,38 @@ pub(crate) fn card_holder(c: &Connection, number: &str) -> StoreResult<Option<(M
         return Ok(None);
     };
     Ok(member_where(c, "m.id = ?1", [member_id.get()])?.map(|m| (m, card)))
+}
+
+/// Fills in the name keys of rows written before they were kept (migration 12), a batch at a
+/// time: the key is Rust's (`Profile::name_key`), which SQLite's ASCII-only `lower` could not
+/// compute. How many rows it filled.
+pub(crate) fn fill_name_keys(conn: &Connection) -> StoreResult<u64> {
+    const BATCH: usize = 10_000;
+    let mut filled = 0;
+    loop {
+        let rows: Vec<(i64, Option<String>, Option<String>)> = conn
+            .prepare_cached(
+                "SELECT id, last_name, first_name FROM members \
+                 WHERE name_key IS NULL AND (last_name IS NOT NULL OR first_name IS NOT NULL) LIMIT ?1",
+            )
+            .and_then(|mut s| {
+                s.query_map([BATCH], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect()
+            })
+            .map_err(backend)?;
+        if rows.is_empty() {
+            return Ok(filled);
+        }
+        let tx = conn.unchecked_transaction().map_err(backend)?;
+        for (id, last, first) in &rows {
+            // A blank name keeps an empty key, so that it is not read again.
+            let key = kopilka_domain::member::name_key(last.as_deref(), first.as_deref())
+                .unwrap_or_default();
+            tx.prepare_cached("UPDATE members SET name_key = ?2 WHERE id = ?1")
+                .and_then(|mut s| s.execute(params![id, key]))
+                .map_err(backend)?;
+        }
+        tx.commit().map_err(backend)?;
+        filled += rows.len() as u64;
+    }
 }

@@ -111,6 +111,14 @@ pub trait Members: Send + Sync {
     async fn member_by_phone(&self, phone: &Phone) -> StoreResult<Option<Member>>;
     /// The member a card belongs to, whatever the card's status.
     async fn member_by_card(&self, number: &CardNumber) -> StoreResult<Option<(Member, Card)>>;
+    /// Members found by e-mail or by the start of their name, in (`name_key`, id) order after
+    /// `after`, at most `limit`; deleted accounts are not found.
+    async fn find_members(
+        &self,
+        search: &MemberSearch,
+        after: Option<&MemberCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<Member>>;
     async fn password_hash(&self, id: MemberId) -> StoreResult<Option<String>>;
     async fn set_password(&self, id: MemberId, password_hash: &str) -> StoreResult<()>;
     /// Replaces the profile fields other than the favourite category, and the consents.

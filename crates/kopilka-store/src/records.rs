@@ -205,3 +205,29 @@ pub struct ImportedMember {
     pub welcome: Credit,
     pub at: DateTime<Utc>,
 }
+
+/// What staff search customers by besides a phone or a card (`Members::member_by_phone`,
+/// `Members::member_by_card`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberSearch {
+    /// Lowercase, matched whole.
+    Email(String),
+    /// The start of a `name_key`.
+    NamePrefix(String),
+}
+
+/// Where a page of found members ends: the last one's name key (empty if none) and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberCursor {
+    pub name_key: String,
+    pub id: MemberId,
+}
+
+impl MemberCursor {
+    pub fn after(member: &kopilka_domain::member::Member) -> Self {
+        Self {
+            name_key: member.profile.name_key().unwrap_or_default(),
+            id: member.id,
+        }
+    }
+}

@@ -4,6 +4,7 @@ pub mod adjustments;
 pub mod admin;
 pub mod auth;
 pub mod cards;
+pub mod care;
 pub mod employee;
 pub mod hr;
 pub mod me;
@@ -75,6 +76,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(public::router())
         .merge(admin::router())
         .merge(adjustments::router())
+        .merge(care::router())
         .merge(support::router())
         .merge(employee::router())
         .merge(hr::router())

@@ -6,6 +6,7 @@ mod account_pages;
 mod adjustments;
 mod browser;
 mod cards;
+mod care;
 mod catalog;
 mod employees;
 mod helpers;

@@ -9,6 +9,7 @@ mod employee_messages;
 mod employees;
 mod ledger;
 mod members;
+mod search;
 
 pub use accounts::accounts;
 pub use approvals::approvals;
@@ -16,6 +17,7 @@ pub use employee_messages::employee_messages;
 pub use employees::employees;
 pub use ledger::ledger_and_cards;
 pub use members::{members_and_their_points, register};
+pub use search::member_search;
 
 use crate::*;
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -61,6 +63,7 @@ pub async fn run_all(store: &dyn Store) {
     employees(store).await;
     employee_messages(store).await;
     approvals(store).await;
+    member_search(store).await;
 }
 
 /// Counters count per key and window; a claim never passes its maximum; cooldowns run once.

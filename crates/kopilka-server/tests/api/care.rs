@@ -1,0 +1,136 @@
+//! Customer care finds a customer by what they were told: a phone as typed, a card number,
+//! an e-mail, or the start of a name, a page at a time.
+
+use crate::helpers::{Backend, TestApp};
+use crate::on_both_stores;
+use kopilka_domain::staff::Role;
+use serde_json::Value;
+
+on_both_stores!(support_finds_a_customer_by_phone_card_email_or_name);
+
+/// Registers a customer with this name and e-mail: their card number and id.
+async fn customer(
+    app: &TestApp,
+    phone: &str,
+    last: &str,
+    first: &str,
+    email: &str,
+) -> (String, i64) {
+    let token = app.registration_token(phone).await;
+    let mut form = TestApp::registration_form(&token);
+    form["last_name"] = last.into();
+    form["first_name"] = first.into();
+    form["email"] = email.into();
+    let body = app.post("/auth/register", form).await.expect(201);
+    (
+        body["card"]["number"].as_str().unwrap().to_owned(),
+        body["member"]["id"].as_i64().unwrap(),
+    )
+}
+
+fn ids(page: &Value) -> Vec<i64> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect()
+}
+
+async fn support_finds_a_customer_by_phone_card_email_or_name(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (card, semenova) =
+        customer(&app, "89995551001", "Семёнова", "Анна", "anna@example.ru").await;
+    let (_, semenov) = customer(&app, "89995551002", "Семенов", "Пётр", "petr@example.ru").await;
+    let (_, sergeeva) = customer(&app, "89995551003", "Сергеева", "Анна", "Serg@Example.ru").await;
+    let (_, smirnova) = customer(&app, "89995551004", "Смирнова", "Ольга", "olga@example.ru").await;
+    let support = app.staff_token("olga", &[Role::Support]).await;
+    let find = |q: &str| {
+        let path = format!("/admin/members?q={}", urlencoding(q));
+        let (app, support) = (&app, support.clone());
+        async move { app.get(&path, &support).await }
+    };
+
+    // A phone as typed finds its holder, with cards and points.
+    let found = find("8 (999) 555-10-01").await.expect(200);
+    assert_eq!(ids(&found), [semenova]);
+    let one = &found["items"][0];
+    assert_eq!(one["phone"], "+79995551001");
+    assert_eq!(
+        (
+            one["last_name"].as_str(),
+            one["first_name"].as_str(),
+            one["city"].as_str()
+        ),
+        (Some("Семёнова"), Some("Анна"), Some("Москва"))
+    );
+    assert_eq!(one["cards"][0]["number"], card);
+    assert_eq!(one["cards"][0]["status"], "active");
+    assert_eq!(one["available"], 300);
+    assert!(found["next_cursor"].is_null());
+    // A card number, an e-mail whatever its case.
+    assert_eq!(ids(&find(&card).await.expect(200)), [semenova]);
+    assert_eq!(ids(&find("serg@example.RU").await.expect(200)), [sergeeva]);
+    // A name: ё as е, any case, last name first, alphabetical.
+    assert_eq!(ids(&find("семен").await.expect(200)), [semenov, semenova]);
+    assert_eq!(ids(&find("СЕМЁНОВА АН").await.expect(200)), [semenova]);
+    assert_eq!(ids(&find("Смирнова").await.expect(200)), [smirnova]);
+    assert_eq!(ids(&find("Зайцев").await.expect(200)), Vec::<i64>::new());
+    // A page at a time.
+    let page = app
+        .get(
+            &format!("/admin/members?q={}&limit=2", urlencoding("се")),
+            &support,
+        )
+        .await
+        .expect(200);
+    assert_eq!(ids(&page), [semenov, semenova]);
+    let cursor = page["next_cursor"].as_str().unwrap().to_owned();
+    let rest = app
+        .get(
+            &format!(
+                "/admin/members?q={}&limit=2&cursor={cursor}",
+                urlencoding("се")
+            ),
+            &support,
+        )
+        .await
+        .expect(200);
+    assert_eq!(ids(&rest), [sergeeva]);
+    assert!(rest["next_cursor"].is_null());
+
+    // Nothing searchable, a forged cursor, a role without customers.
+    for q in ["", "я", "12345", "0000000000001"] {
+        find(q).await.expect_problem(422, "validation_failed");
+    }
+    app.get("/admin/members?q=se&cursor=%21%21", &support)
+        .await
+        .expect_problem(422, "validation_failed");
+    let hr = app.staff_token("hr", &[Role::Hr]).await;
+    app.get("/admin/members?q=se", &hr)
+        .await
+        .expect_problem(403, "forbidden");
+    // A deleted account is not found by its name any more.
+    let token = app.registration_token("89995551005").await;
+    let mut form = TestApp::registration_form(&token);
+    form["last_name"] = "Семечкина".into();
+    let body = app.post("/auth/register", form).await.expect(201);
+    let customer_token = body["token"].as_str().unwrap().to_owned();
+    assert_eq!(ids(&find("семечк").await.expect(200)).len(), 1);
+    app.request("DELETE", "/api/v1/me", Some(&customer_token), None)
+        .await
+        .expect(204);
+    assert!(ids(&find("семечк").await.expect(200)).is_empty());
+}
+
+/// `q` as a URL's query value.
+fn urlencoding(q: &str) -> String {
+    q.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

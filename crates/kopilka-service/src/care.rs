@@ -1,0 +1,117 @@
+//! Customer care: staff find a customer by what they were told (a phone as typed, a card
+//! number, a name or an e-mail) and see their cards and points.
+
+use crate::staff::authorize;
+use crate::{Kopilka, ServiceResult};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use kopilka_domain::member::{Member, MemberId, MemberLookup};
+use kopilka_domain::staff::Role;
+use kopilka_domain::{DomainError, Points};
+use kopilka_store::{Card, MemberCursor, MemberSearch, StaffMember};
+
+/// The most members one page of a search shows.
+pub const FOUND_PAGE_MAX: u32 = 50;
+
+/// A customer as a search lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundMember {
+    pub member: Member,
+    pub cards: Vec<Card>,
+    pub available: Points,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundPage {
+    pub items: Vec<FoundMember>,
+    pub next_cursor: Option<String>,
+}
+
+fn encode_cursor(c: &MemberCursor) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::json!([c.name_key, c.id.get()]).to_string())
+}
+
+fn decode_cursor(cursor: &str) -> Result<MemberCursor, DomainError> {
+    let bad = || DomainError::field("cursor", "cursor_invalid");
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let (name_key, id): (String, i64) = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    Ok(MemberCursor {
+        name_key,
+        id: MemberId::new(id),
+    })
+}
+
+impl Kopilka {
+    /// Customers matching what was typed (support, store managers, administrators): a phone
+    /// or a card finds its one holder, an e-mail its owner, a name every customer whose last
+    /// name (and first name, if typed) starts so, in alphabetical order, a page at a time.
+    pub async fn find_members(
+        &self,
+        staff: &StaffMember,
+        typed: &str,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> ServiceResult<FoundPage> {
+        authorize(staff, &[Role::Support, Role::StoreManager])?;
+        let lookup = MemberLookup::parse(typed)
+            .ok_or_else(|| DomainError::field("q", "member_lookup_invalid"))?;
+        let limit = limit.clamp(1, FOUND_PAGE_MAX);
+        let after = cursor.map(decode_cursor).transpose()?;
+        let store = self.store();
+        let (members, next_cursor) = match lookup {
+            MemberLookup::Phone(phone) => (
+                store.member_by_phone(&phone).await?.into_iter().collect(),
+                None,
+            ),
+            MemberLookup::Card(number) => (
+                store
+                    .member_by_card(&number)
+                    .await?
+                    .map(|(m, _)| m)
+                    .into_iter()
+                    .collect(),
+                None,
+            ),
+            MemberLookup::Email(email) => {
+                self.page(MemberSearch::Email(email), after, limit).await?
+            }
+            MemberLookup::Name(prefix) => {
+                self.page(MemberSearch::NamePrefix(prefix), after, limit)
+                    .await?
+            }
+        };
+        let now = self.now();
+        let mut items = Vec::with_capacity(members.len());
+        for member in members {
+            let cards = store.cards(member.id).await?;
+            let available = store.ledger_balance(member.id, now, None).await?.available;
+            items.push(FoundMember {
+                member,
+                cards,
+                available,
+            });
+        }
+        Ok(FoundPage { items, next_cursor })
+    }
+
+    async fn page(
+        &self,
+        search: MemberSearch,
+        after: Option<MemberCursor>,
+        limit: u32,
+    ) -> ServiceResult<(Vec<Member>, Option<String>)> {
+        let mut members = self
+            .store()
+            .find_members(&search, after.as_ref(), limit + 1)
+            .await?;
+        let next = if members.len() > limit as usize {
+            members.truncate(limit as usize);
+            members
+                .last()
+                .map(|m| encode_cursor(&MemberCursor::after(m)))
+        } else {
+            None
+        };
+        Ok((members, next))
+    }
+}
