@@ -40,6 +40,77 @@ impl Role {
     }
 }
 
+/// What the back office lets staff do. Who may is [`Permission::roles`], the one table of
+/// the role matrix: the service asks it before every staff use case, the pages show only what
+/// it allows, and `docs/ROLES.md` prints it. Administrators may do everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// Find customers and see their profile, cards, points and history.
+    FindCustomers,
+    /// Adjust a customer's points within one's limit; above it, ask for approval.
+    AdjustPoints,
+    /// Approve or reject another's adjustment above their limit.
+    ApproveAdjustments,
+    /// Read and answer customers' tickets.
+    AnswerTickets,
+    /// Work employees' document requests.
+    WorkDocuments,
+    /// Open, re-password and close employees' accounts.
+    ManageEmployees,
+    /// Import payroll.
+    ImportPayroll,
+    /// Read the points liability and the ledger's totals.
+    ReadReports,
+    /// Read the audit log.
+    ReadAudit,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 9] = [
+        Permission::FindCustomers,
+        Permission::AdjustPoints,
+        Permission::ApproveAdjustments,
+        Permission::AnswerTickets,
+        Permission::WorkDocuments,
+        Permission::ManageEmployees,
+        Permission::ImportPayroll,
+        Permission::ReadReports,
+        Permission::ReadAudit,
+    ];
+
+    /// The roles besides administrators that hold it.
+    pub fn roles(self) -> &'static [Role] {
+        match self {
+            Permission::FindCustomers => &[Role::Support, Role::StoreManager],
+            Permission::AdjustPoints | Permission::AnswerTickets => &[Role::Support],
+            Permission::WorkDocuments => &[Role::Hr, Role::Accounting],
+            Permission::ManageEmployees => &[Role::Hr],
+            Permission::ImportPayroll | Permission::ReadReports => &[Role::Accounting],
+            Permission::ApproveAdjustments | Permission::ReadAudit => &[],
+        }
+    }
+
+    /// Whether someone holding `roles` has it.
+    pub fn granted_to(self, roles: &[Role]) -> bool {
+        roles.contains(&Role::Admin) || self.roles().iter().any(|r| roles.contains(r))
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::FindCustomers => "find_customers",
+            Permission::AdjustPoints => "adjust_points",
+            Permission::ApproveAdjustments => "approve_adjustments",
+            Permission::AnswerTickets => "answer_tickets",
+            Permission::WorkDocuments => "work_documents",
+            Permission::ManageEmployees => "manage_employees",
+            Permission::ImportPayroll => "import_payroll",
+            Permission::ReadReports => "read_reports",
+            Permission::ReadAudit => "read_audit",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown role {0:?}; roles are admin, marketing, support, store_manager, hr, accounting")]
 pub struct UnknownRole(String);

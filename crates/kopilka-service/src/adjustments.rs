@@ -7,7 +7,7 @@ use crate::staff::authorize;
 use crate::{Kopilka, ServiceResult};
 use chrono::{DateTime, Months, Utc};
 use kopilka_domain::member::MemberId;
-use kopilka_domain::staff::{AdjustmentId, ApprovalStatus, Role, StaffId};
+use kopilka_domain::staff::{AdjustmentId, ApprovalStatus, Permission, Role, StaffId};
 use kopilka_domain::{DomainError, Points};
 use kopilka_store::approvals::{AdjustmentRequest, Approval, NewAdjustmentRequest};
 use kopilka_store::{Adjustment, NewAuditEntry, StaffMember};
@@ -47,7 +47,7 @@ impl Kopilka {
         points: Points,
         reason: &str,
     ) -> ServiceResult<AdjustOutcome> {
-        authorize(staff, &[Role::Support])?;
+        authorize(staff, Permission::AdjustPoints)?;
         let now = self.now();
         if self.store().member(member).await?.is_none() {
             return Err(DomainError::NotFound("member").into());
@@ -116,7 +116,7 @@ impl Kopilka {
         staff: &StaffMember,
         id: AdjustmentId,
     ) -> ServiceResult<(AdjustmentRequest, Points)> {
-        authorize(staff, &[])?;
+        authorize(staff, Permission::ApproveAdjustments)?;
         let request = self.pending(id).await?;
         if request.requested_by == staff.id {
             return Err(DomainError::Forbidden.into());
@@ -158,10 +158,10 @@ impl Kopilka {
         id: AdjustmentId,
         reason: &str,
     ) -> ServiceResult<AdjustmentRequest> {
-        authorize(staff, &[Role::Support])?;
+        authorize(staff, Permission::AdjustPoints)?;
         let request = self.pending(id).await?;
         if request.requested_by != staff.id {
-            authorize(staff, &[])?;
+            authorize(staff, Permission::ApproveAdjustments)?;
         }
         let now = self.now();
         let rejected = self
@@ -193,7 +193,7 @@ impl Kopilka {
         status: Option<ApprovalStatus>,
         limit: u32,
     ) -> ServiceResult<Vec<AdjustmentRequest>> {
-        authorize(staff, &[Role::Support])?;
+        authorize(staff, Permission::AdjustPoints)?;
         Ok(self.store().adjustment_requests(status, limit).await?)
     }
 

@@ -6,7 +6,7 @@ use crate::{Kopilka, ServiceResult};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use kopilka_domain::member::{Member, MemberId, MemberLookup};
-use kopilka_domain::staff::Role;
+use kopilka_domain::staff::Permission;
 use kopilka_domain::{DomainError, Points};
 use kopilka_store::{Card, MemberCursor, MemberSearch, StaffMember};
 
@@ -52,7 +52,7 @@ impl Kopilka {
         limit: u32,
         cursor: Option<&str>,
     ) -> ServiceResult<FoundPage> {
-        authorize(staff, &[Role::Support, Role::StoreManager])?;
+        authorize(staff, Permission::FindCustomers)?;
         let lookup = MemberLookup::parse(typed)
             .ok_or_else(|| DomainError::field("q", "member_lookup_invalid"))?;
         let limit = limit.clamp(1, FOUND_PAGE_MAX);

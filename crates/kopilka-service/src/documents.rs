@@ -11,7 +11,7 @@ use kopilka_domain::employee::{
     OrderInput, RequestId, RequestStatus, VerifyCode, WorkCalendar, REASON_MAX_CHARS,
 };
 use kopilka_domain::payroll::{MonthPay, YearMonth};
-use kopilka_domain::staff::Role;
+use kopilka_domain::staff::Permission;
 use kopilka_domain::DomainError;
 use kopilka_store::employees::{
     DocumentRequest, Employee, IssuedDocument, NewDocumentRequest, RequestEvent, RequestMove,
@@ -20,9 +20,6 @@ use kopilka_store::StaffMember;
 use kopilka_text::Message;
 use rand::rngs::OsRng;
 use rand::RngCore;
-
-/// Who works on employees' requests.
-const DOCUMENT_ROLES: [Role; 2] = [Role::Hr, Role::Accounting];
 
 /// Where documents come from and how fast they must be ready.
 #[derive(Debug, Clone)]
@@ -218,7 +215,7 @@ impl Kopilka {
         &self,
         staff: &StaffMember,
     ) -> ServiceResult<Vec<(DocumentRequest, Employee)>> {
-        authorize(staff, &DOCUMENT_ROLES)?;
+        authorize(staff, Permission::WorkDocuments)?;
         let mut queue = Vec::new();
         for request in self.store().open_requests().await? {
             let employee = self.request_employee(&request).await?;
@@ -233,7 +230,7 @@ impl Kopilka {
         staff: &StaffMember,
         id: RequestId,
     ) -> ServiceResult<(DocumentRequest, Employee, Vec<RequestEvent>)> {
-        authorize(staff, &DOCUMENT_ROLES)?;
+        authorize(staff, Permission::WorkDocuments)?;
         let request = self.request_or_not_found(id).await?;
         let employee = self.request_employee(&request).await?;
         let events = self.store().request_events(id).await?;
@@ -246,7 +243,7 @@ impl Kopilka {
         staff: &StaffMember,
         id: RequestId,
     ) -> ServiceResult<Vec<u8>> {
-        authorize(staff, &DOCUMENT_ROLES)?;
+        authorize(staff, Permission::WorkDocuments)?;
         Ok(self
             .store()
             .document_pdf(id)
@@ -260,7 +257,7 @@ impl Kopilka {
         staff: &StaffMember,
         id: RequestId,
     ) -> ServiceResult<DocumentRequest> {
-        authorize(staff, &DOCUMENT_ROLES)?;
+        authorize(staff, Permission::WorkDocuments)?;
         let request = self.request_or_not_found(id).await?;
         self.move_request(
             &request,
@@ -282,7 +279,7 @@ impl Kopilka {
         id: RequestId,
         attachment: Option<Vec<u8>>,
     ) -> ServiceResult<DocumentRequest> {
-        authorize(staff, &DOCUMENT_ROLES)?;
+        authorize(staff, Permission::WorkDocuments)?;
         let request = self.request_or_not_found(id).await?;
         if !request.status.may_become(RequestStatus::Ready) {
             return Err(DomainError::StateConflict.into());
@@ -321,7 +318,7 @@ impl Kopilka {
         id: RequestId,
         reason: &str,
     ) -> ServiceResult<DocumentRequest> {
-        authorize(staff, &DOCUMENT_ROLES)?;
+        authorize(staff, Permission::WorkDocuments)?;
         let reason = bounded_text(reason, REASON_MAX_CHARS).map_err(|m| {
             let m = if m.key == "field_required" {
                 "reason_required".into()
@@ -351,7 +348,7 @@ impl Kopilka {
 
     /// HR withdraws a document: its code shows it revoked from then on.
     pub async fn revoke_document(&self, staff: &StaffMember, id: RequestId) -> ServiceResult<()> {
-        authorize(staff, &DOCUMENT_ROLES)?;
+        authorize(staff, Permission::WorkDocuments)?;
         self.request_or_not_found(id).await?;
         let audit = self.audit_entry(
             Actor::Staff(staff.id.get()),

@@ -2,7 +2,7 @@
 //! the staff of that department answer (SPEC §6.3). Each side sees what it has not read.
 
 use crate::employees::EmployeeSession;
-use crate::staff::authorize;
+use crate::staff::authorize_roles;
 use crate::{Kopilka, ServiceResult};
 use kopilka_domain::employee::{Department, MessageAuthor, RequestId};
 use kopilka_domain::support::{parse_body, parse_subject};
@@ -23,7 +23,7 @@ pub struct MessageInput<'a> {
 pub fn departments_of(staff: &StaffMember) -> Vec<Department> {
     Department::ALL
         .into_iter()
-        .filter(|d| authorize(staff, d.answered_by()).is_ok())
+        .filter(|d| authorize_roles(staff, d.answered_by()).is_ok())
         .collect()
 }
 
@@ -137,7 +137,7 @@ impl Kopilka {
             .thread(id)
             .await?
             .ok_or(DomainError::NotFound("thread"))?;
-        authorize(staff, thread.department.answered_by())?;
+        authorize_roles(staff, thread.department.answered_by())?;
         Ok(thread)
     }
 

@@ -12,7 +12,7 @@ use kopilka_domain::employee::{
 };
 use kopilka_domain::member::StoreId;
 use kopilka_domain::password::NewPassword;
-use kopilka_domain::staff::Role;
+use kopilka_domain::staff::Permission;
 use kopilka_domain::{DomainError, Validation};
 use kopilka_store::employees::{Employee, NewEmployee};
 use kopilka_store::{StaffMember, StoreError, TokenKind};
@@ -62,7 +62,7 @@ impl Kopilka {
         staff: &StaffMember,
         input: &EmployeeInput<'_>,
     ) -> ServiceResult<(Employee, String)> {
-        authorize(staff, &[Role::Hr])?;
+        authorize(staff, Permission::ManageEmployees)?;
         self.create_employee_as(Actor::Staff(staff.id.get()), input)
             .await
     }
@@ -131,7 +131,7 @@ impl Kopilka {
 
     /// Everyone with an account: HR.
     pub async fn employees(&self, staff: &StaffMember) -> ServiceResult<Vec<Employee>> {
-        authorize(staff, &[Role::Hr])?;
+        authorize(staff, Permission::ManageEmployees)?;
         Ok(self.store().employees().await?)
     }
 
@@ -149,7 +149,7 @@ impl Kopilka {
         staff: &StaffMember,
         id: EmployeeId,
     ) -> ServiceResult<String> {
-        authorize(staff, &[Role::Hr])?;
+        authorize(staff, Permission::ManageEmployees)?;
         let employee = self.employee_or_not_found(id).await?;
         if employee.deactivated_at.is_some() {
             return Err(DomainError::StateConflict.into());
@@ -174,7 +174,7 @@ impl Kopilka {
         staff: &StaffMember,
         id: EmployeeId,
     ) -> ServiceResult<()> {
-        authorize(staff, &[Role::Hr])?;
+        authorize(staff, Permission::ManageEmployees)?;
         self.employee_or_not_found(id).await?;
         let audit = self.audit_entry(
             Actor::Staff(staff.id.get()),

@@ -9,7 +9,7 @@ use crate::staff::{authorize, Actor};
 use crate::{Kopilka, ServiceResult};
 use kopilka_domain::employee::EmployeeId;
 use kopilka_domain::payroll::{parse_lines, parse_roubles, MonthPay, YearMonth};
-use kopilka_domain::staff::Role;
+use kopilka_domain::staff::Permission;
 use kopilka_domain::{DomainError, RowError};
 use kopilka_store::StaffMember;
 use kopilka_text::Message;
@@ -115,7 +115,7 @@ impl Kopilka {
     /// Imports a payroll file, all or nothing: the rows' months are replaced by the rows.
     /// Accounting; the audit log keeps who imported which months.
     pub async fn import_payroll(&self, staff: &StaffMember, body: &[u8]) -> ServiceResult<u64> {
-        authorize(staff, &[Role::Accounting])?;
+        authorize(staff, Permission::ImportPayroll)?;
         let (rows, mut errors) = read_rows(body).map_err(DomainError::InvalidRows)?;
         let employees: HashMap<String, EmployeeId> = self
             .store()

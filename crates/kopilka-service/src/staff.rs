@@ -5,8 +5,8 @@ use crate::auth::Client;
 use crate::security::SecurityEvent;
 use crate::{crypto, Kopilka, ServiceError, ServiceResult};
 use kopilka_domain::password::NewPassword;
-use kopilka_domain::staff::Role;
 use kopilka_domain::staff::StaffId;
+use kopilka_domain::staff::{Permission, Role};
 use kopilka_domain::DomainError;
 use kopilka_store::{AuditEntry, NewAuditEntry, StaffChange, StaffMember, StoreError, TokenKind};
 use kopilka_text::Message;
@@ -52,9 +52,16 @@ fn totp(secret_base32: &str, login: &str) -> ServiceResult<totp_rs::Totp> {
         .map_err(|e| ServiceError::Internal(format!("TOTP: {e}")))
 }
 
-/// Whether `staff` may act in one of `roles`; administrators may do everything. Every staff
-/// use case asks here, so who may do what is decided in one place.
-pub fn authorize(staff: &StaffMember, roles: &[Role]) -> Result<(), DomainError> {
+/// Whether `staff` holds `permission` (`Permission::roles`, the role matrix). Every staff use
+/// case asks here first.
+pub fn authorize(staff: &StaffMember, permission: Permission) -> Result<(), DomainError> {
+    authorize_roles(staff, permission.roles())
+}
+
+/// Whether `staff` acts in one of `roles`; administrators may do everything. For what depends
+/// on data rather than on the matrix: which department's threads one answers
+/// (`Department::answered_by`).
+pub fn authorize_roles(staff: &StaffMember, roles: &[Role]) -> Result<(), DomainError> {
     if staff.roles.contains(&Role::Admin) || roles.iter().any(|r| staff.roles.contains(r)) {
         Ok(())
     } else {
@@ -69,7 +76,7 @@ impl Kopilka {
         &self,
         staff: &StaffMember,
     ) -> ServiceResult<kopilka_domain::ledger::LedgerTotals> {
-        authorize(staff, &[Role::Accounting])?;
+        authorize(staff, Permission::ReadReports)?;
         Ok(self.store().totals().await?)
     }
 
@@ -323,7 +330,7 @@ impl Kopilka {
         staff: &StaffMember,
         limit: u32,
     ) -> ServiceResult<Vec<AuditEntry>> {
-        authorize(staff, &[])?;
+        authorize(staff, Permission::ReadAudit)?;
         if limit == 0 || limit > 1000 {
             return Err(
                 DomainError::field("limit", Message::new("range_1_to").with("max", 1000)).into(),

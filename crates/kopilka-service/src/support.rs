@@ -7,7 +7,7 @@ use crate::staff::Actor;
 use crate::{Kopilka, ServiceResult};
 use chrono::Duration;
 use kopilka_domain::member::Member;
-use kopilka_domain::staff::Role;
+use kopilka_domain::staff::Permission;
 use kopilka_domain::support::TicketId;
 use kopilka_domain::support::{Author, TicketChannel, TicketStatus};
 use kopilka_domain::{DomainError, Phone};
@@ -205,7 +205,7 @@ impl Kopilka {
         status: Option<TicketStatus>,
         limit: u32,
     ) -> ServiceResult<Vec<Ticket>> {
-        authorize(staff, &[Role::Support])?;
+        authorize(staff, Permission::AnswerTickets)?;
         Ok(self.store().tickets(status, limit).await?)
     }
 
@@ -214,7 +214,7 @@ impl Kopilka {
         staff: &StaffMember,
         id: i64,
     ) -> ServiceResult<TicketThread> {
-        authorize(staff, &[Role::Support])?;
+        authorize(staff, Permission::AnswerTickets)?;
         let ticket = self
             .store()
             .ticket(TicketId::new(id))
@@ -230,7 +230,7 @@ impl Kopilka {
         id: i64,
         body: &str,
     ) -> ServiceResult<TicketMessage> {
-        authorize(staff, &[Role::Support])?;
+        authorize(staff, Permission::AnswerTickets)?;
         let staff_id = staff.id;
         let audit = self.audit_entry(
             Actor::Staff(staff_id.get()),
@@ -253,7 +253,7 @@ impl Kopilka {
     }
 
     pub async fn close_ticket(&self, staff: &StaffMember, id: i64) -> ServiceResult<TicketThread> {
-        authorize(staff, &[Role::Support])?;
+        authorize(staff, Permission::AnswerTickets)?;
         let staff_id = staff.id;
         let audit = self.audit_entry(
             Actor::Staff(staff_id.get()),

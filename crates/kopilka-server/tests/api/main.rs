@@ -20,6 +20,7 @@ mod profile;
 mod quoted_purchases;
 mod receipts;
 mod registration;
+mod roles;
 mod security;
 mod shop_pages;
 mod sign_in;
