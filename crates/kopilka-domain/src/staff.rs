@@ -155,3 +155,27 @@ pub enum ApprovalStatus {
     Rejected,
 }
 str_enum!(ApprovalStatus { Pending => "pending_approval", Approved => "approved", Rejected => "rejected" });
+
+/// The most points one adjustment moves, whoever makes it.
+pub const ADJUSTMENT_MAX_POINTS: u64 = 1_000_000;
+/// A reason's length in characters, for an adjustment and for rejecting one.
+pub const REASON_CHARS: std::ops::RangeInclusive<usize> = 3..=500;
+
+/// A reason given for an adjustment or a rejection, trimmed.
+pub fn parse_reason(input: &str) -> Result<String, &'static str> {
+    let reason = input.trim();
+    if REASON_CHARS.contains(&reason.chars().count()) {
+        Ok(reason.to_owned())
+    } else {
+        Err("adjustment_reason_length")
+    }
+}
+
+/// An adjustment's points: whole, not zero, at most [`ADJUSTMENT_MAX_POINTS`] either way.
+/// `None` is what was not a whole number.
+pub fn parse_adjustment_points(input: Option<i64>) -> Result<crate::Points, &'static str> {
+    input
+        .filter(|p| *p != 0 && p.unsigned_abs() <= ADJUSTMENT_MAX_POINTS)
+        .map(crate::Points::new)
+        .ok_or("adjustment_points_range")
+}

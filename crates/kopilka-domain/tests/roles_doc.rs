@@ -16,7 +16,11 @@ fn matrix() -> String {
     for permission in Permission::ALL {
         table.push_str(&format!("\n| `{}` |", permission.as_str()));
         for role in Role::ALL {
-            let mark = if permission.granted_to(&[role]) { "✓" } else { "" };
+            let mark = if permission.granted_to(&[role]) {
+                "✓"
+            } else {
+                ""
+            };
             table.push_str(&format!(" {mark} |"));
         }
     }

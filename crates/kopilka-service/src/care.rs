@@ -5,10 +5,38 @@ use crate::staff::authorize;
 use crate::{Kopilka, ServiceResult};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use kopilka_domain::ledger::{Balance, HistoryEntry};
 use kopilka_domain::member::{Member, MemberId, MemberLookup};
-use kopilka_domain::staff::Permission;
+use kopilka_domain::staff::{ApprovalStatus, Permission, StaffId};
 use kopilka_domain::{DomainError, Points};
+use kopilka_store::approvals::AdjustmentRequest;
 use kopilka_store::{Card, MemberCursor, MemberSearch, StaffMember};
+use std::collections::HashMap;
+
+/// History lines the customer's page in the back office shows.
+pub const CARE_HISTORY_LINES: u32 = 20;
+/// Adjustment requests the approvers' queue shows at once.
+const QUEUE_MAX: u32 = 200;
+
+/// One customer as customer care sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerFile {
+    pub member: Member,
+    pub cards: Vec<Card>,
+    pub balance: Balance,
+    /// Newest first.
+    pub history: Vec<HistoryEntry>,
+    /// Adjustments of theirs waiting for approval, with who asked.
+    pub waiting: Vec<(AdjustmentRequest, String)>,
+}
+
+/// An adjustment waiting for approval, with who asked and for whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitingAdjustment {
+    pub request: AdjustmentRequest,
+    pub requested_by: String,
+    pub member: Option<Member>,
+}
 
 /// The most members one page of a search shows.
 pub const FOUND_PAGE_MAX: u32 = 50;
@@ -92,6 +120,80 @@ impl Kopilka {
             });
         }
         Ok(FoundPage { items, next_cursor })
+    }
+
+    /// A customer's file (support, store managers, administrators): profile, cards, points,
+    /// the latest history and the adjustments of theirs waiting for approval.
+    pub async fn customer_file(
+        &self,
+        staff: &StaffMember,
+        id: MemberId,
+    ) -> ServiceResult<CustomerFile> {
+        authorize(staff, Permission::FindCustomers)?;
+        let store = self.store();
+        let member = store
+            .member(id)
+            .await?
+            .ok_or(DomainError::NotFound("member"))?;
+        let waiting: Vec<AdjustmentRequest> = store
+            .adjustment_requests(Some(ApprovalStatus::Pending), QUEUE_MAX)
+            .await?
+            .into_iter()
+            .filter(|r| r.member_id == id)
+            .collect();
+        let logins = self.logins(waiting.iter().map(|r| r.requested_by)).await?;
+        Ok(CustomerFile {
+            cards: store.cards(id).await?,
+            balance: store.ledger_balance(id, self.now(), None).await?,
+            history: store.history(id, CARE_HISTORY_LINES, None).await?,
+            waiting: waiting
+                .into_iter()
+                .map(|r| {
+                    let login = logins.get(&r.requested_by).cloned().unwrap_or_default();
+                    (r, login)
+                })
+                .collect(),
+            member,
+        })
+    }
+
+    /// Adjustments waiting for approval, oldest first, with who asked and for whom.
+    pub async fn adjustment_queue(
+        &self,
+        staff: &StaffMember,
+    ) -> ServiceResult<Vec<WaitingAdjustment>> {
+        let requests = self
+            .adjustment_requests(staff, Some(ApprovalStatus::Pending), QUEUE_MAX)
+            .await?;
+        let logins = self.logins(requests.iter().map(|r| r.requested_by)).await?;
+        let mut queue = Vec::with_capacity(requests.len());
+        for request in requests {
+            queue.push(WaitingAdjustment {
+                requested_by: logins
+                    .get(&request.requested_by)
+                    .cloned()
+                    .unwrap_or_default(),
+                member: self.store().member(request.member_id).await?,
+                request,
+            });
+        }
+        Ok(queue)
+    }
+
+    /// Staff logins by id, for showing who did what.
+    async fn logins(
+        &self,
+        ids: impl Iterator<Item = StaffId>,
+    ) -> ServiceResult<HashMap<StaffId, String>> {
+        let mut logins = HashMap::new();
+        for id in ids {
+            if let std::collections::hash_map::Entry::Vacant(slot) = logins.entry(id) {
+                if let Some(staff) = self.store().staff_member(id).await? {
+                    slot.insert(staff.login);
+                }
+            }
+        }
+        Ok(logins)
     }
 
     async fn page(

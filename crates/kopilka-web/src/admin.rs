@@ -37,7 +37,7 @@ impl SignInPage {
 
 pub async fn home(State(state): State<WebState>, visitor: Visitor) -> Response {
     match StaffMember::find(&state, &visitor).await {
-        Some(_) => to(QUEUE, visitor),
+        Some(staff) => to(crate::admin_nav::home(&staff.roles), visitor),
         None => to(SIGN_IN, visitor),
     }
 }
@@ -76,9 +76,9 @@ pub async fn sign_in(
         .staff_sign_in(&login, form.password, totp, &client)
         .await
     {
-        Ok((token, _)) => {
+        Ok((token, staff)) => {
             visitor.start_staff_session(&token);
-            to(QUEUE, visitor)
+            to(crate::admin_nav::home(&staff.roles), visitor)
         }
         Err(e) => {
             let page = SignInPage {
@@ -193,7 +193,7 @@ pub async fn queue(
                 })
                 .collect();
             let page = QueuePage {
-                page: Chrome::new(&state, &visitor, true),
+                page: Chrome::for_staff(&state, &visitor, &staff),
                 rows,
             };
             respond(visitor, &page, StatusCode::OK)
@@ -303,7 +303,7 @@ async fn request_page(
         .as_ref()
         .is_some_and(|d| d.revoked_at.is_some());
     let page = RequestPage {
-        page: Chrome::new(state, &visitor, true),
+        page: Chrome::for_staff(state, &visitor, &staff),
         id,
         kind: t
             .get(&format!("document_type_{}", request.order.kind.as_str()))

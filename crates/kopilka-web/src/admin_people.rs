@@ -100,7 +100,7 @@ async fn employees_page(
         StatusCode::UNPROCESSABLE_ENTITY
     };
     let page = EmployeesPage {
-        page: Chrome::new(state, &visitor, true),
+        page: Chrome::for_staff(state, &visitor, &staff),
         rows,
         issued,
         notice,
@@ -266,10 +266,13 @@ struct PayrollPage {
 
 pub async fn payroll(
     State(state): State<WebState>,
-    Signed { visitor, .. }: Signed<StaffMember>,
+    Signed {
+        visitor,
+        who: staff,
+    }: Signed<StaffMember>,
 ) -> Response {
     let page = PayrollPage {
-        page: Chrome::new(&state, &visitor, true),
+        page: Chrome::for_staff(&state, &visitor, &staff),
         notice: None,
         lines: Vec::new(),
     };
@@ -316,7 +319,7 @@ pub async fn import(
         Err(e) => return failed(&state, visitor, &e),
     };
     let page = PayrollPage {
-        page: Chrome::new(&state, &visitor, true),
+        page: Chrome::for_staff(&state, &visitor, &staff),
         notice,
         lines,
     };

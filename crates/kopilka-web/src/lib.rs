@@ -4,6 +4,8 @@
 //! nothing from another host, no inline script and no framing.
 
 mod admin;
+mod admin_care;
+mod admin_nav;
 mod admin_people;
 mod barcode;
 mod cards;
@@ -162,6 +164,14 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
             get(admin_people::payroll)
                 .post(admin_people::import)
                 .layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES)),
+        )
+        .route("/admin/members", get(admin_care::members))
+        .route("/admin/members/{id}", get(admin_care::member))
+        .route("/admin/members/{id}/adjust", post(admin_care::adjust))
+        .route("/admin/adjustments", get(admin_care::adjustments))
+        .route(
+            "/admin/adjustments/{id}/{decision}",
+            post(admin_care::decide),
         )
         .route("/admin/documents/{id}", get(admin::request))
         .route("/admin/documents/{id}/document.pdf", get(admin::document))
@@ -324,6 +334,8 @@ pub(crate) struct Chrome {
     pub js: String,
     pub csrf: String,
     pub signed_in: bool,
+    /// The back office's sections this staff member's roles open; empty elsewhere.
+    pub staff_nav: Vec<admin_nav::NavLink>,
 }
 
 impl Chrome {
@@ -336,6 +348,19 @@ impl Chrome {
             js: state.assets.js_path.clone(),
             csrf: visitor.csrf_token(state),
             signed_in,
+            staff_nav: Vec::new(),
+        }
+    }
+
+    /// A back-office page, with the sections `staff` may open.
+    pub(crate) fn for_staff(
+        state: &WebState,
+        visitor: &session::Visitor,
+        staff: &kopilka_store::StaffMember,
+    ) -> Self {
+        Self {
+            staff_nav: admin_nav::sections(&visitor.texts, &staff.roles),
+            ..Self::new(state, visitor, true)
         }
     }
 }

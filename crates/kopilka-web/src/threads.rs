@@ -303,7 +303,7 @@ pub async fn staff_threads(
     match state.kopilka.department_threads(&staff).await {
         Ok(threads) => {
             let page = StaffThreads {
-                page: Chrome::new(&state, &visitor, true),
+                page: Chrome::for_staff(&state, &visitor, &staff),
                 threads: threads
                     .into_iter()
                     .map(|t| ThreadLine {
@@ -355,7 +355,7 @@ async fn staff_thread_page(
                 };
             }
             let page = StaffThread {
-                page: Chrome::new(state, &visitor, true),
+                page: Chrome::for_staff(state, &visitor, &staff),
                 back: "/admin/messages",
                 action: format!("/admin/messages/{id}"),
                 subject: thread.subject,

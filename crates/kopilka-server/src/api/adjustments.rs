@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use kopilka_domain::member::MemberId;
-use kopilka_domain::staff::{AdjustmentId, ApprovalStatus};
-use kopilka_domain::{Points, Validation};
+use kopilka_domain::staff::{parse_adjustment_points, parse_reason, AdjustmentId, ApprovalStatus};
+use kopilka_domain::Validation;
 use kopilka_service::adjustments::AdjustOutcome;
 use kopilka_store::approvals::AdjustmentRequest;
 use serde::{Deserialize, Serialize};
@@ -26,11 +26,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(approve))
         .routes(routes!(reject))
 }
-
-/// The most points one adjustment moves, whoever makes it.
-const MAX_ADJUSTMENT: u64 = 1_000_000;
-/// A reason's length in characters, for an adjustment and for a rejection.
-const REASON_CHARS: std::ops::RangeInclusive<usize> = 3..=500;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AdjustmentBody {
@@ -85,15 +80,6 @@ impl From<AdjustmentRequest> for AdjustmentRequestView {
     }
 }
 
-/// A reason, trimmed, or the field error.
-fn reason(v: &mut Validation, reason: &str) -> String {
-    let reason = reason.trim();
-    if !REASON_CHARS.contains(&reason.chars().count()) {
-        v.add("reason", "adjustment_reason_length");
-    }
-    reason.to_owned()
-}
-
 /// Adjust a member's points by hand (support and administrators), with a reason; audited.
 /// Above the author's limit (a support operator's per call or per day, an administrator's
 /// per call) it is not applied but waits for another administrator: 202.
@@ -112,21 +98,19 @@ async fn adjust(
 ) -> ApiResult<Response> {
     let mut v = Validation::default();
     // Any JSON number is read, so that one out of range is named as such (422), not a 400.
-    let points = body
-        .points
-        .as_ref()
-        .and_then(serde_json::Number::as_i64)
-        .filter(|p| *p != 0 && p.unsigned_abs() <= MAX_ADJUSTMENT);
-    if points.is_none() {
-        v.add("points", "adjustment_points_range");
-    }
-    let reason = reason(&mut v, &body.reason);
+    let points = v.check(
+        "points",
+        parse_adjustment_points(body.points.as_ref().and_then(serde_json::Number::as_i64)),
+    );
+    let reason = v.check("reason", parse_reason(&body.reason));
     v.finish()?;
-    let points = points.unwrap_or_default();
+    // Both are there once the validation passed.
+    let (points, reason) = (points.unwrap_or_default(), reason.unwrap_or_default());
     let outcome = state
         .kopilka
-        .adjust_points(&auth.staff, MemberId::new(id), Points::new(points), &reason)
+        .adjust_points(&auth.staff, MemberId::new(id), points, &reason)
         .await?;
+    let points = points.get();
     Ok(match outcome {
         AdjustOutcome::Applied(balance) => (
             StatusCode::CREATED,
@@ -234,7 +218,9 @@ async fn reject(
     ApiJson(body): ApiJson<RejectBody>,
 ) -> ApiResult<Json<AdjustmentRequestView>> {
     let mut v = Validation::default();
-    let reason = reason(&mut v, &body.reason);
+    let reason = v
+        .check("reason", parse_reason(&body.reason))
+        .unwrap_or_default();
     v.finish()?;
     let request = state
         .kopilka

@@ -4,9 +4,13 @@
 use crate::helpers::{Backend, TestApp};
 use crate::on_both_stores;
 use kopilka_domain::staff::Role;
+use kopilka_domain::Clock;
 use serde_json::Value;
 
-on_both_stores!(support_finds_a_customer_by_phone_card_email_or_name);
+on_both_stores!(
+    support_finds_a_customer_by_phone_card_email_or_name,
+    a_support_operators_day_in_the_back_office_pages,
+);
 
 /// Registers a customer with this name and e-mail: their card number and id.
 async fn customer(
@@ -133,4 +137,156 @@ fn urlencoding(q: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// Signs a staff member in on the pages; the page they land on.
+async fn staff_pages<'a>(
+    app: &'a TestApp,
+    login: &str,
+) -> (crate::browser::Browser<'a>, crate::browser::Page) {
+    let mut browser = crate::browser::Browser::new(app);
+    let csrf = browser.get("/admin/login").await.csrf();
+    let signed = browser
+        .post(
+            "/admin/login",
+            &[
+                ("csrf", &csrf),
+                ("login", login),
+                ("password", crate::helpers::STAFF_PASSWORD),
+                ("totp", ""),
+            ],
+        )
+        .await;
+    assert_eq!(signed.status, 303);
+    let home = signed.location().to_owned();
+    let landed = browser.get(&home).await;
+    (browser, landed)
+}
+
+async fn a_support_operators_day_in_the_back_office_pages(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (card, id) = customer(&app, "89995552001", "Белова", "Вера", "vera@example.ru").await;
+    app.staff_token("olga", &[Role::Support]).await;
+    app.staff_token("anna", &[Role::Admin]).await;
+
+    // Support lands on customers and sees only its sections.
+    let (mut olga, landed) = staff_pages(&app, "olga").await;
+    assert!(landed.body.contains("<h1>Клиенты</h1>"), "{}", landed.body);
+    assert!(landed.body.contains("href=\"/admin/adjustments\""));
+    assert!(!landed.body.contains("href=\"/admin/payroll\""));
+    let bad = olga.get("/admin/members?q=%D1%8F").await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("id=\"q-error\""));
+    let found = olga.get(&format!("/admin/members?q={card}")).await;
+    assert!(
+        found
+            .body
+            .contains(&format!("href=\"/admin/members/{id}\"")),
+        "{}",
+        found.body
+    );
+    let file = olga.get(&format!("/admin/members/{id}")).await;
+    assert_eq!(file.status, 200);
+    assert!(file.body.contains("Белова Вера") && file.body.contains("+79995552001"));
+    let csrf = file.csrf();
+    let path = format!("/admin/members/{id}/adjust");
+
+    // A bad form keeps what was typed and says what is wrong beside the field.
+    let refused = olga
+        .post(
+            &path,
+            &[("csrf", &csrf), ("points", "сто"), ("reason", "ок")],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused.body.contains("id=\"points-error\"")
+            && refused.body.contains("id=\"reason-error\"")
+    );
+    // Within the limit: applied at once.
+    let applied = olga
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("points", "+150"),
+                ("reason", "Компенсация за очередь"),
+            ],
+        )
+        .await;
+    assert_eq!(applied.status, 303);
+    let after = olga.get(applied.location()).await;
+    assert!(
+        after.body.contains("Корректировка проведена: доступно 450"),
+        "{}",
+        after.body
+    );
+    assert!(after.body.contains("Корректировка: Компенсация за очередь"));
+    // Above it: waits for an administrator.
+    let waiting = olga
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("points", "6000"),
+                ("reason", "Компенсация по жалобе"),
+            ],
+        )
+        .await;
+    let after = olga.get(waiting.location()).await;
+    assert!(after.body.contains("ждёт согласования"), "{}", after.body);
+    assert!(after.body.contains("+6000"));
+    // Support sees the queue but cannot approve.
+    let queue = olga.get("/admin/adjustments").await;
+    assert!(queue.body.contains("Компенсация по жалобе"));
+    assert!(!queue.body.contains("/approve\""));
+
+    // The administrator approves it on the queue.
+    let (mut anna, _) = staff_pages(&app, "anna").await;
+    let queue = anna.get("/admin/adjustments").await;
+    let request = app
+        .get(
+            "/admin/adjustments",
+            &app.staff_token("root", &[Role::Admin]).await,
+        )
+        .await
+        .expect(200)[0]["id"]
+        .as_i64()
+        .unwrap();
+    assert!(queue
+        .body
+        .contains(&format!("/admin/adjustments/{request}/approve")));
+    let approved = anna
+        .post(
+            &format!("/admin/adjustments/{request}/approve"),
+            &[("csrf", &queue.csrf())],
+        )
+        .await;
+    let after = anna.get(approved.location()).await;
+    assert!(after.body.contains("доступно 6450"), "{}", after.body);
+    assert!(after.body.contains("Нечего согласовывать"));
+    // A second click on a stale page changes nothing.
+    let stale = anna
+        .post(
+            &format!("/admin/adjustments/{request}/approve"),
+            &[("csrf", &queue.csrf())],
+        )
+        .await;
+    assert!(anna.get(stale.location()).await.body.contains("уже решён"));
+    let balance = app
+        .kopilka
+        .store_for_tests()
+        .ledger_balance(
+            kopilka_domain::member::MemberId::new(id),
+            app.clock.now(),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(balance.available.get(), 6450);
+
+    // HR has no customers.
+    app.staff_token("kadry", &[Role::Hr]).await;
+    let (mut hr, _) = staff_pages(&app, "kadry").await;
+    assert_eq!(hr.get(&format!("/admin/members/{id}")).await.status, 403);
 }

@@ -1,0 +1,79 @@
+//! The back office's sections, each shown to the staff whose roles open it: the pages follow
+//! the same matrix the service enforces (`Permission::roles`).
+
+use crate::i18n::Texts;
+use kopilka_domain::employee::Department;
+use kopilka_domain::staff::{Permission, Role};
+
+pub(crate) struct NavLink {
+    pub(crate) href: &'static str,
+    pub(crate) label: String,
+}
+
+/// What opens a section: a permission of the matrix, or answering one of the departments.
+enum Opens {
+    Permission(Permission),
+    DepartmentThreads,
+}
+
+/// In the order of the navigation; the first a staff member may open is their home.
+const SECTIONS: [(&str, &str, Opens); 6] = [
+    (
+        "/admin/members",
+        "admin_nav_members",
+        Opens::Permission(Permission::FindCustomers),
+    ),
+    (
+        "/admin/adjustments",
+        "admin_nav_adjustments",
+        Opens::Permission(Permission::AdjustPoints),
+    ),
+    (
+        "/admin/documents",
+        "admin_nav_documents",
+        Opens::Permission(Permission::WorkDocuments),
+    ),
+    (
+        "/admin/employees",
+        "admin_nav_employees",
+        Opens::Permission(Permission::ManageEmployees),
+    ),
+    (
+        "/admin/payroll",
+        "admin_nav_payroll",
+        Opens::Permission(Permission::ImportPayroll),
+    ),
+    (
+        "/admin/messages",
+        "messages_title",
+        Opens::DepartmentThreads,
+    ),
+];
+
+fn opens(opens: &Opens, roles: &[Role]) -> bool {
+    match opens {
+        Opens::Permission(p) => p.granted_to(roles),
+        Opens::DepartmentThreads => Department::ALL.iter().any(|d| {
+            roles.contains(&Role::Admin) || d.answered_by().iter().any(|r| roles.contains(r))
+        }),
+    }
+}
+
+pub(crate) fn sections(texts: &Texts, roles: &[Role]) -> Vec<NavLink> {
+    SECTIONS
+        .iter()
+        .filter(|(_, _, o)| opens(o, roles))
+        .map(|(href, label, _)| NavLink {
+            href,
+            label: texts.get(label).to_owned(),
+        })
+        .collect()
+}
+
+/// Where a staff member lands after signing in: their first section.
+pub(crate) fn home(roles: &[Role]) -> &'static str {
+    SECTIONS
+        .iter()
+        .find(|(_, _, o)| opens(o, roles))
+        .map_or("/admin/login", |(href, _, _)| href)
+}
