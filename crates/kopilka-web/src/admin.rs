@@ -303,7 +303,7 @@ async fn request_page(
         .as_ref()
         .is_some_and(|d| d.revoked_at.is_some());
     let page = RequestPage {
-        page: Chrome::for_staff(state, &visitor, &staff),
+        page: Chrome::for_staff(state, &visitor, staff),
         id,
         kind: t
             .get(&format!("document_type_{}", request.order.kind.as_str()))

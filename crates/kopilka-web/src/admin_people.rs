@@ -100,7 +100,7 @@ async fn employees_page(
         StatusCode::UNPROCESSABLE_ENTITY
     };
     let page = EmployeesPage {
-        page: Chrome::for_staff(state, &visitor, &staff),
+        page: Chrome::for_staff(state, &visitor, staff),
         rows,
         issued,
         notice,
