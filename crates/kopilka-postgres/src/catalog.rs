@@ -6,8 +6,8 @@ use kopilka_domain::staff::Role;
 use kopilka_domain::staff::StaffId;
 use kopilka_store::Marketing as _;
 use kopilka_store::{
-    convert, AuditEntry, Catalog, Category, Meta, NewAuditEntry, Staff, StaffChange,
-    StaffCredentials, StaffMember, StoreLocation, StoreResult,
+    convert, AuditEntry, AuditFilter, AuditSubject, Catalog, Category, Meta, NewAuditEntry, Staff,
+    StaffChange, StaffCredentials, StaffMember, StoreLocation, StoreResult,
 };
 use sqlx::postgres::PgRow;
 use sqlx::Row;
@@ -268,8 +268,23 @@ impl Staff for PostgresStore {
         insert_audit(&mut conn, &e).await
     }
 
-    async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        sqlx::query("SELECT id, actor, action, subject, details, at FROM audit_log ORDER BY id DESC LIMIT $1")
+    async fn audit_log(&self, filter: &AuditFilter, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        let (kind, exact) = match &filter.subject {
+            Some(AuditSubject::Kind(kind)) => (Some(format!("{kind}:")), None),
+            Some(AuditSubject::Exact(subject)) => (None, Some(subject.clone())),
+            None => (None, None),
+        };
+        sqlx::query(
+            "SELECT id, actor, action, subject, details, at FROM audit_log \
+             WHERE ($1::text IS NULL OR actor = $1) AND ($2::text IS NULL OR left(subject, length($2)) = $2) \
+             AND ($3::text IS NULL OR subject = $3) AND ($4::timestamptz IS NULL OR at >= $4) \
+             AND ($5::timestamptz IS NULL OR at < $5) ORDER BY id DESC LIMIT $6",
+        )
+            .bind(&filter.actor)
+            .bind(kind)
+            .bind(exact)
+            .bind(filter.from)
+            .bind(filter.to)
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await

@@ -8,7 +8,9 @@ use kopilka_domain::password::NewPassword;
 use kopilka_domain::staff::StaffId;
 use kopilka_domain::staff::{Permission, Role};
 use kopilka_domain::DomainError;
-use kopilka_store::{AuditEntry, NewAuditEntry, StaffChange, StaffMember, StoreError, TokenKind};
+use kopilka_store::{
+    AuditEntry, AuditFilter, NewAuditEntry, StaffChange, StaffMember, StoreError, TokenKind,
+};
 use kopilka_text::Message;
 use rand::rngs::OsRng;
 
@@ -324,10 +326,11 @@ impl Kopilka {
         Ok(())
     }
 
-    /// The audit log, newest first: administrators only.
+    /// The audit log, newest first, narrowed by `filter`: administrators only.
     pub async fn audit_log(
         &self,
         staff: &StaffMember,
+        filter: &AuditFilter,
         limit: u32,
     ) -> ServiceResult<Vec<AuditEntry>> {
         authorize(staff, Permission::ReadAudit)?;
@@ -336,6 +339,11 @@ impl Kopilka {
                 DomainError::field("limit", Message::new("range_1_to").with("max", 1000)).into(),
             );
         }
-        Ok(self.store().audit_log(limit).await?)
+        if let (Some(from), Some(to)) = (filter.from, filter.to) {
+            if from >= to {
+                return Err(DomainError::field("to", "audit_period_empty").into());
+            }
+        }
+        Ok(self.store().audit_log(filter, limit).await?)
     }
 }

@@ -6,8 +6,8 @@ use kopilka_domain::staff::Role;
 use kopilka_domain::staff::StaffId;
 use kopilka_store::Marketing as _;
 use kopilka_store::{
-    convert, AuditEntry, Catalog, Category, Meta, NewAuditEntry, Staff, StaffChange,
-    StaffCredentials, StaffMember, StoreLocation, StoreResult,
+    convert, AuditEntry, AuditFilter, AuditSubject, Catalog, Category, Meta, NewAuditEntry, Staff,
+    StaffChange, StaffCredentials, StaffMember, StoreLocation, StoreResult,
 };
 use rusqlite::params;
 
@@ -254,13 +254,21 @@ impl Staff for SqliteStore {
         self.write(move |tx| insert_audit(tx, &e)).await
     }
 
-    async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+    async fn audit_log(&self, filter: &AuditFilter, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        let (kind, exact) = audit_subject(filter);
+        let actor = filter.actor.clone();
+        let (from, to) = (filter.from.map(micros), filter.to.map(micros));
         self.read(move |c| {
             let mut stmt = c
-                .prepare_cached("SELECT id, actor, action, subject, details, at FROM audit_log ORDER BY id DESC LIMIT ?1")
+                .prepare_cached(
+                    "SELECT id, actor, action, subject, details, at FROM audit_log \
+                     WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR substr(subject, 1, length(?2)) = ?2) \
+                     AND (?3 IS NULL OR subject = ?3) AND (?4 IS NULL OR at >= ?4) AND (?5 IS NULL OR at < ?5) \
+                     ORDER BY id DESC LIMIT ?6",
+                )
                 .map_err(backend)?;
             let rows = stmt
-                .query_map([limit], |r| {
+                .query_map(params![actor, kind, exact, from, to, limit], |r| {
                     Ok(AuditEntry {
                         id: r.get(0)?,
                         actor: r.get(1)?,
@@ -296,5 +304,14 @@ impl Meta for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
         self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))
             .await
+    }
+}
+
+/// The filter's subject as (a kind's prefix, an exact subject).
+fn audit_subject(filter: &AuditFilter) -> (Option<String>, Option<String>) {
+    match &filter.subject {
+        Some(AuditSubject::Kind(kind)) => (Some(format!("{kind}:")), None),
+        Some(AuditSubject::Exact(subject)) => (None, Some(subject.clone())),
+        None => (None, None),
     }
 }

@@ -330,7 +330,8 @@ pub trait Staff: Send + Sync {
     ) -> StoreResult<bool>;
     async fn staff_member(&self, id: StaffId) -> StoreResult<Option<StaffMember>>;
     async fn record_audit(&self, entry: NewAuditEntry) -> StoreResult<()>;
-    async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+    /// Newest first, at most `limit`.
+    async fn audit_log(&self, filter: &AuditFilter, limit: u32) -> StoreResult<Vec<AuditEntry>>;
 }
 
 #[async_trait]

@@ -231,3 +231,24 @@ impl MemberCursor {
         }
     }
 }
+
+/// Which audit rows to read (`Staff::audit_log`); every field narrows, none reads all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// `staff:<id>`, `cli` or `system`, matched whole.
+    pub actor: Option<String>,
+    /// What the rows are about.
+    pub subject: Option<AuditSubject>,
+    /// From this time on, inclusive.
+    pub from: Option<DateTime<Utc>>,
+    /// Before this time.
+    pub to: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditSubject {
+    /// Every row about one kind of thing: `member` matches `member:12`.
+    Kind(String),
+    /// One thing: `member:12`.
+    Exact(String),
+}

@@ -1,15 +1,14 @@
 //! `/admin/*`: the back office's calls (staff tokens only).
 
 use crate::error::{ApiResult, Problem};
-use crate::extract::{ApiJson, ApiQuery, ClientInfo, StaffAuth};
+use crate::extract::{ApiJson, ClientInfo, StaffAuth};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
-use chrono::{DateTime, Utc};
 use kopilka_domain::staff::Role;
 use kopilka_domain::Validation;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -17,7 +16,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(login))
         .routes(routes!(logout))
-        .routes(routes!(audit))
         .routes(routes!(liability))
 }
 
@@ -81,51 +79,6 @@ async fn logout(
         .sign_out(kopilka_store::TokenKind::Staff, &auth.token)
         .await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct AuditQuery {
-    /// 1 to 1000, default 100.
-    limit: Option<u32>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditView {
-    id: i64,
-    /// `staff:<id>`, `cli` or `system`.
-    actor: String,
-    action: String,
-    subject: String,
-    details: serde_json::Value,
-    at: DateTime<Utc>,
-}
-
-/// The audit log, newest first (administrators).
-#[utoipa::path(get, path = "/admin/audit", tag = "admin", params(AuditQuery), security(("staff" = [])),
-    responses((status = 200, body = [AuditView]), (status = 403, body = Problem)))]
-async fn audit(
-    State(state): State<AppState>,
-    auth: StaffAuth,
-    ApiQuery(query): ApiQuery<AuditQuery>,
-) -> ApiResult<Json<Vec<AuditView>>> {
-    let entries = state
-        .kopilka
-        .audit_log(&auth.staff, query.limit.unwrap_or(100))
-        .await?;
-    Ok(Json(
-        entries
-            .into_iter()
-            .map(|e| AuditView {
-                id: e.id,
-                actor: e.actor,
-                action: e.action,
-                subject: e.subject,
-                details: serde_json::from_str(&e.details)
-                    .unwrap_or(serde_json::Value::String(e.details)),
-                at: e.at,
-            })
-            .collect(),
-    ))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

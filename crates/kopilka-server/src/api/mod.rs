@@ -2,6 +2,7 @@
 
 pub mod adjustments;
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod cards;
 pub mod care;
@@ -76,6 +77,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(public::router())
         .merge(admin::router())
         .merge(adjustments::router())
+        .merge(audit::router())
         .merge(care::router())
         .merge(support::router())
         .merge(employee::router())

@@ -180,6 +180,79 @@ async fn an_adjustment_above_the_limit_waits_for_another_administrator(backend: 
             "points.adjust.request",
         ]
     );
+
+    // The audit log narrows by who, what and when, and downloads as CSV.
+    let approval = &audit.as_array().unwrap()[actions
+        .iter()
+        .position(|a| *a == "points.adjust.approve")
+        .unwrap()];
+    let anna_id = approval["actor"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("staff:")
+        .unwrap();
+    let by_anna = app
+        .get(
+            &format!("/admin/audit?staff={anna_id}&entity=adjustment"),
+            &boris,
+        )
+        .await
+        .expect(200);
+    let by_anna: Vec<&str> = by_anna
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(by_anna, ["points.adjust.approve", "points.adjust.request"]);
+    let about_one = app
+        .get(&format!("/admin/audit?entity=adjustment:{id}"), &boris)
+        .await
+        .expect(200);
+    assert_eq!(about_one.as_array().unwrap().len(), 2, "{about_one}");
+    let members = app
+        .get("/admin/audit?entity=member", &boris)
+        .await
+        .expect(200);
+    assert!(members
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["subject"].as_str().unwrap().starts_with("member:")));
+    let none_yet = app
+        .get("/admin/audit?from=2099-01-01", &boris)
+        .await
+        .expect(200);
+    assert_eq!(none_yet, serde_json::json!([]));
+    for bad in [
+        "staff=anna",
+        "entity=Member",
+        "from=вчера",
+        "from=2026-12-02&to=2026-12-01",
+    ] {
+        app.get(&format!("/admin/audit?{bad}"), &boris)
+            .await
+            .expect_problem(422, "validation_failed");
+    }
+    app.get("/admin/audit", &support)
+        .await
+        .expect_problem(403, "forbidden");
+    let csv = app
+        .client
+        .get(format!(
+            "{}/api/v1/admin/audit.csv?entity=adjustment",
+            app.base
+        ))
+        .bearer_auth(&boris)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = csv.text().await.unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("id,at,actor,action,subject,details"));
+    assert_eq!(lines.count(), 6, "{csv}");
+    assert!(csv.contains("Компенсация по жалобе 77"));
     app.assert_ledger_balanced().await;
 }
 

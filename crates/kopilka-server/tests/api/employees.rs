@@ -240,7 +240,12 @@ async fn an_employee_changes_the_temporary_password_before_anything_else(backend
     sign_in(&app, "ivanova", NEW_PASSWORD)
         .await
         .expect_problem(401, "invalid_credentials");
-    let audit = app.kopilka.store_for_tests().audit_log(100).await.unwrap();
+    let audit = app
+        .kopilka
+        .store_for_tests()
+        .audit_log(&kopilka_store::AuditFilter::default(), 100)
+        .await
+        .unwrap();
     for action in [
         "employee.create",
         "employee.password",
@@ -302,7 +307,12 @@ async fn payroll_is_imported_all_or_nothing(backend: Backend) {
         upload_payroll(&app, &accounting, october).await.expect(201)["rows"],
         1
     );
-    let audit = app.kopilka.store_for_tests().audit_log(100).await.unwrap();
+    let audit = app
+        .kopilka
+        .store_for_tests()
+        .audit_log(&kopilka_store::AuditFilter::default(), 100)
+        .await
+        .unwrap();
     assert_eq!(
         audit
             .iter()

@@ -37,7 +37,12 @@ async fn login(app: &TestApp, login: &str) -> Answer {
 
 /// The `member.delete` audit row of the member: its details.
 async fn deletion_audited(app: &TestApp, member: i64) -> Value {
-    let entries = app.kopilka.store_for_tests().audit_log(100).await.unwrap();
+    let entries = app
+        .kopilka
+        .store_for_tests()
+        .audit_log(&kopilka_store::AuditFilter::default(), 100)
+        .await
+        .unwrap();
     let entry = entries
         .iter()
         .find(|e| e.action == "member.delete" && e.subject == format!("member:{member}"))
@@ -432,7 +437,7 @@ async fn withdrawing_the_personal_data_consent_deletes_only_once_confirmed(backe
     assert!(app
         .kopilka
         .store_for_tests()
-        .audit_log(100)
+        .audit_log(&kopilka_store::AuditFilter::default(), 100)
         .await
         .unwrap()
         .iter()

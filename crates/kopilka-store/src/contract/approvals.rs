@@ -49,7 +49,10 @@ pub async fn approvals(store: &dyn Store) {
         (Points::new(7000), maker)
     );
     assert_eq!(first.decided_by, None);
-    let log = store.audit_log(1).await.unwrap();
+    let log = store
+        .audit_log(&crate::AuditFilter::default(), 1)
+        .await
+        .unwrap();
     assert_eq!(log[0].subject, format!("adjustment:{}", first.id));
     let second = store
         .request_adjustment(

@@ -33,7 +33,10 @@ pub(super) fn audit_of(action: &str, subject: &str, hour: u32) -> NewAuditEntry 
 
 /// The newest audit row: its action, subject and time.
 async fn newest_audit(store: &dyn Store) -> (String, String, DateTime<Utc>) {
-    let log = store.audit_log(1).await.unwrap();
+    let log = store
+        .audit_log(&crate::AuditFilter::default(), 1)
+        .await
+        .unwrap();
     let entry = log.first().expect("an audit row");
     (entry.action.clone(), entry.subject.clone(), entry.at)
 }

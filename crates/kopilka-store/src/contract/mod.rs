@@ -240,12 +240,71 @@ pub async fn staff(store: &dyn Store) {
             .disabled
     );
     store.record_audit(audit("contract.note", 4)).await.unwrap();
-    let log = store.audit_log(10).await.unwrap();
+    let log = store
+        .audit_log(&crate::AuditFilter::default(), 10)
+        .await
+        .unwrap();
     let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(
         actions[..3],
         ["contract.note", "staff.disable", "staff.create"],
         "newest first"
+    );
+    // Narrowed by who, what and when.
+    let about = |subject: &str, actor: &str, hour| NewAuditEntry {
+        actor: actor.into(),
+        subject: subject.into(),
+        ..audit("contract.filter", hour)
+    };
+    for entry in [
+        about("till:7", "staff:5", 5),
+        about("till:8", "staff:6", 6),
+        about("tilling:1", "staff:5", 7),
+    ] {
+        store.record_audit(entry).await.unwrap();
+    }
+    let subjects = |filter: AuditFilter| async move {
+        store
+            .audit_log(&filter, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.subject)
+            .collect::<Vec<_>>()
+    };
+    let kind = |k: &str| Some(AuditSubject::Kind(k.into()));
+    assert_eq!(
+        subjects(AuditFilter {
+            subject: kind("till"),
+            ..AuditFilter::default()
+        })
+        .await,
+        ["till:8", "till:7"]
+    );
+    assert_eq!(
+        subjects(AuditFilter {
+            subject: Some(AuditSubject::Exact("till:7".into())),
+            ..AuditFilter::default()
+        })
+        .await,
+        ["till:7"]
+    );
+    assert_eq!(
+        subjects(AuditFilter {
+            actor: Some("staff:5".into()),
+            ..AuditFilter::default()
+        })
+        .await,
+        ["tilling:1", "till:7"]
+    );
+    assert_eq!(
+        subjects(AuditFilter {
+            from: Some(at(6)),
+            to: Some(at(7)),
+            ..AuditFilter::default()
+        })
+        .await,
+        ["till:8"]
     );
 }
 
