@@ -50,6 +50,8 @@ pub enum Permission {
     FindCustomers,
     /// Adjust a customer's points within one's limit; above it, ask for approval.
     AdjustPoints,
+    /// Key in a customer's paper form, binding its card.
+    KeyPaperForms,
     /// Approve or reject another's adjustment above their limit.
     ApproveAdjustments,
     /// Read and answer customers' tickets.
@@ -67,9 +69,10 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 10] = [
         Permission::FindCustomers,
         Permission::AdjustPoints,
+        Permission::KeyPaperForms,
         Permission::ApproveAdjustments,
         Permission::AnswerTickets,
         Permission::WorkDocuments,
@@ -82,7 +85,9 @@ impl Permission {
     /// The roles besides administrators that hold it.
     pub fn roles(self) -> &'static [Role] {
         match self {
-            Permission::FindCustomers => &[Role::Support, Role::StoreManager],
+            Permission::FindCustomers | Permission::KeyPaperForms => {
+                &[Role::Support, Role::StoreManager]
+            }
             Permission::AdjustPoints | Permission::AnswerTickets => &[Role::Support],
             Permission::WorkDocuments => &[Role::Hr, Role::Accounting],
             Permission::ManageEmployees => &[Role::Hr],
@@ -100,6 +105,7 @@ impl Permission {
         match self {
             Permission::FindCustomers => "find_customers",
             Permission::AdjustPoints => "adjust_points",
+            Permission::KeyPaperForms => "key_paper_forms",
             Permission::ApproveAdjustments => "approve_adjustments",
             Permission::AnswerTickets => "answer_tickets",
             Permission::WorkDocuments => "work_documents",

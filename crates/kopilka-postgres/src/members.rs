@@ -7,8 +7,8 @@ use kopilka_domain::member::StoreId;
 use kopilka_domain::member::{CategoryId, Consents, Gender, Member, MemberId, Profile};
 use kopilka_domain::{CardNumber, CardStatus, DomainError, Phone};
 use kopilka_store::{
-    convert, Card, Erased, Erasure, ImportedMember, MemberCursor, MemberRecords, MemberSearch,
-    Members, Registration, StoreError, StoreResult,
+    convert, Card, Enrolment, Erased, Erasure, ImportedMember, MemberCursor, MemberRecords,
+    MemberSearch, Members, Registration, StoreError, StoreResult,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
@@ -145,20 +145,29 @@ impl Members for PostgresStore {
         let pool = self.pool.clone();
         detached(async move {
             let mut tx = pool.begin().await.map_err(db)?;
-            let consumed = sqlx::query(
-                "UPDATE sessions SET revoked_at = $2 WHERE token_hash = $1 AND kind = 'registration' \
-                 AND revoked_at IS NULL AND expires_at > $2 AND phone = $3",
-            )
-            .bind(&r.registration_token_hash)
-            .bind(r.at)
-            .bind(r.phone.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?
-            .rows_affected();
-            if consumed != 1 {
-                return Err(StoreError::NotFound);
-            }
+            let password_hash = match &r.enrolment {
+                Enrolment::Online {
+                    registration_token_hash,
+                    password_hash,
+                } => {
+                    let consumed = sqlx::query(
+                        "UPDATE sessions SET revoked_at = $2 WHERE token_hash = $1 AND kind = 'registration' \
+                         AND revoked_at IS NULL AND expires_at > $2 AND phone = $3",
+                    )
+                    .bind(registration_token_hash)
+                    .bind(r.at)
+                    .bind(r.phone.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?
+                    .rows_affected();
+                    if consumed != 1 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Some(password_hash.clone())
+                }
+                Enrolment::PaperForm { .. } => None,
+            };
             let p = &r.profile;
             let member: i64 = sqlx::query_scalar(
                 "INSERT INTO members (phone, password_hash, last_name, first_name, gender, birth_date, city, email, \
@@ -167,7 +176,7 @@ impl Members for PostgresStore {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $11, $16) RETURNING id",
             )
             .bind(r.phone.as_str())
-            .bind(&r.password_hash)
+            .bind(&password_hash)
             .bind(&p.last_name)
             .bind(&p.first_name)
             .bind(p.gender.map(Gender::as_str))
@@ -186,16 +195,43 @@ impl Members for PostgresStore {
             .await
             .map_err(db)?;
             log_consents(&mut tx, kopilka_domain::member::MemberId::new(member), &r.consents).await?;
-            sqlx::query(
-                "INSERT INTO cards (number, kind, status, member_id, created_at, bound_at) VALUES ($1, $2, 'active', $3, $4, $4)",
-            )
-            .bind(r.card.as_str())
-            .bind(r.card_kind.as_str())
-            .bind(member)
-            .bind(r.at)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+            match &r.enrolment {
+                Enrolment::Online { .. } => {
+                    sqlx::query(
+                        "INSERT INTO cards (number, kind, status, member_id, created_at, bound_at) VALUES ($1, $2, 'active', $3, $4, $4)",
+                    )
+                    .bind(r.card.as_str())
+                    .bind(r.card_kind.as_str())
+                    .bind(member)
+                    .bind(r.at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                }
+                Enrolment::PaperForm { audit } => {
+                    // Locked: two forms keyed in at once with one card bind it once.
+                    let card: Option<(String, Option<i64>)> =
+                        sqlx::query_as("SELECT status, member_id FROM cards WHERE number = $1 FOR UPDATE")
+                            .bind(r.card.as_str())
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                    let (status, holder) = card.ok_or(DomainError::NotFound("card"))?;
+                    CardStatus::from_db(&status)
+                        .ok_or_else(|| StoreError::Corrupt(format!("card status {status:?}")))?
+                        .check_bindable(holder.is_some())?;
+                    sqlx::query("UPDATE cards SET status = 'active', member_id = $2, bound_at = $3 WHERE number = $1")
+                        .bind(r.card.as_str())
+                        .bind(member)
+                        .bind(r.at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                    let mut audit = audit.clone();
+                    audit.subject.push_str(&member.to_string());
+                    crate::catalog::insert_audit(&mut tx, &audit).await?;
+                }
+            }
             let account: i64 = sqlx::query_scalar("INSERT INTO accounts (member_id, created_at) VALUES ($1, $2) RETURNING id")
                 .bind(member)
                 .bind(r.at)

@@ -15,6 +15,7 @@ pub mod employee_messages;
 pub mod employees;
 mod error;
 pub mod offers;
+pub mod paper_forms;
 pub mod payroll;
 pub mod pos;
 pub mod privacy;

@@ -6,7 +6,7 @@ use kopilka_domain::ledger::{welcome_lot, Balance, Credit, MovementKind, SystemA
 use kopilka_domain::member::{Consents, Member, Profile};
 use kopilka_domain::password::NewPassword;
 use kopilka_domain::{CardKind, CardNumber, DomainError, Points, Validation};
-use kopilka_store::{Card, Registration, StoreError, TokenKind};
+use kopilka_store::{Card, Enrolment, Registration, StoreError, TokenKind};
 use kopilka_text::Message;
 use rand::rngs::OsRng;
 
@@ -147,7 +147,10 @@ impl Kopilka {
         let rules = self.rules();
         let registration = Registration {
             phone,
-            registration_token_hash: crypto::token_hash(registration_token),
+            enrolment: Enrolment::Online {
+                registration_token_hash: crypto::token_hash(registration_token),
+                password_hash,
+            },
             profile: form.profile,
             consents: Consents {
                 personal_data: true,
@@ -155,7 +158,6 @@ impl Kopilka {
                 version: rules.consent_version.clone(),
                 recorded_at: now,
             },
-            password_hash,
             card: CardNumber::generate(CardRange::Virtual, &mut OsRng),
             card_kind: CardKind::Virtual,
             welcome: self.welcome_credit(now),

@@ -12,7 +12,7 @@ use kopilka_store::convert::with_statuses;
 use kopilka_store::{Card, Cards, StoreError, StoreResult};
 use rusqlite::{params, Connection, OptionalExtension};
 
-fn card_row(conn: &Connection, number: &str) -> StoreResult<Option<Card>> {
+pub(crate) fn card_row(conn: &Connection, number: &str) -> StoreResult<Option<Card>> {
     conn.prepare_cached(
         "SELECT number, kind, status, member_id, bound_at FROM cards WHERE number = ?1",
     )

@@ -7,8 +7,8 @@ use kopilka_domain::member::StoreId;
 use kopilka_domain::member::{CategoryId, Consents, Gender, Member, MemberId, Profile};
 use kopilka_domain::{CardNumber, CardStatus, DomainError, Phone};
 use kopilka_store::{
-    convert, Card, Erased, Erasure, ImportedMember, MemberCursor, MemberRecords, MemberSearch,
-    Members, Registration, StoreError, StoreResult,
+    convert, Card, Enrolment, Erased, Erasure, ImportedMember, MemberCursor, MemberRecords,
+    MemberSearch, Members, Registration, StoreError, StoreResult,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -120,16 +120,25 @@ impl Members for SqliteStore {
     async fn register(&self, r: Registration) -> StoreResult<(Member, Card)> {
         self.write(move |tx| {
             let at = micros(r.at);
-            let consumed = tx
-                .prepare_cached(
-                    "UPDATE sessions SET revoked_at = ?2 WHERE token_hash = ?1 AND kind = 'registration' \
-                     AND revoked_at IS NULL AND expires_at > ?2 AND phone = ?3",
-                )
-                .and_then(|mut s| s.execute(params![r.registration_token_hash, at, r.phone.as_str()]))
-                .map_err(backend)?;
-            if consumed != 1 {
-                return Err(StoreError::NotFound);
-            }
+            let password_hash = match &r.enrolment {
+                Enrolment::Online {
+                    registration_token_hash,
+                    password_hash,
+                } => {
+                    let consumed = tx
+                        .prepare_cached(
+                            "UPDATE sessions SET revoked_at = ?2 WHERE token_hash = ?1 AND kind = 'registration' \
+                             AND revoked_at IS NULL AND expires_at > ?2 AND phone = ?3",
+                        )
+                        .and_then(|mut s| s.execute(params![registration_token_hash, at, r.phone.as_str()]))
+                        .map_err(backend)?;
+                    if consumed != 1 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Some(password_hash.clone())
+                }
+                Enrolment::PaperForm { .. } => None,
+            };
             let p = &r.profile;
             tx.prepare_cached(
                 "INSERT INTO members (phone, password_hash, last_name, first_name, gender, birth_date, city, email, \
@@ -140,7 +149,7 @@ impl Members for SqliteStore {
             .and_then(|mut s| {
                 s.execute(params![
                     r.phone.as_str(),
-                    r.password_hash,
+                    password_hash,
                     p.last_name,
                     p.first_name,
                     p.gender.map(Gender::as_str),
@@ -160,11 +169,28 @@ impl Members for SqliteStore {
             .map_err(backend)?;
             let member = tx.last_insert_rowid();
             log_consents(tx, MemberId::new(member), &r.consents)?;
-            tx.prepare_cached(
-                "INSERT INTO cards (number, kind, status, member_id, created_at, bound_at) VALUES (?1, ?2, 'active', ?3, ?4, ?4)",
-            )
-            .and_then(|mut s| s.execute(params![r.card.as_str(), r.card_kind.as_str(), member, at]))
-            .map_err(backend)?;
+            match &r.enrolment {
+                Enrolment::Online { .. } => {
+                    tx.prepare_cached(
+                        "INSERT INTO cards (number, kind, status, member_id, created_at, bound_at) VALUES (?1, ?2, 'active', ?3, ?4, ?4)",
+                    )
+                    .and_then(|mut s| s.execute(params![r.card.as_str(), r.card_kind.as_str(), member, at]))
+                    .map_err(backend)?;
+                }
+                Enrolment::PaperForm { audit } => {
+                    let card = crate::cards::card_row(tx, r.card.as_str())?
+                        .ok_or(DomainError::NotFound("card"))?;
+                    card.status.check_bindable(card.member_id.is_some())?;
+                    tx.execute(
+                        "UPDATE cards SET status = 'active', member_id = ?2, bound_at = ?3 WHERE number = ?1",
+                        params![r.card.as_str(), member, at],
+                    )
+                    .map_err(backend)?;
+                    let mut audit = audit.clone();
+                    audit.subject.push_str(&member.to_string());
+                    crate::catalog::insert_audit(tx, &audit)?;
+                }
+            }
             tx.prepare_cached("INSERT INTO accounts (member_id, created_at) VALUES (?1, ?2)")
                 .and_then(|mut s| s.execute(params![member, at]))
                 .map_err(backend)?;

@@ -9,10 +9,9 @@ use kopilka_domain::{CardKind, CardNumber, CardStatus, Phone};
 #[derive(Debug, Clone)]
 pub struct Registration {
     pub phone: Phone,
-    pub registration_token_hash: String,
+    pub enrolment: Enrolment,
     pub profile: Profile,
     pub consents: Consents,
-    pub password_hash: String,
     pub card: CardNumber,
     pub card_kind: CardKind,
     pub welcome: Credit,
@@ -251,4 +250,19 @@ pub enum AuditSubject {
     Kind(String),
     /// One thing: `member:12`.
     Exact(String),
+}
+
+/// How a customer joins (`Members::register`).
+#[derive(Debug, Clone)]
+pub enum Enrolment {
+    /// On the site or in the app: the verified phone's registration token is spent, the
+    /// password set, and the card (a new virtual one) created.
+    Online {
+        registration_token_hash: String,
+        password_hash: String,
+    },
+    /// A paper form keyed in by staff (SPEC 1.3): the card is an issued, unbound physical
+    /// card, now bound; no password until the customer sets one through recovery. The audit
+    /// row is written in the same transaction, its subject completed with the new id.
+    PaperForm { audit: NewAuditEntry },
 }

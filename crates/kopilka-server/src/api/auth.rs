@@ -109,8 +109,8 @@ async fn verify_code(
 #[serde(default)]
 pub struct ConsentsBody {
     /// Must be true: processing of personal data.
-    personal_data: bool,
-    newsletters: bool,
+    pub(crate) personal_data: bool,
+    pub(crate) newsletters: bool,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -118,6 +118,20 @@ pub struct ConsentsBody {
 #[derive(Default)]
 pub struct RegisterBody {
     registration_token: String,
+    #[serde(flatten)]
+    person: PersonBody,
+    email: Option<String>,
+    favourite_store_id: Option<i64>,
+    favourite_category_id: Option<i64>,
+    consents: ConsentsBody,
+    /// At least 6 characters, not a common password.
+    password: String,
+}
+
+/// The fields of the registration form and of a paper form that say who someone is.
+#[derive(Debug, Default, Deserialize, serde::Serialize, ToSchema)]
+#[serde(default)]
+pub struct PersonBody {
     last_name: Option<String>,
     first_name: Option<String>,
     /// `male` or `female`.
@@ -125,12 +139,40 @@ pub struct RegisterBody {
     /// `YYYY-MM-DD`.
     birth_date: Option<String>,
     city: Option<String>,
-    email: Option<String>,
-    favourite_store_id: Option<i64>,
-    favourite_category_id: Option<i64>,
-    consents: ConsentsBody,
-    /// At least 6 characters, not a common password.
-    password: String,
+}
+
+impl PersonBody {
+    /// The profile these fields make, the errors in `v`; `None` if any is wrong.
+    pub(crate) fn parse(self, v: &mut Validation, state: &AppState) -> Option<Profile> {
+        let rules = state.kopilka.rules();
+        let today = state.kopilka.today();
+        let last_name = required(v, "last_name", self.last_name)
+            .and_then(|s| v.check("last_name", member::parse_name(&s)));
+        let first_name = v.check_opt(
+            "first_name",
+            self.first_name
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| member::parse_name(&s)),
+        );
+        let gender =
+            required(v, "gender", self.gender).and_then(|s| v.check("gender", Gender::parse(&s)));
+        let birth_date = required(v, "birth_date", self.birth_date).and_then(|s| {
+            v.check(
+                "birth_date",
+                member::parse_birth_date(&s, today, rules.min_age_years),
+            )
+        });
+        let city =
+            required(v, "city", self.city).and_then(|s| v.check("city", member::parse_city(&s)));
+        Some(Profile {
+            last_name: Some(last_name?),
+            first_name: first_name?,
+            gender: Some(gender?),
+            birth_date: Some(birth_date?),
+            city: Some(city?),
+            ..Profile::default()
+        })
+    }
 }
 
 fn required<T>(v: &mut Validation, field: &str, value: Option<T>) -> Option<T> {
@@ -143,26 +185,8 @@ fn required<T>(v: &mut Validation, field: &str, value: Option<T>) -> Option<T> {
 impl RegisterBody {
     fn parse(self, state: &AppState) -> Result<RegistrationForm, kopilka_domain::DomainError> {
         let rules = state.kopilka.rules();
-        let today = state.kopilka.today();
         let mut v = Validation::default();
-        let last_name = required(&mut v, "last_name", self.last_name)
-            .and_then(|s| v.check("last_name", member::parse_name(&s)));
-        let first_name = v.check_opt(
-            "first_name",
-            self.first_name
-                .filter(|s| !s.trim().is_empty())
-                .map(|s| member::parse_name(&s)),
-        );
-        let gender = required(&mut v, "gender", self.gender)
-            .and_then(|s| v.check("gender", Gender::parse(&s)));
-        let birth_date = required(&mut v, "birth_date", self.birth_date).and_then(|s| {
-            v.check(
-                "birth_date",
-                member::parse_birth_date(&s, today, rules.min_age_years),
-            )
-        });
-        let city = required(&mut v, "city", self.city)
-            .and_then(|s| v.check("city", member::parse_city(&s)));
+        let person = self.person.parse(&mut v, state);
         let email = v.check_opt(
             "email",
             self.email
@@ -181,38 +205,17 @@ impl RegisterBody {
         if self.registration_token.is_empty() {
             v.add("registration_token", "field_required");
         }
-        let (
-            Some(last_name),
-            Some(first_name),
-            Some(gender),
-            Some(birth_date),
-            Some(city),
-            Some(email),
-            Some(password),
-            true,
-        ) = (
-            last_name,
-            first_name,
-            gender,
-            birth_date,
-            city,
-            email,
-            password,
-            v.is_ok(),
-        )
+        let (Some(person), Some(email), Some(password), true) =
+            (person, email, password, v.is_ok())
         else {
             return Err(v.into_error());
         };
         Ok(RegistrationForm {
             profile: Profile {
-                last_name: Some(last_name),
-                first_name,
-                gender: Some(gender),
-                birth_date: Some(birth_date),
-                city: Some(city),
                 email,
                 favourite_store_id: self.favourite_store_id.map(StoreId::new),
                 favourite_category_id,
+                ..person
             },
             newsletters: self.consents.newsletters,
             password: password.into(),

@@ -1,19 +1,25 @@
 //! `/admin/members`: customer care finds a customer by what they were told.
 
+use super::auth::{ConsentsBody, PersonBody};
 use super::views::CardView;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{ApiQuery, StaffAuth};
+use crate::extract::{ApiJson, ApiQuery, StaffAuth};
 use crate::AppState;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::Json;
+use kopilka_domain::{member, CardNumber, Phone, Validation};
 use kopilka_service::care::{FoundMember, FOUND_PAGE_MAX};
+use kopilka_service::paper_forms::PaperForm;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(find_members))
+    OpenApiRouter::new()
+        .routes(routes!(find_members))
+        .routes(routes!(paper_form))
 }
 
 /// Members a search shows when no `limit` is given.
@@ -93,4 +99,71 @@ async fn find_members(
         items: page.items.iter().map(Into::into).collect(),
         next_cursor: page.next_cursor,
     }))
+}
+
+#[derive(Debug, Default, Deserialize, serde::Serialize, ToSchema)]
+#[serde(default)]
+pub struct PaperFormBody {
+    /// The plastic card handed out with the form: from an issued batch, not yet bound.
+    card_number: String,
+    /// As written on the form.
+    phone: String,
+    #[serde(flatten)]
+    person: PersonBody,
+    email: Option<String>,
+    consents: ConsentsBody,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaperFormKeyed {
+    member_id: i64,
+}
+
+/// Key in a customer's paper form (support, store managers, administrators; SPEC 1.3): makes
+/// the customer with the welcome points and binds the form's card, which then signs in once
+/// the customer sets a password through recovery.
+#[utoipa::path(post, path = "/admin/paper-forms", tag = "admin", security(("staff" = [])), request_body = PaperFormBody,
+    responses((status = 201, body = PaperFormKeyed), (status = 403, body = Problem),
+              (status = 409, body = Problem, description = "phone_taken, or card_already_bound"),
+              (status = 422, body = Problem, description = "validation_failed: a field, or a card no issued batch holds")))]
+async fn paper_form(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+    ApiJson(body): ApiJson<PaperFormBody>,
+) -> ApiResult<(StatusCode, Json<PaperFormKeyed>)> {
+    let mut v = Validation::default();
+    let card = v.check("card_number", CardNumber::parse(&body.card_number));
+    let phone = v.check("phone", Phone::parse(&body.phone));
+    let person = body.person.parse(&mut v, &state);
+    let email = v.check_opt(
+        "email",
+        body.email
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| member::parse_email(&s)),
+    );
+    if !body.consents.personal_data {
+        v.add("consents.personal_data", "consent_required");
+    }
+    v.finish()?;
+    let (Some(card), Some(phone), Some(person), Some(email)) = (card, phone, person, email) else {
+        return Err(Validation::default().into_error().into());
+    };
+    let member = state
+        .kopilka
+        .key_in_paper_form(
+            &auth.staff,
+            PaperForm {
+                card,
+                phone,
+                profile: member::Profile { email, ..person },
+                newsletters: body.consents.newsletters,
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(PaperFormKeyed {
+            member_id: member.id.get(),
+        }),
+    ))
 }

@@ -10,6 +10,7 @@ use serde_json::Value;
 on_both_stores!(
     support_finds_a_customer_by_phone_card_email_or_name,
     a_support_operators_day_in_the_back_office_pages,
+    a_paper_form_keyed_in_binds_its_card_which_then_signs_in,
 );
 
 /// Registers a customer with this name and e-mail: their card number and id.
@@ -289,4 +290,112 @@ async fn a_support_operators_day_in_the_back_office_pages(backend: Backend) {
     app.staff_token("kadry", &[Role::Hr]).await;
     let (mut hr, _) = staff_pages(&app, "kadry").await;
     assert_eq!(hr.get(&format!("/admin/members/{id}")).await.status, 403);
+}
+
+async fn a_paper_form_keyed_in_binds_its_card_which_then_signs_in(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let batch = app.kopilka.issue_cards(2).await.unwrap();
+    let (card, other) = (batch[0].as_str().to_owned(), batch[1].as_str().to_owned());
+    let manager = app.staff_token("direktor", &[Role::StoreManager]).await;
+    let form = |card: &str, phone: &str| {
+        serde_json::json!({
+            "card_number": card, "phone": phone, "last_name": "Кузнецова", "first_name": "Ольга",
+            "gender": "female", "birth_date": "1978-02-03", "city": "Тверь",
+            "consents": { "personal_data": true, "newsletters": true },
+        })
+    };
+    let key = |body: Value| {
+        let (app, manager) = (&app, manager.clone());
+        async move {
+            app.request(
+                "POST",
+                "/api/v1/admin/paper-forms",
+                Some(&manager),
+                Some(body),
+            )
+            .await
+        }
+    };
+    // Bad fields are named, and nothing is made.
+    let mut bad = form("123", "не телефон");
+    bad["consents"]["personal_data"] = false.into();
+    bad["birth_date"] = "вчера".into();
+    let refused = key(bad).await;
+    assert_eq!(refused.status, 422);
+    let mut fields = refused.fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "birth_date",
+            "card_number",
+            "consents.personal_data",
+            "phone"
+        ]
+    );
+    let (_, virtual_card, _) = app.register("89995554000").await;
+    key(form(&virtual_card, "+79995554001"))
+        .await
+        .expect_invalid();
+    let never_issued = kopilka_domain::CardNumber::generate(
+        kopilka_domain::card::CardRange::Physical,
+        &mut rand::thread_rng(),
+    );
+    key(form(never_issued.as_str(), "+79995554001"))
+        .await
+        .expect_invalid();
+
+    let keyed = key(form(&card, "8 999 555-40-01")).await.expect(201);
+    let member = keyed["member_id"].as_i64().unwrap();
+    key(form(&other, "+79995554001"))
+        .await
+        .expect_problem(409, "phone_taken");
+    key(form(&card, "+79995554002"))
+        .await
+        .expect_problem(409, "card_already_bound");
+    let hr = app.staff_token("kadry", &[Role::Hr]).await;
+    app.request(
+        "POST",
+        "/api/v1/admin/paper-forms",
+        Some(&hr),
+        Some(form(&other, "+79995554003")),
+    )
+    .await
+    .expect_problem(403, "forbidden");
+
+    // Found by the card, with the welcome points; audited without the card's number.
+    let found = app
+        .get(&format!("/admin/members?q={card}"), &manager)
+        .await
+        .expect(200);
+    assert_eq!(found["items"][0]["id"], member);
+    assert_eq!(found["items"][0]["cards"][0]["status"], "active");
+    assert_eq!(found["items"][0]["available"], 300);
+    let root = app.staff_token("root", &[Role::Admin]).await;
+    let audit = app
+        .get(&format!("/admin/audit?entity=member:{member}"), &root)
+        .await
+        .expect(200);
+    assert_eq!(audit[0]["action"], "member.paper_form");
+    assert!(!audit.to_string().contains(&card));
+
+    // The customer sets a password through recovery, then the card signs in.
+    app.post("/auth/password-reset", serde_json::json!({ "login": card }))
+        .await
+        .expect(202);
+    let code = app.last_code("+79995554001").await;
+    app.post(
+        "/auth/password-reset/confirm",
+        serde_json::json!({ "login": card, "code": code, "password": "Бумажная-анкета-1" }),
+    )
+    .await
+    .expect(200);
+    let signed = app
+        .post(
+            "/auth/login",
+            serde_json::json!({ "login": card, "password": "Бумажная-анкета-1" }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(signed["member"]["id"], member);
 }

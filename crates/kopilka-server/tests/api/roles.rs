@@ -20,6 +20,16 @@ fn call(permission: Permission) -> (&'static str, &'static str, Option<serde_jso
             Some(json!({ "points": 10, "reason": "проверка ролей" })),
         ),
         Permission::ApproveAdjustments => ("POST", "/admin/adjustments/999999/approve", None),
+        // A valid form whose card no batch holds: refused after authorization, nothing made.
+        Permission::KeyPaperForms => (
+            "POST",
+            "/admin/paper-forms",
+            Some(json!({
+                "card_number": "2700000000007", "phone": "+79990000001", "last_name": "Проверкина",
+                "gender": "female", "birth_date": "1980-01-01", "city": "Тверь",
+                "consents": { "personal_data": true },
+            })),
+        ),
         Permission::AnswerTickets => ("GET", "/admin/tickets", None),
         Permission::WorkDocuments => ("GET", "/admin/document-requests", None),
         Permission::ManageEmployees => ("GET", "/admin/employees", None),

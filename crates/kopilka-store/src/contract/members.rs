@@ -28,7 +28,10 @@ pub async fn members_and_their_points(store: &dyn Store) {
     };
     let registration = |hash: &str, number: CardNumber| Registration {
         phone: phone.clone(),
-        registration_token_hash: hash.into(),
+        enrolment: Enrolment::Online {
+            registration_token_hash: hash.into(),
+            password_hash: "argon2-hash".into(),
+        },
         profile: Profile {
             last_name: Some("Контрактова".into()),
             gender: Some(Gender::Female),
@@ -41,7 +44,6 @@ pub async fn members_and_their_points(store: &dyn Store) {
             version: "contract".into(),
             recorded_at: at(1),
         },
-        password_hash: "argon2-hash".into(),
         card: number,
         card_kind: CardKind::Virtual,
         welcome: Credit {
@@ -164,7 +166,10 @@ pub async fn register(
     store
         .register(Registration {
             phone,
-            registration_token_hash: hash,
+            enrolment: Enrolment::Online {
+                registration_token_hash: hash,
+                password_hash: "argon2-hash".into(),
+            },
             profile: Profile::default(),
             consents: Consents {
                 personal_data: true,
@@ -172,7 +177,6 @@ pub async fn register(
                 version: "contract".into(),
                 recorded_at: at(1),
             },
-            password_hash: "argon2-hash".into(),
             card: CardNumber::parse(&format!("{card_body}{}", ean13_check_digit(card_body)))
                 .unwrap(),
             card_kind: CardKind::Virtual,

@@ -9,6 +9,7 @@ mod employee_messages;
 mod employees;
 mod ledger;
 mod members;
+mod paper_forms;
 mod search;
 
 pub use accounts::accounts;
@@ -17,6 +18,7 @@ pub use employee_messages::employee_messages;
 pub use employees::employees;
 pub use ledger::ledger_and_cards;
 pub use members::{members_and_their_points, register};
+pub use paper_forms::paper_forms;
 pub use search::member_search;
 
 use crate::*;
@@ -64,6 +66,7 @@ pub async fn run_all(store: &dyn Store) {
     employee_messages(store).await;
     approvals(store).await;
     member_search(store).await;
+    paper_forms(store).await;
 }
 
 /// Counters count per key and window; a claim never passes its maximum; cooldowns run once.
