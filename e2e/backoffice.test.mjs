@@ -1,7 +1,7 @@
 // A support operator's day in the back office, in Debian's headless Chromium against the real
-// binary: find a customer by card, adjust within the limit, ask for more than the limit, and
-// an administrator approves it on the queue; at desktop and tablet widths, with no console
-// errors and no serious accessibility issue.
+// binary: find a customer by card, adjust within the limit, ask for more than the limit, an
+// administrator approves it on the queue, and the operator answers the customer's ticket; at
+// desktop and tablet widths, with no console errors and no serious accessibility issue.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -91,6 +91,20 @@ for (const [name, width, height] of [['desktop', 1280, 900], ['tablet', 820, 118
     await page.reload();
     assert.equal(await page.locator('.balance').textContent(), '7500');
     assert.ok(await page.getByText('Корректировка: Компенсация по жалобе на списание').isVisible());
+
+    // And answers the customer's question from the tickets queue.
+    const signedIn = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ login: card, password: 'Клиентский-пароль-1' }) });
+    const customer = (await signedIn.json()).token;
+    const asked = await fetch(`${base}/api/v1/me/tickets`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${customer}` }, body: JSON.stringify({ subject: `Баллы за чек (${name})`, body: 'Не пришли баллы за покупку 5 декабря.' }) });
+    assert.equal(asked.status, 201, await asked.text());
+    await page.getByRole('link', { name: 'Обращения' }).click();
+    await page.getByRole('link', { name: `Баллы за чек (${name})` }).click();
+    await page.getByText('Не пришли баллы за покупку 5 декабря.').waitFor();
+    await page.getByLabel('Ответить').fill('Начислили баллы вручную, проверьте историю.');
+    await page.getByRole('button', { name: 'Отправить ответ' }).click();
+    await page.getByText('Начислили баллы вручную, проверьте историю.').waitFor();
+    await page.screenshot({ path: join(screens, `admin-ticket-${name}.png`), fullPage: true });
+    found.push(...await axe(page));
 
     assert.deepEqual([...support.problems, ...admin.problems], []);
     assert.deepEqual(found, []);

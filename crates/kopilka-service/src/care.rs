@@ -10,7 +10,7 @@ use kopilka_domain::member::{Member, MemberId, MemberLookup};
 use kopilka_domain::staff::{ApprovalStatus, Permission, StaffId};
 use kopilka_domain::{DomainError, Points};
 use kopilka_store::approvals::AdjustmentRequest;
-use kopilka_store::{Card, MemberCursor, MemberSearch, StaffMember};
+use kopilka_store::{Card, MemberCursor, MemberSearch, StaffMember, Ticket};
 use std::collections::HashMap;
 
 /// History lines the customer's page in the back office shows.
@@ -28,6 +28,8 @@ pub struct CustomerFile {
     pub history: Vec<HistoryEntry>,
     /// Adjustments of theirs waiting for approval, with who asked.
     pub waiting: Vec<(AdjustmentRequest, String)>,
+    /// Their questions to support, newest first.
+    pub tickets: Vec<Ticket>,
 }
 
 /// An adjustment waiting for approval, with who asked and for whom.
@@ -146,6 +148,7 @@ impl Kopilka {
             cards: store.cards(id).await?,
             balance: store.ledger_balance(id, self.now(), None).await?,
             history: store.history(id, CARE_HISTORY_LINES, None).await?,
+            tickets: store.member_tickets(id).await?,
             waiting: waiting
                 .into_iter()
                 .map(|r| {

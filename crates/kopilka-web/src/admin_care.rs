@@ -171,6 +171,8 @@ struct MemberPage {
     pending: i64,
     history: Vec<HistoryLine>,
     waiting: Vec<WaitingLine>,
+    /// (id, subject, status)
+    tickets: Vec<(i64, String, String)>,
     notice: Option<String>,
     points: String,
     reason: String,
@@ -243,6 +245,18 @@ async fn member_page(
                 reason: r.reason.clone(),
                 requested_by: login.clone(),
                 at: date_time(r.requested_at, tz),
+            })
+            .collect(),
+        tickets: file
+            .tickets
+            .iter()
+            .map(|ticket| {
+                (
+                    ticket.id.get(),
+                    ticket.subject.clone(),
+                    t.get(&format!("ticket_{}", ticket.status.as_str()))
+                        .to_owned(),
+                )
             })
             .collect(),
         notice: form.notice,

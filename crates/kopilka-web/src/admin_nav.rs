@@ -17,11 +17,16 @@ enum Opens {
 }
 
 /// In the order of the navigation; the first a staff member may open is their home.
-const SECTIONS: [(&str, &str, Opens); 6] = [
+const SECTIONS: [(&str, &str, Opens); 7] = [
     (
         "/admin/members",
         "admin_nav_members",
         Opens::Permission(Permission::FindCustomers),
+    ),
+    (
+        "/admin/tickets",
+        "admin_nav_tickets",
+        Opens::Permission(Permission::AnswerTickets),
     ),
     (
         "/admin/adjustments",

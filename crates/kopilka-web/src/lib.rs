@@ -7,6 +7,7 @@ mod admin;
 mod admin_care;
 mod admin_nav;
 mod admin_people;
+mod admin_tickets;
 mod barcode;
 mod cards;
 mod contacts;
@@ -168,6 +169,9 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
         .route("/admin/members", get(admin_care::members))
         .route("/admin/members/{id}", get(admin_care::member))
         .route("/admin/members/{id}/adjust", post(admin_care::adjust))
+        .route("/admin/tickets", get(admin_tickets::tickets))
+        .route("/admin/tickets/{id}", get(admin_tickets::ticket))
+        .route("/admin/tickets/{id}/{action}", post(admin_tickets::act))
         .route("/admin/adjustments", get(admin_care::adjustments))
         .route(
             "/admin/adjustments/{id}/{decision}",

@@ -286,6 +286,69 @@ async fn a_support_operators_day_in_the_back_office_pages(backend: Backend) {
         .unwrap();
     assert_eq!(balance.available.get(), 6450);
 
+    // A question from the customer, answered and closed by support on the pages.
+    let customer_token = app
+        .post(
+            "/auth/login",
+            serde_json::json!({ "login": card, "password": crate::helpers::PASSWORD }),
+        )
+        .await
+        .expect(200)["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let asked = app
+        .request(
+            "POST",
+            "/api/v1/me/tickets",
+            Some(&customer_token),
+            Some(serde_json::json!({ "subject": "Не пришли баллы", "body": "Чек от 5 декабря" })),
+        )
+        .await
+        .expect(201);
+    let ticket = asked["ticket"]["id"]
+        .as_i64()
+        .unwrap_or_else(|| asked["id"].as_i64().unwrap());
+    let queue = olga.get("/admin/tickets").await;
+    assert!(queue.body.contains("Не пришли баллы"), "{}", queue.body);
+    let file = olga.get(&format!("/admin/members/{id}")).await;
+    assert!(file
+        .body
+        .contains(&format!("href=\"/admin/tickets/{ticket}\"")));
+    let thread = olga.get(&format!("/admin/tickets/{ticket}")).await;
+    assert!(thread.body.contains("Чек от 5 декабря"));
+    let csrf = thread.csrf();
+    let empty = olga
+        .post(
+            &format!("/admin/tickets/{ticket}/answer"),
+            &[("csrf", &csrf), ("body", " ")],
+        )
+        .await;
+    assert_eq!(empty.status, 422);
+    let answered = olga
+        .post(
+            &format!("/admin/tickets/{ticket}/answer"),
+            &[
+                ("csrf", &csrf),
+                ("body", "Начислили вручную, проверьте историю."),
+            ],
+        )
+        .await;
+    assert_eq!(answered.status, 303);
+    let closed = olga
+        .post(
+            &format!("/admin/tickets/{ticket}/close"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    let thread = olga.get(closed.location()).await;
+    assert!(thread.body.contains("Начислили вручную") && thread.body.contains("закрыт"));
+    let mine = app
+        .get(&format!("/me/tickets/{ticket}"), &customer_token)
+        .await
+        .expect(200);
+    assert!(mine.to_string().contains("Начислили вручную"));
+
     // HR has no customers.
     app.staff_token("kadry", &[Role::Hr]).await;
     let (mut hr, _) = staff_pages(&app, "kadry").await;
