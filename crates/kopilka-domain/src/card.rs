@@ -150,6 +150,15 @@ impl CardStatus {
 
     /// Whether a card in this state, held by someone or not, may be bound to a customer:
     /// only a printed card nobody holds. Both stores ask this under their lock on the card.
+    /// Whether staff may give this card back to its holder: only a blocked one.
+    pub fn check_unblockable(self) -> Result<(), crate::DomainError> {
+        if self == CardStatus::Blocked {
+            Ok(())
+        } else {
+            Err(crate::DomainError::StateConflict)
+        }
+    }
+
     pub fn check_bindable(self, held: bool) -> Result<(), crate::DomainError> {
         if self == CardStatus::Unbound && !held {
             Ok(())

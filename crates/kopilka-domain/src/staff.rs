@@ -52,6 +52,8 @@ pub enum Permission {
     AdjustPoints,
     /// Key in a customer's paper form, binding its card.
     KeyPaperForms,
+    /// Block a customer's card, or give a blocked one back.
+    ManageCards,
     /// Approve or reject another's adjustment above their limit.
     ApproveAdjustments,
     /// Read and answer customers' tickets.
@@ -69,10 +71,11 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 11] = [
         Permission::FindCustomers,
         Permission::AdjustPoints,
         Permission::KeyPaperForms,
+        Permission::ManageCards,
         Permission::ApproveAdjustments,
         Permission::AnswerTickets,
         Permission::WorkDocuments,
@@ -85,7 +88,7 @@ impl Permission {
     /// The roles besides administrators that hold it.
     pub fn roles(self) -> &'static [Role] {
         match self {
-            Permission::FindCustomers | Permission::KeyPaperForms => {
+            Permission::FindCustomers | Permission::KeyPaperForms | Permission::ManageCards => {
                 &[Role::Support, Role::StoreManager]
             }
             Permission::AdjustPoints | Permission::AnswerTickets => &[Role::Support],
@@ -106,6 +109,7 @@ impl Permission {
             Permission::FindCustomers => "find_customers",
             Permission::AdjustPoints => "adjust_points",
             Permission::KeyPaperForms => "key_paper_forms",
+            Permission::ManageCards => "manage_cards",
             Permission::ApproveAdjustments => "approve_adjustments",
             Permission::AnswerTickets => "answer_tickets",
             Permission::WorkDocuments => "work_documents",

@@ -177,6 +177,48 @@ impl Cards for PostgresStore {
             .ok_or_else(|| DomainError::NotFound("card").into())
     }
 
+    async fn set_card_blocked(
+        &self,
+        member: MemberId,
+        number: &CardNumber,
+        blocked: bool,
+        at: DateTime<Utc>,
+        audit: kopilka_store::NewAuditEntry,
+    ) -> StoreResult<Card> {
+        let pool = self.pool.clone();
+        let number = number.as_str().to_owned();
+        let card = detached(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            let card = card_row(&mut tx, &number, true)
+                .await?
+                .filter(|c| c.member_id == Some(member))
+                .ok_or(DomainError::NotFound("card"))?;
+            if blocked {
+                sqlx::query("UPDATE cards SET status = 'blocked', blocked_at = $2 WHERE number = $1 AND status = 'active'")
+                    .bind(&number)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            } else {
+                card.status.check_unblockable()?;
+                make_active(&mut tx, member, &number, at).await?;
+                sqlx::query("UPDATE cards SET status = 'active', blocked_at = NULL WHERE number = $1")
+                    .bind(&number)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            }
+            crate::catalog::insert_audit(&mut tx, &audit).await?;
+            let card = card_row(&mut tx, &number, false).await?.ok_or(StoreError::NotFound)?;
+            tx.commit().await.map_err(db)?;
+            Ok(card)
+        })
+        .await;
+        self.caches.forget_member(member);
+        card
+    }
+
     async fn create_card_token(
         &self,
         card: &CardNumber,

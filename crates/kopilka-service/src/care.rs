@@ -8,9 +8,10 @@ use base64::Engine;
 use kopilka_domain::ledger::{Balance, HistoryEntry};
 use kopilka_domain::member::{Member, MemberId, MemberLookup};
 use kopilka_domain::staff::{ApprovalStatus, Permission, StaffId};
+use kopilka_domain::CardNumber;
 use kopilka_domain::{DomainError, Points};
 use kopilka_store::approvals::AdjustmentRequest;
-use kopilka_store::{Card, MemberCursor, MemberSearch, StaffMember, Ticket};
+use kopilka_store::{Card, MemberCursor, MemberSearch, NewAuditEntry, StaffMember, Ticket};
 use std::collections::HashMap;
 
 /// History lines the customer's page in the back office shows.
@@ -158,6 +159,35 @@ impl Kopilka {
                 .collect(),
             member,
         })
+    }
+
+    /// Blocks one of a customer's cards (`blocked`), or gives a blocked one back as their
+    /// active card (support, store managers, administrators); audited.
+    pub async fn set_card_blocked(
+        &self,
+        staff: &StaffMember,
+        member: MemberId,
+        number: &CardNumber,
+        blocked: bool,
+    ) -> ServiceResult<Card> {
+        authorize(staff, Permission::ManageCards)?;
+        let now = self.now();
+        let audit = NewAuditEntry {
+            actor: format!("staff:{}", staff.id),
+            action: if blocked {
+                "card.block"
+            } else {
+                "card.unblock"
+            }
+            .into(),
+            subject: format!("member:{member}"),
+            details: serde_json::json!({ "card_last4": number.last4() }).to_string(),
+            at: now,
+        };
+        Ok(self
+            .store()
+            .set_card_blocked(member, number, blocked, now, audit)
+            .await?)
     }
 
     /// Adjustments waiting for approval, oldest first, with who asked and for whom.

@@ -138,6 +138,42 @@ impl Cards for SqliteStore {
         .await
     }
 
+    async fn set_card_blocked(
+        &self,
+        member: MemberId,
+        number: &CardNumber,
+        blocked: bool,
+        at: DateTime<Utc>,
+        audit: kopilka_store::NewAuditEntry,
+    ) -> StoreResult<Card> {
+        let number = number.as_str().to_owned();
+        self.write(move |tx| {
+            let card = card_row(tx, &number)?
+                .filter(|c| c.member_id == Some(member))
+                .ok_or(DomainError::NotFound("card"))?;
+            if blocked {
+                if card.status == CardStatus::Active {
+                    tx.execute(
+                        "UPDATE cards SET status = 'blocked', blocked_at = ?2 WHERE number = ?1",
+                        params![number, micros(at)],
+                    )
+                    .map_err(backend)?;
+                }
+            } else {
+                card.status.check_unblockable()?;
+                make_active(tx, member, &number, micros(at))?;
+                tx.execute(
+                    "UPDATE cards SET status = 'active', blocked_at = NULL WHERE number = ?1",
+                    params![number],
+                )
+                .map_err(backend)?;
+            }
+            crate::catalog::insert_audit(tx, &audit)?;
+            card_row(tx, &number)?.ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
     async fn create_card_token(
         &self,
         card: &CardNumber,

@@ -38,6 +38,17 @@ pub trait Cards: Send + Sync {
         number: &CardNumber,
         at: DateTime<Utc>,
     ) -> StoreResult<Card>;
+    /// Staff block one of the member's cards (`blocked`), or give a blocked one back as the
+    /// member's active card, blocking the one active now; the audit row in the same
+    /// transaction. `StateConflict` for giving back a card that is not blocked.
+    async fn set_card_blocked(
+        &self,
+        member: MemberId,
+        number: &CardNumber,
+        blocked: bool,
+        at: DateTime<Utc>,
+        audit: crate::NewAuditEntry,
+    ) -> StoreResult<Card>;
     async fn create_card_token(
         &self,
         card: &CardNumber,

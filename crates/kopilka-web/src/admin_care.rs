@@ -29,6 +29,7 @@ struct CardLine {
     kind: String,
     status: String,
     active: bool,
+    blocked: bool,
 }
 
 fn card_lines(texts: &Texts, cards: &[Card]) -> Vec<CardLine> {
@@ -41,6 +42,7 @@ fn card_lines(texts: &Texts, cards: &[Card]) -> Vec<CardLine> {
                 .get(&format!("cards_{}", c.status.as_str()))
                 .to_owned(),
             active: c.status == kopilka_domain::CardStatus::Active,
+            blocked: c.status == kopilka_domain::CardStatus::Blocked,
         })
         .collect()
 }
@@ -281,6 +283,8 @@ pub async fn member(
     let notice = match done.done.as_str() {
         "applied" => Some(t.render(&Message::new("care_applied").with("balance", &done.balance))),
         "waiting" => Some(t.get("care_waiting_notice").to_owned()),
+        "blocked" => Some(t.get("care_card_blocked").to_owned()),
+        "unblocked" => Some(t.get("care_card_unblocked").to_owned()),
         _ => None,
     };
     let form = AdjustForm {
@@ -484,6 +488,42 @@ pub async fn decide(
         }
         Err(ServiceError::Domain(DomainError::Validation(_))) => {
             to("/admin/adjustments?done=reason", visitor)
+        }
+        Err(e) => failed(&state, visitor, &e),
+    }
+}
+
+/// `block` or `unblock` one of the customer's cards, from their file.
+pub async fn card(
+    State(state): State<WebState>,
+    visitor: crate::session::Visitor,
+    Path((id, number, action)): Path<(i64, String, String)>,
+    Form(form): Form<DecisionForm>,
+) -> Response {
+    let Signed {
+        visitor,
+        who: staff,
+    } = match Signed::<StaffMember>::form(&state, visitor, &form.csrf).await {
+        Ok(signed) => signed,
+        Err(answer) => return answer,
+    };
+    let (blocked, Ok(number)) = (
+        action == "block",
+        kopilka_domain::CardNumber::parse(&number),
+    ) else {
+        return crate::pages::not_found(&state, visitor, "not_found_title", None, true);
+    };
+    if !matches!(action.as_str(), "block" | "unblock") {
+        return crate::pages::not_found(&state, visitor, "not_found_title", None, true);
+    }
+    match state
+        .kopilka
+        .set_card_blocked(&staff, MemberId::new(id), &number, blocked)
+        .await
+    {
+        Ok(_) => to(&format!("/admin/members/{id}?done={action}ed"), visitor),
+        Err(ServiceError::Domain(DomainError::StateConflict)) => {
+            to(&format!("/admin/members/{id}"), visitor)
         }
         Err(e) => failed(&state, visitor, &e),
     }

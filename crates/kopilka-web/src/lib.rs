@@ -169,6 +169,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
         .route("/admin/members", get(admin_care::members))
         .route("/admin/members/{id}", get(admin_care::member))
         .route("/admin/members/{id}/adjust", post(admin_care::adjust))
+        .route(
+            "/admin/members/{id}/cards/{number}/{action}",
+            post(admin_care::card),
+        )
         .route("/admin/tickets", get(admin_tickets::tickets))
         .route("/admin/tickets/{id}", get(admin_tickets::ticket))
         .route("/admin/tickets/{id}/{action}", post(admin_tickets::act))

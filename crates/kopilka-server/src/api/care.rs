@@ -20,6 +20,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(find_members))
         .routes(routes!(paper_form))
+        .routes(routes!(card_status))
 }
 
 /// Members a search shows when no `limit` is given.
@@ -166,4 +167,36 @@ async fn paper_form(
             member_id: member.id.get(),
         }),
     ))
+}
+
+/// Block one of a customer's cards (`block`), or give a blocked one back as their active card,
+/// blocking the one active now (`unblock`): support, store managers, administrators; audited.
+#[utoipa::path(post, path = "/admin/members/{id}/cards/{number}/{action}", tag = "admin", security(("staff" = [])),
+    params(("id" = i64, Path, description = "Member id"), ("number" = String, Path, description = "Card number"),
+           ("action" = String, Path, description = "`block` or `unblock`")),
+    responses((status = 200, body = CardView), (status = 403, body = Problem),
+              (status = 404, body = Problem, description = "no such member, card of theirs, or action"),
+              (status = 409, body = Problem, description = "state_conflict: unblocking a card that is not blocked")))]
+async fn card_status(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+    crate::extract::ApiPath((id, number, action)): crate::extract::ApiPath<(i64, String, String)>,
+) -> ApiResult<Json<CardView>> {
+    let blocked = match action.as_str() {
+        "block" => true,
+        "unblock" => false,
+        _ => return Err(kopilka_domain::DomainError::NotFound("action").into()),
+    };
+    let number =
+        CardNumber::parse(&number).map_err(|_| kopilka_domain::DomainError::NotFound("card"))?;
+    let card = state
+        .kopilka
+        .set_card_blocked(
+            &auth.staff,
+            kopilka_domain::member::MemberId::new(id),
+            &number,
+            blocked,
+        )
+        .await?;
+    Ok(Json((&card).into()))
 }

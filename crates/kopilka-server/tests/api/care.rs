@@ -104,6 +104,47 @@ async fn support_finds_a_customer_by_phone_card_email_or_name(backend: Backend) 
     assert_eq!(ids(&rest), [sergeeva]);
     assert!(rest["next_cursor"].is_null());
 
+    // Support blocks a card and gives it back; each step audited.
+    let block = format!("/api/v1/admin/members/{semenova}/cards/{card}/block");
+    let unblock = format!("/api/v1/admin/members/{semenova}/cards/{card}/unblock");
+    let blocked = app
+        .request("POST", &block, Some(&support), None)
+        .await
+        .expect(200);
+    assert_eq!(blocked["status"], "blocked");
+    assert_eq!(
+        find(&card).await.expect(200)["items"][0]["cards"][0]["status"],
+        "blocked"
+    );
+    let back = app
+        .request("POST", &unblock, Some(&support), None)
+        .await
+        .expect(200);
+    assert_eq!(back["status"], "active");
+    app.request("POST", &unblock, Some(&support), None)
+        .await
+        .expect_problem(409, "state_conflict");
+    app.request(
+        "POST",
+        &format!("/api/v1/admin/members/{semenov}/cards/{card}/block"),
+        Some(&support),
+        None,
+    )
+    .await
+    .expect_problem(404, "not_found");
+    let root = app.staff_token("root", &[Role::Admin]).await;
+    let audit = app
+        .get(&format!("/admin/audit?entity=member:{semenova}"), &root)
+        .await
+        .expect(200);
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["card.unblock", "card.block"]);
+
     // Nothing searchable, a forged cursor, a role without customers.
     for q in ["", "я", "12345", "0000000000001"] {
         find(q).await.expect_problem(422, "validation_failed");
@@ -285,6 +326,35 @@ async fn a_support_operators_day_in_the_back_office_pages(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(balance.available.get(), 6450);
+
+    // A lost card blocked from the file, then found and given back.
+    let file = olga.get(&format!("/admin/members/{id}")).await;
+    let blocked = olga
+        .post(
+            &format!("/admin/members/{id}/cards/{card}/block"),
+            &[("csrf", &file.csrf())],
+        )
+        .await;
+    let after = olga.get(blocked.location()).await;
+    assert!(
+        after.body.contains("Карта заблокирована."),
+        "{}",
+        after.body
+    );
+    assert!(after
+        .body
+        .contains(&format!("/admin/members/{id}/cards/{card}/unblock")));
+    let back = olga
+        .post(
+            &format!("/admin/members/{id}/cards/{card}/unblock"),
+            &[("csrf", &after.csrf())],
+        )
+        .await;
+    assert!(olga
+        .get(back.location())
+        .await
+        .body
+        .contains("Карта снова действует"));
 
     // A question from the customer, answered and closed by support on the pages.
     let customer_token = app

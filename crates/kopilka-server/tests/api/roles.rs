@@ -20,6 +20,11 @@ fn call(permission: Permission) -> (&'static str, &'static str, Option<serde_jso
             Some(json!({ "points": 10, "reason": "проверка ролей" })),
         ),
         Permission::ApproveAdjustments => ("POST", "/admin/adjustments/999999/approve", None),
+        Permission::ManageCards => (
+            "POST",
+            "/admin/members/999999/cards/2700000000007/block",
+            None,
+        ),
         // A valid form whose card no batch holds: refused after authorization, nothing made.
         Permission::KeyPaperForms => (
             "POST",

@@ -90,4 +90,34 @@ pub async fn paper_forms(store: &dyn Store) {
         .await
         .unwrap()
         .is_none());
+
+    // Staff block the card and give it back, each with its audit row; a card not blocked
+    // cannot be given back, nor another member's card touched.
+    let audit = |action: &str| audit_of(action, &format!("member:{}", member.id), 5);
+    let blocked = store
+        .set_card_blocked(member.id, &issued, true, at(5), audit("card.block"))
+        .await
+        .unwrap();
+    assert_eq!(blocked.status, CardStatus::Blocked);
+    let back = store
+        .set_card_blocked(member.id, &issued, false, at(6), audit("card.unblock"))
+        .await
+        .unwrap();
+    assert_eq!(back.status, CardStatus::Active);
+    assert!(matches!(
+        store
+            .set_card_blocked(member.id, &issued, false, at(6), audit("card.unblock"))
+            .await,
+        Err(StoreError::Rule(DomainError::StateConflict))
+    ));
+    let stranger = kopilka_domain::member::MemberId::new(member.id.get() + 1_000_000);
+    assert!(matches!(
+        store
+            .set_card_blocked(stranger, &issued, true, at(6), audit("card.block"))
+            .await,
+        Err(StoreError::Rule(DomainError::NotFound("card")))
+    ));
+    let log = store.audit_log(&AuditFilter::default(), 2).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["card.unblock", "card.block"]);
 }
