@@ -207,7 +207,7 @@ test('an employee asks HR a question and reads the answer (phone and desktop)', 
   await mine.getByLabel('Временный пароль').fill(temporary);
   await mine.getByLabel('Новый пароль').fill('Вопрос-в-кадры-2026');
   await mine.getByRole('button', { name: 'Сохранить пароль' }).click();
-  await mine.getByRole('link', { name: 'Вопросы' }).click();
+  await mine.getByRole('navigation').getByRole('link', { name: 'Вопросы' }).click();
   await mine.getByLabel('Куда').selectOption('hr');
   await mine.getByLabel('Тема').fill('Отпуск в январе');
   await mine.getByLabel('Вопрос').fill('Можно ли перенести отпуск на январь?');
