@@ -250,3 +250,31 @@ impl Kopilka {
         Ok((members, next))
     }
 }
+
+impl Kopilka {
+    /// What an audit actor label (`staff:3`, `employee:5`, `cli`, `system`) stands for, for
+    /// people reading a history: a staff member's login, an employee's name; `None` for the
+    /// labels that name nobody (the caller says "automatically").
+    pub async fn actor_name(&self, label: &str) -> ServiceResult<Option<String>> {
+        let id = |prefix: &str| {
+            label
+                .strip_prefix(prefix)
+                .and_then(|id| id.parse::<i64>().ok())
+        };
+        if let Some(id) = id("staff:") {
+            return Ok(self
+                .store()
+                .staff_member(StaffId::new(id))
+                .await?
+                .map(|s| s.login));
+        }
+        if let Some(id) = id("employee:") {
+            return Ok(self
+                .store()
+                .employee(kopilka_domain::employee::EmployeeId::new(id))
+                .await?
+                .map(|e| e.full_name));
+        }
+        Ok(None)
+    }
+}

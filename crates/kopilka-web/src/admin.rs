@@ -1,7 +1,7 @@
 //! `/admin`: the back office's screens, desktop first. Staff sign in with their password (and
 //! second factor); HR and accounting work employees' document requests here, overdue first.
 
-use crate::format::{day, utc_date_time};
+use crate::format::day;
 use crate::guard::{Audience, Signed};
 use crate::pages::{error_for, message_for, refused, respond, to, FieldMessage};
 use crate::session::Visitor;
@@ -253,6 +253,15 @@ async fn request_page(
         Err(e) => return failed(state, visitor, &e),
     };
     let t = visitor.texts;
+    let tz = state.kopilka.rules().timezone;
+    let mut named = Vec::with_capacity(events.len());
+    for e in &events {
+        let name = match state.kopilka.actor_name(&e.actor).await {
+            Ok(name) => name.unwrap_or_else(|| t.get("admin_actor_system").to_owned()),
+            Err(e) => return failed(state, visitor, &e),
+        };
+        named.push(name);
+    }
     let details = match &request.order.details {
         OrderDetails::EmploymentConfirmation {
             include_salary,
@@ -327,12 +336,13 @@ async fn request_page(
         made_from_data: request.order.kind.made_from_data(),
         events: events
             .into_iter()
-            .map(|e| {
+            .zip(named)
+            .map(|(e, who)| {
                 (
-                    utc_date_time(e.at),
+                    crate::format::date_time(e.at, tz),
                     t.get(&format!("request_status_{}", e.status.as_str()))
                         .to_owned(),
-                    e.actor,
+                    who,
                     e.reason,
                 )
             })

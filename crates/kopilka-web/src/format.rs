@@ -36,11 +36,6 @@ pub(crate) fn day(day: chrono::NaiveDate) -> String {
     day.format("%d.%m.%Y").to_string()
 }
 
-/// A moment in UTC, said so: the employees' and back office's pages.
-pub(crate) fn utc_date_time(at: DateTime<Utc>) -> String {
-    at.format("%d.%m.%Y %H:%M UTC").to_string()
-}
-
 pub(crate) fn date_time(at: DateTime<Utc>, tz: Tz) -> String {
     at.with_timezone(&tz).format("%d.%m.%Y %H:%M").to_string()
 }

@@ -2,7 +2,7 @@
 //! `/employee/messages`, the department's at `/admin/messages`.
 
 use crate::admin::{failed, SIGN_IN};
-use crate::format::utc_date_time;
+use crate::format::date_time;
 use crate::guard::{ActiveEmployee, Audience, Signed};
 use crate::pages::{error_for, message_for, respond, to, FieldMessage};
 use crate::session::Visitor;
@@ -91,6 +91,7 @@ fn lines(
     visitor: &Visitor,
     messages: Vec<ThreadMessage>,
     theirs: &str,
+    tz: chrono_tz::Tz,
 ) -> Vec<(bool, String, String, String)> {
     messages
         .into_iter()
@@ -101,7 +102,7 @@ fn lines(
             } else {
                 visitor.texts.get("messages_from_you").to_owned()
             };
-            (staff, who, utc_date_time(m.at), m.body)
+            (staff, who, date_time(m.at, tz), m.body)
         })
         .collect()
 }
@@ -131,7 +132,7 @@ async fn employee_list(
                 subject: t.subject,
                 unread: t.unread_by_employee,
                 who: department(&visitor, t.department),
-                when: utc_date_time(t.updated_at),
+                when: date_time(t.updated_at, state.kopilka.rules().timezone),
             })
             .collect(),
         departments: Department::ALL
@@ -253,7 +254,7 @@ async fn employee_thread_page(
                 action: format!("/employee/messages/{id}"),
                 subject: thread.subject,
                 department: theirs.clone(),
-                messages: lines(&visitor, messages, &theirs),
+                messages: lines(&visitor, messages, &theirs, state.kopilka.rules().timezone),
                 error,
             };
             respond(visitor, &page, status)
@@ -311,7 +312,7 @@ pub async fn staff_threads(
                         subject: t.subject,
                         unread: t.unread_by_staff,
                         who: department(&visitor, t.department),
-                        when: utc_date_time(t.updated_at),
+                        when: date_time(t.updated_at, state.kopilka.rules().timezone),
                     })
                     .collect(),
             };
@@ -345,7 +346,12 @@ async fn staff_thread_page(
             } else {
                 StatusCode::OK
             };
-            let mut lines = lines(&visitor, messages, &department(&visitor, thread.department));
+            let mut lines = lines(
+                &visitor,
+                messages,
+                &department(&visitor, thread.department),
+                state.kopilka.rules().timezone,
+            );
             // On the department's side, "you" is the department and the other is the employee.
             for line in &mut lines {
                 line.1 = if line.0 {

@@ -863,6 +863,13 @@ async fn hr_works_a_request_in_the_back_office_pages(backend: Backend) {
         .await;
     assert_eq!(ready.status, 200);
     assert!(ready.body.contains("Документ готов"), "{}", ready.body);
+    // The history names who did what: the employee who asked, HR by login.
+    assert!(ready.body.contains("Иванова Анна Петровна"));
+    assert!(
+        ready.body.contains(" · hr") && !ready.body.contains("staff:"),
+        "{}",
+        ready.body
+    );
     let (status, pdf) = download(
         &app,
         &format!("/api/v1/employee/document-requests/{id}/document.pdf"),
