@@ -325,3 +325,55 @@ pub async fn import(
     };
     respond(visitor, &page, status)
 }
+
+#[derive(Template)]
+#[template(path = "admin_confirm.html")]
+struct ConfirmPage {
+    page: Chrome,
+    heading: String,
+    explain: String,
+    action: String,
+    confirm: String,
+    back: &'static str,
+}
+
+/// Asks before closing an employee's access: it ends their sessions at once.
+pub async fn confirm_deactivate(
+    State(state): State<WebState>,
+    Signed {
+        visitor,
+        who: staff,
+    }: Signed<StaffMember>,
+    Path(id): Path<i64>,
+) -> Response {
+    let employee = match state.kopilka.employees(&staff).await {
+        Ok(all) => all
+            .into_iter()
+            .find(|e| e.id.get() == id && e.deactivated_at.is_none()),
+        Err(e) => return failed(&state, visitor, &e),
+    };
+    let Some(employee) = employee else {
+        return to("/admin/employees", visitor);
+    };
+    let t = visitor.texts;
+    let page = ConfirmPage {
+        page: Chrome::for_staff(&state, &visitor, &staff),
+        heading: t
+            .render(&Message::new("admin_deactivate_confirm").with("name", &employee.full_name)),
+        explain: t.get("admin_deactivate_explain").to_owned(),
+        action: format!("/admin/employees/{id}/deactivate"),
+        confirm: t.get("admin_deactivate").to_owned(),
+        back: "/admin/employees",
+    };
+    respond(visitor, &page, StatusCode::OK)
+}
+
+/// The confirmation's answer: closes the access (`act` with `deactivate`).
+pub async fn deactivate(
+    state: State<WebState>,
+    visitor: Visitor,
+    Path(id): Path<i64>,
+    form: Form<CsrfOnly>,
+) -> Response {
+    act(state, visitor, Path((id, "deactivate".to_owned())), form).await
+}

@@ -159,6 +159,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
             "/admin/employees",
             get(admin_people::employees).post(admin_people::create),
         )
+        .route(
+            "/admin/employees/{id}/deactivate",
+            get(admin_people::confirm_deactivate).post(admin_people::deactivate),
+        )
         .route("/admin/employees/{id}/{action}", post(admin_people::act))
         .route(
             "/admin/payroll",

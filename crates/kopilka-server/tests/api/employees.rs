@@ -894,6 +894,22 @@ async fn hr_works_a_request_in_the_back_office_pages(backend: Backend) {
         .body
         .contains("Открытых заявок нет"));
 
+    // Closing access asks first, then ends the employee's sessions.
+    let people = hr.get("/admin/employees").await;
+    let start = people.body.find("/deactivate\"").unwrap();
+    let href_start = people.body[..start].rfind("href=\"").unwrap() + 6;
+    let confirm_path = format!("{}/deactivate", &people.body[href_start..start]);
+    let confirm = hr.get(&confirm_path).await;
+    assert_eq!(confirm.status, 200);
+    assert!(confirm
+        .body
+        .contains("Закрыть доступ сотруднику Иванова Анна Петровна?"));
+    let closed = hr.post(&confirm_path, &[("csrf", &confirm.csrf())]).await;
+    assert!(closed.body.contains("Доступ закрыт"), "{}", closed.body);
+    app.request("GET", "/api/v1/employee/me", Some(&token), None)
+        .await
+        .expect_problem(401, "unauthorized");
+
     // A customer's or an employee's session opens none of it.
     let mut stranger = Browser::new(&app);
     let page = stranger.get(&format!("/admin/documents/{id}")).await;
