@@ -66,6 +66,8 @@ struct EmployeeThread {
     /// From staff, who, when, what.
     messages: Vec<(bool, String, String, String)>,
     error: Option<String>,
+    /// The document request a question is about, for the department: (link, label).
+    about: Option<(String, String)>,
 }
 
 #[derive(Template)]
@@ -78,6 +80,8 @@ struct StaffThread {
     department: String,
     messages: Vec<(bool, String, String, String)>,
     error: Option<String>,
+    /// The document request a question is about, for the department: (link, label).
+    about: Option<(String, String)>,
 }
 
 #[derive(Template)]
@@ -256,6 +260,7 @@ async fn employee_thread_page(
                 department: theirs.clone(),
                 messages: lines(&visitor, messages, &theirs, state.kopilka.rules().timezone),
                 error,
+                about: None,
             };
             respond(visitor, &page, status)
         }
@@ -368,6 +373,12 @@ async fn staff_thread_page(
                 department: format!("{employee} → {}", department(&visitor, thread.department)),
                 messages: lines,
                 error,
+                about: thread.request_id.map(|r| {
+                    (
+                        format!("/admin/documents/{r}"),
+                        visitor.texts.get("messages_request_link").to_owned(),
+                    )
+                }),
             };
             respond(visitor, &page, status)
         }

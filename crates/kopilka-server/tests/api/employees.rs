@@ -894,6 +894,30 @@ async fn hr_works_a_request_in_the_back_office_pages(backend: Backend) {
         .body
         .contains("Открытых заявок нет"));
 
+    // A question about the request links it for the department.
+    let asked = app
+        .request(
+            "POST",
+            "/api/v1/employee/messages",
+            Some(&token),
+            Some(json!({ "department": "hr", "subject": "Про справку", "body": "Когда будет?", "request_id": id })),
+        )
+        .await
+        .expect(201);
+    let question = hr
+        .get(&format!(
+            "/admin/messages/{}",
+            asked["id"].as_i64().unwrap()
+        ))
+        .await;
+    assert!(
+        question
+            .body
+            .contains(&format!("href=\"/admin/documents/{id}\"")),
+        "{}",
+        question.body
+    );
+
     // Closing access asks first, then ends the employee's sessions.
     let people = hr.get("/admin/employees").await;
     let start = people.body.find("/deactivate\"").unwrap();
