@@ -94,6 +94,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0010_employee_messages.sql")),
         M::up(include_str!("../migrations/0011_adjustment_requests.sql")),
         M::up(include_str!("../migrations/0012_member_search.sql")),
+        M::up(include_str!("../migrations/0013_name_keys_to_fill.sql")),
     ])
 }
 
