@@ -6,8 +6,8 @@ use kopilka_domain::staff::Role;
 use kopilka_domain::staff::StaffId;
 use kopilka_store::Marketing as _;
 use kopilka_store::{
-    convert, AuditEntry, AuditFilter, AuditSubject, Catalog, Category, Meta, NewAuditEntry, Staff,
-    StaffChange, StaffCredentials, StaffMember, StoreLocation, StoreResult,
+    convert, AuditEntry, AuditFilter, Catalog, Category, Meta, NewAuditEntry, Staff, StaffChange,
+    StaffCredentials, StaffMember, StoreLocation, StoreResult,
 };
 use sqlx::postgres::PgRow;
 use sqlx::Row;
@@ -269,11 +269,7 @@ impl Staff for PostgresStore {
     }
 
     async fn audit_log(&self, filter: &AuditFilter, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        let (kind, exact) = match &filter.subject {
-            Some(AuditSubject::Kind(kind)) => (Some(format!("{kind}:")), None),
-            Some(AuditSubject::Exact(subject)) => (None, Some(subject.clone())),
-            None => (None, None),
-        };
+        let (kind, exact) = filter.subject_bounds();
         sqlx::query(
             "SELECT id, actor, action, subject, details, at FROM audit_log \
              WHERE ($1::text IS NULL OR actor = $1) AND ($2::text IS NULL OR left(subject, length($2)) = $2) \

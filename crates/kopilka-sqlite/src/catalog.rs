@@ -6,8 +6,8 @@ use kopilka_domain::staff::Role;
 use kopilka_domain::staff::StaffId;
 use kopilka_store::Marketing as _;
 use kopilka_store::{
-    convert, AuditEntry, AuditFilter, AuditSubject, Catalog, Category, Meta, NewAuditEntry, Staff,
-    StaffChange, StaffCredentials, StaffMember, StoreLocation, StoreResult,
+    convert, AuditEntry, AuditFilter, Catalog, Category, Meta, NewAuditEntry, Staff, StaffChange,
+    StaffCredentials, StaffMember, StoreLocation, StoreResult,
 };
 use rusqlite::params;
 
@@ -255,7 +255,7 @@ impl Staff for SqliteStore {
     }
 
     async fn audit_log(&self, filter: &AuditFilter, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        let (kind, exact) = audit_subject(filter);
+        let (kind, exact) = filter.subject_bounds();
         let actor = filter.actor.clone();
         let (from, to) = (filter.from.map(micros), filter.to.map(micros));
         self.read(move |c| {
@@ -304,14 +304,5 @@ impl Meta for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
         self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))
             .await
-    }
-}
-
-/// The filter's subject as (a kind's prefix, an exact subject).
-fn audit_subject(filter: &AuditFilter) -> (Option<String>, Option<String>) {
-    match &filter.subject {
-        Some(AuditSubject::Kind(kind)) => (Some(format!("{kind}:")), None),
-        Some(AuditSubject::Exact(subject)) => (None, Some(subject.clone())),
-        None => (None, None),
     }
 }

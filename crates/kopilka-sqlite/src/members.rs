@@ -231,14 +231,8 @@ impl Members for SqliteStore {
         after: Option<&MemberCursor>,
         limit: u32,
     ) -> StoreResult<Vec<Member>> {
-        let (low, high, exact) = match search {
-            MemberSearch::Email(email) => (None, None, Some(email.clone())),
-            MemberSearch::NamePrefix(prefix) => (
-                Some(prefix.clone()),
-                Some(format!("{prefix}{}", char::MAX)),
-                None,
-            ),
-        };
+        let (range, exact) = search.bounds();
+        let (low, high) = range.unzip();
         let (key, id) = after.map_or((String::new(), 0), |c| (c.name_key.clone(), c.id.get()));
         self.read(move |c| {
             let sql = format!(

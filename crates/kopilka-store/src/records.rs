@@ -215,6 +215,20 @@ pub enum MemberSearch {
     NamePrefix(String),
 }
 
+impl MemberSearch {
+    /// As both stores query it: the name keys' range `[low, high)` for a prefix, or the exact
+    /// e-mail; the other side `None`.
+    pub fn bounds(&self) -> (Option<(String, String)>, Option<String>) {
+        match self {
+            MemberSearch::Email(email) => (None, Some(email.clone())),
+            MemberSearch::NamePrefix(prefix) => (
+                Some((prefix.clone(), format!("{prefix}{}", char::MAX))),
+                None,
+            ),
+        }
+    }
+}
+
 /// Where a page of found members ends: the last one's name key (empty if none) and id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberCursor {
@@ -242,6 +256,17 @@ pub struct AuditFilter {
     pub from: Option<DateTime<Utc>>,
     /// Before this time.
     pub to: Option<DateTime<Utc>>,
+}
+
+impl AuditFilter {
+    /// As both stores query it: a kind's subject prefix (`member:`), or one exact subject.
+    pub fn subject_bounds(&self) -> (Option<String>, Option<String>) {
+        match &self.subject {
+            Some(AuditSubject::Kind(kind)) => (Some(format!("{kind}:")), None),
+            Some(AuditSubject::Exact(subject)) => (None, Some(subject.clone())),
+            None => (None, None),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
