@@ -70,6 +70,12 @@ pub enum Permission {
     ReadAudit,
 }
 
+/// Whether someone holding `roles` acts in one of `allowed`: administrators act in every
+/// role.
+pub fn acts_as_any(roles: &[Role], allowed: &[Role]) -> bool {
+    roles.contains(&Role::Admin) || allowed.iter().any(|r| roles.contains(r))
+}
+
 impl Permission {
     pub const ALL: [Permission; 11] = [
         Permission::FindCustomers,
@@ -101,7 +107,7 @@ impl Permission {
 
     /// Whether someone holding `roles` has it.
     pub fn granted_to(self, roles: &[Role]) -> bool {
-        roles.contains(&Role::Admin) || self.roles().iter().any(|r| roles.contains(r))
+        acts_as_any(roles, self.roles())
     }
 
     pub fn as_str(self) -> &'static str {

@@ -64,7 +64,7 @@ pub fn authorize(staff: &StaffMember, permission: Permission) -> Result<(), Doma
 /// on data rather than on the matrix: which department's threads one answers
 /// (`Department::answered_by`).
 pub fn authorize_roles(staff: &StaffMember, roles: &[Role]) -> Result<(), DomainError> {
-    if staff.roles.contains(&Role::Admin) || roles.iter().any(|r| staff.roles.contains(r)) {
+    if kopilka_domain::staff::acts_as_any(&staff.roles, roles) {
         Ok(())
     } else {
         Err(DomainError::Forbidden)

@@ -3,7 +3,7 @@
 
 use crate::i18n::Texts;
 use kopilka_domain::employee::Department;
-use kopilka_domain::staff::{Permission, Role};
+use kopilka_domain::staff::{acts_as_any, Permission, Role};
 
 pub(crate) struct NavLink {
     pub(crate) href: &'static str,
@@ -58,9 +58,9 @@ const SECTIONS: [(&str, &str, Opens); 7] = [
 fn opens(opens: &Opens, roles: &[Role]) -> bool {
     match opens {
         Opens::Permission(p) => p.granted_to(roles),
-        Opens::DepartmentThreads => Department::ALL.iter().any(|d| {
-            roles.contains(&Role::Admin) || d.answered_by().iter().any(|r| roles.contains(r))
-        }),
+        Opens::DepartmentThreads => Department::ALL
+            .iter()
+            .any(|d| acts_as_any(roles, d.answered_by())),
     }
 }
 
