@@ -30,6 +30,31 @@ async fn card_row(conn: &mut PgConnection, number: &str, lock: bool) -> StoreRes
 /// Makes `number` the member's one active card. The member's row is locked first: a deletion
 /// committing meanwhile is waited for and seen (a deleted account gets no new card), and so is
 /// another card activated at the same time, which this one then replaces.
+/// Binds an issued, unbound card to `member` as their active card, blocking the one active
+/// now, the card's row locked: a customer binding a plastic card, or a paper form keyed in.
+pub(crate) async fn bind_unbound(
+    tx: &mut PgConnection,
+    member: MemberId,
+    number: &str,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let card = card_row(tx, number, true)
+        .await?
+        .ok_or(DomainError::NotFound("card"))?;
+    card.status.check_bindable(card.member_id.is_some())?;
+    make_active(tx, member, number, at).await?;
+    sqlx::query(
+        "UPDATE cards SET status = 'active', member_id = $2, bound_at = $3 WHERE number = $1",
+    )
+    .bind(number)
+    .bind(member.get())
+    .bind(at)
+    .execute(&mut *tx)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
 async fn make_active(
     conn: &mut PgConnection,
     member: MemberId,
@@ -109,17 +134,10 @@ impl Cards for PostgresStore {
         let number = number.as_str().to_owned();
         let card = detached(async move {
             let mut tx = pool.begin().await.map_err(db)?;
-            let card = card_row(&mut tx, &number, true).await?.ok_or(DomainError::NotFound("card"))?;
-            card.status.check_bindable(card.member_id.is_some())?;
-            make_active(&mut tx, member, &number, at).await?;
-            sqlx::query("UPDATE cards SET status = 'active', member_id = $2, bound_at = $3 WHERE number = $1")
-                .bind(&number)
-                .bind(member.get())
-                .bind(at)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-            let card = card_row(&mut tx, &number, false).await?.ok_or(StoreError::NotFound)?;
+            bind_unbound(&mut tx, member, &number, at).await?;
+            let card = card_row(&mut tx, &number, false)
+                .await?
+                .ok_or(StoreError::NotFound)?;
             tx.commit().await.map_err(db)?;
             Ok(card)
         })

@@ -209,24 +209,8 @@ impl Members for PostgresStore {
                     .map_err(db)?;
                 }
                 Enrolment::PaperForm { audit } => {
-                    // Locked: two forms keyed in at once with one card bind it once.
-                    let card: Option<(String, Option<i64>)> =
-                        sqlx::query_as("SELECT status, member_id FROM cards WHERE number = $1 FOR UPDATE")
-                            .bind(r.card.as_str())
-                            .fetch_optional(&mut *tx)
-                            .await
-                            .map_err(db)?;
-                    let (status, holder) = card.ok_or(DomainError::NotFound("card"))?;
-                    CardStatus::from_db(&status)
-                        .ok_or_else(|| StoreError::Corrupt(format!("card status {status:?}")))?
-                        .check_bindable(holder.is_some())?;
-                    sqlx::query("UPDATE cards SET status = 'active', member_id = $2, bound_at = $3 WHERE number = $1")
-                        .bind(r.card.as_str())
-                        .bind(member)
-                        .bind(r.at)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db)?;
+                    let member = kopilka_domain::member::MemberId::new(member);
+                    crate::cards::bind_unbound(&mut tx, member, r.card.as_str(), r.at).await?;
                     let mut audit = audit.clone();
                     audit.subject.push_str(&member.to_string());
                     crate::catalog::insert_audit(&mut tx, &audit).await?;

@@ -12,7 +12,7 @@ use kopilka_store::convert::with_statuses;
 use kopilka_store::{Card, Cards, StoreError, StoreResult};
 use rusqlite::{params, Connection, OptionalExtension};
 
-pub(crate) fn card_row(conn: &Connection, number: &str) -> StoreResult<Option<Card>> {
+fn card_row(conn: &Connection, number: &str) -> StoreResult<Option<Card>> {
     conn.prepare_cached(
         "SELECT number, kind, status, member_id, bound_at FROM cards WHERE number = ?1",
     )
@@ -24,6 +24,25 @@ pub(crate) fn card_row(conn: &Connection, number: &str) -> StoreResult<Option<Ca
 /// Makes `number` the member's only active card.
 /// Makes `number` the member's one active card; a deleted account gets no new card (the one
 /// writer runs this after any deletion that committed first).
+/// Binds an issued, unbound card to `member` as their active card, blocking the one active
+/// now: a customer binding a plastic card, or a paper form keyed in.
+pub(crate) fn bind_unbound(
+    tx: &Connection,
+    member: MemberId,
+    number: &str,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let card = card_row(tx, number)?.ok_or(DomainError::NotFound("card"))?;
+    card.status.check_bindable(card.member_id.is_some())?;
+    make_active(tx, member, number, micros(at))?;
+    tx.execute(
+        "UPDATE cards SET status = 'active', member_id = ?2, bound_at = ?3 WHERE number = ?1",
+        params![number, member.get(), micros(at)],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
 fn make_active(conn: &Connection, member: MemberId, number: &str, at: i64) -> StoreResult<()> {
     let live: Option<bool> = crate::optional(conn.query_row(
         "SELECT deleted_at IS NULL FROM members WHERE id = ?1",
@@ -83,14 +102,7 @@ impl Cards for SqliteStore {
     ) -> StoreResult<Card> {
         let number = number.as_str().to_owned();
         self.write(move |tx| {
-            let card = card_row(tx, &number)?.ok_or(DomainError::NotFound("card"))?;
-            card.status.check_bindable(card.member_id.is_some())?;
-            make_active(tx, member, &number, micros(at))?;
-            tx.execute(
-                "UPDATE cards SET status = 'active', member_id = ?2, bound_at = ?3 WHERE number = ?1",
-                params![number, member.get(), micros(at)],
-            )
-            .map_err(backend)?;
+            bind_unbound(tx, member, &number, at)?;
             card_row(tx, &number)?.ok_or(StoreError::NotFound)
         })
         .await

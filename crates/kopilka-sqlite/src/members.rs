@@ -178,14 +178,7 @@ impl Members for SqliteStore {
                     .map_err(backend)?;
                 }
                 Enrolment::PaperForm { audit } => {
-                    let card = crate::cards::card_row(tx, r.card.as_str())?
-                        .ok_or(DomainError::NotFound("card"))?;
-                    card.status.check_bindable(card.member_id.is_some())?;
-                    tx.execute(
-                        "UPDATE cards SET status = 'active', member_id = ?2, bound_at = ?3 WHERE number = ?1",
-                        params![r.card.as_str(), member, at],
-                    )
-                    .map_err(backend)?;
+                    crate::cards::bind_unbound(tx, MemberId::new(member), r.card.as_str(), r.at)?;
                     let mut audit = audit.clone();
                     audit.subject.push_str(&member.to_string());
                     crate::catalog::insert_audit(tx, &audit)?;
