@@ -311,3 +311,8 @@ mod binding_tests {
         }
     }
 }
+
+id_type!(
+    /// A batch of plastic cards printed together.
+    CardBatchId
+);

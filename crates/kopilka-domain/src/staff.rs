@@ -68,6 +68,14 @@ pub enum Permission {
     ReadReports,
     /// Read the audit log.
     ReadAudit,
+    /// Issue batches of plastic cards for the printer and see which are bound.
+    IssueCards,
+    /// Open a store's till keys, list them and revoke them.
+    ManageTills,
+    /// Edit stores, categories and products; import and export them as CSV.
+    EditCatalogue,
+    /// Promotions, events and personal offers: their targeting, reach and schedules.
+    RunMarketing,
 }
 
 /// Whether someone holding `roles` acts in one of `allowed`: administrators act in every
@@ -77,7 +85,7 @@ pub fn acts_as_any(roles: &[Role], allowed: &[Role]) -> bool {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 15] = [
         Permission::FindCustomers,
         Permission::AdjustPoints,
         Permission::KeyPaperForms,
@@ -89,6 +97,10 @@ impl Permission {
         Permission::ImportPayroll,
         Permission::ReadReports,
         Permission::ReadAudit,
+        Permission::IssueCards,
+        Permission::ManageTills,
+        Permission::EditCatalogue,
+        Permission::RunMarketing,
     ];
 
     /// The roles besides administrators that hold it.
@@ -101,6 +113,9 @@ impl Permission {
             Permission::WorkDocuments => &[Role::Hr, Role::Accounting],
             Permission::ManageEmployees => &[Role::Hr],
             Permission::ImportPayroll | Permission::ReadReports => &[Role::Accounting],
+            Permission::IssueCards | Permission::ManageTills => &[Role::StoreManager],
+            Permission::EditCatalogue => &[Role::Marketing, Role::StoreManager],
+            Permission::RunMarketing => &[Role::Marketing],
             Permission::ApproveAdjustments | Permission::ReadAudit => &[],
         }
     }
@@ -123,6 +138,10 @@ impl Permission {
             Permission::ImportPayroll => "import_payroll",
             Permission::ReadReports => "read_reports",
             Permission::ReadAudit => "read_audit",
+            Permission::IssueCards => "issue_cards",
+            Permission::ManageTills => "manage_tills",
+            Permission::EditCatalogue => "edit_catalogue",
+            Permission::RunMarketing => "run_marketing",
         }
     }
 }

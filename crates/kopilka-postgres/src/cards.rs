@@ -9,7 +9,8 @@ use kopilka_domain::card::replaced_by;
 use kopilka_domain::member::{Member, MemberId};
 use kopilka_domain::{CardNumber, CardStatus, DomainError};
 use kopilka_store::convert::with_statuses;
-use kopilka_store::{Card, Cards, StoreError, StoreResult};
+use kopilka_domain::card::CardBatchId;
+use kopilka_store::{Card, CardBatch, Cards, StoreError, StoreResult};
 use sqlx::PgConnection;
 
 async fn card_row(conn: &mut PgConnection, number: &str, lock: bool) -> StoreResult<Option<Card>> {
@@ -95,33 +96,102 @@ async fn make_active(
 impl Cards for PostgresStore {
     async fn issue_cards(
         &self,
+        batch: Option<CardBatchId>,
         numbers: &[CardNumber],
         at: DateTime<Utc>,
         mut audit: kopilka_store::NewAuditEntry,
-    ) -> StoreResult<Vec<CardNumber>> {
+    ) -> StoreResult<(CardBatchId, Vec<CardNumber>)> {
         let numbers: Vec<String> = numbers.iter().map(|n| n.as_str().to_owned()).collect();
         let pool = self.pool.clone();
-        let added: Vec<String> = detached(async move {
+        let (batch, added): (i64, Vec<String>) = detached(async move {
             let mut tx = pool.begin().await.map_err(db)?;
+            let batch: i64 = match batch {
+                Some(batch) => batch.get(),
+                None => sqlx::query_scalar(
+                    "INSERT INTO card_batches (issued_at, issued_by) VALUES ($1, $2) RETURNING id",
+                )
+                .bind(at)
+                .bind(&audit.actor)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?,
+            };
             let added: Vec<String> = sqlx::query_scalar(
-                "INSERT INTO cards (number, kind, status, created_at) SELECT n, 'physical', 'unbound', $2 FROM UNNEST($1::text[]) AS n \
+                "INSERT INTO cards (number, kind, status, created_at, batch_id) \
+                 SELECT n, 'physical', 'unbound', $2, $3 FROM UNNEST($1::text[]) AS n \
                  ON CONFLICT DO NOTHING RETURNING number",
             )
             .bind(&numbers)
             .bind(at)
+            .bind(batch)
             .fetch_all(&mut *tx)
             .await
             .map_err(db)?;
+            audit.subject = format!("card_batch:{batch}");
             audit.details = format!("{{\"count\":{}}}", added.len());
             crate::catalog::insert_audit(&mut tx, &audit).await?;
             tx.commit().await.map_err(db)?;
-            Ok(added)
+            Ok((batch, added))
         })
         .await?;
-        added
+        let added = added
             .iter()
             .map(|n| kopilka_store::convert::card_number(n))
-            .collect()
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((CardBatchId::new(batch), added))
+    }
+
+    async fn card_batches(&self, limit: u32) -> StoreResult<Vec<CardBatch>> {
+        let rows: Vec<(i64, DateTime<Utc>, String, i64, i64)> = sqlx::query_as(
+            "SELECT b.id, b.issued_at, b.issued_by, \
+                    (SELECT count(*) FROM cards WHERE batch_id = b.id), \
+                    (SELECT count(*) FROM cards WHERE batch_id = b.id AND status <> 'unbound') \
+             FROM card_batches b ORDER BY b.id DESC LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, issued_at, issued_by, cards, bound)| CardBatch {
+                id: CardBatchId::new(id),
+                issued_at,
+                issued_by,
+                cards: cards.unsigned_abs(),
+                bound: bound.unsigned_abs(),
+            })
+            .collect())
+    }
+
+    async fn batch_cards(
+        &self,
+        batch: CardBatchId,
+    ) -> StoreResult<Option<Vec<(CardNumber, CardStatus)>>> {
+        let known: Option<i64> = sqlx::query_scalar("SELECT id FROM card_batches WHERE id = $1")
+            .bind(batch.get())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        if known.is_none() {
+            return Ok(None);
+        }
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT number, status FROM cards WHERE batch_id = $1 ORDER BY number",
+        )
+        .bind(batch.get())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(|(n, st)| {
+                Ok((
+                    kopilka_store::convert::card_number(&n)?,
+                    kopilka_store::convert::card_status(&st)?,
+                ))
+            })
+            .collect::<StoreResult<Vec<_>>>()
+            .map(Some)
     }
 
     async fn bind_card(

@@ -5,6 +5,7 @@ use kopilka_domain::member::StoreId;
 use kopilka_domain::password::NewPassword;
 use kopilka_domain::staff::{parse_login, Role};
 use kopilka_server::settings::{Settings, SettingsArgs};
+use kopilka_service::staff::Caller;
 use kopilka_server::{Application, Dependencies};
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -327,7 +328,7 @@ async fn main() -> anyhow::Result<()> {
             command: TillCommand::List,
         } => {
             let kopilka = kopilka_server::kopilka(&settings, Dependencies::default()).await?;
-            for t in kopilka.tills().await? {
+            for t in kopilka.tills(Caller::Cli, None).await? {
                 println!(
                     "{}\t{}\t{}\t{}\t{}",
                     t.till.id,
@@ -347,7 +348,9 @@ async fn main() -> anyhow::Result<()> {
             command: TillCommand::Revoke { id },
         } => {
             let kopilka = kopilka_server::kopilka(&settings, Dependencies::default()).await?;
-            kopilka.revoke_till(id).await?;
+            kopilka
+                .revoke_till(Caller::Cli, kopilka_domain::earning::TillId::new(id))
+                .await?;
             println!("till {id} revoked");
         }
         Command::Till {
@@ -355,7 +358,10 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let kind = TillKind::parse(&kind).map_err(anyhow::Error::msg)?;
             let kopilka = kopilka_server::kopilka(&settings, Dependencies::default()).await?;
-            let (till, key) = kopilka.create_till(StoreId::new(store), kind).await?;
+            let (till, key) = kopilka
+                .create_till(Caller::Cli, StoreId::new(store), kind)
+                .await?;
+            let till = till.till;
             println!(
                 "till {} of store {} ({}); its key, shown only now:",
                 till.id,
@@ -368,7 +374,7 @@ async fn main() -> anyhow::Result<()> {
             command: CardsCommand::Issue { count, out },
         } => {
             let kopilka = kopilka_server::kopilka(&settings, Dependencies::default()).await?;
-            let numbers = kopilka.issue_cards(count).await?;
+            let numbers = kopilka.issue_cards(Caller::Cli, count).await?.numbers;
             let text: String = numbers.iter().map(|n| format!("{n}\n")).collect();
             match out {
                 Some(path) => {

@@ -5,13 +5,27 @@ use crate::auth::seconds_until;
 use crate::security::SecurityEvent;
 use crate::{Kopilka, ServiceError, ServiceResult};
 use chrono::{DateTime, Utc};
-use kopilka_domain::card::CardRange;
+use crate::staff::Caller;
+use kopilka_domain::card::{CardBatchId, CardRange};
 use kopilka_domain::member::Member;
-use kopilka_domain::{CardNumber, DomainError};
-use kopilka_store::{Card, StoreError};
+use kopilka_domain::staff::Permission;
+use kopilka_domain::{CardNumber, CardStatus, DomainError};
+use kopilka_store::{Card, CardBatch, StaffMember, StoreError};
 use rand::rngs::OsRng;
 
 const NUMBER_TRIES: usize = 8;
+
+/// The most cards one batch may hold: a print run, not a warehouse's worth.
+pub const CARD_BATCH_MAX: usize = 100_000;
+/// Batches the back office lists.
+const CARD_BATCHES_LISTED: u32 = 200;
+
+/// A batch just issued: its id and its numbers.
+#[derive(Debug, Clone)]
+pub struct IssuedBatch {
+    pub id: CardBatchId,
+    pub numbers: Vec<CardNumber>,
+}
 
 impl Kopilka {
     pub(crate) fn require_complete_profile(member: &Member) -> ServiceResult<()> {
@@ -130,24 +144,70 @@ impl Kopilka {
         Err(ServiceError::Internal("no free one-time code".into()))
     }
 
-    /// `kopilka cards issue`: a batch of unbound physical cards.
-    pub async fn issue_cards(&self, count: usize) -> ServiceResult<Vec<CardNumber>> {
+    /// A batch of unbound plastic cards for the printer (`kopilka cards issue`, or a store
+    /// manager in the back office): `count` new numbers, each unique across every card.
+    pub async fn issue_cards(&self, by: Caller<'_>, count: usize) -> ServiceResult<IssuedBatch> {
+        let actor = by.authorize(Permission::IssueCards)?;
+        if !(1..=CARD_BATCH_MAX).contains(&count) {
+            return Err(DomainError::field(
+                "count",
+                kopilka_text::Message::new("card_batch_count").with("max", CARD_BATCH_MAX),
+            )
+            .into());
+        }
+        let mut batch = None;
         let mut issued = Vec::with_capacity(count);
         while issued.len() < count {
-            let batch: Vec<CardNumber> = (0..(count - issued.len()).min(10_000))
+            // One transaction for the whole batch; another only for numbers that collided.
+            let numbers: std::collections::BTreeSet<CardNumber> = (0..count - issued.len())
                 .map(|_| CardNumber::generate(CardRange::Physical, &mut OsRng))
                 .collect();
-            let unique: std::collections::BTreeSet<_> = batch.into_iter().collect();
-            let batch: Vec<CardNumber> = unique.into_iter().collect();
+            let numbers: Vec<CardNumber> = numbers.into_iter().collect();
             // Numbers that collided with existing cards are not returned; the loop makes more.
-            let audit = self.audit_entry(
-                crate::staff::Actor::Cli,
-                "cards.issue",
-                "cards",
-                String::new(),
-            );
-            issued.extend(self.store().issue_cards(&batch, self.now(), audit).await?);
+            let audit = self.audit_entry(actor.clone(), "cards.issue", "card_batch:", String::new());
+            let (id, added) = self
+                .store()
+                .issue_cards(batch, &numbers, self.now(), audit)
+                .await?;
+            batch = Some(id);
+            issued.extend(added);
         }
-        Ok(issued)
+        let id = batch.ok_or_else(|| ServiceError::Internal("an empty card batch".into()))?;
+        Ok(IssuedBatch {
+            id,
+            numbers: issued,
+        })
     }
+
+    /// The newest batches with how many of their cards are bound.
+    pub async fn card_batches(&self, staff: &StaffMember) -> ServiceResult<Vec<CardBatch>> {
+        crate::staff::authorize(staff, Permission::IssueCards)?;
+        Ok(self.store().card_batches(CARD_BATCHES_LISTED).await?)
+    }
+
+    /// A batch's cards with their status, for the printer and to see which are bound.
+    pub async fn batch_cards(
+        &self,
+        staff: &StaffMember,
+        batch: CardBatchId,
+    ) -> ServiceResult<Vec<(CardNumber, CardStatus)>> {
+        crate::staff::authorize(staff, Permission::IssueCards)?;
+        self.store()
+            .batch_cards(batch)
+            .await?
+            .ok_or_else(|| DomainError::NotFound("card_batch").into())
+    }
+}
+
+/// A batch as the printer takes it, and as staff check which cards went out:
+/// `number,status`, one card a line in number order.
+pub fn batch_csv(cards: &[(CardNumber, CardStatus)]) -> String {
+    let mut csv = String::from("number,status\n");
+    for (number, status) in cards {
+        csv.push_str(number.as_str());
+        csv.push(',');
+        csv.push_str(status.as_str());
+        csv.push('\n');
+    }
+    csv
 }

@@ -29,6 +29,7 @@ pub mod sms;
 pub mod staff;
 pub mod support;
 mod till_cache;
+pub mod tills;
 
 pub use error::ServiceError;
 pub use rules::Rules;

@@ -2,18 +2,16 @@
 //! adjustments that also move points.
 
 use crate::security::SecurityEvent;
-use crate::staff::Actor;
 use crate::{crypto, Kopilka, ServiceResult};
 use chrono::{DateTime, Duration, Months, NaiveDate, TimeZone, Utc};
 use kopilka_domain::card::CardRange;
-use kopilka_domain::earning::TillId;
-use kopilka_domain::earning::{price, Basket, Priced, PurchaseContext, TillKind};
-use kopilka_domain::member::{Member, StoreId};
+use kopilka_domain::earning::{price, Basket, Priced, PurchaseContext};
+use kopilka_domain::member::Member;
 use kopilka_domain::offers::{apply_offers, ActivatedOffer};
 use kopilka_domain::{CardNumber, DomainError, Kopecks, Points};
 use kopilka_store::{
     Card, CardHolder, MemberShare, PurchaseOutcome, PurchaseRequest, RefundOutcome, RefundRequest,
-    StoreError, Till, TillCustomer, TillListing,
+    StoreError, Till, TillCustomer,
 };
 use kopilka_text::Message;
 use sha2::{Digest, Sha256};
@@ -68,57 +66,6 @@ fn digest(parts: &[&str]) -> String {
 }
 
 impl Kopilka {
-    /// `kopilka till create`: the key is returned once and only its hash is kept.
-    pub async fn create_till(
-        &self,
-        store: StoreId,
-        kind: TillKind,
-    ) -> ServiceResult<(Till, String)> {
-        let key = crypto::new_token("kpt");
-        let audit = self.audit_entry(
-            Actor::Cli,
-            "till.create",
-            "till:",
-            serde_json::json!({ "store_id": store, "kind": kind.as_str() }).to_string(),
-        );
-        let till = match self
-            .store()
-            .create_till(store, kind, &crypto::token_hash(&key), self.now(), audit)
-            .await
-        {
-            Err(StoreError::NotFound) => {
-                return Err(DomainError::field("store", "Такого магазина нет").into())
-            }
-            other => other?,
-        };
-        Ok((till, key))
-    }
-
-    /// `kopilka till list`: every till, oldest first.
-    pub async fn tills(&self) -> ServiceResult<Vec<TillListing>> {
-        Ok(self.store().tills().await?)
-    }
-
-    /// `kopilka till revoke`: the key stops working on every node once their caches of it
-    /// lapse (`till_key_cache`, a second by default).
-    pub async fn revoke_till(&self, id: i64) -> ServiceResult<()> {
-        let audit = self.audit_entry(
-            Actor::Cli,
-            "till.revoke",
-            &format!("till:{id}"),
-            "{}".into(),
-        );
-        if self
-            .store()
-            .revoke_till(TillId::new(id), self.now(), audit)
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(DomainError::NotFound("till").into())
-        }
-    }
-
     pub async fn authenticate_till(&self, key: &str, ip: &str) -> ServiceResult<Till> {
         let hash = crypto::token_hash(key);
         let ttl = self.rules().till_key_cache;

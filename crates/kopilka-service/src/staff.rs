@@ -71,6 +71,27 @@ pub fn authorize_roles(staff: &StaffMember, roles: &[Role]) -> Result<(), Domain
     }
 }
 
+/// Who asks for a back-office operation that the command line can do too: whoever runs
+/// `kopilka` on the server is trusted, a signed-in staff member needs the permission.
+#[derive(Debug, Clone, Copy)]
+pub enum Caller<'a> {
+    Cli,
+    Staff(&'a StaffMember),
+}
+
+impl Caller<'_> {
+    /// The audit log's actor, once the caller may do it.
+    pub(crate) fn authorize(self, permission: Permission) -> Result<Actor, DomainError> {
+        match self {
+            Caller::Cli => Ok(Actor::Cli),
+            Caller::Staff(staff) => {
+                authorize(staff, permission)?;
+                Ok(Actor::Staff(staff.id.get()))
+            }
+        }
+    }
+}
+
 impl Kopilka {
     /// The points the chain owes its customers, and the ledger's own totals to check that it
     /// balances: administrators and accounting.

@@ -9,7 +9,8 @@ use kopilka_domain::card::replaced_by;
 use kopilka_domain::member::{Member, MemberId};
 use kopilka_domain::{CardNumber, CardStatus, DomainError};
 use kopilka_store::convert::with_statuses;
-use kopilka_store::{Card, Cards, StoreError, StoreResult};
+use kopilka_domain::card::CardBatchId;
+use kopilka_store::{Card, CardBatch, Cards, StoreError, StoreResult};
 use rusqlite::{params, Connection, OptionalExtension};
 
 fn card_row(conn: &Connection, number: &str) -> StoreResult<Option<Card>> {
@@ -21,9 +22,6 @@ fn card_row(conn: &Connection, number: &str) -> StoreResult<Option<Card>> {
     .transpose()
 }
 
-/// Makes `number` the member's only active card.
-/// Makes `number` the member's one active card; a deleted account gets no new card (the one
-/// writer runs this after any deletion that committed first).
 /// Binds an issued, unbound card to `member` as their active card, blocking the one active
 /// now: a customer binding a plastic card, or a paper form keyed in.
 pub(crate) fn bind_unbound(
@@ -43,6 +41,8 @@ pub(crate) fn bind_unbound(
     Ok(())
 }
 
+/// Makes `number` the member's one active card; a deleted account gets no new card (the one
+/// writer runs this after any deletion that committed first).
 fn make_active(conn: &Connection, member: MemberId, number: &str, at: i64) -> StoreResult<()> {
     let live: Option<bool> = crate::optional(conn.query_row(
         "SELECT deleted_at IS NULL FROM members WHERE id = ?1",
@@ -72,24 +72,106 @@ fn make_active(conn: &Connection, member: MemberId, number: &str, at: i64) -> St
 impl Cards for SqliteStore {
     async fn issue_cards(
         &self,
+        batch: Option<CardBatchId>,
         numbers: &[CardNumber],
         at: DateTime<Utc>,
         mut audit: kopilka_store::NewAuditEntry,
-    ) -> StoreResult<Vec<CardNumber>> {
+    ) -> StoreResult<(CardBatchId, Vec<CardNumber>)> {
         let numbers = numbers.to_vec();
         self.write(move |tx| {
+            let batch = match batch {
+                Some(batch) => batch,
+                None => {
+                    tx.execute(
+                        "INSERT INTO card_batches (issued_at, issued_by) VALUES (?1, ?2)",
+                        params![micros(at), audit.actor],
+                    )
+                    .map_err(backend)?;
+                    CardBatchId::new(tx.last_insert_rowid())
+                }
+            };
             let mut stmt = tx
-                .prepare_cached("INSERT INTO cards (number, kind, status, created_at) VALUES (?1, 'physical', 'unbound', ?2) ON CONFLICT DO NOTHING")
+                .prepare_cached("INSERT INTO cards (number, kind, status, created_at, batch_id) VALUES (?1, 'physical', 'unbound', ?2, ?3) ON CONFLICT DO NOTHING")
                 .map_err(backend)?;
             let mut added = Vec::with_capacity(numbers.len());
             for n in numbers {
-                if stmt.execute(params![n.as_str(), micros(at)]).map_err(backend)? == 1 {
+                if stmt
+                    .execute(params![n.as_str(), micros(at), batch.get()])
+                    .map_err(backend)?
+                    == 1
+                {
                     added.push(n);
                 }
             }
+            audit.subject = format!("card_batch:{batch}");
             audit.details = format!("{{\"count\":{}}}", added.len());
             crate::catalog::insert_audit(tx, &audit)?;
-            Ok(added)
+            Ok((batch, added))
+        })
+        .await
+    }
+
+    async fn card_batches(&self, limit: u32) -> StoreResult<Vec<CardBatch>> {
+        self.read(move |conn| {
+            let rows: Vec<(i64, i64, String, i64, i64)> = conn
+                .prepare_cached(
+                    "SELECT b.id, b.issued_at, b.issued_by, \
+                            (SELECT count(*) FROM cards WHERE batch_id = b.id), \
+                            (SELECT count(*) FROM cards WHERE batch_id = b.id AND status <> 'unbound') \
+                     FROM card_batches b ORDER BY b.id DESC LIMIT ?1",
+                )
+                .and_then(|mut s| {
+                    s.query_map([limit], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    })?
+                    .collect()
+                })
+                .map_err(backend)?;
+            Ok(rows
+                .into_iter()
+                .map(|(id, at, by, cards, bound)| CardBatch {
+                    id: CardBatchId::new(id),
+                    issued_at: crate::time(at),
+                    issued_by: by,
+                    cards: cards.unsigned_abs(),
+                    bound: bound.unsigned_abs(),
+                })
+                .collect())
+        })
+        .await
+    }
+
+    async fn batch_cards(
+        &self,
+        batch: CardBatchId,
+    ) -> StoreResult<Option<Vec<(CardNumber, CardStatus)>>> {
+        self.read(move |conn| {
+            let known: Option<i64> = optional(conn.query_row(
+                "SELECT id FROM card_batches WHERE id = ?1",
+                [batch.get()],
+                |r| r.get(0),
+            ))?;
+            if known.is_none() {
+                return Ok(None);
+            }
+            let rows: Vec<(String, String)> = conn
+                .prepare_cached(
+                    "SELECT number, status FROM cards WHERE batch_id = ?1 ORDER BY number",
+                )
+                .and_then(|mut s| {
+                    s.query_map([batch.get()], |r| Ok((r.get(0)?, r.get(1)?)))?
+                        .collect()
+                })
+                .map_err(backend)?;
+            rows.into_iter()
+                .map(|(n, st)| {
+                    Ok((
+                        kopilka_store::convert::card_number(&n)?,
+                        kopilka_store::convert::card_status(&st)?,
+                    ))
+                })
+                .collect::<StoreResult<Vec<_>>>()
+                .map(Some)
         })
         .await
     }

@@ -95,6 +95,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0011_adjustment_requests.sql")),
         M::up(include_str!("../migrations/0012_member_search.sql")),
         M::up(include_str!("../migrations/0013_name_keys_to_fill.sql")),
+        M::up(include_str!("../migrations/0014_card_batches.sql")),
     ])
 }
 

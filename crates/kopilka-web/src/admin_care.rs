@@ -285,6 +285,7 @@ pub async fn member(
         "waiting" => Some(t.get("care_waiting_notice").to_owned()),
         "blocked" => Some(t.get("care_card_blocked").to_owned()),
         "unblocked" => Some(t.get("care_card_unblocked").to_owned()),
+        "keyed" => Some(t.get("care_paper_form_keyed").to_owned()),
         _ => None,
     };
     let form = AdjustForm {

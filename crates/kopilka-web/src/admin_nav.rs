@@ -17,7 +17,7 @@ enum Opens {
 }
 
 /// In the order of the navigation; the first a staff member may open is their home.
-const SECTIONS: [(&str, &str, Opens); 7] = [
+const SECTIONS: [(&str, &str, Opens); 10] = [
     (
         "/admin/members",
         "admin_nav_members",
@@ -32,6 +32,21 @@ const SECTIONS: [(&str, &str, Opens); 7] = [
         "/admin/adjustments",
         "admin_nav_adjustments",
         Opens::Permission(Permission::AdjustPoints),
+    ),
+    (
+        "/admin/paper-forms",
+        "admin_nav_paper_forms",
+        Opens::Permission(Permission::KeyPaperForms),
+    ),
+    (
+        "/admin/cards",
+        "admin_nav_cards",
+        Opens::Permission(Permission::IssueCards),
+    ),
+    (
+        "/admin/tills",
+        "admin_nav_tills",
+        Opens::Permission(Permission::ManageTills),
     ),
     (
         "/admin/documents",

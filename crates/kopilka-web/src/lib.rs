@@ -4,10 +4,12 @@
 //! nothing from another host, no inline script and no framing.
 
 mod admin;
+mod admin_cards;
 mod admin_care;
 mod admin_nav;
 mod admin_people;
 mod admin_tickets;
+mod admin_tills;
 mod barcode;
 mod cards;
 mod contacts;
@@ -177,6 +179,14 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
             "/admin/members/{id}/cards/{number}/{action}",
             post(admin_care::card),
         )
+        .route("/admin/tills", get(admin_tills::tills).post(admin_tills::open))
+        .route("/admin/cards", get(admin_cards::cards).post(admin_cards::issue))
+        .route("/admin/cards/{id}/cards.csv", get(admin_cards::batch_file))
+        .route(
+            "/admin/paper-forms",
+            get(admin_cards::paper_form).post(admin_cards::key_in),
+        )
+        .route("/admin/tills/{id}/revoke", post(admin_tills::revoke))
         .route("/admin/tickets", get(admin_tickets::tickets))
         .route("/admin/tickets/{id}", get(admin_tickets::ticket))
         .route("/admin/tickets/{id}/{action}", post(admin_tickets::act))

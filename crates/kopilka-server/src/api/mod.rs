@@ -4,6 +4,7 @@ pub mod adjustments;
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod card_batches;
 pub mod cards;
 pub mod care;
 pub mod employee;
@@ -16,6 +17,7 @@ pub mod public;
 pub mod purchases;
 pub mod sessions;
 pub mod support;
+pub mod tills;
 pub mod views;
 
 use crate::AppState;
@@ -83,4 +85,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(employee::router())
         .merge(hr::router())
         .merge(messages::router())
+        .merge(tills::router())
+        .merge(card_batches::router())
 }

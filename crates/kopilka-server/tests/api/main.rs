@@ -29,3 +29,4 @@ mod staff;
 mod staff_security;
 mod support;
 mod till;
+mod tills;

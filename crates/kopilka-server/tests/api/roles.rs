@@ -42,6 +42,10 @@ fn call(permission: Permission) -> (&'static str, &'static str, Option<serde_jso
         Permission::ImportPayroll => ("POST", "/admin/payroll", None),
         Permission::ReadReports => ("GET", "/admin/reports/liability", None),
         Permission::ReadAudit => ("GET", "/admin/audit", None),
+        Permission::IssueCards => ("GET", "/admin/card-batches", None),
+        Permission::ManageTills => ("GET", "/admin/tills", None),
+        Permission::EditCatalogue => ("GET", "/admin/catalog/products.csv", None),
+        Permission::RunMarketing => ("GET", "/admin/offers", None),
     }
 }
 

@@ -240,19 +240,38 @@ async fn cards(store: &dyn Store, member: MemberId, first: &Card, till: &Till) {
         .unwrap()
     };
     let printed = [card("260000009041"), card("260000009042")];
-    let added = store
-        .issue_cards(&printed, at(5), audit("cards.issue", 5))
+    let (batch, added) = store
+        .issue_cards(None, &printed, at(5), audit("cards.issue", 5))
         .await
         .unwrap();
     assert_eq!(added.len(), 2);
+    // Numbers already printed are not added again, to this batch or any other.
     assert!(store
-        .issue_cards(&printed, at(5), audit("cards.issue", 5))
+        .issue_cards(Some(batch), &printed, at(5), audit("cards.issue", 5))
         .await
         .unwrap()
+        .1
         .is_empty());
 
     let bound = store.bind_card(member, &printed[0], at(6)).await.unwrap();
     assert_eq!(bound.status, CardStatus::Active);
+    // The batch counts its bound card, and lists its cards in number order.
+    let batches = store.card_batches(10).await.unwrap();
+    let listed = batches.iter().find(|b| b.id == batch).unwrap();
+    assert_eq!((listed.cards, listed.bound), (2, 1));
+    assert_eq!(listed.issued_at, at(5));
+    assert_eq!(
+        store.batch_cards(batch).await.unwrap().unwrap(),
+        vec![
+            (printed[0].clone(), CardStatus::Active),
+            (printed[1].clone(), CardStatus::Unbound)
+        ]
+    );
+    assert!(store
+        .batch_cards(kopilka_domain::card::CardBatchId::new(i64::MAX))
+        .await
+        .unwrap()
+        .is_none());
     let statuses = |cards: Vec<Card>| -> Vec<(String, CardStatus)> {
         let mut s: Vec<_> = cards
             .into_iter()

@@ -45,6 +45,7 @@ pub async fn paper_forms(store: &dyn Store) {
     let issued = card("270000009101");
     store
         .issue_cards(
+            None,
             std::slice::from_ref(&issued),
             at(2),
             audit_of("cards.issue", "cards", 2),
