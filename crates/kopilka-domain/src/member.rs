@@ -56,6 +56,11 @@ impl Profile {
         name_key(self.last_name.as_deref(), self.first_name.as_deref())
     }
 
+    /// What an offer targeting a city matches this customer's city by (`city_key`).
+    pub fn city_key(&self) -> Option<String> {
+        self.city.as_deref().map(city_key)
+    }
+
     /// The required fields of the registration form that are still empty (SPEC §5.3: most
     /// features stay closed until this is empty).
     pub fn missing_required(&self) -> Vec<&'static str> {
@@ -285,6 +290,12 @@ mod tests {
         p.city = Some("Москва".into());
         assert!(p.is_complete());
     }
+}
+
+/// How a city is compared: trimmed and lower-cased, «ё» as «е». Stores keep it beside a
+/// store's and a customer's city (`city_key`), to find them by city with an index.
+pub fn city_key(city: &str) -> String {
+    city.trim().to_lowercase().replace('ё', "е")
 }
 
 /// A name as staff search for it: lowercased, `ё` as `е`, words single-spaced, the last name

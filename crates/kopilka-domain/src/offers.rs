@@ -2,7 +2,7 @@
 //! is added to a priced basket so that returns take it back line by line like any earning.
 
 use crate::earning::{split, EarnRule, EarningRules, Priced};
-use crate::member::{CategoryId, Member};
+use crate::member::{city_key, CategoryId, Member};
 use crate::Points;
 use chrono::{DateTime, Datelike, Duration, Utc};
 use chrono_tz::Tz;
@@ -81,16 +81,43 @@ impl Offer {
             OfferTarget::FavouriteCategory { category_id } => {
                 profile.favourite_category_id == Some(*category_id)
             }
-            OfferTarget::City { city } => profile
-                .city
-                .as_deref()
-                .is_some_and(|c| c.trim().to_lowercase() == city.trim().to_lowercase()),
+            OfferTarget::City { city } => profile.city_key() == Some(city_key(city)),
             OfferTarget::BirthdayMonth => profile
                 .birth_date
                 .is_some_and(|b| b.month() == now.with_timezone(&tz).month()),
             OfferTarget::Inactive { days } => {
                 let since = last_purchase_at.unwrap_or(member.created_at);
                 now - since >= Duration::days(i64::from(*days))
+            }
+        }
+    }
+}
+
+/// The customers a target reaches now, as a store can count them: the same rule as
+/// [`Offer::is_for`], with its moving parts (this month, the cut-off day) fixed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    Everyone,
+    FavouriteCategory(CategoryId),
+    /// Customers whose `city_key` is this.
+    CityKey(String),
+    /// Customers born in this month (1–12).
+    BirthMonth(u32),
+    /// Customers who joined at or before this moment and bought nothing after it.
+    NoPurchaseSince(DateTime<Utc>),
+}
+
+impl OfferTarget {
+    pub fn audience(&self, now: DateTime<Utc>, tz: Tz) -> Audience {
+        match self {
+            OfferTarget::Everyone => Audience::Everyone,
+            OfferTarget::FavouriteCategory { category_id } => {
+                Audience::FavouriteCategory(*category_id)
+            }
+            OfferTarget::City { city } => Audience::CityKey(city_key(city)),
+            OfferTarget::BirthdayMonth => Audience::BirthMonth(now.with_timezone(&tz).month()),
+            OfferTarget::Inactive { days } => {
+                Audience::NoPurchaseSince(now - Duration::days(i64::from(*days)))
             }
         }
     }

@@ -6,10 +6,10 @@ use crate::{db, detached, PostgresStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use kopilka_domain::card::replaced_by;
+use kopilka_domain::card::CardBatchId;
 use kopilka_domain::member::{Member, MemberId};
 use kopilka_domain::{CardNumber, CardStatus, DomainError};
 use kopilka_store::convert::with_statuses;
-use kopilka_domain::card::CardBatchId;
 use kopilka_store::{Card, CardBatch, Cards, StoreError, StoreResult};
 use sqlx::PgConnection;
 
@@ -176,13 +176,12 @@ impl Cards for PostgresStore {
         if known.is_none() {
             return Ok(None);
         }
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT number, status FROM cards WHERE batch_id = $1 ORDER BY number",
-        )
-        .bind(batch.get())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT number, status FROM cards WHERE batch_id = $1 ORDER BY number")
+                .bind(batch.get())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
         rows.into_iter()
             .map(|(n, st)| {
                 Ok((

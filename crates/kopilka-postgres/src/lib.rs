@@ -63,9 +63,9 @@ impl PostgresStore {
             .await
             .map_err(|e| StoreError::unavailable_while("migrating", e))?;
         functions::apply(&mut conn).await?;
-        let filled = members::fill_name_keys(&mut conn).await?;
+        let filled = members::fill_search_keys(&mut conn).await?;
         if filled > 0 {
-            tracing::info!(filled, "name keys filled in for staff search");
+            tracing::info!(filled, "search keys (names, cities) filled in");
         }
         drop(conn);
         let system = posting::SystemIds::load(&pool).await?;

@@ -3,7 +3,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kopilka_domain::member::MemberId;
 use kopilka_domain::member::StoreId;
-use kopilka_domain::offers::{Offer, OfferId};
+use kopilka_domain::offers::{Audience, Offer, OfferId};
 use kopilka_store::{
     city_key, Activation, IndexedProduct, Marketing, Product, ProductKey, ProductQuery, Promotion,
     PromotionKind, StoreError, StoreLocation, StoreQuery, StoreResult,
@@ -236,6 +236,12 @@ impl Marketing for PostgresStore {
                 .await
                 .map_err(db)?;
             }
+            sqlx::query(
+                "SELECT setval('promotions_id_seq', greatest((SELECT max(id) FROM promotions), 1))",
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
             tx.commit().await.map_err(db)
         })
         .await
@@ -311,6 +317,11 @@ impl Marketing for PostgresStore {
                 .await
                 .map_err(db)?;
             }
+            // Ids given here (the seed's) must not be handed out again to offers made later.
+            sqlx::query("SELECT setval('offers_id_seq', greatest((SELECT max(id) FROM offers), 1))")
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
             tx.commit().await.map_err(db)
         })
         .await
@@ -396,5 +407,168 @@ impl Marketing for PostgresStore {
             .fetch_one(&self.pool)
             .await
             .map_err(db)
+    }
+
+    async fn all_offers(&self, limit: u32) -> StoreResult<Vec<Offer>> {
+        let sql = format!("SELECT {OFFER_COLUMNS} FROM offers ORDER BY id DESC LIMIT $1");
+        let rows: Vec<OfferRow> = sqlx::query_as(&sql)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.into_iter().map(offer_from).collect()
+    }
+
+    async fn save_offer(
+        &self,
+        id: Option<OfferId>,
+        offer: &Offer,
+        mut audit: kopilka_store::NewAuditEntry,
+    ) -> StoreResult<OfferId> {
+        let reward = serde_json::to_string(&offer.reward).map_err(json_err)?;
+        let target = serde_json::to_string(&offer.target).map_err(json_err)?;
+        let o = offer.clone();
+        let pool = self.pool.clone();
+        detached(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            // Without an id the column's sequence numbers it.
+            let sql = match id {
+                None => "INSERT INTO offers (title, description, reward, target, starts_at, ends_at, per_customer_limit) \
+                         SELECT $2, $3, $4, $5, $6, $7, $8 WHERE $1::bigint IS NULL RETURNING id",
+                Some(_) => "UPDATE offers SET title = $2, description = $3, reward = $4, target = $5, \
+                            starts_at = $6, ends_at = $7, per_customer_limit = $8 WHERE id = $1 RETURNING id",
+            };
+            let saved: Option<i64> = sqlx::query_scalar(sql)
+                .bind(id.map(OfferId::get))
+                .bind(&o.title)
+                .bind(&o.description)
+                .bind(&reward)
+                .bind(&target)
+                .bind(o.starts_at)
+                .bind(o.ends_at)
+                .bind(i64::from(o.per_customer_limit))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+            let id = OfferId::new(saved.ok_or(StoreError::NotFound)?);
+            audit.subject = format!("offer:{id}");
+            crate::catalog::insert_audit(&mut tx, &audit).await?;
+            tx.commit().await.map_err(db)?;
+            Ok(id)
+        })
+        .await
+    }
+
+    async fn all_promotions(&self, limit: u32) -> StoreResult<Vec<Promotion>> {
+        type PromotionRow = (
+            i64,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<i64>,
+            DateTime<Utc>,
+            DateTime<Utc>,
+        );
+        let rows: Vec<PromotionRow> = sqlx::query_as(
+            "SELECT id, kind, title, description, city, store_id, starts_at, ends_at \
+             FROM promotions ORDER BY id DESC LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(
+                |(id, kind, title, description, city, store, starts_at, ends_at)| {
+                    Ok(Promotion {
+                        id,
+                        kind: PromotionKind::parse(&kind).ok_or_else(|| {
+                            StoreError::Corrupt(format!("promotion kind {kind:?}"))
+                        })?,
+                        title,
+                        description,
+                        city,
+                        store_id: store.map(StoreId::new),
+                        starts_at,
+                        ends_at,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    async fn save_promotion(
+        &self,
+        id: Option<i64>,
+        promotion: &Promotion,
+        mut audit: kopilka_store::NewAuditEntry,
+    ) -> StoreResult<i64> {
+        let p = promotion.clone();
+        let pool = self.pool.clone();
+        detached(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            let sql = match id {
+                None => "INSERT INTO promotions (kind, title, description, city, city_key, store_id, starts_at, ends_at) \
+                         SELECT $2, $3, $4, $5, $6, $7, $8, $9 WHERE $1::bigint IS NULL RETURNING id",
+                Some(_) => "UPDATE promotions SET kind = $2, title = $3, description = $4, city = $5, city_key = $6, \
+                            store_id = $7, starts_at = $8, ends_at = $9 WHERE id = $1 RETURNING id",
+            };
+            let saved: Option<i64> = sqlx::query_scalar(sql)
+                .bind(id)
+                .bind(p.kind.as_str())
+                .bind(&p.title)
+                .bind(&p.description)
+                .bind(&p.city)
+                .bind(p.city.as_deref().map(city_key))
+                .bind(p.store_id.map(|id| id.get()))
+                .bind(p.starts_at)
+                .bind(p.ends_at)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+            let id = saved.ok_or(StoreError::NotFound)?;
+            audit.subject = format!("promotion:{id}");
+            crate::catalog::insert_audit(&mut tx, &audit).await?;
+            tx.commit().await.map_err(db)?;
+            Ok(id)
+        })
+        .await
+    }
+
+    async fn reach(&self, audience: &Audience) -> StoreResult<u64> {
+        const LIVE: &str = "SELECT count(*) FROM members m WHERE m.deleted_at IS NULL";
+        let count: i64 = match audience {
+            Audience::Everyone => sqlx::query_scalar(LIVE).fetch_one(&self.pool).await,
+            Audience::FavouriteCategory(id) => {
+                sqlx::query_scalar(&format!("{LIVE} AND m.favourite_category_id = $1"))
+                    .bind(*id)
+                    .fetch_one(&self.pool)
+                    .await
+            }
+            Audience::CityKey(key) => {
+                sqlx::query_scalar(&format!("{LIVE} AND m.city_key = $1"))
+                    .bind(key)
+                    .fetch_one(&self.pool)
+                    .await
+            }
+            Audience::BirthMonth(month) => {
+                sqlx::query_scalar(&format!("{LIVE} AND extract(month FROM m.birth_date) = $1"))
+                    .bind(i32::try_from(*month).unwrap_or_default())
+                    .fetch_one(&self.pool)
+                    .await
+            }
+            Audience::NoPurchaseSince(cutoff) => {
+                sqlx::query_scalar(&format!(
+                    "{LIVE} AND m.created_at <= $1 AND NOT EXISTS \
+                     (SELECT 1 FROM purchases p WHERE p.member_id = m.id AND p.purchased_at > $1)"
+                ))
+                .bind(*cutoff)
+                .fetch_one(&self.pool)
+                .await
+            }
+        }
+        .map_err(db)?;
+        Ok(count.unsigned_abs())
     }
 }

@@ -172,8 +172,8 @@ impl Members for PostgresStore {
             let member: i64 = sqlx::query_scalar(
                 "INSERT INTO members (phone, password_hash, last_name, first_name, gender, birth_date, city, email, \
                  favourite_store_id, favourite_category_id, favourite_category_set_at, consent_personal_data, \
-                 consent_newsletters, consent_version, consent_at, created_at, name_key) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $11, $16) RETURNING id",
+                 consent_newsletters, consent_version, consent_at, created_at, name_key, city_key) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $11, $16, $17) RETURNING id",
             )
             .bind(r.phone.as_str())
             .bind(&password_hash)
@@ -191,6 +191,7 @@ impl Members for PostgresStore {
             .bind(&r.consents.version)
             .bind(r.consents.recorded_at)
             .bind(p.name_key())
+            .bind(p.city_key())
             .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
@@ -347,7 +348,7 @@ impl Members for PostgresStore {
             let updated = sqlx::query(
                 "UPDATE members SET last_name = $2, first_name = $3, gender = $4, birth_date = $5, city = $6, email = $7, \
                  favourite_store_id = $8, consent_personal_data = $9, consent_newsletters = $10, consent_version = $11, \
-                 consent_at = $12, name_key = $13 WHERE id = $1 AND deleted_at IS NULL",
+                 consent_at = $12, name_key = $13, city_key = $14 WHERE id = $1 AND deleted_at IS NULL",
             )
             .bind(id.get())
             .bind(&p.last_name)
@@ -362,6 +363,7 @@ impl Members for PostgresStore {
             .bind(&consents.version)
             .bind(consents.recorded_at)
             .bind(p.name_key())
+            .bind(p.city_key())
             .execute(&mut *tx)
             .await
             .map_err(db)?
@@ -494,12 +496,13 @@ async fn import_members(
         .collect();
     let newsletters: Vec<bool> = members.iter().map(|m| m.consents.newsletters).collect();
     let name_keys: Vec<Option<String>> = members.iter().map(|m| m.profile.name_key()).collect();
+    let city_keys: Vec<Option<String>> = members.iter().map(|m| m.profile.city_key()).collect();
     let inserted: Vec<(i64, String)> = sqlx::query_as(
         "INSERT INTO members (phone, last_name, first_name, gender, birth_date, city, favourite_category_id, favourite_category_set_at, \
-         consent_personal_data, consent_newsletters, consent_version, consent_at, created_at, name_key) \
-         SELECT x.phone, x.last_name, x.first_name, x.gender, x.birth_date, x.city, x.category, $8, TRUE, x.newsletters, $9, $10, $8, x.name_key \
-         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::date[], $6::text[], $7::bigint[], $11::bool[], $12::text[]) \
-           AS x(phone, last_name, first_name, gender, birth_date, city, category, newsletters, name_key) \
+         consent_personal_data, consent_newsletters, consent_version, consent_at, created_at, name_key, city_key) \
+         SELECT x.phone, x.last_name, x.first_name, x.gender, x.birth_date, x.city, x.category, $8, TRUE, x.newsletters, $9, $10, $8, x.name_key, x.city_key \
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::date[], $6::text[], $7::bigint[], $11::bool[], $12::text[], $13::text[]) \
+           AS x(phone, last_name, first_name, gender, birth_date, city, category, newsletters, name_key, city_key) \
          ON CONFLICT (phone) DO NOTHING RETURNING id, phone",
     )
     .bind(&phones)
@@ -514,6 +517,7 @@ async fn import_members(
     .bind(consent_at)
     .bind(&newsletters)
     .bind(&name_keys)
+    .bind(&city_keys)
     .fetch_all(&mut *tx)
     .await
     .map_err(db)?;
@@ -625,42 +629,57 @@ async fn import_members(
         .collect())
 }
 
-/// Fills in the name keys of rows written before they were kept (migration 24), a batch at a
-/// time: the key is Rust's (`Profile::name_key`), the same on both stores whatever the
-/// database's locale. How many rows it filled.
-pub(crate) async fn fill_name_keys(conn: &mut sqlx::PgConnection) -> StoreResult<u64> {
+/// Fills in the search keys of rows written before they were kept (name keys: migration 24,
+/// city keys: 27), a batch at a time, made by Rust (`Profile::name_key`, `city_key`) as on
+/// SQLite. How many keys it filled.
+pub(crate) async fn fill_search_keys(conn: &mut sqlx::PgConnection) -> StoreResult<u64> {
     const BATCH: i64 = 10_000;
-    let mut filled = 0;
-    loop {
-        let rows: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT id, last_name, first_name FROM members \
-             WHERE name_key IS NULL AND (last_name IS NOT NULL OR first_name IS NOT NULL) LIMIT $1",
-        )
-        .bind(BATCH)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?;
-        if rows.is_empty() {
-            return Ok(filled);
-        }
-        let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
-        // A blank name keeps an empty key, so that it is not read again.
-        let keys: Vec<String> = rows
-            .iter()
-            .map(|(_, last, first)| {
+    type Row = (i64, Option<String>, Option<String>);
+    // (which rows, what to read, how the key is made, where it goes)
+    let keys: [(&str, &str, fn(&Row) -> String, &str); 2] = [
+        (
+            "name_key IS NULL AND (last_name IS NOT NULL OR first_name IS NOT NULL)",
+            "last_name, first_name",
+            // A blank name keeps an empty key, so that it is not read again.
+            |(_, last, first)| {
                 kopilka_domain::member::name_key(last.as_deref(), first.as_deref())
                     .unwrap_or_default()
-            })
-            .collect();
-        sqlx::query(
-            "UPDATE members m SET name_key = x.key FROM UNNEST($1::bigint[], $2::text[]) AS x(id, key) \
-             WHERE m.id = x.id",
-        )
-        .bind(&ids)
-        .bind(&keys)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-        filled += rows.len() as u64;
+            },
+            "name_key",
+        ),
+        (
+            "city_key IS NULL AND city IS NOT NULL",
+            "city, NULL::text",
+            |(_, city, _)| kopilka_domain::member::city_key(city.as_deref().unwrap_or_default()),
+            "city_key",
+        ),
+    ];
+    let mut filled = 0;
+    for (which, read, key_of, column) in keys {
+        loop {
+            let rows: Vec<Row> = sqlx::query_as(&format!(
+                "SELECT id, {read} FROM members WHERE {which} LIMIT $1"
+            ))
+            .bind(BATCH)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?;
+            if rows.is_empty() {
+                break;
+            }
+            let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+            let values: Vec<String> = rows.iter().map(key_of).collect();
+            sqlx::query(&format!(
+                "UPDATE members m SET {column} = x.key FROM UNNEST($1::bigint[], $2::text[]) AS x(id, key) \
+                 WHERE m.id = x.id"
+            ))
+            .bind(&ids)
+            .bind(&values)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+            filled += rows.len() as u64;
+        }
     }
+    Ok(filled)
 }

@@ -118,7 +118,7 @@ async fn erase(conn: &mut PgConnection, mut e: Erasure, sink: i64) -> StoreResul
     // The favourite category is kept: it is no fact about the person, and the purchases that
     // stay explain their points by it.
     let erased = sqlx::query(
-        "UPDATE members SET phone = $2, password_hash = NULL, last_name = NULL, first_name = NULL, name_key = NULL, gender = NULL, \
+        "UPDATE members SET phone = $2, password_hash = NULL, last_name = NULL, first_name = NULL, name_key = NULL, city_key = NULL, gender = NULL, \
          birth_date = NULL, city = NULL, email = NULL, favourite_store_id = NULL, consent_personal_data = $3, \
          consent_newsletters = $4, consent_version = $5, consent_at = $6, deleted_at = $7 \
          WHERE id = $1 AND deleted_at IS NULL",

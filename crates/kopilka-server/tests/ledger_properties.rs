@@ -124,13 +124,21 @@ async fn world(postgres: bool, pending_days: u32) -> World {
     .unwrap();
     kopilka_server::seed::demo(&kopilka).await.unwrap();
     let staffed = kopilka
-        .create_till(kopilka_service::staff::Caller::Cli, StoreId::new(1), TillKind::Staffed)
+        .create_till(
+            kopilka_service::staff::Caller::Cli,
+            StoreId::new(1),
+            TillKind::Staffed,
+        )
         .await
         .unwrap()
         .0
         .till;
     let self_checkout = kopilka
-        .create_till(kopilka_service::staff::Caller::Cli, StoreId::new(1), TillKind::SelfCheckout)
+        .create_till(
+            kopilka_service::staff::Caller::Cli,
+            StoreId::new(1),
+            TillKind::SelfCheckout,
+        )
         .await
         .unwrap()
         .0

@@ -3,9 +3,9 @@
 
 use crate::auth::seconds_until;
 use crate::security::SecurityEvent;
+use crate::staff::Caller;
 use crate::{Kopilka, ServiceError, ServiceResult};
 use chrono::{DateTime, Utc};
-use crate::staff::Caller;
 use kopilka_domain::card::{CardBatchId, CardRange};
 use kopilka_domain::member::Member;
 use kopilka_domain::staff::Permission;
@@ -164,7 +164,8 @@ impl Kopilka {
                 .collect();
             let numbers: Vec<CardNumber> = numbers.into_iter().collect();
             // Numbers that collided with existing cards are not returned; the loop makes more.
-            let audit = self.audit_entry(actor.clone(), "cards.issue", "card_batch:", String::new());
+            let audit =
+                self.audit_entry(actor.clone(), "cards.issue", "card_batch:", String::new());
             let (id, added) = self
                 .store()
                 .issue_cards(batch, &numbers, self.now(), audit)

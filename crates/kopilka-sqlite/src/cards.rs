@@ -6,10 +6,10 @@ use crate::{backend, micros, optional, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kopilka_domain::card::replaced_by;
+use kopilka_domain::card::CardBatchId;
 use kopilka_domain::member::{Member, MemberId};
 use kopilka_domain::{CardNumber, CardStatus, DomainError};
 use kopilka_store::convert::with_statuses;
-use kopilka_domain::card::CardBatchId;
 use kopilka_store::{Card, CardBatch, Cards, StoreError, StoreResult};
 use rusqlite::{params, Connection, OptionalExtension};
 

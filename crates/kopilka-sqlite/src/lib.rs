@@ -96,6 +96,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0012_member_search.sql")),
         M::up(include_str!("../migrations/0013_name_keys_to_fill.sql")),
         M::up(include_str!("../migrations/0014_card_batches.sql")),
+        M::up(include_str!("../migrations/0015_targeting.sql")),
     ])
 }
 
@@ -235,9 +236,9 @@ impl SqliteStore {
         migrations().to_latest(&mut writer_conn).map_err(|e| {
             StoreError::unavailable_while(format!("migrating {}", path.display()), e)
         })?;
-        let filled = members::fill_name_keys(&writer_conn)?;
+        let filled = members::fill_search_keys(&writer_conn)?;
         if filled > 0 {
-            tracing::info!(filled, "name keys filled in for staff search");
+            tracing::info!(filled, "search keys (names, cities) filled in");
         }
         // Mostly the checkpointer's job; the writer's only when writes follow each other
         // so closely that the checkpointer cannot catch up.

@@ -3,7 +3,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kopilka_domain::member::MemberId;
 use kopilka_domain::member::StoreId;
-use kopilka_domain::offers::{Offer, OfferId};
+use kopilka_domain::offers::{Audience, Offer, OfferId};
 use kopilka_store::{
     city_key, Activation, IndexedProduct, Marketing, Product, ProductKey, ProductQuery, Promotion,
     PromotionKind, StoreError, StoreLocation, StoreQuery, StoreResult,
@@ -374,6 +374,209 @@ impl Marketing for SqliteStore {
                 .and_then(|mut s| s.query_row([member.get()], |r| r.get(0)))
                 .map_err(backend)?;
             Ok(at.map(time))
+        })
+        .await
+    }
+
+    async fn all_offers(&self, limit: u32) -> StoreResult<Vec<Offer>> {
+        let rows = self
+            .read(move |c| {
+                let mut stmt = c
+                    .prepare_cached(&format!(
+                        "SELECT {OFFER_COLUMNS} FROM offers ORDER BY id DESC LIMIT ?1"
+                    ))
+                    .map_err(backend)?;
+                let rows = stmt.query_map([limit], offer_row).map_err(backend)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+            })
+            .await?;
+        rows.into_iter().map(offer_from).collect()
+    }
+
+    async fn save_offer(
+        &self,
+        id: Option<OfferId>,
+        offer: &Offer,
+        mut audit: kopilka_store::NewAuditEntry,
+    ) -> StoreResult<OfferId> {
+        let reward = serde_json::to_string(&offer.reward).map_err(json_err)?;
+        let target = serde_json::to_string(&offer.target).map_err(json_err)?;
+        let o = offer.clone();
+        self.write(move |tx| {
+            let values = params![
+                id.map(OfferId::get),
+                o.title,
+                o.description,
+                reward,
+                target,
+                micros(o.starts_at),
+                micros(o.ends_at),
+                o.per_customer_limit
+            ];
+            let id = match id {
+                None => {
+                    tx.execute(
+                        "INSERT INTO offers (id, title, description, reward, target, starts_at, ends_at, per_customer_limit) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                        values,
+                    )
+                    .map_err(backend)?;
+                    OfferId::new(tx.last_insert_rowid())
+                }
+                Some(id) => {
+                    let changed = tx
+                        .execute(
+                            "UPDATE offers SET title = ?2, description = ?3, reward = ?4, target = ?5, \
+                             starts_at = ?6, ends_at = ?7, per_customer_limit = ?8 WHERE id = ?1",
+                            values,
+                        )
+                        .map_err(backend)?;
+                    if changed == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    id
+                }
+            };
+            audit.subject = format!("offer:{id}");
+            crate::catalog::insert_audit(tx, &audit)?;
+            Ok(id)
+        })
+        .await
+    }
+
+    async fn all_promotions(&self, limit: u32) -> StoreResult<Vec<Promotion>> {
+        let rows: Vec<(
+            i64,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<i64>,
+            i64,
+            i64,
+        )> = self
+            .read(move |c| {
+                c.prepare_cached(
+                    "SELECT id, kind, title, description, city, store_id, starts_at, ends_at \
+                     FROM promotions ORDER BY id DESC LIMIT ?1",
+                )
+                .and_then(|mut s| {
+                    s.query_map([limit], |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                            r.get(6)?,
+                            r.get(7)?,
+                        ))
+                    })?
+                    .collect()
+                })
+                .map_err(backend)
+            })
+            .await?;
+        rows.into_iter()
+            .map(
+                |(id, kind, title, description, city, store, starts, ends)| {
+                    Ok(Promotion {
+                        id,
+                        kind: PromotionKind::parse(&kind).ok_or_else(|| {
+                            StoreError::Corrupt(format!("promotion kind {kind:?}"))
+                        })?,
+                        title,
+                        description,
+                        city,
+                        store_id: store.map(StoreId::new),
+                        starts_at: time(starts),
+                        ends_at: time(ends),
+                    })
+                },
+            )
+            .collect()
+    }
+
+    async fn save_promotion(
+        &self,
+        id: Option<i64>,
+        promotion: &Promotion,
+        mut audit: kopilka_store::NewAuditEntry,
+    ) -> StoreResult<i64> {
+        let p = promotion.clone();
+        self.write(move |tx| {
+            let values = params![
+                id,
+                p.kind.as_str(),
+                p.title,
+                p.description,
+                p.city,
+                p.city.as_deref().map(city_key),
+                p.store_id.map(|id| id.get()),
+                micros(p.starts_at),
+                micros(p.ends_at)
+            ];
+            let id = match id {
+                None => {
+                    tx.execute(
+                        "INSERT INTO promotions (id, kind, title, description, city, city_key, store_id, starts_at, ends_at) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                        values,
+                    )
+                    .map_err(backend)?;
+                    tx.last_insert_rowid()
+                }
+                Some(id) => {
+                    let changed = tx
+                        .execute(
+                            "UPDATE promotions SET kind = ?2, title = ?3, description = ?4, city = ?5, city_key = ?6, \
+                             store_id = ?7, starts_at = ?8, ends_at = ?9 WHERE id = ?1",
+                            values,
+                        )
+                        .map_err(backend)?;
+                    if changed == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    id
+                }
+            };
+            audit.subject = format!("promotion:{id}");
+            crate::catalog::insert_audit(tx, &audit)?;
+            Ok(id)
+        })
+        .await
+    }
+
+    async fn reach(&self, audience: &Audience) -> StoreResult<u64> {
+        const LIVE: &str = "SELECT count(*) FROM members m WHERE m.deleted_at IS NULL";
+        let (sql, value): (String, Value) = match audience {
+            Audience::Everyone => (format!("{LIVE} AND ?1 IS NULL"), Value::Null),
+            Audience::FavouriteCategory(id) => (
+                format!("{LIVE} AND m.favourite_category_id = ?1"),
+                Value::Integer(*id),
+            ),
+            Audience::CityKey(key) => (
+                format!("{LIVE} AND m.city_key = ?1"),
+                Value::Text(key.clone()),
+            ),
+            // Dates are stored as YYYY-MM-DD; the index is on the month's two digits.
+            Audience::BirthMonth(month) => (
+                format!("{LIVE} AND substr(m.birth_date, 6, 2) = ?1"),
+                Value::Text(format!("{month:02}")),
+            ),
+            Audience::NoPurchaseSince(cutoff) => (
+                format!(
+                    "{LIVE} AND m.created_at <= ?1 AND NOT EXISTS \
+                     (SELECT 1 FROM purchases p WHERE p.member_id = m.id AND p.purchased_at > ?1)"
+                ),
+                Value::Integer(micros(*cutoff)),
+            ),
+        };
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(&sql).map_err(backend)?;
+            let count: i64 = stmt.query_row([value], |r| r.get(0)).map_err(backend)?;
+            Ok(count.unsigned_abs())
         })
         .await
     }

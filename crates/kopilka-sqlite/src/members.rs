@@ -143,8 +143,8 @@ impl Members for SqliteStore {
             tx.prepare_cached(
                 "INSERT INTO members (phone, password_hash, last_name, first_name, gender, birth_date, city, email, \
                  favourite_store_id, favourite_category_id, favourite_category_set_at, consent_personal_data, \
-                 consent_newsletters, consent_version, consent_at, created_at, name_key) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?11, ?16)",
+                 consent_newsletters, consent_version, consent_at, created_at, name_key, city_key) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?11, ?16, ?17)",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -164,6 +164,7 @@ impl Members for SqliteStore {
                     r.consents.version,
                     micros(r.consents.recorded_at),
                     p.name_key(),
+                    p.city_key(),
                 ])
             })
             .map_err(backend)?;
@@ -288,7 +289,7 @@ impl Members for SqliteStore {
             tx.execute(
                 "UPDATE members SET last_name = ?2, first_name = ?3, gender = ?4, birth_date = ?5, city = ?6, email = ?7, \
                  favourite_store_id = ?8, consent_personal_data = ?9, consent_newsletters = ?10, consent_version = ?11, \
-                 consent_at = ?12, name_key = ?13 WHERE id = ?1",
+                 consent_at = ?12, name_key = ?13, city_key = ?14 WHERE id = ?1",
                 params![
                     id.get(),
                     p.last_name,
@@ -303,6 +304,7 @@ impl Members for SqliteStore {
                     consents.version,
                     micros(consents.recorded_at),
                     p.name_key(),
+                    p.city_key(),
                 ],
             )
             .map_err(backend)?;
@@ -363,8 +365,8 @@ impl Members for SqliteStore {
                 let id: Option<i64> = tx
                     .prepare_cached(
                         "INSERT INTO members (phone, last_name, first_name, gender, birth_date, city, favourite_category_id, \
-                         favourite_category_set_at, consent_personal_data, consent_newsletters, consent_version, consent_at, created_at, name_key) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?8, ?13) ON CONFLICT (phone) DO NOTHING RETURNING id",
+                         favourite_category_set_at, consent_personal_data, consent_newsletters, consent_version, consent_at, created_at, name_key, city_key) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?8, ?13, ?14) ON CONFLICT (phone) DO NOTHING RETURNING id",
                     )
                     .and_then(|mut s| {
                         s.query_row(
@@ -382,6 +384,7 @@ impl Members for SqliteStore {
                                 m.consents.version,
                                 micros(m.consents.recorded_at),
                                 p.name_key(),
+                                p.city_key(),
                             ],
                             |r| r.get(0),
                         )
@@ -457,36 +460,55 @@ pub(crate) fn card_holder(c: &Connection, number: &str) -> StoreResult<Option<(M
     Ok(member_where(c, "m.id = ?1", [member_id.get()])?.map(|m| (m, card)))
 }
 
-/// Fills in the name keys of rows written before they were kept (migration 12), a batch at a
-/// time: the key is Rust's (`Profile::name_key`), which SQLite's ASCII-only `lower` could not
-/// compute. How many rows it filled.
-pub(crate) fn fill_name_keys(conn: &Connection) -> StoreResult<u64> {
+/// Fills in the search keys of rows written before they were kept (name keys: migration 12,
+/// city keys: 15), a batch at a time: the keys are Rust's (`Profile::name_key`, `city_key`),
+/// which SQLite's ASCII-only `lower` could not compute. How many keys it filled.
+pub(crate) fn fill_search_keys(conn: &Connection) -> StoreResult<u64> {
     const BATCH: usize = 10_000;
+    type Row = (i64, Option<String>, Option<String>);
     let mut filled = 0;
-    loop {
-        let rows: Vec<(i64, Option<String>, Option<String>)> = conn
-            .prepare_cached(
-                "SELECT id, last_name, first_name FROM members \
-                 WHERE name_key IS NULL AND (last_name IS NOT NULL OR first_name IS NOT NULL) LIMIT ?1",
-            )
-            .and_then(|mut s| {
-                s.query_map([BATCH], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                    .collect()
-            })
-            .map_err(backend)?;
-        if rows.is_empty() {
-            return Ok(filled);
-        }
-        let tx = conn.unchecked_transaction().map_err(backend)?;
-        for (id, last, first) in &rows {
+    // (which rows, what to read, how the key is made, where it goes)
+    let keys: [(&str, &str, fn(&Row) -> String, &str); 2] = [
+        (
+            "name_key IS NULL AND (last_name IS NOT NULL OR first_name IS NOT NULL)",
+            "last_name, first_name",
             // A blank name keeps an empty key, so that it is not read again.
-            let key = kopilka_domain::member::name_key(last.as_deref(), first.as_deref())
-                .unwrap_or_default();
-            tx.prepare_cached("UPDATE members SET name_key = ?2 WHERE id = ?1")
-                .and_then(|mut s| s.execute(params![id, key]))
+            |(_, last, first)| {
+                kopilka_domain::member::name_key(last.as_deref(), first.as_deref())
+                    .unwrap_or_default()
+            },
+            "name_key",
+        ),
+        (
+            "city_key IS NULL AND city IS NOT NULL",
+            "city, NULL",
+            |(_, city, _)| kopilka_domain::member::city_key(city.as_deref().unwrap_or_default()),
+            "city_key",
+        ),
+    ];
+    for (which, read, key_of, column) in keys {
+        loop {
+            let rows: Vec<Row> = conn
+                .prepare(&format!(
+                    "SELECT id, {read} FROM members WHERE {which} LIMIT ?1"
+                ))
+                .and_then(|mut s| {
+                    s.query_map([BATCH], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                        .collect()
+                })
                 .map_err(backend)?;
+            if rows.is_empty() {
+                break;
+            }
+            let tx = conn.unchecked_transaction().map_err(backend)?;
+            for row in &rows {
+                tx.prepare_cached(&format!("UPDATE members SET {column} = ?2 WHERE id = ?1"))
+                    .and_then(|mut s| s.execute(params![row.0, key_of(row)]))
+                    .map_err(backend)?;
+            }
+            tx.commit().map_err(backend)?;
+            filled += rows.len() as u64;
         }
-        tx.commit().map_err(backend)?;
-        filled += rows.len() as u64;
     }
+    Ok(filled)
 }

@@ -94,7 +94,7 @@ fn erase(tx: &Connection, mut e: Erasure) -> StoreResult<Erased> {
     // stay explain their points by it.
     let erased = tx
         .prepare_cached(
-            "UPDATE members SET phone = ?2, password_hash = NULL, last_name = NULL, first_name = NULL, name_key = NULL, gender = NULL, \
+            "UPDATE members SET phone = ?2, password_hash = NULL, last_name = NULL, first_name = NULL, name_key = NULL, city_key = NULL, gender = NULL, \
              birth_date = NULL, city = NULL, email = NULL, favourite_store_id = NULL, consent_personal_data = ?3, \
              consent_newsletters = ?4, consent_version = ?5, consent_at = ?6, deleted_at = ?7 \
              WHERE id = ?1 AND deleted_at IS NULL",

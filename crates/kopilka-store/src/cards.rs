@@ -4,8 +4,8 @@
 use crate::{Card, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kopilka_domain::member::{Member, MemberId};
 use kopilka_domain::card::CardBatchId;
+use kopilka_domain::member::{Member, MemberId};
 use kopilka_domain::{CardNumber, CardStatus};
 
 /// A batch of printed cards and how far it has gone out.

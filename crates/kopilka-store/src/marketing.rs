@@ -5,7 +5,7 @@ use crate::StoreResult;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kopilka_domain::member::{CategoryId, MemberId, StoreId};
-use kopilka_domain::offers::{Offer, OfferId};
+use kopilka_domain::offers::{Audience, Offer, OfferId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Product {
@@ -62,6 +62,14 @@ pub enum PromotionKind {
 }
 
 impl PromotionKind {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "promotion" => Some(PromotionKind::Promotion),
+            "event" => Some(PromotionKind::Event),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             PromotionKind::Promotion => "promotion",
@@ -125,9 +133,28 @@ pub trait Marketing: Send + Sync {
     ) -> StoreResult<Activation>;
     /// When the member last bought anything (the till's time of sale).
     async fn last_purchase_at(&self, member: MemberId) -> StoreResult<Option<DateTime<Utc>>>;
+
+    /// Every offer, the newest first, at most `limit`.
+    async fn all_offers(&self, limit: u32) -> StoreResult<Vec<Offer>>;
+    /// Adds the offer (`id` `None`; the store numbers it) or replaces the one with this id
+    /// (`NotFound` if there is none), with the audit row, whose subject becomes `offer:{id}`.
+    async fn save_offer(
+        &self,
+        id: Option<OfferId>,
+        offer: &Offer,
+        audit: crate::NewAuditEntry,
+    ) -> StoreResult<OfferId>;
+    /// Promotions and events of every city and time, the newest first, at most `limit`.
+    async fn all_promotions(&self, limit: u32) -> StoreResult<Vec<Promotion>>;
+    /// As `save_offer`, for a promotion or event; the audit subject becomes `promotion:{id}`.
+    async fn save_promotion(
+        &self,
+        id: Option<i64>,
+        promotion: &Promotion,
+        audit: crate::NewAuditEntry,
+    ) -> StoreResult<i64>;
+    /// How many customers (deleted accounts aside) an audience holds now.
+    async fn reach(&self, audience: &Audience) -> StoreResult<u64>;
 }
 
-/// How a city is compared: trimmed and lower-cased, «ё» as «е».
-pub fn city_key(city: &str) -> String {
-    city.trim().to_lowercase().replace('ё', "е")
-}
+pub use kopilka_domain::member::city_key;

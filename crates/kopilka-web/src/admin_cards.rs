@@ -232,10 +232,9 @@ pub async fn paper_form(
         who: staff,
     }: Signed<StaffMember>,
 ) -> Response {
-    if let Err(e) = kopilka_service::staff::authorize(
-        &staff,
-        kopilka_domain::staff::Permission::KeyPaperForms,
-    ) {
+    if let Err(e) =
+        kopilka_service::staff::authorize(&staff, kopilka_domain::staff::Permission::KeyPaperForms)
+    {
         return failed(&state, visitor, &e.into());
     }
     paper_form_page(

@@ -179,8 +179,14 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
             "/admin/members/{id}/cards/{number}/{action}",
             post(admin_care::card),
         )
-        .route("/admin/tills", get(admin_tills::tills).post(admin_tills::open))
-        .route("/admin/cards", get(admin_cards::cards).post(admin_cards::issue))
+        .route(
+            "/admin/tills",
+            get(admin_tills::tills).post(admin_tills::open),
+        )
+        .route(
+            "/admin/cards",
+            get(admin_cards::cards).post(admin_cards::issue),
+        )
         .route("/admin/cards/{id}/cards.csv", get(admin_cards::batch_file))
         .route(
             "/admin/paper-forms",

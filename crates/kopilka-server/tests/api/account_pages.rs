@@ -144,7 +144,13 @@ async fn the_profile_page_edits_the_profile(backend: Backend) {
 async fn the_cards_page_binds_issues_and_blocks(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (token, card, _) = app.register("89997770109").await;
-    let printed = app.kopilka.issue_cards(kopilka_service::staff::Caller::Cli, 1).await.unwrap().numbers[0].to_string();
+    let printed = app
+        .kopilka
+        .issue_cards(kopilka_service::staff::Caller::Cli, 1)
+        .await
+        .unwrap()
+        .numbers[0]
+        .to_string();
     let mut browser = Browser::new(&app);
     browser.sign_in(&card, "test").await;
     let page = browser.get("/account/cards").await;
@@ -224,7 +230,11 @@ async fn the_account_page_gets_one_time_codes_the_till_accepts(backend: Backend)
     assert!(token["svg"].as_str().unwrap().starts_with("<svg"));
     let (_, key) = app
         .kopilka
-        .create_till(kopilka_service::staff::Caller::Cli, StoreId::new(1), kopilka_domain::earning::TillKind::Staffed)
+        .create_till(
+            kopilka_service::staff::Caller::Cli,
+            StoreId::new(1),
+            kopilka_domain::earning::TillKind::Staffed,
+        )
         .await
         .unwrap();
     let who = app

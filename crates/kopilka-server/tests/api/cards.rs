@@ -45,7 +45,12 @@ async fn credentials_and_cards_are_checked(backend: Backend) {
         .await
         .expect(201);
     // A physical card from a printed batch replaces the virtual one; the balance stays.
-    let printed = app.kopilka.issue_cards(kopilka_service::staff::Caller::Cli, 2).await.unwrap().numbers;
+    let printed = app
+        .kopilka
+        .issue_cards(kopilka_service::staff::Caller::Cli, 2)
+        .await
+        .unwrap()
+        .numbers;
     let physical = printed[0].to_string();
     pos(&app, &key, "/identify", json!({ "barcode": physical }))
         .await

@@ -427,7 +427,12 @@ async fn a_support_operators_day_in_the_back_office_pages(backend: Backend) {
 
 async fn a_paper_form_keyed_in_binds_its_card_which_then_signs_in(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let batch = app.kopilka.issue_cards(kopilka_service::staff::Caller::Cli, 2).await.unwrap().numbers;
+    let batch = app
+        .kopilka
+        .issue_cards(kopilka_service::staff::Caller::Cli, 2)
+        .await
+        .unwrap()
+        .numbers;
     let (card, other) = (batch[0].as_str().to_owned(), batch[1].as_str().to_owned());
     let manager = app.staff_token("direktor", &[Role::StoreManager]).await;
     let form = |card: &str, phone: &str| {

@@ -104,7 +104,13 @@ async fn the_export_holds_everything_kept_about_the_customer(backend: Backend) {
         )
         .await
         .expect(201);
-    let physical = app.kopilka.issue_cards(kopilka_service::staff::Caller::Cli, 1).await.unwrap().numbers[0].to_string();
+    let physical = app
+        .kopilka
+        .issue_cards(kopilka_service::staff::Caller::Cli, 1)
+        .await
+        .unwrap()
+        .numbers[0]
+        .to_string();
     app.request(
         "POST",
         "/api/v1/me/cards",
@@ -251,7 +257,13 @@ async fn a_deleted_account_is_gone_and_its_phone_may_join_again(backend: Backend
     );
     // Such a request gets no new card for the deleted account, virtual or printed.
     assert!(app.kopilka.new_virtual_card(&stale).await.is_err());
-    let printed = app.kopilka.issue_cards(kopilka_service::staff::Caller::Cli, 1).await.unwrap().numbers.remove(0);
+    let printed = app
+        .kopilka
+        .issue_cards(kopilka_service::staff::Caller::Cli, 1)
+        .await
+        .unwrap()
+        .numbers
+        .remove(0);
     assert!(app
         .kopilka
         .bind_card(&stale, &printed, "127.0.0.1")

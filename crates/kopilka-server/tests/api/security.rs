@@ -467,7 +467,13 @@ async fn card_binding_tells_nothing_and_is_limited(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (_, taken, _) = app.register("89993330010").await;
     let (token, _, _) = app.register("89993330011").await;
-    let printed = app.kopilka.issue_cards(kopilka_service::staff::Caller::Cli, 1).await.unwrap().numbers[0].to_string();
+    let printed = app
+        .kopilka
+        .issue_cards(kopilka_service::staff::Caller::Cli, 1)
+        .await
+        .unwrap()
+        .numbers[0]
+        .to_string();
     let bind = |number: String| {
         let (app, token) = (&app, &token);
         async move {

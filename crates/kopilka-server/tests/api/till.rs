@@ -21,7 +21,11 @@ on_both_stores!(
 
 pub async fn till(app: &TestApp, store: i64, kind: TillKind) -> String {
     app.kopilka
-        .create_till(kopilka_service::staff::Caller::Cli, StoreId::new(store), kind)
+        .create_till(
+            kopilka_service::staff::Caller::Cli,
+            StoreId::new(store),
+            kind,
+        )
         .await
         .unwrap()
         .1
@@ -752,7 +756,13 @@ async fn two_nodes_with_a_card_scanned(
 
 /// Binds a printed card through `node`, which blocks the customer's card before it.
 async fn replace_card_through(node: &TestApp, token: &str) {
-    let physical = node.kopilka.issue_cards(kopilka_service::staff::Caller::Cli, 1).await.unwrap().numbers[0].to_string();
+    let physical = node
+        .kopilka
+        .issue_cards(kopilka_service::staff::Caller::Cli, 1)
+        .await
+        .unwrap()
+        .numbers[0]
+        .to_string();
     node.request(
         "POST",
         "/api/v1/me/cards",

@@ -26,14 +26,21 @@ async fn a_store_manager_opens_lists_and_revokes_a_till(backend: Backend) {
     open(manager.clone(), json!({ "store_id": 999_999 }))
         .await
         .expect_invalid();
-    let bad_kind = open(manager.clone(), json!({ "store_id": 1, "kind": "drive_in" })).await;
+    let bad_kind = open(
+        manager.clone(),
+        json!({ "store_id": 1, "kind": "drive_in" }),
+    )
+    .await;
     assert_eq!(bad_kind.fields(), vec!["kind"]);
     let listed = app.get("/admin/tills", &manager).await.expect(200);
     assert_eq!(listed["items"].as_array().unwrap().len(), 0);
 
-    let opened = open(manager.clone(), json!({ "store_id": 2, "kind": "self_checkout" }))
-        .await
-        .expect(201);
+    let opened = open(
+        manager.clone(),
+        json!({ "store_id": 2, "kind": "self_checkout" }),
+    )
+    .await
+    .expect(201);
     let key = opened["key"].as_str().unwrap().to_owned();
     let id = opened["id"].as_i64().unwrap();
     assert_eq!(opened["store_id"], 2);
@@ -44,12 +51,18 @@ async fn a_store_manager_opens_lists_and_revokes_a_till(backend: Backend) {
         .expect(200);
 
     // Listed (by store too), the key never again.
-    let listed = app.get("/admin/tills?store_id=2", &manager).await.expect(200);
+    let listed = app
+        .get("/admin/tills?store_id=2", &manager)
+        .await
+        .expect(200);
     let items = listed["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["id"], id);
     assert!(items[0].get("key").is_none());
-    let other_store = app.get("/admin/tills?store_id=1", &manager).await.expect(200);
+    let other_store = app
+        .get("/admin/tills?store_id=1", &manager)
+        .await
+        .expect(200);
     assert_eq!(other_store["items"].as_array().unwrap().len(), 0);
 
     app.request(
@@ -80,7 +93,10 @@ async fn a_store_manager_opens_lists_and_revokes_a_till(backend: Backend) {
 
     // Both steps are in the audit log under the manager's name.
     let admin = app.staff_token("admin", &[Role::Admin]).await;
-    let audit = app.get("/admin/audit?entity=till", &admin).await.expect(200);
+    let audit = app
+        .get("/admin/audit?entity=till", &admin)
+        .await
+        .expect(200);
     let actions: Vec<&str> = audit["items"]
         .as_array()
         .unwrap()

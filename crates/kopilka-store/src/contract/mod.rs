@@ -11,6 +11,7 @@ mod ledger;
 mod members;
 mod paper_forms;
 mod search;
+mod targeting;
 
 pub use accounts::accounts;
 pub use approvals::approvals;
@@ -20,6 +21,7 @@ pub use ledger::ledger_and_cards;
 pub use members::{members_and_their_points, register};
 pub use paper_forms::paper_forms;
 pub use search::member_search;
+pub use targeting::targeting;
 
 use crate::*;
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -67,6 +69,7 @@ pub async fn run_all(store: &dyn Store) {
     approvals(store).await;
     member_search(store).await;
     paper_forms(store).await;
+    targeting(store).await;
 }
 
 /// Counters count per key and window; a claim never passes its maximum; cooldowns run once.
