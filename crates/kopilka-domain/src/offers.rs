@@ -61,7 +61,101 @@ pub struct Offer {
     pub per_customer_limit: u32,
 }
 
+/// Limits of what marketing may write into an offer: a title fits a card on a phone, a reward
+/// stays within what a promotion budget means.
+pub const TITLE_MAX_CHARS: usize = 120;
+pub const DESCRIPTION_MAX_CHARS: usize = 1000;
+pub const MULTIPLIER_MAX: i64 = 10;
+pub const BONUS_POINTS_MAX: i64 = 10_000;
+pub const PER_CUSTOMER_LIMIT_MAX: u32 = 100;
+pub const INACTIVE_DAYS_MAX: u32 = 3650;
+
+/// A title and description as marketing may write them; every wrong field into `v`.
+pub fn check_text(v: &mut crate::Validation, title: &str, description: &str) {
+    let title = title.trim();
+    if title.is_empty() || title.chars().count() > TITLE_MAX_CHARS {
+        v.add("title", "offer_title_invalid");
+    }
+    if description.chars().count() > DESCRIPTION_MAX_CHARS {
+        v.add("description", "offer_description_invalid");
+    }
+}
+
+/// Where a schedule stands at a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Schedule {
+    Scheduled,
+    Running,
+    Ended,
+}
+
+impl Schedule {
+    pub fn at(starts_at: DateTime<Utc>, ends_at: DateTime<Utc>, now: DateTime<Utc>) -> Self {
+        if now < starts_at {
+            Schedule::Scheduled
+        } else if now < ends_at {
+            Schedule::Running
+        } else {
+            Schedule::Ended
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Schedule::Scheduled => "scheduled",
+            Schedule::Running => "running",
+            Schedule::Ended => "ended",
+        }
+    }
+}
+
+/// A schedule: it must end after it starts.
+pub fn check_period(v: &mut crate::Validation, starts_at: DateTime<Utc>, ends_at: DateTime<Utc>) {
+    if ends_at <= starts_at {
+        v.add("ends_at", "offer_period_invalid");
+    }
+}
+
 impl Offer {
+    /// Every field marketing got wrong, at once; `categories` are the catalogue's ids.
+    pub fn check(&self, categories: &HashSet<CategoryId>) -> Result<(), crate::DomainError> {
+        let mut v = crate::Validation::default();
+        check_text(&mut v, &self.title, &self.description);
+        check_period(&mut v, self.starts_at, self.ends_at);
+        if !(1..=PER_CUSTOMER_LIMIT_MAX).contains(&self.per_customer_limit) {
+            v.add("per_customer_limit", "offer_limit_invalid");
+        }
+        let multiplier_ok = |m: &i64| (1..=MULTIPLIER_MAX).contains(m);
+        let reward_ok = match &self.reward {
+            OfferReward::CategoryPoints {
+                category_id,
+                extra_multiplier,
+            } => categories.contains(category_id) && multiplier_ok(extra_multiplier),
+            OfferReward::ProductPoints {
+                sku,
+                extra_multiplier,
+            } => !sku.trim().is_empty() && multiplier_ok(extra_multiplier),
+            OfferReward::ReceiptBonus {
+                min_paid_kop,
+                points,
+            } => *min_paid_kop >= 0 && (1..=BONUS_POINTS_MAX).contains(points),
+        };
+        if !reward_ok {
+            v.add("reward", "offer_reward_invalid");
+        }
+        let target_ok = match &self.target {
+            OfferTarget::Everyone | OfferTarget::BirthdayMonth => true,
+            OfferTarget::FavouriteCategory { category_id } => categories.contains(category_id),
+            OfferTarget::City { city } => crate::member::parse_city(city).is_ok(),
+            OfferTarget::Inactive { days } => (1..=INACTIVE_DAYS_MAX).contains(days),
+        };
+        if !target_ok {
+            v.add("target", "offer_target_invalid");
+        }
+        v.finish()
+    }
+
     pub fn is_running(&self, at: DateTime<Utc>) -> bool {
         self.starts_at <= at && at < self.ends_at
     }

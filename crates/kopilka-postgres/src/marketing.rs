@@ -459,7 +459,7 @@ impl Marketing for PostgresStore {
         .await
     }
 
-    async fn all_promotions(&self, limit: u32) -> StoreResult<Vec<Promotion>> {
+    async fn all_promotions(&self, id: Option<i64>, limit: u32) -> StoreResult<Vec<Promotion>> {
         type PromotionRow = (
             i64,
             String,
@@ -472,9 +472,10 @@ impl Marketing for PostgresStore {
         );
         let rows: Vec<PromotionRow> = sqlx::query_as(
             "SELECT id, kind, title, description, city, store_id, starts_at, ends_at \
-             FROM promotions ORDER BY id DESC LIMIT $1",
+             FROM promotions WHERE $2::bigint IS NULL OR id = $2 ORDER BY id DESC LIMIT $1",
         )
         .bind(i64::from(limit))
+        .bind(id)
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;

@@ -14,6 +14,7 @@ pub mod documents;
 pub mod employee_messages;
 pub mod employees;
 mod error;
+pub mod marketing;
 pub mod offers;
 pub mod paper_forms;
 pub mod payroll;

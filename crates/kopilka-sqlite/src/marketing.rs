@@ -444,7 +444,7 @@ impl Marketing for SqliteStore {
         .await
     }
 
-    async fn all_promotions(&self, limit: u32) -> StoreResult<Vec<Promotion>> {
+    async fn all_promotions(&self, id: Option<i64>, limit: u32) -> StoreResult<Vec<Promotion>> {
         let rows: Vec<(
             i64,
             String,
@@ -458,10 +458,10 @@ impl Marketing for SqliteStore {
             .read(move |c| {
                 c.prepare_cached(
                     "SELECT id, kind, title, description, city, store_id, starts_at, ends_at \
-                     FROM promotions ORDER BY id DESC LIMIT ?1",
+                     FROM promotions WHERE ?2 IS NULL OR id = ?2 ORDER BY id DESC LIMIT ?1",
                 )
                 .and_then(|mut s| {
-                    s.query_map([limit], |r| {
+                    s.query_map(params![limit, id], |r| {
                         Ok((
                             r.get(0)?,
                             r.get(1)?,

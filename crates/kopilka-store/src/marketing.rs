@@ -144,8 +144,9 @@ pub trait Marketing: Send + Sync {
         offer: &Offer,
         audit: crate::NewAuditEntry,
     ) -> StoreResult<OfferId>;
-    /// Promotions and events of every city and time, the newest first, at most `limit`.
-    async fn all_promotions(&self, limit: u32) -> StoreResult<Vec<Promotion>>;
+    /// Promotions and events of every city and time, the newest first, at most `limit`;
+    /// only the one with this id when `id` is given.
+    async fn all_promotions(&self, id: Option<i64>, limit: u32) -> StoreResult<Vec<Promotion>>;
     /// As `save_offer`, for a promotion or event; the audit subject becomes `promotion:{id}`.
     async fn save_promotion(
         &self,

@@ -9,6 +9,7 @@ pub mod cards;
 pub mod care;
 pub mod employee;
 pub mod hr;
+pub mod marketing;
 pub mod me;
 pub mod messages;
 pub mod pos;
@@ -87,4 +88,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(messages::router())
         .merge(tills::router())
         .merge(card_batches::router())
+        .merge(marketing::router())
 }

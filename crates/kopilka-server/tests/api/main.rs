@@ -11,6 +11,7 @@ mod catalog;
 mod employees;
 mod helpers;
 mod logs;
+mod marketing;
 mod offers;
 mod ops;
 mod pages;

@@ -97,7 +97,7 @@ async fn a_store_manager_opens_lists_and_revokes_a_till(backend: Backend) {
         .get("/admin/audit?entity=till", &admin)
         .await
         .expect(200);
-    let actions: Vec<&str> = audit["items"]
+    let actions: Vec<&str> = audit
         .as_array()
         .unwrap()
         .iter()

@@ -124,7 +124,8 @@ pub async fn targeting(store: &dyn Store) {
         .save_promotion(None, &promotion, audit("promotion.create", 3))
         .await
         .unwrap();
-    let listed = store.all_promotions(1).await.unwrap();
+    let listed = store.all_promotions(None, 1).await.unwrap();
+    assert_eq!(store.all_promotions(Some(pid), 10).await.unwrap(), listed);
     assert_eq!(
         listed,
         vec![Promotion {
