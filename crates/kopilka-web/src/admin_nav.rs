@@ -17,7 +17,7 @@ enum Opens {
 }
 
 /// In the order of the navigation; the first a staff member may open is their home.
-const SECTIONS: [(&str, &str, Opens); 10] = [
+const SECTIONS: [(&str, &str, Opens); 12] = [
     (
         "/admin/members",
         "admin_nav_members",
@@ -32,6 +32,16 @@ const SECTIONS: [(&str, &str, Opens); 10] = [
         "/admin/adjustments",
         "admin_nav_adjustments",
         Opens::Permission(Permission::AdjustPoints),
+    ),
+    (
+        "/admin/offers",
+        "admin_nav_offers",
+        Opens::Permission(Permission::RunMarketing),
+    ),
+    (
+        "/admin/promotions",
+        "admin_nav_promotions",
+        Opens::Permission(Permission::RunMarketing),
     ),
     (
         "/admin/paper-forms",

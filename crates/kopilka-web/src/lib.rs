@@ -6,6 +6,7 @@
 mod admin;
 mod admin_cards;
 mod admin_care;
+mod admin_marketing;
 mod admin_nav;
 mod admin_people;
 mod admin_tickets;
@@ -188,6 +189,20 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
             get(admin_cards::cards).post(admin_cards::issue),
         )
         .route("/admin/cards/{id}/cards.csv", get(admin_cards::batch_file))
+        .route("/admin/offers", get(admin_marketing::offers))
+        .route("/admin/offers/reach", post(admin_marketing::live_reach))
+        .route(
+            "/admin/offers/{id}",
+            get(admin_marketing::offer).post(admin_marketing::save),
+        )
+        .route(
+            "/admin/promotions",
+            get(admin_marketing::promotions).post(admin_marketing::save_promotion),
+        )
+        .route(
+            "/admin/promotions/{id}",
+            post(admin_marketing::save_promotion),
+        )
         .route(
             "/admin/paper-forms",
             get(admin_cards::paper_form).post(admin_cards::key_in),

@@ -88,3 +88,27 @@ if (locate && 'geolocation' in navigator) {
     }, { timeout: 10000, maximumAge: 300000 });
   });
 }
+
+// Marketing's offer form: the reach follows the targeting as it is changed (without script,
+// the «count the reach» button asks the same of the server).
+const reachForm = document.querySelector('form[data-live-reach]');
+if (reachForm) {
+  const output = reachForm.querySelector('[data-reach]');
+  let timer = null;
+  const count = async () => {
+    try {
+      const res = await fetch(reachForm.dataset.liveReach, {
+        method: 'POST',
+        body: new URLSearchParams(new FormData(reachForm)),
+        credentials: 'same-origin',
+      });
+      if (res.ok) output.textContent = (await res.json()).text;
+    } catch {
+      // Offline: the button still counts.
+    }
+  };
+  reachForm.querySelector('[data-reach-inputs]').addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(count, 300);
+  });
+}
