@@ -66,6 +66,7 @@ pub mod password;
 pub mod payroll;
 pub mod phone;
 pub mod receipt;
+pub mod reports;
 pub mod search;
 pub mod staff;
 pub mod support;

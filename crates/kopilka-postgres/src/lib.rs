@@ -20,6 +20,7 @@ mod posting;
 mod privacy;
 mod purchases;
 mod receipts;
+mod reports;
 mod sale_state;
 mod support;
 

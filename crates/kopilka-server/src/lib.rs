@@ -139,6 +139,7 @@ pub struct Application {
     metrics_listener: Option<(TcpListener, Router)>,
     kopilka: Kopilka,
     expiry_interval_s: u64,
+    report_rollup_interval_s: u64,
     max_connections: usize,
     idle_connection: Duration,
 }
@@ -166,6 +167,7 @@ impl Application {
             metrics_listener,
             kopilka,
             expiry_interval_s: settings.expiry_interval_s,
+            report_rollup_interval_s: settings.report_rollup_interval_s,
             max_connections: settings.max_connections,
             // A connection waiting for its answer is not idle: never shorter than a request.
             idle_connection: Duration::from_secs(
@@ -206,6 +208,12 @@ impl Application {
             tokio::spawn(expiry_job(
                 self.kopilka.clone(),
                 Duration::from_secs(self.expiry_interval_s),
+            ));
+        }
+        if self.report_rollup_interval_s > 0 {
+            tokio::spawn(report_rollup(
+                self.kopilka.clone(),
+                Duration::from_secs(self.report_rollup_interval_s),
             ));
         }
         let service = self
@@ -268,6 +276,18 @@ async fn expiry_job(kopilka: Kopilka, every: Duration) {
         tick.tick().await;
         if let Err(e) = kopilka.expire_points().await {
             tracing::warn!(error = %e, "expiry job failed");
+        }
+    }
+}
+
+/// Keeps the reports' daily aggregates up to date, so that reading a report only adds the
+/// last minute's transfers; every node may run it (a batch applies once).
+async fn report_rollup(kopilka: Kopilka, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        if let Err(e) = kopilka.roll_up_reports().await {
+            tracing::warn!(error = %e, "reports' roll-up failed");
         }
     }
 }

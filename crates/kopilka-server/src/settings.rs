@@ -204,6 +204,10 @@ settings! {
         feedback_per_hour: u32 = 5, "KOPILKA_FEEDBACK_PER_HOUR";
         /// Seconds a checked till key is trusted without asking the store (0: always ask).
         till_key_cache_s: u64 = 1, "KOPILKA_TILL_KEY_CACHE_S";
+        /// Seconds a report waits for ledger writes in flight (PostgreSQL; 0: reads at once).
+        report_settle_s: u64 = 60, "KOPILKA_REPORT_SETTLE_S";
+        /// Seconds between runs of the reports' roll-up in `serve` (0: only when read).
+        report_rollup_interval_s: u64 = 60, "KOPILKA_REPORT_ROLLUP_INTERVAL_S";
         /// The hotline number shown in contacts.
         hotline_phone: String = "8 800 100-00-00".to_owned(), "KOPILKA_HOTLINE_PHONE";
         /// The messenger number shown in contacts.
@@ -475,11 +479,17 @@ impl Settings {
             expiry_workers: self.expiry_workers.max(1),
             feedback_per_hour: self.feedback_per_hour,
             till_key_cache: std::time::Duration::from_secs(self.till_key_cache_s),
+            // No transaction runs for a day: a day caps what chrono can hold anyway.
+            report_settle: chrono::Duration::seconds(
+                i64::try_from(self.report_settle_s.min(SECONDS_A_DAY)).unwrap_or_default(),
+            ),
             documents: self.document_rules()?,
             ..Rules::default()
         })
     }
 }
+
+const SECONDS_A_DAY: u64 = 86_400;
 
 fn positive(value: i64, name: &str) -> Result<i64, SettingsError> {
     if value > 0 {

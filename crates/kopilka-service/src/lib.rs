@@ -23,6 +23,7 @@ pub mod privacy;
 pub mod profile;
 pub mod purchases;
 pub mod registration;
+pub mod reports;
 pub mod rules;
 pub mod security;
 pub mod seeding;

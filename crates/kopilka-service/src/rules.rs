@@ -75,6 +75,9 @@ pub struct Rules {
     pub feedback_per_hour: u32,
     /// How long a till key, once checked, is trusted without asking the store again.
     pub till_key_cache: std::time::Duration,
+    /// Longer than any writer's transaction runs: the reports' roll-up reads ledger ids only
+    /// once they were seen this long ago (`reports`), so none committed late is skipped.
+    pub report_settle: Duration,
     /// Employees' documents: deadline, calendar, what is made at once, the employer.
     pub documents: crate::documents::DocumentRules,
 }
@@ -128,6 +131,7 @@ impl Default for Rules {
             expiry_workers: 2,
             feedback_per_hour: 5,
             till_key_cache: std::time::Duration::from_secs(30),
+            report_settle: Duration::seconds(60),
             documents: crate::documents::DocumentRules::default(),
         }
     }

@@ -19,6 +19,7 @@ mod posting;
 mod privacy;
 mod purchases;
 mod receipts;
+mod reports;
 mod support;
 mod writer;
 
@@ -97,6 +98,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0013_name_keys_to_fill.sql")),
         M::up(include_str!("../migrations/0014_card_batches.sql")),
         M::up(include_str!("../migrations/0015_targeting.sql")),
+        M::up(include_str!("../migrations/0016_reports.sql")),
     ])
 }
 

@@ -24,6 +24,7 @@ mod pos;
 mod privacy;
 mod receipts;
 mod records;
+pub mod reports;
 mod support;
 #[cfg(feature = "test-util")]
 pub mod test_database;
@@ -361,6 +362,7 @@ pub trait Store:
     + Support
     + Receipts
     + approvals::Approvals
+    + reports::Reports
 {
 }
 impl<T> Store for T where
@@ -380,6 +382,7 @@ impl<T> Store for T where
         + Support
         + Receipts
         + approvals::Approvals
+        + reports::Reports
 {
 }
 

@@ -16,6 +16,7 @@ pub mod pos;
 pub mod privacy;
 pub mod public;
 pub mod purchases;
+pub mod reports;
 pub mod sessions;
 pub mod support;
 pub mod tills;
@@ -89,4 +90,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(tills::router())
         .merge(card_batches::router())
         .merge(marketing::router())
+        .merge(reports::router())
 }

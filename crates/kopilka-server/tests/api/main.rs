@@ -21,6 +21,7 @@ mod profile;
 mod quoted_purchases;
 mod receipts;
 mod registration;
+mod reports;
 mod roles;
 mod security;
 mod shop_pages;
