@@ -275,13 +275,6 @@ pub async fn key_in(
     if let Err(e) = &phone {
         field("phone", "paper_form_phone", Message::from(e.clone()));
     }
-    if form.draft.personal_data != "yes" {
-        field(
-            "personal_data",
-            "paper_form_consent_personal",
-            Message::new("consent_required"),
-        );
-    }
     let profile = match profile(&visitor, &state, &form.draft) {
         Ok(profile) => Some(profile),
         Err(messages) => {
@@ -289,6 +282,14 @@ pub async fn key_in(
             None
         }
     };
+    // In the form's order: the consent comes last.
+    if form.draft.personal_data != "yes" {
+        errors.push(FieldMessage {
+            field: "personal_data",
+            message: t.render(&Message::new("consent_required")),
+            label: Some(t.get("paper_form_consent_personal").to_owned()),
+        });
+    }
     let (Ok(card), Ok(phone), Some(profile), true) = (card, phone, profile, errors.is_empty())
     else {
         return paper_form_page(&state, visitor, &staff, form, errors);

@@ -17,7 +17,7 @@ enum Opens {
 }
 
 /// In the order of the navigation; the first a staff member may open is their home.
-const SECTIONS: [(&str, &str, Opens); 12] = [
+const SECTIONS: [(&str, &str, Opens); 13] = [
     (
         "/admin/members",
         "admin_nav_members",
@@ -67,6 +67,11 @@ const SECTIONS: [(&str, &str, Opens); 12] = [
         "/admin/employees",
         "admin_nav_employees",
         Opens::Permission(Permission::ManageEmployees),
+    ),
+    (
+        "/admin/reports",
+        "admin_nav_reports",
+        Opens::Permission(Permission::ReadReports),
     ),
     (
         "/admin/payroll",

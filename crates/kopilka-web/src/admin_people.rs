@@ -326,15 +326,16 @@ pub async fn import(
     respond(visitor, &page, status)
 }
 
+/// Asks before a change that cannot be taken back: what it does, and a button that does it.
 #[derive(Template)]
 #[template(path = "admin_confirm.html")]
-struct ConfirmPage {
-    page: Chrome,
-    heading: String,
-    explain: String,
-    action: String,
-    confirm: String,
-    back: &'static str,
+pub(crate) struct ConfirmPage {
+    pub(crate) page: Chrome,
+    pub(crate) heading: String,
+    pub(crate) explain: String,
+    pub(crate) action: String,
+    pub(crate) confirm: String,
+    pub(crate) back: &'static str,
 }
 
 /// Asks before closing an employee's access: it ends their sessions at once.

@@ -47,13 +47,13 @@ struct TillsPage {
     lines: Vec<TillLine>,
     opened: Option<Opened>,
     notice: Option<String>,
-    filtered: bool,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct TillsQuery {
-    store: Option<i64>,
+    /// Empty: every store.
+    store: String,
     done: String,
 }
 
@@ -112,7 +112,6 @@ async fn page(
             key,
         }),
         notice,
-        filtered: store.is_some(),
     };
     respond(visitor, &page, StatusCode::OK)
 }
@@ -133,7 +132,7 @@ pub async fn tills(
         &state,
         visitor,
         &staff,
-        query.store.map(StoreId::new),
+        query.store.trim().parse().ok().map(StoreId::new),
         None,
         notice,
     )
@@ -174,6 +173,45 @@ pub async fn open(
         }
         Err(e) => failed(&state, visitor, &e),
     }
+}
+
+/// Asks before revoking: the till stops taking cards at once.
+pub async fn confirm_revoke(
+    State(state): State<WebState>,
+    Signed {
+        visitor,
+        who: staff,
+    }: Signed<StaffMember>,
+    Path(id): Path<i64>,
+) -> Response {
+    let tills = match state.kopilka.tills(Caller::Staff(&staff), None).await {
+        Ok(tills) => tills,
+        Err(e) => return failed(&state, visitor, &e),
+    };
+    let Some(till) = tills
+        .iter()
+        .find(|t| t.till.id.get() == id && t.revoked_at.is_none())
+    else {
+        return to("/admin/tills", visitor);
+    };
+    let stores = match state.kopilka.store_locations().await {
+        Ok(stores) => stores,
+        Err(e) => return failed(&state, visitor, &e),
+    };
+    let t = visitor.texts;
+    let page = crate::admin_people::ConfirmPage {
+        page: Chrome::for_staff(&state, &visitor, &staff),
+        heading: t.render(
+            &kopilka_text::Message::new("tills_revoke_confirm")
+                .with("id", id)
+                .with("store", store_label(&stores, till.till.store_id)),
+        ),
+        explain: t.get("tills_revoke_explain").to_owned(),
+        action: format!("/admin/tills/{id}/revoke"),
+        confirm: t.get("tills_revoke").to_owned(),
+        back: "/admin/tills",
+    };
+    respond(visitor, &page, StatusCode::OK)
 }
 
 #[derive(Deserialize, Default)]

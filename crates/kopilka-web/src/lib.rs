@@ -9,10 +9,12 @@ mod admin_care;
 mod admin_marketing;
 mod admin_nav;
 mod admin_people;
+mod admin_reports;
 mod admin_tickets;
 mod admin_tills;
 mod barcode;
 mod cards;
+mod charts;
 mod contacts;
 mod controls;
 mod discover;
@@ -189,6 +191,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
             get(admin_cards::cards).post(admin_cards::issue),
         )
         .route("/admin/cards/{id}/cards.csv", get(admin_cards::batch_file))
+        .route("/admin/reports", get(admin_reports::reports))
+        .route("/admin/reports/points.csv", get(admin_reports::csv))
         .route("/admin/offers", get(admin_marketing::offers))
         .route("/admin/offers/reach", post(admin_marketing::live_reach))
         .route(
@@ -207,7 +211,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
             "/admin/paper-forms",
             get(admin_cards::paper_form).post(admin_cards::key_in),
         )
-        .route("/admin/tills/{id}/revoke", post(admin_tills::revoke))
+        .route(
+            "/admin/tills/{id}/revoke",
+            get(admin_tills::confirm_revoke).post(admin_tills::revoke),
+        )
         .route("/admin/tickets", get(admin_tickets::tickets))
         .route("/admin/tickets/{id}", get(admin_tickets::ticket))
         .route("/admin/tickets/{id}/{action}", post(admin_tickets::act))
