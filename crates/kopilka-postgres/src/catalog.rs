@@ -6,8 +6,8 @@ use kopilka_domain::staff::Role;
 use kopilka_domain::staff::StaffId;
 use kopilka_store::Marketing as _;
 use kopilka_store::{
-    convert, AuditEntry, AuditFilter, Catalog, Category, Meta, NewAuditEntry, Staff, StaffChange,
-    StaffCredentials, StaffMember, StoreLocation, StoreResult,
+    convert, AuditEntry, AuditFilter, Catalog, CatalogRows, Category, Meta, NewAuditEntry, Product,
+    Staff, StaffChange, StaffCredentials, StaffMember, StoreLocation, StoreResult,
 };
 use sqlx::postgres::PgRow;
 use sqlx::Row;
@@ -19,18 +19,7 @@ impl Catalog for PostgresStore {
         let categories = categories.to_vec();
         detached(async move {
             let mut tx = pool.begin().await.map_err(db)?;
-            for c in &categories {
-                sqlx::query(
-                    "INSERT INTO categories (id, name, parent_id) VALUES ($1, $2, $3) \
-                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, parent_id = excluded.parent_id",
-                )
-                .bind(c.id)
-                .bind(&c.name)
-                .bind(c.parent_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-            }
+            write_categories(&mut tx, &categories).await?;
             tx.commit().await.map_err(db)
         })
         .await
@@ -65,24 +54,7 @@ impl Catalog for PostgresStore {
         let stores = stores.to_vec();
         detached(async move {
             let mut tx = pool.begin().await.map_err(db)?;
-            for s in &stores {
-                sqlx::query(
-                    "INSERT INTO stores (id, name, city, address, lat, lon, hours, city_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, city = excluded.city, address = excluded.address, \
-                     lat = excluded.lat, lon = excluded.lon, hours = excluded.hours, city_key = excluded.city_key",
-                )
-                .bind(s.id.get())
-                .bind(&s.name)
-                .bind(&s.city)
-                .bind(&s.address)
-                .bind(s.lat)
-                .bind(s.lon)
-                .bind(&s.hours)
-                .bind(kopilka_store::city_key(&s.city))
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-            }
+            write_stores(&mut tx, &stores).await?;
             tx.commit().await.map_err(db)
         })
         .await
@@ -100,6 +72,48 @@ impl Catalog for PostgresStore {
             .fetch_one(&self.pool)
             .await
             .map_err(db)
+    }
+
+    async fn import_catalog(&self, rows: CatalogRows, audit: NewAuditEntry) -> StoreResult<u64> {
+        let pool = self.pool.clone();
+        detached(async move {
+            let mut tx = pool.begin().await.map_err(db)?;
+            match &rows {
+                CatalogRows::Products(products) => {
+                    crate::marketing::write_products(&mut tx, products).await?;
+                }
+                CatalogRows::Categories(categories) => {
+                    write_categories(&mut tx, categories).await?
+                }
+                CatalogRows::Stores(stores) => write_stores(&mut tx, stores).await?,
+            }
+            insert_audit(&mut tx, &audit).await?;
+            tx.commit().await.map_err(db)?;
+            Ok(rows.len() as u64)
+        })
+        .await
+    }
+
+    async fn products_after(&self, after: Option<String>, limit: u32) -> StoreResult<Vec<Product>> {
+        let rows: Vec<(String, String, i64, i64, String)> = sqlx::query_as(
+            "SELECT sku, name, category_id, price_kop, unit FROM products \
+             WHERE $1::text IS NULL OR sku > $1 ORDER BY sku LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(rows
+            .into_iter()
+            .map(|(sku, name, category_id, price_kop, unit)| Product {
+                sku,
+                name,
+                category_id,
+                price_kop,
+                unit,
+            })
+            .collect())
     }
 }
 
@@ -320,4 +334,42 @@ impl Meta for PostgresStore {
             .map_err(db)?;
         Ok(())
     }
+}
+
+async fn write_categories(tx: &mut sqlx::PgConnection, categories: &[Category]) -> StoreResult<()> {
+    for c in categories {
+        sqlx::query(
+            "INSERT INTO categories (id, name, parent_id) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, parent_id = excluded.parent_id",
+        )
+        .bind(c.id)
+        .bind(&c.name)
+        .bind(c.parent_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    }
+    Ok(())
+}
+
+async fn write_stores(tx: &mut sqlx::PgConnection, stores: &[StoreLocation]) -> StoreResult<()> {
+    for s in stores {
+        sqlx::query(
+            "INSERT INTO stores (id, name, city, address, lat, lon, hours, city_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, city = excluded.city, address = excluded.address, \
+             lat = excluded.lat, lon = excluded.lon, hours = excluded.hours, city_key = excluded.city_key",
+        )
+        .bind(s.id.get())
+        .bind(&s.name)
+        .bind(&s.city)
+        .bind(&s.address)
+        .bind(s.lat)
+        .bind(s.lon)
+        .bind(&s.hours)
+        .bind(kopilka_store::city_key(&s.city))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    }
+    Ok(())
 }

@@ -93,26 +93,7 @@ impl Marketing for PostgresStore {
         let products = products.to_vec();
         detached(async move {
             let mut tx = pool.begin().await.map_err(db)?;
-            // The search column is generated from `terms`.
-            for p in &products {
-                let q = &p.product;
-                sqlx::query(
-                    "INSERT INTO products (sku, category_id, name, price_kop, unit, terms, lead_term) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (sku) DO UPDATE SET \
-                     category_id = excluded.category_id, name = excluded.name, price_kop = excluded.price_kop, \
-                     unit = excluded.unit, terms = excluded.terms, lead_term = excluded.lead_term",
-                )
-                .bind(&q.sku)
-                .bind(q.category_id)
-                .bind(&q.name)
-                .bind(q.price_kop)
-                .bind(&q.unit)
-                .bind(&p.terms)
-                .bind(&p.lead_term)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-            }
+            write_products(&mut tx, &products).await?;
             tx.commit().await.map_err(db)
         })
         .await
@@ -572,4 +553,43 @@ impl Marketing for PostgresStore {
         .map_err(db)?;
         Ok(count.unsigned_abs())
     }
+}
+
+/// Products written per statement: a batch of arrays, not a round trip a row.
+const PRODUCTS_PER_STATEMENT: usize = 5_000;
+
+/// Adds or replaces products (the search column is generated from `terms`). Skus must not
+/// repeat within the slice.
+pub(crate) async fn write_products(
+    tx: &mut sqlx::PgConnection,
+    products: &[IndexedProduct],
+) -> StoreResult<()> {
+    for chunk in products.chunks(PRODUCTS_PER_STATEMENT) {
+        let column = |f: fn(&IndexedProduct) -> String| chunk.iter().map(f).collect::<Vec<_>>();
+        let skus = column(|p| p.product.sku.clone());
+        let names = column(|p| p.product.name.clone());
+        let units = column(|p| p.product.unit.clone());
+        let terms = column(|p| p.terms.clone());
+        let leads = column(|p| p.lead_term.clone());
+        let categories: Vec<i64> = chunk.iter().map(|p| p.product.category_id).collect();
+        let prices: Vec<i64> = chunk.iter().map(|p| p.product.price_kop).collect();
+        sqlx::query(
+            "INSERT INTO products (sku, category_id, name, price_kop, unit, terms, lead_term) \
+             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[]) \
+             ON CONFLICT (sku) DO UPDATE SET \
+             category_id = excluded.category_id, name = excluded.name, price_kop = excluded.price_kop, \
+             unit = excluded.unit, terms = excluded.terms, lead_term = excluded.lead_term",
+        )
+        .bind(&skus)
+        .bind(&categories)
+        .bind(&names)
+        .bind(&prices)
+        .bind(&units)
+        .bind(&terms)
+        .bind(&leads)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    }
+    Ok(())
 }

@@ -37,6 +37,12 @@ pub struct CategoryCache {
 }
 
 impl CategoryCache {
+    /// Drops the tree this node holds, after an import changed it; other nodes read it anew
+    /// within `REFRESH`.
+    pub fn forget(&self) {
+        *self.cached.write().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
     pub async fn tree(&self, store: &dyn Store) -> StoreResult<Arc<CategoryTree>> {
         if let Some((at, tree)) = &*self.cached.read().unwrap_or_else(|e| e.into_inner()) {
             if at.elapsed() < REFRESH {

@@ -9,6 +9,7 @@ pub mod cards;
 pub mod care;
 pub mod catalog;
 mod catalog_cache;
+pub mod catalog_files;
 pub mod crypto;
 pub mod documents;
 pub mod employee_messages;

@@ -6,28 +6,17 @@ use kopilka_domain::staff::Role;
 use kopilka_domain::staff::StaffId;
 use kopilka_store::Marketing as _;
 use kopilka_store::{
-    convert, AuditEntry, AuditFilter, Catalog, Category, Meta, NewAuditEntry, Staff, StaffChange,
-    StaffCredentials, StaffMember, StoreLocation, StoreResult,
+    convert, AuditEntry, AuditFilter, Catalog, CatalogRows, Category, Meta, NewAuditEntry, Product,
+    Staff, StaffChange, StaffCredentials, StaffMember, StoreLocation, StoreResult,
 };
-use rusqlite::params;
+use rusqlite::{params, Connection};
 
 #[async_trait]
 impl Catalog for SqliteStore {
     async fn upsert_categories(&self, categories: &[Category]) -> StoreResult<()> {
         let categories = categories.to_vec();
-        self.write(move |tx| {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT INTO categories (id, name, parent_id) VALUES (?1, ?2, ?3) \
-                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, parent_id = excluded.parent_id",
-                )
-                .map_err(backend)?;
-            for c in &categories {
-                stmt.execute(params![c.id, c.name, c.parent_id]).map_err(backend)?;
-            }
-            Ok(())
-        })
-        .await
+        self.write(move |tx| write_categories(tx, &categories))
+            .await
     }
 
     async fn categories(&self) -> StoreResult<Vec<Category>> {
@@ -62,21 +51,7 @@ impl Catalog for SqliteStore {
 
     async fn upsert_stores(&self, stores: &[StoreLocation]) -> StoreResult<()> {
         let stores = stores.to_vec();
-        self.write(move |tx| {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT INTO stores (id, name, city, address, lat, lon, hours, city_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
-                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, city = excluded.city, address = excluded.address, \
-                     lat = excluded.lat, lon = excluded.lon, hours = excluded.hours, city_key = excluded.city_key",
-                )
-                .map_err(backend)?;
-            for s in &stores {
-                stmt.execute(params![s.id.get(), s.name, s.city, s.address, s.lat, s.lon, s.hours, kopilka_store::city_key(&s.city)])
-                    .map_err(backend)?;
-            }
-            Ok(())
-        })
-        .await
+        self.write(move |tx| write_stores(tx, &stores)).await
     }
 
     async fn stores(&self) -> StoreResult<Vec<StoreLocation>> {
@@ -92,6 +67,42 @@ impl Catalog for SqliteStore {
                     .and_then(|mut s| s.query_row([id.get()], |r| r.get::<_, i64>(0))),
             )?
             .is_some())
+        })
+        .await
+    }
+
+    async fn import_catalog(&self, rows: CatalogRows, audit: NewAuditEntry) -> StoreResult<u64> {
+        self.write(move |tx| {
+            match &rows {
+                CatalogRows::Products(products) => crate::marketing::write_products(tx, products)?,
+                CatalogRows::Categories(categories) => write_categories(tx, categories)?,
+                CatalogRows::Stores(stores) => write_stores(tx, stores)?,
+            }
+            insert_audit(tx, &audit)?;
+            Ok(rows.len() as u64)
+        })
+        .await
+    }
+
+    async fn products_after(&self, after: Option<String>, limit: u32) -> StoreResult<Vec<Product>> {
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT sku, name, category_id, price_kop, unit FROM products \
+                 WHERE ?1 IS NULL OR sku > ?1 ORDER BY sku LIMIT ?2",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![after, limit], |r| {
+                    Ok(Product {
+                        sku: r.get(0)?,
+                        name: r.get(1)?,
+                        category_id: r.get(2)?,
+                        price_kop: r.get(3)?,
+                        unit: r.get(4)?,
+                    })
+                })?
+                .collect()
+            })
+            .map_err(backend)
         })
         .await
     }
@@ -305,4 +316,42 @@ impl Meta for SqliteStore {
         self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))
             .await
     }
+}
+
+pub(crate) fn write_categories(tx: &Connection, categories: &[Category]) -> StoreResult<()> {
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO categories (id, name, parent_id) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, parent_id = excluded.parent_id",
+        )
+        .map_err(backend)?;
+    for c in categories {
+        stmt.execute(params![c.id, c.name, c.parent_id])
+            .map_err(backend)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn write_stores(tx: &Connection, stores: &[StoreLocation]) -> StoreResult<()> {
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO stores (id, name, city, address, lat, lon, hours, city_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, city = excluded.city, address = excluded.address, \
+             lat = excluded.lat, lon = excluded.lon, hours = excluded.hours, city_key = excluded.city_key",
+        )
+        .map_err(backend)?;
+    for s in stores {
+        stmt.execute(params![
+            s.id.get(),
+            s.name,
+            s.city,
+            s.address,
+            s.lat,
+            s.lon,
+            s.hours,
+            kopilka_store::city_key(&s.city)
+        ])
+        .map_err(backend)?;
+    }
+    Ok(())
 }

@@ -99,6 +99,9 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0014_card_batches.sql")),
         M::up(include_str!("../migrations/0015_targeting.sql")),
         M::up(include_str!("../migrations/0016_reports.sql")),
+        M::up(include_str!(
+            "../migrations/0017_product_index_by_rowid.sql"
+        )),
     ])
 }
 

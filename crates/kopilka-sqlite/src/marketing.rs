@@ -63,32 +63,7 @@ const OFFER_COLUMNS: &str =
 impl Marketing for SqliteStore {
     async fn upsert_products(&self, products: &[IndexedProduct]) -> StoreResult<()> {
         let products = products.to_vec();
-        self.write(move |tx| {
-            let mut upsert = tx
-                .prepare_cached(
-                    "INSERT INTO products (sku, category_id, name, price_kop, unit, terms, lead_term) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (sku) DO UPDATE SET \
-                     category_id = excluded.category_id, name = excluded.name, price_kop = excluded.price_kop, \
-                     unit = excluded.unit, terms = excluded.terms, lead_term = excluded.lead_term",
-                )
-                .map_err(backend)?;
-            let mut unindex = tx
-                .prepare_cached("DELETE FROM products_fts WHERE sku = ?1")
-                .map_err(backend)?;
-            let mut index = tx
-                .prepare_cached("INSERT INTO products_fts (terms, sku) VALUES (?1, ?2)")
-                .map_err(backend)?;
-            for p in &products {
-                let q = &p.product;
-                upsert
-                    .execute(params![q.sku, q.category_id, q.name, q.price_kop, q.unit, p.terms, p.lead_term])
-                    .map_err(backend)?;
-                unindex.execute([&q.sku]).map_err(backend)?;
-                index.execute(params![p.terms, q.sku]).map_err(backend)?;
-            }
-            Ok(())
-        })
-        .await
+        self.write(move |tx| write_products(tx, &products)).await
     }
 
     async fn find_products(&self, query: &ProductQuery) -> StoreResult<Vec<(ProductKey, Product)>> {
@@ -598,4 +573,45 @@ pub(crate) fn activations_of(c: &Connection, member: MemberId) -> StoreResult<Ve
         })
         .map_err(backend)?;
     rows.collect::<Result<_, _>>().map_err(backend)
+}
+
+/// Adds or replaces products with their search index entries. The index row shares the
+/// product's rowid, so that replacing one finds its entry by key, not by a scan.
+pub(crate) fn write_products(tx: &Connection, products: &[IndexedProduct]) -> StoreResult<()> {
+    let mut upsert = tx
+        .prepare_cached(
+            "INSERT INTO products (sku, category_id, name, price_kop, unit, terms, lead_term) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (sku) DO UPDATE SET \
+             category_id = excluded.category_id, name = excluded.name, price_kop = excluded.price_kop, \
+             unit = excluded.unit, terms = excluded.terms, lead_term = excluded.lead_term RETURNING rowid",
+        )
+        .map_err(backend)?;
+    let mut unindex = tx
+        .prepare_cached("DELETE FROM products_fts WHERE rowid = ?1")
+        .map_err(backend)?;
+    let mut index = tx
+        .prepare_cached("INSERT INTO products_fts (rowid, terms, sku) VALUES (?1, ?2, ?3)")
+        .map_err(backend)?;
+    for p in products {
+        let q = &p.product;
+        let rowid: i64 = upsert
+            .query_row(
+                params![
+                    q.sku,
+                    q.category_id,
+                    q.name,
+                    q.price_kop,
+                    q.unit,
+                    p.terms,
+                    p.lead_term
+                ],
+                |r| r.get(0),
+            )
+            .map_err(backend)?;
+        unindex.execute([rowid]).map_err(backend)?;
+        index
+            .execute(params![rowid, p.terms, q.sku])
+            .map_err(backend)?;
+    }
+    Ok(())
 }

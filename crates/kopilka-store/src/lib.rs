@@ -304,6 +304,35 @@ pub trait Catalog: Send + Sync {
     async fn upsert_stores(&self, stores: &[StoreLocation]) -> StoreResult<()>;
     async fn stores(&self) -> StoreResult<Vec<StoreLocation>>;
     async fn store_exists(&self, id: StoreId) -> StoreResult<bool>;
+    /// Adds or replaces the rows of one catalogue file, all of them in one transaction with
+    /// the audit row, or none; how many rows.
+    async fn import_catalog(&self, rows: CatalogRows, audit: NewAuditEntry) -> StoreResult<u64>;
+    /// Products in `sku` order (the database's own: its primary key's) after `after`, at most
+    /// `limit`: the catalogue's export, a page at a time.
+    async fn products_after(&self, after: Option<String>, limit: u32) -> StoreResult<Vec<Product>>;
+}
+
+/// The rows of one catalogue file, checked.
+#[derive(Debug, Clone)]
+pub enum CatalogRows {
+    Products(Vec<IndexedProduct>),
+    /// Parents before their children.
+    Categories(Vec<Category>),
+    Stores(Vec<StoreLocation>),
+}
+
+impl CatalogRows {
+    pub fn len(&self) -> usize {
+        match self {
+            CatalogRows::Products(rows) => rows.len(),
+            CatalogRows::Categories(rows) => rows.len(),
+            CatalogRows::Stores(rows) => rows.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 #[async_trait]

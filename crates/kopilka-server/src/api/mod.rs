@@ -7,6 +7,7 @@ pub mod auth;
 pub mod card_batches;
 pub mod cards;
 pub mod care;
+pub mod catalog_files;
 pub mod employee;
 pub mod hr;
 pub mod marketing;
@@ -91,4 +92,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(card_batches::router())
         .merge(marketing::router())
         .merge(reports::router())
+        .merge(catalog_files::router())
 }

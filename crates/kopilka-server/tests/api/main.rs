@@ -8,6 +8,7 @@ mod browser;
 mod cards;
 mod care;
 mod catalog;
+mod catalog_files;
 mod employees;
 mod helpers;
 mod logs;
