@@ -92,6 +92,24 @@ for (const [name, width, height] of sizes) {
     await page.screenshot({ path: join(screens, `admin-cards-${name}.png`), fullPage: true });
     found.push(...await axe(page));
 
+    // The catalogue: a file with a wrong row changes nothing and names the row; a good one
+    // is taken whole.
+    await page.getByRole('link', { name: 'Каталог' }).click();
+    const products = page.locator('section', { has: page.getByRole('heading', { name: 'Товары' }) });
+    const sku = name === 'desktop' ? '9990000000101' : '9990000000118';
+    await products.getByLabel('Файл CSV').setInputFiles({ name: 'products.csv', mimeType: 'text/csv',
+      buffer: Buffer.from(`sku,name,category_id,price_kop,unit\n${sku},Сыр «Проверочный»,10,19900,шт\n,Без артикула,10,100,шт\n`) });
+    await products.getByRole('button', { name: 'Загрузить' }).click();
+    await page.getByText('Строка 3: Артикул — от 1 до 64 знаков').waitFor();
+    await page.screenshot({ path: join(screens, `admin-catalog-${name}.png`), fullPage: true });
+    found.push(...await axe(page));
+    await page.locator('section', { has: page.getByRole('heading', { name: 'Товары' }) }).getByLabel('Файл CSV').setInputFiles({ name: 'products.csv', mimeType: 'text/csv',
+      buffer: Buffer.from(`sku,name,category_id,price_kop,unit\n${sku},Сыр «Проверочный»,10,19900,шт\n`) });
+    await page.locator('section', { has: page.getByRole('heading', { name: 'Товары' }) }).getByRole('button', { name: 'Загрузить' }).click();
+    await page.getByText('Товары: загружено строк — 1.').waitFor();
+    const search = await fetch(`${base}/api/v1/products?q=${encodeURIComponent('проверочный')}`);
+    assert.ok((await search.text()).includes(sku));
+
     // The paper form: a mistake is named beside its field, then the form is keyed in.
     await page.getByRole('link', { name: 'Бумажная анкета' }).click();
     const phone = name === 'desktop' ? '+79995554001' : '+79995554002';
@@ -116,6 +134,18 @@ for (const [name, width, height] of sizes) {
     assert.ok(await page.getByRole('cell', { name: '1', exact: true }).first().isVisible());
     assert.deepEqual(manager.problems, []);
     await manager.close();
+
+    // An administrator reads who did all this in the audit log.
+    const admin = await staffPage(width, height, `anna.${name}`, 'admin', 'админ-пароль-2026-осень');
+    await admin.page.getByRole('link', { name: 'Журнал действий' }).click();
+    await admin.page.getByLabel('Что (member, offer:12…)').fill('till');
+    await admin.page.getByRole('button', { name: 'Показать' }).click();
+    assert.ok(await admin.page.getByRole('cell', { name: 'till.revoke' }).first().isVisible());
+    assert.ok(await admin.page.getByRole('cell', { name: `pavel.${name}` }).first().isVisible());
+    await admin.page.screenshot({ path: join(screens, `admin-audit-${name}.png`), fullPage: true });
+    found.push(...await axe(admin.page));
+    assert.deepEqual(admin.problems, []);
+    await admin.close();
 
     // The customer sets a password through recovery and signs in on the site with the card.
     assert.equal((await post('/auth/password-reset', { login: printed })).status, 202);

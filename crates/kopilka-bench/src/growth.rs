@@ -57,6 +57,10 @@ async fn warm_postgres(url: &str) -> Result<f64> {
     Ok(started.elapsed().as_secs_f64())
 }
 
+/// The support operator whose searches the scale run measures.
+const SEARCH_STAFF: &str = "bench-support";
+const SEARCH_PASSWORD: &str = "поиск-клиентов-2026";
+
 /// Till throughput as the members grow: one database, seeded up to each count in turn, a
 /// closed-loop till run after each step over cards sampled from every step.
 pub async fn run_scale(
@@ -81,6 +85,10 @@ pub async fn run_scale(
         let sms = sms_receiver(codes.clone()).await?;
         let server = server::Server::start(&binary, server_env(&url, &sms)).await?;
         let tills = till_keys(&server)?;
+        server.command(
+            &["staff", "create", "--login", SEARCH_STAFF, "--role", "support"],
+            Some(&format!("{SEARCH_PASSWORD}\n")),
+        )?;
         let mut cards: Vec<String> = Vec::new();
         let mut seeded = 0usize;
         for &target in &args.scale {
@@ -140,6 +148,7 @@ pub async fn run_scale(
                 let took = warm_postgres(&url).await?;
                 eprintln!("{store}: checkpoint, tables read into the OS page cache in {took:.1} s");
             }
+            let ctx_search = ctx.clone();
             eprintln!("{store} till at {target:>9} members: load started");
             let o = load::closed(args.clients, seconds, move |n| {
                 scenarios::till(ctx.clone(), n)
@@ -154,6 +163,38 @@ pub async fn run_scale(
                 server.rss_mib()
             );
             let mut r = row(store, "till", "scale", None, &o);
+            r.members = Some(target as u64);
+            rows.push(r);
+
+            // Customer care's search at this size, signed in afresh (seeding outlasts a
+            // staff session's idle time).
+            let signed = scenarios::post(
+                &ctx_search,
+                "/admin/auth/login",
+                None,
+                serde_json::json!({ "login": SEARCH_STAFF, "password": SEARCH_PASSWORD }),
+            )
+            .await;
+            let Some((200, answer)) = signed else {
+                anyhow::bail!("the search's staff member could not sign in: {signed:?}");
+            };
+            let token = answer["token"].as_str().unwrap_or_default().to_owned();
+            let search = Ctx {
+                tokens: Arc::new(vec![token]),
+                ..ctx_search.clone()
+            };
+            let o = load::closed(args.clients, seconds, move |n| {
+                scenarios::member_search(search.clone(), n)
+            })
+            .await;
+            eprintln!(
+                "{store} member search at {target:>9} members: {:>8.0}/s p50 {:>6.2} ms p99 {:>7.2} ms ({} failed)",
+                o.rate(),
+                o.ms(0.5),
+                o.ms(0.99),
+                o.failed,
+            );
+            let mut r = row(store, "member search", "scale", None, &o);
             r.members = Some(target as u64);
             rows.push(r);
         }

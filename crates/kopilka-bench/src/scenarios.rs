@@ -199,3 +199,41 @@ pub async fn public(ctx: Ctx, n: u64) -> bool {
     .await
         && get_ok(&ctx, &format!("/products?q={word}&limit=20"), None).await
 }
+
+/// Names staff type to find a customer: a last name, or a last name and the start of a
+/// first name, as the seeded members are called.
+const SEARCHED_NAMES: [&str; 6] = [
+    "Иванова",
+    "Смирнов Ив",
+    "Кузнецова Анна",
+    "Попов",
+    "Соколова Е",
+    "Петров Алексей",
+];
+
+/// Customer care's search (`GET /admin/members?q`) with the staff token in `ctx.tokens[0]`:
+/// by card number, by a phone as typed, by the start of a name, in turn.
+pub async fn member_search(ctx: Ctx, n: u64) -> bool {
+    let mut rng = StdRng::seed_from_u64(n ^ ctx.run);
+    let q = match n % 3 {
+        0 => ctx.cards[rng.gen_range(0..ctx.cards.len())].clone(),
+        // The seed numbers phones from +79000000001 up.
+        1 => {
+            let number: u64 = rng.gen_range(1..=ctx.cards.len() as u64);
+            format!("8 9{:02} {:03}-{:02}-{:02}", number / 10_000_000 % 100, number / 10_000 % 1000, number / 100 % 100, number % 100)
+        }
+        _ => SEARCHED_NAMES[rng.gen_range(0..SEARCHED_NAMES.len())].to_owned(),
+    };
+    let query: String = url_encode(&q);
+    get_ok(&ctx, &format!("/admin/members?q={query}"), ctx.tokens.first().map(String::as_str)).await
+}
+
+/// Percent-encodes a query value.
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

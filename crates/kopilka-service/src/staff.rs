@@ -8,8 +8,11 @@ use kopilka_domain::password::NewPassword;
 use kopilka_domain::staff::StaffId;
 use kopilka_domain::staff::{Permission, Role};
 use kopilka_domain::DomainError;
+use chrono::{DateTime, NaiveDate, Utc};
+use kopilka_domain::Validation;
 use kopilka_store::{
-    AuditEntry, AuditFilter, NewAuditEntry, StaffChange, StaffMember, StoreError, TokenKind,
+    AuditEntry, AuditFilter, AuditSubject, NewAuditEntry, StaffChange, StaffMember, StoreError,
+    TokenKind,
 };
 use kopilka_text::Message;
 use rand::rngs::OsRng;
@@ -90,6 +93,96 @@ impl Caller<'_> {
             }
         }
     }
+}
+
+/// What `GET /admin/audit` and its page narrow the log by, as typed: a staff member's id (or
+/// `cli`, `system`), an entity (`member`, or `member:12`), a period (dates are UTC days, or
+/// RFC 3339 times). Blank means any.
+pub fn audit_filter(
+    staff: Option<&str>,
+    entity: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<AuditFilter, DomainError> {
+    fn given(s: Option<&str>) -> Option<&str> {
+        s.map(str::trim).filter(|s| !s.is_empty())
+    }
+    let (staff, entity, from, to) = (given(staff), given(entity), given(from), given(to));
+    let mut v = Validation::default();
+    let actor = staff.and_then(|s| match s {
+        "cli" | "system" => Some(s.to_owned()),
+        id => match id.parse::<i64>() {
+            Ok(id) if id > 0 => Some(format!("staff:{id}")),
+            _ => {
+                v.add("staff", "audit_staff_invalid");
+                None
+            }
+        },
+    });
+    let subject = entity.and_then(|e| {
+        let (kind, one) = match e.split_once(':') {
+            Some((kind, one)) => (kind, Some(one)),
+            None => (e, None),
+        };
+        let kind_ok =
+            !kind.is_empty() && kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+        match (kind_ok, one) {
+            (true, None) => Some(AuditSubject::Kind(kind.to_owned())),
+            (true, Some(one)) if !one.is_empty() && !one.contains(char::is_whitespace) => {
+                Some(AuditSubject::Exact(e.to_owned()))
+            }
+            _ => {
+                v.add("entity", "audit_entity_invalid");
+                None
+            }
+        }
+    });
+    let mut time = |field: &str, value: Option<&str>| {
+        let value = value?;
+        let parsed = DateTime::parse_from_rfc3339(value)
+            .map(|t| t.with_timezone(&Utc))
+            .ok()
+            .or_else(|| {
+                NaiveDate::parse_from_str(value, "%Y-%m-%d")
+                    .ok()
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+                    .map(|t| t.and_utc())
+            });
+        if parsed.is_none() {
+            v.add(field, "audit_time_invalid");
+        }
+        parsed
+    };
+    let from = time("from", from);
+    let to = time("to", to);
+    v.finish()?;
+    Ok(AuditFilter {
+        actor,
+        subject,
+        from,
+        to,
+    })
+}
+
+/// Audit rows as CSV, to open in a spreadsheet: `id,at,actor,action,subject,details`.
+pub fn audit_csv(entries: &[AuditEntry]) -> ServiceResult<Vec<u8>> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let fail = |e: csv::Error| ServiceError::Internal(format!("writing CSV: {e}"));
+    out.write_record(["id", "at", "actor", "action", "subject", "details"])
+        .map_err(fail)?;
+    for e in entries {
+        out.write_record([
+            e.id.to_string(),
+            e.at.to_rfc3339(),
+            e.actor.clone(),
+            e.action.clone(),
+            e.subject.clone(),
+            e.details.clone(),
+        ])
+        .map_err(fail)?;
+    }
+    out.into_inner()
+        .map_err(|e| ServiceError::Internal(format!("writing CSV: {e}")))
 }
 
 impl Kopilka {

@@ -17,7 +17,7 @@ enum Opens {
 }
 
 /// In the order of the navigation; the first a staff member may open is their home.
-const SECTIONS: [(&str, &str, Opens); 13] = [
+const SECTIONS: [(&str, &str, Opens); 15] = [
     (
         "/admin/members",
         "admin_nav_members",
@@ -54,6 +54,11 @@ const SECTIONS: [(&str, &str, Opens); 13] = [
         Opens::Permission(Permission::IssueCards),
     ),
     (
+        "/admin/catalog",
+        "admin_nav_catalog",
+        Opens::Permission(Permission::EditCatalogue),
+    ),
+    (
         "/admin/tills",
         "admin_nav_tills",
         Opens::Permission(Permission::ManageTills),
@@ -77,6 +82,11 @@ const SECTIONS: [(&str, &str, Opens); 13] = [
         "/admin/payroll",
         "admin_nav_payroll",
         Opens::Permission(Permission::ImportPayroll),
+    ),
+    (
+        "/admin/audit",
+        "admin_nav_audit",
+        Opens::Permission(Permission::ReadAudit),
     ),
     (
         "/admin/messages",

@@ -4,7 +4,10 @@
 //! nothing from another host, no inline script and no framing.
 
 mod admin;
+mod admin_audit;
 mod admin_cards;
+mod admin_catalog;
+pub use admin_catalog::catalog_export;
 mod admin_care;
 mod admin_marketing;
 mod admin_nav;
@@ -53,6 +56,8 @@ use tower_http::compression::CompressionLayer;
 /// Largest payroll file or attached PDF a staff member uploads: a month of a large chain's
 /// payroll is a few megabytes.
 pub const UPLOAD_LIMIT_BYTES: usize = 32 * 1024 * 1024;
+/// The largest catalogue file taken: a million products are about 60 MB.
+pub const CATALOG_UPLOAD_MAX_BYTES: usize = 256 * 1024 * 1024;
 
 /// A PDF answered as a download under `name`.pdf: the employee's and HR's pages and the API
 /// all answer documents so.
@@ -191,6 +196,15 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
             get(admin_cards::cards).post(admin_cards::issue),
         )
         .route("/admin/cards/{id}/cards.csv", get(admin_cards::batch_file))
+        .route("/admin/catalog", get(admin_catalog::catalog))
+        .route(
+            "/admin/catalog/{file}",
+            get(admin_catalog::export)
+                .post(admin_catalog::import)
+                .layer(DefaultBodyLimit::max(CATALOG_UPLOAD_MAX_BYTES)),
+        )
+        .route("/admin/audit", get(admin_audit::audit))
+        .route("/admin/audit.csv", get(admin_audit::csv))
         .route("/admin/reports", get(admin_reports::reports))
         .route("/admin/reports/points.csv", get(admin_reports::csv))
         .route("/admin/offers", get(admin_marketing::offers))

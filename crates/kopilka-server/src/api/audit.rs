@@ -7,9 +7,8 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{DateTime, NaiveDate, Utc};
-use kopilka_domain::Validation;
-use kopilka_store::{AuditEntry, AuditFilter, AuditSubject};
+use chrono::{DateTime, Utc};
+use kopilka_store::{AuditEntry, AuditFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -41,60 +40,12 @@ pub struct AuditQuery {
 
 impl AuditQuery {
     fn filter(&self) -> ApiResult<AuditFilter> {
-        let mut v = Validation::default();
-        let actor = self.staff.as_deref().map(str::trim).and_then(|s| match s {
-            "cli" | "system" => Some(s.to_owned()),
-            id => match id.parse::<i64>() {
-                Ok(id) if id > 0 => Some(format!("staff:{id}")),
-                _ => {
-                    v.add("staff", "audit_staff_invalid");
-                    None
-                }
-            },
-        });
-        let subject = self.entity.as_deref().map(str::trim).and_then(|e| {
-            let (kind, one) = match e.split_once(':') {
-                Some((kind, one)) => (kind, Some(one)),
-                None => (e, None),
-            };
-            let kind_ok =
-                !kind.is_empty() && kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
-            match (kind_ok, one) {
-                (true, None) => Some(AuditSubject::Kind(kind.to_owned())),
-                (true, Some(one)) if !one.is_empty() && !one.contains(char::is_whitespace) => {
-                    Some(AuditSubject::Exact(e.to_owned()))
-                }
-                _ => {
-                    v.add("entity", "audit_entity_invalid");
-                    None
-                }
-            }
-        });
-        let mut time = |field: &str, value: Option<&str>| {
-            let value = value?.trim();
-            let parsed = DateTime::parse_from_rfc3339(value)
-                .map(|t| t.with_timezone(&Utc))
-                .ok()
-                .or_else(|| {
-                    NaiveDate::parse_from_str(value, "%Y-%m-%d")
-                        .ok()
-                        .and_then(|d| d.and_hms_opt(0, 0, 0))
-                        .map(|t| t.and_utc())
-                });
-            if parsed.is_none() {
-                v.add(field, "audit_time_invalid");
-            }
-            parsed
-        };
-        let from = time("from", self.from.as_deref());
-        let to = time("to", self.to.as_deref());
-        v.finish()?;
-        Ok(AuditFilter {
-            actor,
-            subject,
-            from,
-            to,
-        })
+        Ok(kopilka_service::staff::audit_filter(
+            self.staff.as_deref(),
+            self.entity.as_deref(),
+            self.from.as_deref(),
+            self.to.as_deref(),
+        )?)
     }
 }
 
@@ -160,27 +111,7 @@ async fn audit_csv(
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> ApiResult<Response> {
     let entries = entries(&state, &auth, &query).await?;
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let rows =
-        std::iter::once(["id", "at", "actor", "action", "subject", "details"].map(String::from))
-            .chain(entries.into_iter().map(|e| {
-                [
-                    e.id.to_string(),
-                    e.at.to_rfc3339(),
-                    e.actor,
-                    e.action,
-                    e.subject,
-                    e.details,
-                ]
-            }));
-    for row in rows {
-        out.write_record(&row).map_err(|e| {
-            crate::error::ApiError::from(kopilka_service::ServiceError::Internal(e.to_string()))
-        })?;
-    }
-    let body = out.into_inner().map_err(|e| {
-        crate::error::ApiError::from(kopilka_service::ServiceError::Internal(e.to_string()))
-    })?;
+    let body = kopilka_service::staff::audit_csv(&entries)?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

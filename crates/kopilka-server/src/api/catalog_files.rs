@@ -8,18 +8,16 @@ use crate::AppState;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use futures_util::StreamExt;
-use kopilka_service::catalog_files::{products_csv, CatalogFile};
-use kopilka_store::StaffMember;
+use kopilka_service::catalog_files::CatalogFile;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// The largest catalogue file taken: a million products are about 60 MB.
-pub const CATALOG_UPLOAD_MAX_BYTES: usize = 256 * 1024 * 1024;
+use kopilka_web::CATALOG_UPLOAD_MAX_BYTES;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -30,61 +28,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 fn file_of(name: &str) -> ApiResult<CatalogFile> {
     CatalogFile::parse(name).ok_or_else(|| kopilka_domain::DomainError::NotFound("file").into())
-}
-
-/// The export as a response: products a page at a time as they are read, the rest whole.
-pub async fn export_response(
-    kopilka: kopilka_service::Kopilka,
-    staff: StaffMember,
-    file: CatalogFile,
-) -> Result<Response, kopilka_service::ServiceError> {
-    let body = match file {
-        CatalogFile::Products => {
-            // The first page is read before answering, so that a refusal is an answer.
-            let first = kopilka.export_products_page(&staff, None).await?;
-            // (the page read already, where the next starts, whether the header is due);
-            // `None` once the last page or a failure has been sent.
-            let start = Some((Some(first), None::<String>, true));
-            let pages = futures_util::stream::unfold(start, move |state| {
-                let kopilka = kopilka.clone();
-                let staff = staff.clone();
-                async move {
-                    let (page, after, header) = state?;
-                    let page = match page {
-                        Some(page) => page,
-                        None => match kopilka.export_products_page(&staff, after).await {
-                            Ok(page) => page,
-                            Err(e) => {
-                                tracing::error!(error = %e, "the products export failed midway");
-                                return Some((Err(std::io::Error::other(e.to_string())), None));
-                            }
-                        },
-                    };
-                    if page.is_empty() && !header {
-                        return None;
-                    }
-                    let full = page.len() >= kopilka_service::catalog_files::EXPORT_PAGE as usize;
-                    let next = full.then(|| (None, page.last().map(|p| p.sku.clone()), false));
-                    let chunk = products_csv(&page, header)
-                        .map_err(|e| std::io::Error::other(e.to_string()));
-                    Some((chunk, next))
-                }
-            });
-            Body::from_stream(pages)
-        }
-        small => Body::from(kopilka.export_small_catalog(&staff, small).await?),
-    };
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{}.csv\"", file.as_str()),
-            ),
-        ],
-        body,
-    )
-        .into_response())
 }
 
 /// Export a catalogue file as CSV (store managers, marketing, administrators):
@@ -100,7 +43,7 @@ async fn export(
     ApiPath(file): ApiPath<String>,
 ) -> ApiResult<Response> {
     let file = file_of(file.strip_suffix(".csv").unwrap_or(""))?;
-    Ok(export_response(state.kopilka.clone(), auth.staff, file).await?)
+    Ok(kopilka_web::catalog_export(state.kopilka.clone(), auth.staff, file).await?)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
