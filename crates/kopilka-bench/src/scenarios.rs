@@ -220,19 +220,32 @@ pub async fn member_search(ctx: Ctx, n: u64) -> bool {
         // The seed numbers phones from +79000000001 up.
         1 => {
             let number: u64 = rng.gen_range(1..=ctx.cards.len() as u64);
-            format!("8 9{:02} {:03}-{:02}-{:02}", number / 10_000_000 % 100, number / 10_000 % 1000, number / 100 % 100, number % 100)
+            format!(
+                "8 9{:02} {:03}-{:02}-{:02}",
+                number / 10_000_000 % 100,
+                number / 10_000 % 1000,
+                number / 100 % 100,
+                number % 100
+            )
         }
         _ => SEARCHED_NAMES[rng.gen_range(0..SEARCHED_NAMES.len())].to_owned(),
     };
     let query: String = url_encode(&q);
-    get_ok(&ctx, &format!("/admin/members?q={query}"), ctx.tokens.first().map(String::as_str)).await
+    get_ok(
+        &ctx,
+        &format!("/admin/members?q={query}"),
+        ctx.tokens.first().map(String::as_str),
+    )
+    .await
 }
 
 /// Percent-encodes a query value.
 fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

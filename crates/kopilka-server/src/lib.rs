@@ -173,7 +173,7 @@ impl Application {
             idle_connection: Duration::from_secs(
                 settings
                     .idle_connection_s
-                    .max(settings.request_timeout_s + 1),
+                    .max(settings.request_timeout_s.max(settings.upload_timeout_s) + 1),
             ),
         })
     }
@@ -347,6 +347,7 @@ pub fn router(
         kopilka: state.kopilka.clone(),
         proxies: settings.trusted_proxies()?,
         time_limit: Duration::from_secs(settings.request_timeout_s),
+        upload_time_limit: Duration::from_secs(settings.upload_timeout_s),
     });
     // An address outside the API asked for by a browser is a person's mistyped link: a page.
     // Anything else (a client, curl, an ops probe) gets the problem document.

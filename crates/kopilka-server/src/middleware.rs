@@ -20,7 +20,12 @@ pub struct Edge {
     pub kopilka: Kopilka,
     pub proxies: TrustedProxies,
     pub time_limit: Duration,
+    /// For the uploads of whole files (`BULK_UPLOADS`).
+    pub upload_time_limit: Duration,
 }
+
+/// Where a whole catalogue file is uploaded: a million rows take longer than a request.
+const BULK_UPLOADS: [&str; 2] = ["/api/v1/admin/catalog/", "/admin/catalog/"];
 
 /// A 403 `forbidden` answer carries this, so that the refusal is logged and counted once,
 /// with the client's address and route, by [`edge`].
@@ -72,10 +77,19 @@ async fn guarded(edge: Arc<Edge>, mut request: Request, next: Next) -> Response 
         .iter()
         .any(|p| request.uri().path().starts_with(p));
 
-    let mut response = match tokio::time::timeout(edge.time_limit, next.run(request)).await {
+    let time_limit = if request.method() == axum::http::Method::POST
+        && BULK_UPLOADS
+            .iter()
+            .any(|p| request.uri().path().starts_with(p))
+    {
+        edge.upload_time_limit
+    } else {
+        edge.time_limit
+    };
+    let mut response = match tokio::time::timeout(time_limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
-            tracing::warn!(limit_s = edge.time_limit.as_secs(), "request timed out");
+            tracing::warn!(limit_s = time_limit.as_secs(), "request timed out");
             ApiError::new(crate::error::ProblemCode::Timeout)
                 .retry_after(1)
                 .into_response()

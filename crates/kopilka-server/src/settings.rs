@@ -162,6 +162,8 @@ settings! {
         body_limit_bytes: usize = 64 * 1024, "KOPILKA_BODY_LIMIT_BYTES";
         /// Seconds a request may take before it is answered 503.
         request_timeout_s: u64 = 30, "KOPILKA_REQUEST_TIMEOUT_S";
+        /// Seconds a catalogue file's upload may take, read and written (a million rows).
+        upload_timeout_s: u64 = 300, "KOPILKA_UPLOAD_TIMEOUT_S";
         /// API requests served at once; more are refused with 503 `overloaded` (0: no limit).
         max_in_flight: usize = 1024, "KOPILKA_MAX_IN_FLIGHT";
         /// Client connections held open at once; more wait to be accepted (0: no limit).

@@ -31,6 +31,8 @@ pub struct CustomerFile {
     pub waiting: Vec<(AdjustmentRequest, String)>,
     /// Their questions to support, newest first.
     pub tickets: Vec<Ticket>,
+    /// Where they are signed in now, newest first.
+    pub sessions: Vec<kopilka_store::Session>,
 }
 
 /// An adjustment waiting for approval, with who asked and for whom.
@@ -145,7 +147,16 @@ impl Kopilka {
             .filter(|r| r.member_id == id)
             .collect();
         let logins = self.logins(waiting.iter().map(|r| r.requested_by)).await?;
+        let now = self.now();
+        let idle = self.rules().customer_session_idle;
+        let sessions = store
+            .sessions_of(kopilka_store::TokenKind::Customer, id.get(), now)
+            .await?
+            .into_iter()
+            .filter(|s| now - s.last_seen_at < idle)
+            .collect();
         Ok(CustomerFile {
+            sessions,
             cards: store.cards(id).await?,
             balance: store.ledger_balance(id, self.now(), None).await?,
             history: store.history(id, CARE_HISTORY_LINES, None).await?,
@@ -159,6 +170,37 @@ impl Kopilka {
                 .collect(),
             member,
         })
+    }
+
+    /// Signs a customer out everywhere (support, store managers, administrators): a phone
+    /// lost, or someone else in their account; audited. How many sessions ended.
+    pub async fn end_customer_sessions(
+        &self,
+        staff: &StaffMember,
+        member: MemberId,
+    ) -> ServiceResult<u64> {
+        authorize(staff, Permission::ManageCards)?;
+        let store = self.store();
+        store
+            .member(member)
+            .await?
+            .ok_or(DomainError::NotFound("member"))?;
+        let ended = store
+            .revoke_sessions_of(
+                kopilka_store::TokenKind::Customer,
+                member.get(),
+                self.now(),
+                None,
+            )
+            .await?;
+        self.audit(
+            crate::staff::Actor::Staff(staff.id.get()),
+            "member.sessions_end",
+            &format!("member:{member}"),
+            serde_json::json!({ "ended": ended }).to_string(),
+        )
+        .await?;
+        Ok(ended)
     }
 
     /// Blocks one of a customer's cards (`blocked`), or gives a blocked one back as their

@@ -4,11 +4,11 @@ use crate::attempts::Audience;
 use crate::auth::Client;
 use crate::security::SecurityEvent;
 use crate::{crypto, Kopilka, ServiceError, ServiceResult};
+use chrono::{DateTime, NaiveDate, Utc};
 use kopilka_domain::password::NewPassword;
 use kopilka_domain::staff::StaffId;
 use kopilka_domain::staff::{Permission, Role};
 use kopilka_domain::DomainError;
-use chrono::{DateTime, NaiveDate, Utc};
 use kopilka_domain::Validation;
 use kopilka_store::{
     AuditEntry, AuditFilter, AuditSubject, NewAuditEntry, StaffChange, StaffMember, StoreError,
@@ -124,8 +124,7 @@ pub fn audit_filter(
             Some((kind, one)) => (kind, Some(one)),
             None => (e, None),
         };
-        let kind_ok =
-            !kind.is_empty() && kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+        let kind_ok = !kind.is_empty() && kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
         match (kind_ok, one) {
             (true, None) => Some(AuditSubject::Kind(kind.to_owned())),
             (true, Some(one)) if !one.is_empty() && !one.contains(char::is_whitespace) => {

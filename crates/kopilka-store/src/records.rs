@@ -73,7 +73,7 @@ pub struct NewSession {
     pub user_agent: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     pub id: i64,
     pub kind: TokenKind,

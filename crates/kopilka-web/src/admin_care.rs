@@ -175,6 +175,9 @@ struct MemberPage {
     waiting: Vec<WaitingLine>,
     /// (id, subject, status)
     tickets: Vec<(i64, String, String)>,
+    /// (opened, last seen, where from)
+    sessions: Vec<(String, String, String)>,
+    may_end_sessions: bool,
     notice: Option<String>,
     points: String,
     reason: String,
@@ -261,6 +264,18 @@ async fn member_page(
                 )
             })
             .collect(),
+        sessions: file
+            .sessions
+            .iter()
+            .map(|session| {
+                (
+                    date_time(session.created_at, tz),
+                    date_time(session.last_seen_at, tz),
+                    format!("{} · {}", session.ip, session.user_agent),
+                )
+            })
+            .collect(),
+        may_end_sessions: kopilka_domain::staff::Permission::ManageCards.granted_to(&staff.roles),
         notice: form.notice,
         points: form.points,
         reason: form.reason,
@@ -286,6 +301,7 @@ pub async fn member(
         "blocked" => Some(t.get("care_card_blocked").to_owned()),
         "unblocked" => Some(t.get("care_card_unblocked").to_owned()),
         "keyed" => Some(t.get("care_paper_form_keyed").to_owned()),
+        "signed_out" => Some(t.get("care_sessions_ended").to_owned()),
         _ => None,
     };
     let form = AdjustForm {
@@ -526,6 +542,30 @@ pub async fn card(
         Err(ServiceError::Domain(DomainError::StateConflict)) => {
             to(&format!("/admin/members/{id}"), visitor)
         }
+        Err(e) => failed(&state, visitor, &e),
+    }
+}
+
+/// `POST /admin/members/{id}/sessions/end`: signs the customer out everywhere.
+pub async fn end_sessions(
+    State(state): State<WebState>,
+    visitor: crate::session::Visitor,
+    Path(id): Path<i64>,
+    Form(form): Form<DecisionForm>,
+) -> Response {
+    let Signed {
+        visitor,
+        who: staff,
+    } = match Signed::<StaffMember>::form(&state, visitor, &form.csrf).await {
+        Ok(signed) => signed,
+        Err(answer) => return answer,
+    };
+    match state
+        .kopilka
+        .end_customer_sessions(&staff, MemberId::new(id))
+        .await
+    {
+        Ok(_) => to(&format!("/admin/members/{id}?done=signed_out"), visitor),
         Err(e) => failed(&state, visitor, &e),
     }
 }

@@ -36,10 +36,9 @@ pub async fn catalog(
         who: staff,
     }: Signed<StaffMember>,
 ) -> Response {
-    if let Err(e) = kopilka_service::staff::authorize(
-        &staff,
-        kopilka_domain::staff::Permission::EditCatalogue,
-    ) {
+    if let Err(e) =
+        kopilka_service::staff::authorize(&staff, kopilka_domain::staff::Permission::EditCatalogue)
+    {
         return failed(&state, visitor, &e.into());
     }
     let page = CatalogPage {
@@ -96,7 +95,13 @@ pub async fn import(
         Err(answer) => return answer,
     };
     let Some(mut field) = upload else {
-        return to_page(&state, visitor, &staff, file, Err(vec![(0, "csv_empty".into())]));
+        return to_page(
+            &state,
+            visitor,
+            &staff,
+            file,
+            Err(vec![(0, "csv_empty".into())]),
+        );
     };
     // The file's chunks go to the importing thread as they arrive.
     let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(8);
@@ -118,16 +123,12 @@ pub async fn import(
             }
         }
     };
-    let (_, imported) = tokio::join!(
-        forward,
-        state.kopilka.import_catalog(&staff, file, reader)
-    );
+    let (_, imported) = tokio::join!(forward, state.kopilka.import_catalog(&staff, file, reader));
     let outcome = match imported {
         Ok(rows) => Ok(rows),
-        Err(ServiceError::Domain(DomainError::InvalidRows(rows))) => Err(rows
-            .into_iter()
-            .map(|r| (r.line, r.message))
-            .collect()),
+        Err(ServiceError::Domain(DomainError::InvalidRows(rows))) => {
+            Err(rows.into_iter().map(|r| (r.line, r.message)).collect())
+        }
         Err(e) => return failed(&state, visitor, &e),
     };
     to_page(&state, visitor, &staff, file, outcome)
@@ -143,11 +144,13 @@ fn to_page(
     let t = visitor.texts;
     let (notice, refused, status) = match outcome {
         Ok(rows) => (
-            Some(t.render(
-                &Message::new("catalog_imported")
-                    .with("file", file_label(&t, file))
-                    .with("rows", rows),
-            )),
+            Some(
+                t.render(
+                    &Message::new("catalog_imported")
+                        .with("file", file_label(&t, file))
+                        .with("rows", rows),
+                ),
+            ),
             None,
             StatusCode::OK,
         ),
@@ -222,4 +225,3 @@ pub async fn catalog_export(
     )
         .into_response())
 }
-

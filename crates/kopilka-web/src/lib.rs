@@ -184,6 +184,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
         .route("/admin/members/{id}", get(admin_care::member))
         .route("/admin/members/{id}/adjust", post(admin_care::adjust))
         .route(
+            "/admin/members/{id}/sessions/end",
+            post(admin_care::end_sessions),
+        )
+        .route(
             "/admin/members/{id}/cards/{number}/{action}",
             post(admin_care::card),
         )
