@@ -231,12 +231,32 @@ pub async fn member_search(ctx: Ctx, n: u64) -> bool {
         _ => SEARCHED_NAMES[rng.gen_range(0..SEARCHED_NAMES.len())].to_owned(),
     };
     let query: String = url_encode(&q);
-    get_ok(
-        &ctx,
-        &format!("/admin/members?q={query}"),
-        ctx.tokens.first().map(String::as_str),
-    )
-    .await
+    let answer = ctx
+        .http
+        .send(
+            Method::GET,
+            &format!("{API}/admin/members?q={query}"),
+            ctx.tokens.first().map(String::as_str),
+            None,
+        )
+        .await;
+    match answer {
+        Some((200..=299, _)) => true,
+        other => {
+            // The first refusal says why the rest failed.
+            static TOLD: std::sync::Once = std::sync::Once::new();
+            TOLD.call_once(|| {
+                eprintln!(
+                    "member search {q:?} failed: {:?}",
+                    other.map(|(status, body)| (
+                        status,
+                        String::from_utf8_lossy(&body).into_owned()
+                    ))
+                );
+            });
+            false
+        }
+    }
 }
 
 /// Percent-encodes a query value.

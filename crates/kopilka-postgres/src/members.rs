@@ -269,21 +269,39 @@ impl Members for PostgresStore {
         limit: u32,
     ) -> StoreResult<Vec<Member>> {
         let (range, exact) = search.bounds();
-        let (low, high) = range.unzip();
         let (key, id) = after.map_or((String::new(), 0), |c| (c.name_key.clone(), c.id.get()));
-        let sql = format!(
-            "SELECT {MEMBER_COLUMNS} FROM members m \
-             WHERE ($1::text IS NULL OR (m.name_key COLLATE \"C\" >= $1 AND m.name_key COLLATE \"C\" < $2)) \
-             AND ($3::text IS NULL OR m.email = $3) AND m.deleted_at IS NULL \
-             AND (coalesce(m.name_key, '') COLLATE \"C\", m.id) > ($4 COLLATE \"C\", $5) \
-             ORDER BY coalesce(m.name_key, '') COLLATE \"C\", m.id LIMIT $6"
-        );
+        // One statement for each kind of search, each with the one index it needs: a plan
+        // made for both ("$1 IS NULL OR …") reads the whole table. A name's page starts at
+        // the cursor, or at the prefix: one lower bound, so the index is entered there.
+        let (first, second, sql) = match (range, exact) {
+            (Some((low, high)), _) => {
+                let (key, id) = if key < low { (low, 0) } else { (key, id) };
+                (
+                    (key, id),
+                    Some(high),
+                    format!(
+                        "SELECT {MEMBER_COLUMNS} FROM members m \
+                         WHERE (m.name_key COLLATE \"C\", m.id) > ($1 COLLATE \"C\", $2) \
+                         AND m.name_key COLLATE \"C\" < $3 AND m.deleted_at IS NULL \
+                         ORDER BY m.name_key COLLATE \"C\", m.id LIMIT $4"
+                    ),
+                )
+            }
+            (None, exact) => (
+                (key, id),
+                exact,
+                format!(
+                    "SELECT {MEMBER_COLUMNS} FROM members m \
+                     WHERE (coalesce(m.name_key, '') COLLATE \"C\", m.id) > ($1 COLLATE \"C\", $2) \
+                     AND m.email = $3 AND m.deleted_at IS NULL \
+                     ORDER BY coalesce(m.name_key, '') COLLATE \"C\", m.id LIMIT $4"
+                ),
+            ),
+        };
         sqlx::query(&sql)
-            .bind(low)
-            .bind(high)
-            .bind(exact)
-            .bind(key)
-            .bind(id)
+            .bind(first.0)
+            .bind(first.1)
+            .bind(second)
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await

@@ -114,16 +114,21 @@ impl Kopilka {
             }
         };
         let now = self.now();
-        let mut items = Vec::with_capacity(members.len());
-        for member in members {
-            let cards = store.cards(member.id).await?;
-            let available = store.ledger_balance(member.id, now, None).await?.available;
-            items.push(FoundMember {
-                member,
-                cards,
-                available,
-            });
-        }
+        // A page's customers are looked up side by side: their cards and points are
+        // independent reads, and a page is at most `FOUND_PAGE_MAX` of them.
+        let items =
+            futures_util::future::try_join_all(members.into_iter().map(|member| async move {
+                let (cards, balance) = tokio::try_join!(
+                    store.cards(member.id),
+                    store.ledger_balance(member.id, now, None)
+                )?;
+                Ok::<_, kopilka_store::StoreError>(FoundMember {
+                    member,
+                    cards,
+                    available: balance.available,
+                })
+            }))
+            .await?;
         Ok(FoundPage { items, next_cursor })
     }
 

@@ -226,18 +226,37 @@ impl Members for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<Member>> {
         let (range, exact) = search.bounds();
-        let (low, high) = range.unzip();
         let (key, id) = after.map_or((String::new(), 0), |c| (c.name_key.clone(), c.id.get()));
+        // One statement for each kind of search, each with the one index it needs: a plan
+        // made for both ("?1 IS NULL OR …") reads the whole table. A name's page starts at
+        // the cursor, or at the prefix: one lower bound, so the index is entered there.
+        let (first, second, sql) = match (range, exact) {
+            (Some((low, high)), _) => {
+                let (key, id) = if key < low { (low, 0) } else { (key, id) };
+                (
+                    (key, id),
+                    Some(high),
+                    format!(
+                        "SELECT {MEMBER_COLUMNS} FROM members m \
+                         WHERE (m.name_key, m.id) > (?1, ?2) AND m.name_key < ?3 \
+                         AND m.deleted_at IS NULL ORDER BY m.name_key, m.id LIMIT ?4"
+                    ),
+                )
+            }
+            (None, exact) => (
+                (key, id),
+                exact,
+                format!(
+                    "SELECT {MEMBER_COLUMNS} FROM members m \
+                     WHERE (coalesce(m.name_key, ''), m.id) > (?1, ?2) AND m.email = ?3 \
+                     AND m.deleted_at IS NULL ORDER BY coalesce(m.name_key, ''), m.id LIMIT ?4"
+                ),
+            ),
+        };
         self.read(move |c| {
-            let sql = format!(
-                "SELECT {MEMBER_COLUMNS} FROM members m \
-                 WHERE (?1 IS NULL OR (m.name_key >= ?1 AND m.name_key < ?2)) AND (?3 IS NULL OR m.email = ?3) \
-                 AND m.deleted_at IS NULL AND (coalesce(m.name_key, ''), m.id) > (?4, ?5) \
-                 ORDER BY coalesce(m.name_key, ''), m.id LIMIT ?6"
-            );
             let mut stmt = c.prepare_cached(&sql).map_err(backend)?;
             let rows = stmt
-                .query_map(params![low, high, exact, key, id, limit], member_from_row)
+                .query_map(params![first.0, first.1, second, limit], member_from_row)
                 .map_err(backend)?;
             rows.map(|r| r.map_err(backend)?).collect()
         })
