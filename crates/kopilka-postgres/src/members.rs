@@ -653,8 +653,9 @@ async fn import_members(
 pub(crate) async fn fill_search_keys(conn: &mut sqlx::PgConnection) -> StoreResult<u64> {
     const BATCH: i64 = 10_000;
     type Row = (i64, Option<String>, Option<String>);
-    // (which rows, what to read, how the key is made, where it goes)
-    let keys: [(&str, &str, fn(&Row) -> String, &str); 2] = [
+    /// Which rows lack the key, what to read of them, how the key is made, where it goes.
+    type KeyFill = (&'static str, &'static str, fn(&Row) -> String, &'static str);
+    let keys: [KeyFill; 2] = [
         (
             "name_key IS NULL AND (last_name IS NOT NULL OR first_name IS NOT NULL)",
             "last_name, first_name",

@@ -485,9 +485,10 @@ pub(crate) fn card_holder(c: &Connection, number: &str) -> StoreResult<Option<(M
 pub(crate) fn fill_search_keys(conn: &Connection) -> StoreResult<u64> {
     const BATCH: usize = 10_000;
     type Row = (i64, Option<String>, Option<String>);
+    /// Which rows lack the key, what to read of them, how the key is made, where it goes.
+    type KeyFill = (&'static str, &'static str, fn(&Row) -> String, &'static str);
     let mut filled = 0;
-    // (which rows, what to read, how the key is made, where it goes)
-    let keys: [(&str, &str, fn(&Row) -> String, &str); 2] = [
+    let keys: [KeyFill; 2] = [
         (
             "name_key IS NULL AND (last_name IS NOT NULL OR first_name IS NOT NULL)",
             "last_name, first_name",
