@@ -173,7 +173,7 @@ impl Application {
             idle_connection: Duration::from_secs(
                 settings
                     .idle_connection_s
-                    .max(settings.request_timeout_s.max(settings.upload_timeout_s) + 1),
+                    .max(settings.request_timeout_s + 1),
             ),
         })
     }
