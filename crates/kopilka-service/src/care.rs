@@ -324,4 +324,19 @@ impl Kopilka {
         }
         Ok(None)
     }
+
+    /// The names of the actors `labels` stand for, each distinct label looked up once: a
+    /// page of the audit log names a handful of people over hundreds of rows.
+    pub async fn actor_names(&self, labels: &[&str]) -> ServiceResult<HashMap<String, String>> {
+        let mut names = HashMap::new();
+        let mut seen = std::collections::HashSet::new();
+        for &label in labels {
+            if seen.insert(label) {
+                if let Some(name) = self.actor_name(label).await? {
+                    names.insert(label.to_owned(), name);
+                }
+            }
+        }
+        Ok(names)
+    }
 }

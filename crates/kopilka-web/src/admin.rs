@@ -254,14 +254,23 @@ async fn request_page(
     };
     let t = visitor.texts;
     let tz = state.kopilka.rules().timezone;
-    let mut named = Vec::with_capacity(events.len());
-    for e in &events {
-        let name = match state.kopilka.actor_name(&e.actor).await {
-            Ok(name) => name.unwrap_or_else(|| t.get("admin_actor_system").to_owned()),
-            Err(e) => return failed(state, visitor, &e),
-        };
-        named.push(name);
-    }
+    let names = match state
+        .kopilka
+        .actor_names(&events.iter().map(|e| e.actor.as_str()).collect::<Vec<_>>())
+        .await
+    {
+        Ok(names) => names,
+        Err(e) => return failed(state, visitor, &e),
+    };
+    let named: Vec<String> = events
+        .iter()
+        .map(|e| {
+            names
+                .get(&e.actor)
+                .cloned()
+                .unwrap_or_else(|| t.get("admin_actor_system").to_owned())
+        })
+        .collect();
     let details = match &request.order.details {
         OrderDetails::EmploymentConfirmation {
             include_salary,

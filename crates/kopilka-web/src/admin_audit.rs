@@ -98,11 +98,16 @@ pub async fn audit(
     match entries {
         Ok(entries) => {
             let tz = state.kopilka.rules().timezone;
+            let names = match state
+                .kopilka
+                .actor_names(&entries.iter().map(|e| e.actor.as_str()).collect::<Vec<_>>())
+                .await
+            {
+                Ok(names) => names,
+                Err(err) => return failed(&state, visitor, &err),
+            };
             for e in entries {
-                let actor = match state.kopilka.actor_name(&e.actor).await {
-                    Ok(name) => name.unwrap_or_else(|| e.actor.clone()),
-                    Err(err) => return failed(&state, visitor, &err),
-                };
+                let actor = names.get(&e.actor).cloned().unwrap_or(e.actor);
                 page.lines.push(AuditLine {
                     at: date_time(e.at, tz),
                     actor,

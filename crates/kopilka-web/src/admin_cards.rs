@@ -65,12 +65,22 @@ async fn cards_page(
         Err(e) => return failed(state, visitor, &e),
     };
     let tz = state.kopilka.rules().timezone;
+    let names = match state
+        .kopilka
+        .actor_names(
+            &batches
+                .iter()
+                .map(|b| b.issued_by.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .await
+    {
+        Ok(names) => names,
+        Err(e) => return failed(state, visitor, &e),
+    };
     let mut lines = Vec::with_capacity(batches.len());
     for b in batches {
-        let issued_by = match state.kopilka.actor_name(&b.issued_by).await {
-            Ok(name) => name.unwrap_or(b.issued_by),
-            Err(e) => return failed(state, visitor, &e),
-        };
+        let issued_by = names.get(&b.issued_by).cloned().unwrap_or(b.issued_by);
         lines.push(BatchLine {
             id: b.id.get(),
             issued_at: date_time(b.issued_at, tz),
