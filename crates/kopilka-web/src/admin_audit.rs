@@ -156,20 +156,7 @@ pub async fn csv(
         Err(e) => Err(e.into()),
     };
     match entries.and_then(|e| kopilka_service::staff::audit_csv(&e)) {
-        Ok(body) => {
-            use axum::response::IntoResponse;
-            (
-                [
-                    (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                    (
-                        axum::http::header::CONTENT_DISPOSITION,
-                        "attachment; filename=\"audit.csv\"",
-                    ),
-                ],
-                body,
-            )
-                .into_response()
-        }
+        Ok(body) => crate::csv_attachment("audit.csv", body),
         Err(e) => failed(&state, visitor, &e),
     }
 }

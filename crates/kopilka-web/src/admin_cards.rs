@@ -9,8 +9,7 @@ use crate::register::{later_fields, profile, text_fields, Draft, TextField};
 use crate::{Chrome, WebState};
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Form;
 use kopilka_domain::card::CardBatchId;
 use kopilka_domain::{CardNumber, DomainError, Phone};
@@ -172,17 +171,7 @@ pub async fn batch_file(
         .batch_cards(&staff, CardBatchId::new(id))
         .await
     {
-        Ok(cards) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"cards-{id}.csv\""),
-                ),
-            ],
-            batch_csv(&cards),
-        )
-            .into_response(),
+        Ok(cards) => crate::csv_attachment(&format!("cards-{id}.csv"), batch_csv(&cards)),
         Err(e) => failed(&state, visitor, &e),
     }
 }

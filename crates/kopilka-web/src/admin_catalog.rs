@@ -8,8 +8,8 @@ use crate::{Chrome, WebState};
 use askama::Template;
 use axum::body::{Body, Bytes};
 use axum::extract::{Multipart, Path, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use kopilka_domain::DomainError;
 use kopilka_service::catalog_files::{products_csv, CatalogFile};
 use kopilka_service::ServiceError;
@@ -213,15 +213,8 @@ pub async fn catalog_export(
         }
         small => Body::from(kopilka.export_small_catalog(&staff, small).await?),
     };
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{}.csv\"", file.as_str()),
-            ),
-        ],
+    Ok(crate::csv_attachment(
+        &format!("{}.csv", file.as_str()),
         body,
-    )
-        .into_response())
+    ))
 }

@@ -10,8 +10,7 @@ use crate::pages::{error_for, form_status, respond, FieldMessage};
 use crate::{Chrome, WebState};
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{Duration, NaiveDate};
 use kopilka_domain::DomainError;
 use kopilka_service::reports::{daily_csv, stores_csv, PointsReport};
@@ -288,17 +287,7 @@ pub async fn csv(
             } else {
                 (daily_csv(&report), "points-by-day")
             };
-            (
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"{name}-{from}-{to}.csv\""),
-                    ),
-                ],
-                body,
-            )
-                .into_response()
+            crate::csv_attachment(&format!("{name}-{from}-{to}.csv"), body)
         }
         Err(e) => failed(&state, visitor, &e),
     }

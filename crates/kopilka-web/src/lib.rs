@@ -56,6 +56,25 @@ use tower_http::compression::CompressionLayer;
 /// Largest payroll file or attached PDF a staff member uploads: a month of a large chain's
 /// payroll is a few megabytes.
 pub const UPLOAD_LIMIT_BYTES: usize = 32 * 1024 * 1024;
+/// A CSV file to download: the answer of every export, from a page or through the API.
+pub fn csv_attachment(
+    filename: &str,
+    body: impl Into<axum::body::Body>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        body.into(),
+    )
+        .into_response()
+}
+
 /// The largest catalogue file taken: a million products are about 60 MB.
 pub const CATALOG_UPLOAD_MAX_BYTES: usize = 256 * 1024 * 1024;
 

@@ -4,8 +4,7 @@ use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiQuery, StaffAuth};
 use crate::AppState;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use kopilka_store::{AuditEntry, AuditFilter};
@@ -112,15 +111,5 @@ async fn audit_csv(
 ) -> ApiResult<Response> {
     let entries = entries(&state, &auth, &query).await?;
     let body = kopilka_service::staff::audit_csv(&entries)?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"audit.csv\"",
-            ),
-        ],
-        body,
-    )
-        .into_response())
+    Ok(kopilka_web::csv_attachment("audit.csv", body))
 }

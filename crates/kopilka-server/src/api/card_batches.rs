@@ -5,8 +5,8 @@ use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, StaffAuth};
 use crate::AppState;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use kopilka_domain::card::CardBatchId;
@@ -117,15 +117,8 @@ async fn batch_cards(
         .kopilka
         .batch_cards(&auth.staff, CardBatchId::new(id))
         .await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"cards-{id}.csv\""),
-            ),
-        ],
+    Ok(kopilka_web::csv_attachment(
+        &format!("cards-{id}.csv"),
         batch_csv(&cards),
-    )
-        .into_response())
+    ))
 }

@@ -6,8 +6,7 @@ use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiQuery, StaffAuth};
 use crate::AppState;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use chrono::{Duration, NaiveDate};
 use kopilka_domain::reports::DayFigures;
@@ -170,15 +169,8 @@ async fn points_csv(
     } else {
         (daily_csv(&report), "points-by-day")
     };
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}-{from}-{to}.csv\""),
-            ),
-        ],
+    Ok(kopilka_web::csv_attachment(
+        &format!("{name}-{from}-{to}.csv"),
         body,
-    )
-        .into_response())
+    ))
 }
